@@ -1,0 +1,134 @@
+"""Authentication as httpx ``auth_flow`` generators: one implementation serves sync and async.
+
+* Airflow 2 (``/api/v1``): HTTP basic auth on every request.
+* Airflow 3 (``/api/v2``): a JWT from ``POST /auth/token``, sent as a bearer token and fetched again
+  when Airflow rejects it (401 without a token, 403 "Invalid JWT token" for an expired one).
+* A static bearer token (managed services such as Astronomer or Cloud Composer).
+
+Credentials live in :class:`pydantic.SecretStr`, so they never show up in a ``repr``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+
+import httpx
+from pydantic import SecretStr
+
+from .errors import AuthenticationError, error_from_response
+
+__all__ = ["AirflowPasswordAuth", "BearerTokenAuth"]
+
+#: request extension that marks requests to endpoints that need no credentials (version probe)
+ANONYMOUS = "kestra_airflow_sdk.anonymous"
+
+
+def _is_anonymous(request: httpx.Request) -> bool:
+    return bool(request.extensions.get(ANONYMOUS))
+
+
+class BearerTokenAuth(httpx.Auth):
+    """Send a fixed ``Authorization: Bearer <token>`` header (for managed Airflow services)."""
+
+    def __init__(self, token: str | SecretStr) -> None:
+        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+
+    def __repr__(self) -> str:
+        return "BearerTokenAuth(token='**********')"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if not _is_anonymous(request):
+            request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        response = yield request
+        if response.status_code == 401:
+            response.read()
+            raise AuthenticationError(
+                f"{request.method} {request.url.path} failed: Airflow rejected the bearer token (401)",
+                status=401,
+                method=request.method,
+                path=request.url.path,
+            )
+
+
+class AirflowPasswordAuth(httpx.Auth):
+    """Username/password auth for both Airflow generations, chosen by the request's API path.
+
+    ``/api/v1/...`` requests get HTTP basic auth. ``/api/v2/...`` requests get a JWT obtained from
+    ``POST {root}/auth/token``; the token is cached and fetched again once when Airflow rejects it.
+    """
+
+    requires_response_body = True
+
+    def __init__(self, username: str, password: str | SecretStr, *, root_url: str | httpx.URL) -> None:
+        self.username = username
+        self._password = password if isinstance(password, SecretStr) else SecretStr(password)
+        self._token_url = httpx.URL(str(root_url).rstrip("/") + "/auth/token")
+        self._basic = httpx.BasicAuth(username, self._password.get_secret_value())
+        self._token: SecretStr | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"AirflowPasswordAuth(username={self.username!r}, password='**********')"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if _is_anonymous(request):
+            yield request
+            return
+        if "/api/v2/" not in request.url.path:
+            yield from self._basic.auth_flow(request)
+            return
+        token = self._token
+        fresh = token is None
+        if token is None:
+            token = yield from self._login()
+        request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+        response = yield request
+        if response.status_code in (401, 403) and not fresh and _is_token_rejection(response):
+            # the cached token expired or the server's secret changed: log in again, once
+            with self._lock:
+                if self._token is token:
+                    self._token = None
+            token = yield from self._login()
+            request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+            yield request
+
+    def _login(self) -> Generator[httpx.Request, httpx.Response, SecretStr]:
+        login = httpx.Request(
+            "POST",
+            self._token_url,
+            json={"username": self.username, "password": self._password.get_secret_value()},
+        )
+        response = yield login
+        if response.status_code >= 400:
+            error = error_from_response(response, action=f"Logging in to Airflow as {self.username!r}")
+            if response.status_code in (401, 403):
+                raise AuthenticationError(
+                    str(error), status=error.status, detail=error.detail, method="POST", path="/auth/token"
+                )
+            raise error
+        try:
+            token = SecretStr(str(response.json()["access_token"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise AuthenticationError(
+                f"Logging in to Airflow as {self.username!r}: POST /auth/token answered "
+                f"{response.status_code} without an access_token",
+                status=response.status_code,
+                method="POST",
+                path="/auth/token",
+            ) from exc
+        with self._lock:
+            self._token = token
+        return token
+
+
+def _is_token_rejection(response: httpx.Response) -> bool:
+    """401 always means "no/invalid token"; 403 only when Airflow says the JWT is invalid
+    (a 403 for a real permission problem must not trigger a login loop)."""
+    if response.status_code == 401:
+        return True
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(detail, str) and "token" in detail.lower()

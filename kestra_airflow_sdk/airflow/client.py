@@ -1,0 +1,124 @@
+"""The two drivers of the sans-I/O core: :class:`AirflowClient` and :class:`AsyncAirflowClient`.
+
+They only execute effects (send a request, sleep); every method, its arguments and its logic come
+from :class:`~kestra_airflow_sdk.airflow.core.ClientCore`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from .core import ClientCore, Op, Sleep
+from .errors import AirflowConnectionError, AirflowError
+
+__all__ = ["AirflowClient", "AsyncAirflowClient"]
+
+T = TypeVar("T")
+
+
+def _connection_error(request: httpx.Request, exc: httpx.TransportError) -> AirflowConnectionError:
+    url = request.url.copy_with(query=None)
+    return AirflowConnectionError(
+        f"Could not reach Airflow for {request.method} {url}: {type(exc).__name__}: {exc}",
+        method=request.method,
+        url=str(url),
+    )
+
+
+class AirflowClient(ClientCore):
+    """Synchronous client for the Airflow REST API (Airflow 2 ``/api/v1`` and Airflow 3 ``/api/v2``).
+
+    Example:
+        >>> with AirflowClient("http://localhost:8080", username="admin", password="admin") as client:
+        ...     run = client.trigger_dag_run("hello_world_dag", conf={"source": "notebook"})
+        ...     run = client.wait_for_dag_run(run.dag_id, run.dag_run_id)
+
+    Constructor arguments are described on :class:`~kestra_airflow_sdk.airflow.core.ClientCore`.
+    """
+
+    _http: httpx.Client
+
+    def _open(self, options: dict[str, Any]) -> httpx.Client:
+        return httpx.Client(**options)
+
+    def _execute(self, op: Op[T]) -> T:
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(reply)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            reply, error = None, None
+            if isinstance(effect, Sleep):
+                time.sleep(effect.seconds)
+                continue
+            try:
+                reply = self._http.send(effect)
+            except httpx.TransportError as exc:
+                error = _connection_error(effect, exc)
+            except AirflowError as exc:
+                error = exc
+
+    def close(self) -> None:
+        """Close the underlying connections."""
+        self._http.close()
+
+    def __enter__(self) -> AirflowClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncAirflowClient(ClientCore):
+    """Asynchronous twin of :class:`AirflowClient`: the same methods and arguments, awaited.
+
+    Example:
+        >>> async with AsyncAirflowClient("http://localhost:8080", username="admin", password="admin") as client:
+        ...     run = await client.trigger_dag_run("hello_world_dag", conf={"n": 1})
+        ...     run = await client.wait_for_dag_run(run.dag_id, run.dag_run_id)
+    """
+
+    _http: httpx.AsyncClient
+
+    def _open(self, options: dict[str, Any]) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**options)
+
+    async def _execute(self, op: Op[T]) -> T:
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(reply)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            reply, error = None, None
+            if isinstance(effect, Sleep):
+                await asyncio.sleep(effect.seconds)
+                continue
+            try:
+                reply = await self._http.send(effect)
+            except httpx.TransportError as exc:
+                error = _connection_error(effect, exc)
+            except AirflowError as exc:
+                error = exc
+
+    async def close(self) -> None:
+        """Close the underlying connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncAirflowClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()

@@ -1,0 +1,682 @@
+"""The sans-I/O core of the Airflow client: every operation is written once, as a generator.
+
+An operation yields *effects* — an :class:`httpx.Request` to send or a :class:`Sleep` to wait — and
+receives the response (or ``None`` after a sleep). It never performs I/O itself, so the same
+request building, response parsing, version handling, pagination and polling serve both
+:class:`~kestra_airflow_sdk.AirflowClient` (``httpx.Client`` + ``time.sleep``) and
+:class:`~kestra_airflow_sdk.AsyncAirflowClient` (``httpx.AsyncClient`` + ``asyncio.sleep``).
+
+Public methods are declared here once with :class:`operation`; each driver only says how to execute
+effects (see :mod:`.client`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import logging
+import time
+from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, TypeVar, overload
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+from typing_extensions import ParamSpec
+
+from .auth import ANONYMOUS, AirflowPasswordAuth, BearerTokenAuth
+from .errors import AirflowError, ApiError, InvalidArgumentError, WaitTimeoutError, error_from_response
+from .logs import log_text
+from .models import Dag, DagRun, DagRunState, TaskInstance, VersionInfo
+from .versions import DIALECTS, ApiVersion, Dialect
+
+if TYPE_CHECKING:
+    from .client import AirflowClient, AsyncAirflowClient
+
+__all__ = ["ClientCore", "Op", "Sleep", "operation"]
+
+logger = logging.getLogger("kestra_airflow_sdk")
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+P = ParamSpec("P")
+C = TypeVar("C", bound="ClientCore")
+
+#: the largest page asked for; the server silently clamps it to its ``maximum_page_limit``
+PAGE_SIZE = 1000
+#: bound on log continuation requests (a log that never ends must not hang a call)
+MAX_LOG_CHUNKS = 1000
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Effect: pause the operation for ``seconds``."""
+
+    seconds: float
+
+
+Effect = httpx.Request | Sleep
+#: an operation: yields effects, receives responses, returns ``T``
+Op = Generator[Effect, Any, T]
+
+
+class operation(Generic[C, P, T]):
+    """Declare a public client method once, as a generator of effects.
+
+    On an :class:`AirflowClient` the method runs to completion and returns ``T``; on an
+    :class:`AsyncAirflowClient` it returns a coroutine of ``T``.
+    """
+
+    def __init__(self, fn: Callable[Concatenate[C, P], Op[T]]) -> None:
+        self.fn = fn
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        signature = inspect.signature(fn)
+        self._signature = signature.replace(parameters=list(signature.parameters.values())[1:])
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any] | None = None) -> operation[C, P, T]: ...
+    @overload
+    def __get__(self, obj: AirflowClient, owner: type[Any] | None = None) -> Callable[P, T]: ...
+    @overload
+    def __get__(
+        self, obj: AsyncAirflowClient, owner: type[Any] | None = None
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, obj: Any, owner: type[Any] | None = None) -> Any:
+        if obj is None:
+            return self
+        fn = self.fn
+
+        @functools.wraps(fn)
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            return obj._execute(fn(obj, *args, **kwargs))
+
+        bound.__signature__ = self._signature  # type: ignore[attr-defined]
+        return bound
+
+
+def _segment(value: str, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidArgumentError(f"{name}: expected a non-empty string, got {value!r}")
+    return quote(value, safe="")
+
+
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidArgumentError(f"{name}: expected a timezone-aware datetime, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidArgumentError(
+            f"{name}: got the naive datetime {value.isoformat()}; Airflow needs a timezone-aware one "
+            "(for example datetime(..., tzinfo=timezone.utc))"
+        )
+    return value
+
+
+def _states(state: str | Iterable[str] | None) -> list[str]:
+    if state is None:
+        return []
+    values = [state] if isinstance(state, str) else list(state)
+    return [str(s.value if isinstance(s, DagRunState) else s) for s in values]
+
+
+def _positive(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise InvalidArgumentError(f"{name}: expected a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+class ClientCore:
+    """Everything the two clients share; no I/O happens here.
+
+    Args:
+        base_url: the Airflow webserver (Airflow 2) or API server (Airflow 3) root URL, e.g.
+            ``http://localhost:8080`` (a trailing ``/api/v1`` or ``/api/v2`` is accepted).
+        username / password: an Airflow user; HTTP basic auth on Airflow 2, a JWT from
+            ``POST /auth/token`` on Airflow 3, fetched again when Airflow rejects it.
+        token: a static bearer token, for managed services (Astronomer, Cloud Composer, ...).
+        auth: any :class:`httpx.Auth`.
+        api_version: ``"auto"`` (probe ``/api/v2`` then ``/api/v1`` once), ``"v1"`` or ``"v2"``.
+        timeout: seconds (or an :class:`httpx.Timeout`) for each request.
+        verify: TLS verification, as in httpx.
+        headers: extra headers sent with every request.
+    """
+
+    _http: httpx.Client | httpx.AsyncClient
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        username: str | None = None,
+        password: str | SecretStr | None = None,
+        token: str | SecretStr | None = None,
+        auth: httpx.Auth | None = None,
+        api_version: Literal["auto", "v1", "v2"] | ApiVersion = "auto",
+        timeout: float | httpx.Timeout = 30.0,
+        verify: bool | str = True,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url, hinted = _root_url(base_url)
+        if api_version not in ("auto", "v1", "v2"):
+            raise InvalidArgumentError(f"api_version: expected 'auto', 'v1' or 'v2', got {api_version!r}")
+        forced = None if api_version == "auto" else ApiVersion(api_version)
+        if forced is not None and hinted is not None and forced is not hinted:
+            raise InvalidArgumentError(
+                f"api_version={forced.value!r} contradicts base_url, which ends in /api/{hinted.value}"
+            )
+        self._forced: ApiVersion | None = forced or hinted
+        self._dialect: Dialect | None = None
+        self._version_info: VersionInfo | None = None
+        self.username = username
+        self._auth = _build_auth(self.base_url, username, password, token, auth)
+        self._http = self._open(
+            {
+                "auth": self._auth,
+                "timeout": timeout,
+                "verify": verify,
+                "headers": {"Accept": "application/json", **(headers or {})},
+                "follow_redirects": True,
+            }
+        )
+
+    def _open(self, options: dict[str, Any]) -> httpx.Client | httpx.AsyncClient:
+        """Create the HTTP client the driver sends requests with."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        parts = [f"base_url={self.base_url!r}", f"api_version={self.api_version!r}"]
+        if self.server_version:
+            parts.append(f"server_version={self.server_version!r}")
+        if self.username:
+            parts.append(f"username={self.username!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    # ------------------------------------------------------------------ version detection
+
+    @property
+    def api_version(self) -> str | None:
+        """``"v1"`` (Airflow 2) or ``"v2"`` (Airflow 3): forced, or detected on the first call."""
+        if self._dialect is not None:
+            return self._dialect.version.value
+        return self._forced.value if self._forced else None
+
+    @property
+    def server_version(self) -> str | None:
+        """Airflow's version string (e.g. ``"3.3.2"``), known after the first call."""
+        return self._version_info.version if self._version_info else None
+
+    def _api(self) -> Op[Dialect]:
+        """The server's dialect, probing ``/api/v2/version`` then ``/api/v1/version`` once."""
+        if self._dialect is not None:
+            return self._dialect
+        candidates = [self._forced] if self._forced else [ApiVersion.V2, ApiVersion.V1]
+        answers = []
+        for version in candidates:
+            dialect = DIALECTS[version]
+            request = self._request("GET", f"{dialect.prefix}/version", anonymous=True)
+            response = yield request
+            if response.status_code == 200:
+                try:
+                    info = VersionInfo.model_validate({**response.json(), "api_version": version.value})
+                except (ValueError, ValidationError):
+                    answers.append(f"{dialect.prefix}/version answered 200 without a version")
+                    continue
+                self._dialect, self._version_info = dialect, info
+                return dialect
+            answers.append(f"{dialect.prefix}/version answered {response.status_code}")
+        if self._forced:
+            other = "v1" if self._forced is ApiVersion.V2 else "v2"
+            raise InvalidArgumentError(
+                f"api_version={self._forced.value!r}: {self.base_url} does not serve /api/{self._forced.value} "
+                f"({'; '.join(answers)}). Airflow 3 speaks v2 and Airflow 2 speaks v1; try "
+                f"api_version={other!r} or 'auto'."
+            )
+        raise AirflowError(
+            f"No Airflow REST API found at {self.base_url}: {'; '.join(answers)}. "
+            "Expected an Airflow 2 (/api/v1) or Airflow 3 (/api/v2) webserver/API server."
+        )
+
+    # ------------------------------------------------------------------ request / response helpers
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        anonymous: bool = False,
+    ) -> httpx.Request:
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        request = self._http.build_request(
+            method,
+            self.base_url + path,
+            params=clean or None,
+            json=json_body,
+            headers=headers,
+            extensions={ANONYMOUS: True} if anonymous else None,
+        )
+        logger.debug("%s %s", method, request.url.copy_with(query=None))
+        return request
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Op[Any]:
+        """Send one request to the versioned API and return its JSON body (raise on error status)."""
+        dialect = yield from self._api()
+        response = yield self._request(
+            method, dialect.prefix + path, params=params, json_body=json_body, headers=headers
+        )
+        if response.status_code >= 400:
+            raise error_from_response(response, action=action)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(
+                f"{action}: Airflow answered {response.status_code} with a body that is not JSON "
+                f"({response.headers.get('content-type', 'no content type')})",
+                status=response.status_code,
+                method=method,
+                path=response.request.url.path,
+            ) from None
+
+    def _paginate(
+        self,
+        path: str,
+        key: str,
+        model: type[M],
+        *,
+        action: str,
+        params: Mapping[str, Any],
+        limit: int | None,
+    ) -> Op[list[M]]:
+        """Fetch every page of a collection.
+
+        Uses Airflow 3.3's cursor pagination where the server offers it, otherwise offsets. Advances
+        by the number of items actually received (servers silently clamp ``limit``) and stops at
+        ``total_entries``, an empty page, or the caller's ``limit``.
+        """
+        dialect = yield from self._api()
+        items: list[M] = []
+        cursor: str | None = "" if dialect.cursor_pagination else None
+        offset = 0
+        while limit is None or len(items) < limit:
+            page: dict[str, Any] = {
+                **params,
+                "limit": PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(items)),
+            }
+            if cursor is not None:
+                page["cursor"] = cursor
+            else:
+                page["offset"] = offset
+            body = yield from self._call("GET", path, action=action, params=page)
+            if not isinstance(body, dict):
+                raise ApiError(
+                    f"{action}: expected a JSON object from Airflow, got {type(body).__name__}", status=200
+                )
+            rows = body.get(key) or []
+            items.extend(_parse_rows(model, rows))
+            if cursor is not None and "next_cursor" in body:
+                cursor = body["next_cursor"]
+                if not cursor or not rows:
+                    break
+                continue
+            cursor = None  # an Airflow 3 older than 3.3 ignored the cursor: offsets from here on
+            offset += len(rows)
+            total = body.get("total_entries")
+            if not rows or (isinstance(total, int) and offset >= total):
+                break
+        return items[:limit] if limit is not None else items
+
+    # ------------------------------------------------------------------ operations
+
+    @operation
+    def get_version(self) -> Op[VersionInfo]:
+        """Airflow's version and the REST API generation it speaks (detected once, then cached)."""
+        yield from self._api()
+        assert self._version_info is not None
+        return self._version_info
+
+    @operation
+    def list_dags(
+        self, *, paused: bool | None = None, tags: Iterable[str] | None = None, limit: int | None = None
+    ) -> Op[list[Dag]]:
+        """Every DAG the credentials can see (all pages), optionally filtered.
+
+        Args:
+            paused: only paused (True) or only active (False) DAGs.
+            tags: only DAGs with any of these tags.
+            limit: stop after this many DAGs.
+        """
+        params: dict[str, Any] = {"paused": None if paused is None else str(paused).lower()}
+        if tags:
+            params["tags"] = list(tags)
+        return (
+            yield from self._paginate("/dags", "dags", Dag, action="Listing DAGs", params=params, limit=limit)
+        )
+
+    @operation
+    def get_dag(self, dag_id: str) -> Op[Dag]:
+        """One DAG. Raises :class:`NotFoundError` when Airflow does not know ``dag_id``."""
+        body = yield from self._call(
+            "GET", f"/dags/{_segment(dag_id, 'dag_id')}", action=f"Getting DAG {dag_id!r}"
+        )
+        return Dag.model_validate(body)
+
+    def _set_paused(self, dag_id: str, paused: bool) -> Op[Dag]:
+        body = yield from self._call(
+            "PATCH",
+            f"/dags/{_segment(dag_id, 'dag_id')}",
+            action=f"{'Pausing' if paused else 'Unpausing'} DAG {dag_id!r}",
+            params={"update_mask": "is_paused"},
+            json_body={"is_paused": paused},
+        )
+        return Dag.model_validate(body)
+
+    @operation
+    def pause_dag(self, dag_id: str) -> Op[Dag]:
+        """Pause a DAG (its scheduled and triggered runs stay queued until it is unpaused)."""
+        return (yield from self._set_paused(dag_id, True))
+
+    @operation
+    def unpause_dag(self, dag_id: str) -> Op[Dag]:
+        """Unpause a DAG so that its queued runs start."""
+        return (yield from self._set_paused(dag_id, False))
+
+    @operation
+    def trigger_dag_run(
+        self,
+        dag_id: str,
+        conf: Mapping[str, Any] | None = None,
+        dag_run_id: str | None = None,
+        logical_date: datetime | None = None,
+        note: str | None = None,
+    ) -> Op[DagRun]:
+        """Trigger a DAG run and return it (usually ``queued``).
+
+        Args:
+            dag_id: the DAG to run.
+            conf: the run's configuration, a JSON object (``dag_run.conf`` in the DAG).
+            dag_run_id: the run id; Airflow generates ``manual__<time>`` when omitted.
+            logical_date: timezone-aware logical date; none by default (Airflow 3 then runs
+                without a logical date, Airflow 2 uses the trigger time).
+            note: a note shown on the run in the Airflow UI.
+
+        Raises:
+            InvalidArgumentError: ``conf`` is not a JSON object or ``logical_date`` is naive
+                (checked before any request).
+            NotFoundError: the DAG does not exist.
+            ConflictError: a run with this id (or logical date) exists already.
+        """
+        path = f"/dags/{_segment(dag_id, 'dag_id')}/dagRuns"
+        if dag_run_id is not None:
+            _segment(dag_run_id, "dag_run_id")
+        body_conf = _json_object(conf, "conf")
+        _aware(logical_date, "logical_date")
+        dialect = yield from self._api()
+        body = dialect.trigger_body(
+            conf=body_conf, dag_run_id=dag_run_id, logical_date=logical_date, note=note
+        )
+        run = yield from self._call("POST", path, action=f"Triggering DAG {dag_id!r}", json_body=body)
+        return DagRun.model_validate(run)
+
+    def _get_run(self, dag_id: str, dag_run_id: str) -> Op[DagRun]:
+        body = yield from self._call(
+            "GET",
+            f"/dags/{_segment(dag_id, 'dag_id')}/dagRuns/{_segment(dag_run_id, 'dag_run_id')}",
+            action=f"Getting DAG run {dag_run_id!r} of DAG {dag_id!r}",
+        )
+        return DagRun.model_validate(body)
+
+    @operation
+    def get_dag_run(self, dag_id: str, dag_run_id: str) -> Op[DagRun]:
+        """One DAG run, with its current state."""
+        return (yield from self._get_run(dag_id, dag_run_id))
+
+    @operation
+    def list_dag_runs(
+        self,
+        dag_id: str | None = None,
+        *,
+        state: str | DagRunState | Iterable[str | DagRunState] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order_by: str | Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> Op[list[DagRun]]:
+        """DAG runs, all pages fetched transparently.
+
+        Args:
+            dag_id: one DAG, or None for the runs of every DAG.
+            state: only runs in this state (or any of these states).
+            since / until: only runs due at or after / at or before this timezone-aware time
+                (Airflow 3 ``run_after``, Airflow 2 ``execution_date``).
+            order_by: field name(s), ``-`` prefix for descending, e.g. ``"-start_date"``
+                (Airflow 2 accepts one field).
+            limit: stop after this many runs.
+        """
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise InvalidArgumentError(f"limit: expected a non-negative integer, got {limit!r}")
+        dialect = yield from self._api()
+        orders = [order_by] if isinstance(order_by, str) else list(order_by or [])
+        if len(orders) > 1 and not dialect.multi_order_by:
+            raise InvalidArgumentError(
+                f"order_by: Airflow 2 (/api/v1) sorts by one field only, got {orders!r}"
+            )
+        field = dialect.run_time_field
+        params: dict[str, Any] = {
+            "state": _states(state) or None,
+            f"{field}_gte": _iso(_aware(since, "since")),
+            f"{field}_lte": _iso(_aware(until, "until")),
+            "order_by": (orders if dialect.multi_order_by else orders[0]) if orders else None,
+        }
+        path = f"/dags/{'~' if dag_id is None else _segment(dag_id, 'dag_id')}/dagRuns"
+        action = f"Listing runs of DAG {dag_id!r}" if dag_id else "Listing DAG runs"
+        return (
+            yield from self._paginate(path, "dag_runs", DagRun, action=action, params=params, limit=limit)
+        )
+
+    @operation
+    def list_task_instances(self, dag_id: str, dag_run_id: str) -> Op[list[TaskInstance]]:
+        """The task instances of one DAG run (one per task, and per map index for mapped tasks)."""
+        path = (
+            f"/dags/{_segment(dag_id, 'dag_id')}/dagRuns/{_segment(dag_run_id, 'dag_run_id')}/taskInstances"
+        )
+        return (
+            yield from self._paginate(
+                path,
+                "task_instances",
+                TaskInstance,
+                action=f"Listing task instances of DAG run {dag_run_id!r} of DAG {dag_id!r}",
+                params={},
+                limit=None,
+            )
+        )
+
+    @operation
+    def get_task_log(
+        self,
+        dag_id: str,
+        dag_run_id: str,
+        task_id: str,
+        try_number: int | None = None,
+        *,
+        map_index: int = -1,
+    ) -> Op[str]:
+        """The whole log of one task try as plain text (continuation tokens followed).
+
+        ``try_number=None`` reads the task's latest try.
+        """
+        run_path = f"/dags/{_segment(dag_id, 'dag_id')}/dagRuns/{_segment(dag_run_id, 'dag_run_id')}"
+        ti_path = f"{run_path}/taskInstances/{_segment(task_id, 'task_id')}"
+        action = f"Reading the log of task {task_id!r} in DAG run {dag_run_id!r} of DAG {dag_id!r}"
+        if try_number is None:
+            path = ti_path if map_index < 0 else f"{ti_path}/{map_index}"
+            ti = yield from self._call("GET", path, action=action)
+            try_number = max(int(TaskInstance.model_validate(ti).try_number), 1)
+        chunks: list[str] = []
+        params: dict[str, Any] = {"full_content": "true", "map_index": map_index}
+        seen: set[str] = set()
+        for _ in range(MAX_LOG_CHUNKS):
+            body = yield from self._call(
+                "GET", f"{ti_path}/logs/{int(try_number)}", action=action, params=params
+            )
+            text = log_text(body.get("content") if isinstance(body, dict) else body)
+            chunks.append(text)
+            token = body.get("continuation_token") if isinstance(body, dict) else None
+            if not token or not text or token in seen:
+                break
+            seen.add(token)
+            params = {**params, "token": token}
+        return "".join(chunks)
+
+    @operation
+    def set_dag_run_state(self, dag_id: str, dag_run_id: str, state: str | DagRunState) -> Op[DagRun]:
+        """Mark a DAG run ``success``, ``failed`` (this stops its running tasks) or ``queued``."""
+        value = str(state.value if isinstance(state, DagRunState) else state)
+        if value not in ("success", "failed", "queued"):
+            raise InvalidArgumentError(f"state: expected 'success', 'failed' or 'queued', got {state!r}")
+        body = yield from self._call(
+            "PATCH",
+            f"/dags/{_segment(dag_id, 'dag_id')}/dagRuns/{_segment(dag_run_id, 'dag_run_id')}",
+            action=f"Setting DAG run {dag_run_id!r} of DAG {dag_id!r} to {value!r}",
+            json_body={"state": value},
+        )
+        return DagRun.model_validate(body)
+
+    @operation
+    def clear_dag_run(self, dag_id: str, dag_run_id: str, *, only_failed: bool = False) -> Op[DagRun]:
+        """Clear a DAG run so that it runs again (for real: ``dry_run`` is false)."""
+        path = f"/dags/{_segment(dag_id, 'dag_id')}/dagRuns/{_segment(dag_run_id, 'dag_run_id')}/clear"
+        dialect = yield from self._api()
+        body: dict[str, Any] = {"dry_run": False}
+        if only_failed or dialect.version is ApiVersion.V2:
+            body["only_failed"] = only_failed
+        yield from self._call(
+            "POST", path, action=f"Clearing DAG run {dag_run_id!r} of DAG {dag_id!r}", json_body=body
+        )
+        return (yield from self._get_run(dag_id, dag_run_id))
+
+    @operation
+    def wait_for_dag_run(
+        self, dag_id: str, dag_run_id: str, *, poll_frequency: float = 1.0, timeout: float = 3600.0
+    ) -> Op[DagRun]:
+        """Poll a DAG run until it is ``success`` or ``failed`` and return the final run.
+
+        Raises:
+            WaitTimeoutError: the run was not final after ``timeout`` seconds (the message says how
+                long it waited and the last state seen).
+        """
+        _positive(poll_frequency, "poll_frequency")
+        _positive(timeout, "timeout")
+        started = time.monotonic()
+        while True:
+            run = yield from self._get_run(dag_id, dag_run_id)
+            if run.state is not None and run.state.is_final:
+                return run
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                raise WaitTimeoutError(
+                    f"DAG run {dag_run_id!r} of DAG {dag_id!r} did not finish within {timeout:g}s: "
+                    f"waited {waited:.1f}s, last state {run.state!s}",
+                    waited=waited,
+                    last_state=None if run.state is None else str(run.state),
+                )
+            yield Sleep(min(poll_frequency, timeout - waited))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _json_object(conf: Mapping[str, Any] | None, name: str) -> dict[str, Any] | None:
+    if conf is None:
+        return None
+    if not isinstance(conf, Mapping):
+        raise InvalidArgumentError(f"{name}: expected a JSON object (a dict), got {type(conf).__name__}")
+    try:
+        return dict(json.loads(json.dumps(dict(conf), allow_nan=False)))
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"{name}: must be JSON-serialisable: {exc}") from None
+
+
+def _parse_rows(model: type[M], rows: Iterable[Any]) -> list[M]:
+    """Parse a page; one odd row is logged and skipped, never fails the page."""
+    parsed = []
+    for row in rows:
+        try:
+            parsed.append(model.model_validate(row))
+        except ValidationError as exc:
+            logger.warning("skipping a %s Airflow returned that does not parse: %s", model.__name__, exc)
+    return parsed
+
+
+def _root_url(base_url: str) -> tuple[str, ApiVersion | None]:
+    """Validate ``base_url`` and strip a trailing ``/api/v1`` or ``/api/v2`` (returned as a hint)."""
+    if not isinstance(base_url, str) or not base_url.strip():
+        raise InvalidArgumentError(
+            f"base_url: expected an http(s) URL such as http://localhost:8080, got {base_url!r}"
+        )
+    try:
+        url = httpx.URL(base_url.strip())
+    except (httpx.InvalidURL, TypeError, ValueError):
+        raise InvalidArgumentError(
+            f"base_url: expected an http(s) URL such as http://localhost:8080, got {base_url!r}"
+        ) from None
+    if url.username or url.password:
+        raise InvalidArgumentError(
+            "base_url: must not contain credentials; pass username= and password= (or token=) instead"
+        )
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidArgumentError(
+            f"base_url: expected an http(s) URL such as http://localhost:8080, got {base_url!r}"
+        )
+    root = str(url.copy_with(query=None, fragment=None)).rstrip("/")
+    for version in ApiVersion:
+        suffix = f"/api/{version.value}"
+        if root.endswith(suffix):
+            return root[: -len(suffix)], version
+    return root, None
+
+
+def _build_auth(
+    base_url: str,
+    username: str | None,
+    password: str | SecretStr | None,
+    token: str | SecretStr | None,
+    auth: httpx.Auth | None,
+) -> httpx.Auth | None:
+    given = [
+        name
+        for name, value in (("username/password", username or password), ("token", token), ("auth", auth))
+        if value
+    ]
+    if len(given) > 1:
+        raise InvalidArgumentError(
+            f"credentials: pass only one of username/password, token or auth; got {given}"
+        )
+    if auth is not None:
+        if not isinstance(auth, httpx.Auth):
+            raise InvalidArgumentError(f"auth: expected an httpx.Auth, got {type(auth).__name__}")
+        return auth
+    if token:
+        return BearerTokenAuth(token)
+    if username or password:
+        if not username or not password:
+            raise InvalidArgumentError("username/password: both are needed, got only one of them")
+        return AirflowPasswordAuth(username, password, root_url=base_url)
+    return None

@@ -1,0 +1,140 @@
+"""One exception hierarchy for everything the Airflow client raises.
+
+Every error says what was asked (method and path, never credentials) and what Airflow answered
+(status and Airflow's problem detail, whatever its shape: string, list of validation errors, object).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "AirflowConnectionError",
+    "AirflowError",
+    "ApiError",
+    "AuthenticationError",
+    "ConflictError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "WaitTimeoutError",
+]
+
+
+class AirflowError(Exception):
+    """Base class of every error raised by the Airflow client."""
+
+
+class InvalidArgumentError(AirflowError, ValueError):
+    """An argument was rejected by the SDK before any request was sent."""
+
+
+class AirflowConnectionError(AirflowError):
+    """Airflow could not be reached (connection refused, DNS failure, timeout, ...)."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+
+
+class WaitTimeoutError(AirflowError, TimeoutError):
+    """A wait for a DAG run ended before the run reached a final state."""
+
+    def __init__(self, message: str, *, waited: float, last_state: str | None) -> None:
+        super().__init__(message)
+        self.waited = waited
+        self.last_state = last_state
+
+
+class ApiError(AirflowError):
+    """Airflow answered with an HTTP error status.
+
+    Attributes:
+        status: the HTTP status code.
+        detail: Airflow's problem detail as parsed from the body (str, list or dict), or None.
+        method: the HTTP method of the request.
+        path: the request path (no host, no credentials).
+    """
+
+    def __init__(
+        self, message: str, *, status: int, detail: Any = None, method: str = "", path: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+        self.method = method
+        self.path = path
+
+
+class AuthenticationError(ApiError):
+    """Airflow did not accept the credentials (HTTP 401, or a rejected token)."""
+
+
+class PermissionDeniedError(ApiError):
+    """The credentials are valid but not allowed to do this (HTTP 403)."""
+
+
+class NotFoundError(ApiError):
+    """The DAG, DAG run, task or log asked for does not exist (HTTP 404)."""
+
+
+class ConflictError(ApiError):
+    """The request conflicts with existing state, e.g. a DAG run id that already exists (HTTP 409)."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+}
+
+
+def describe_detail(detail: Any) -> str:
+    """Render Airflow's ``detail`` (v1 problem JSON, v2 FastAPI string / validation list / object)."""
+    if detail is None:
+        return ""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):  # FastAPI validation errors: [{loc, msg, type, input}, ...]
+        parts = []
+        for item in detail:
+            if isinstance(item, dict) and "msg" in item:
+                loc = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                parts.append(f"{loc}: {item['msg']}" if loc else str(item["msg"]))
+            else:
+                parts.append(str(item))
+        return "; ".join(parts)
+    if isinstance(detail, dict):  # v2 409: {"reason", "statement", "orig_error", "message"}
+        for key in ("reason", "message", "title"):
+            if isinstance(detail.get(key), str):
+                return str(detail[key])
+    return json.dumps(detail, default=str)
+
+
+def error_from_response(response: httpx.Response, action: str = "") -> ApiError:
+    """Build the matching :class:`ApiError` subclass for an HTTP error response."""
+    request = response.request
+    method, path = request.method, request.url.path
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text.strip() or None
+    if isinstance(body, dict):
+        detail = body.get("detail")
+        if detail is None:
+            detail = body.get("title")
+    else:
+        detail = body
+    text = describe_detail(detail)
+    reason = response.reason_phrase or ""
+    what = action or f"{method} {path}"
+    message = f"{what} failed: Airflow answered {response.status_code} {reason}".rstrip()
+    if text:
+        message += f": {text}"
+    cls = _BY_STATUS.get(response.status_code, ApiError)
+    return cls(message, status=response.status_code, detail=detail, method=method, path=path)

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Start/stop a throw-away real Airflow on 127.0.0.1 for the SDK's demo and integration tests.
+#
+#   scripts/airflow.sh 3|2 start|stop|status|install
+#
+#   3 = Airflow 3.3.2 (REST /api/v2, JWT)       default port 28080
+#   2 = Airflow 2.10.5 (REST /api/v1, basic auth) default port 28081
+#
+# Env knobs (all optional):
+#   AIRFLOW_PORT        REST port (serve-logs uses PORT+1000)
+#   AIRFLOW_WORK_DIR    where venvs + homes live      (default ${XDG_CACHE_HOME:-$HOME/.cache}/kestra-airflow-sdk)
+#   AIRFLOW_VENV        venv path                     (default $AIRFLOW_WORK_DIR/venv<major>-<version>) - cached between runs
+#   AIRFLOW_HOME        Airflow home (SQLite DB, logs, pids) (default $AIRFLOW_WORK_DIR/home<major>-<port>)
+#   AIRFLOW_DAGS_DIR    DAG folder                    (default <repo>/tests/dags)
+#   AIRFLOW_RESET=1     wipe AIRFLOW_HOME before start (fresh DB)
+#   WAIT_FOR_DAG        dag_id to wait for after start (default hello_world_dag; empty = don't wait)
+#   AIRFLOW_USERNAME / AIRFLOW_PASSWORD  (default admin / admin)
+#   PYTHON              interpreter for the venv       (default python3)
+#
+# Gotchas this script handles (verified against the real servers):
+#  * Airflow 2's SequentialExecutor spawns `airflow tasks run` by name: the venv must be on PATH.
+#  * Airflow 3 tasks talk to the API server through execution_api_server_url: it must match the port.
+#  * Airflow 3's SimpleAuthManager only generates passwords that are missing from its password file.
+#  * New DAGs are paused at creation by default; the DAG folder scan interval is 300 s by default.
+#  * serve-logs binds 0.0.0.0:8793 in both versions: two instances would collide.
+set -euo pipefail
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MAJOR="${1:-}"
+CMD="${2:-start}"
+case "$MAJOR" in
+  3) VERSION="3.3.2"; DEFAULT_PORT=28080; COMPONENTS=(api-server scheduler dag-processor); API=v2 ;;
+  2) VERSION="2.10.5"; DEFAULT_PORT=28081; COMPONENTS=(webserver scheduler); API=v1 ;;
+  *) echo "usage: $0 3|2 start|stop|status|install" >&2; exit 2 ;;
+esac
+PORT="${AIRFLOW_PORT:-$DEFAULT_PORT}"
+WORK="${AIRFLOW_WORK_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kestra-airflow-sdk}"
+VENV="${AIRFLOW_VENV:-$WORK/venv${MAJOR}-${VERSION}}"
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$WORK/home${MAJOR}-${PORT}}"
+DAGS_DIR="${AIRFLOW_DAGS_DIR:-$REPO_DIR/tests/dags}"
+WAIT_FOR_DAG="${WAIT_FOR_DAG-hello_world_dag}"
+BASE_URL="http://127.0.0.1:${PORT}"
+USERNAME="${AIRFLOW_USERNAME:-admin}"
+PASSWORD="${AIRFLOW_PASSWORD:-admin}"
+
+# ---- configuration (env vars win over airflow.cfg) ----
+export PATH="$VENV/bin:$PATH"
+export AIRFLOW__CORE__DAGS_FOLDER="$DAGS_DIR"
+export AIRFLOW__CORE__LOAD_EXAMPLES=False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False
+export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$((PORT + 1000))
+if [ "$MAJOR" = 3 ]; then
+  export AIRFLOW__CORE__EXECUTOR=LocalExecutor
+  export AIRFLOW__CORE__PARALLELISM=4
+  export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${USERNAME}:admin"   # user:ROLE
+  export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="${BASE_URL}/execution/"
+  export AIRFLOW__API__BASE_URL="${BASE_URL}"
+  export AIRFLOW__API__HOST=127.0.0.1
+  export AIRFLOW__API__PORT="${PORT}"
+  export AIRFLOW__API__WORKERS=1
+  export AIRFLOW__API_AUTH__JWT_SECRET="sdk-test-jwt-secret-not-for-production"
+  export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
+  HEALTH_URL="$BASE_URL/api/v2/monitor/health"
+  HEALTH_CHECK='d["scheduler"]["status"]=="healthy" and d["dag_processor"]["status"]=="healthy"'
+else
+  export AIRFLOW__CORE__EXECUTOR=SequentialExecutor
+  export AIRFLOW__API__AUTH_BACKENDS=airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session
+  export AIRFLOW__WEBSERVER__WEB_SERVER_HOST=127.0.0.1
+  export AIRFLOW__WEBSERVER__WEB_SERVER_PORT="${PORT}"
+  export AIRFLOW__WEBSERVER__WORKERS=1
+  export AIRFLOW__WEBSERVER__SECRET_KEY="sdk-test-secret-not-for-production"
+  export AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL=5
+  HEALTH_URL="$BASE_URL/api/v1/health"
+  HEALTH_CHECK='d["scheduler"]["status"]=="healthy"'
+fi
+
+pidfile() { echo "$AIRFLOW_HOME/$1.pid"; }
+alive() { [ -f "$(pidfile "$1")" ] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
+
+stop() {
+  local c
+  for c in "${COMPONENTS[@]}"; do
+    alive "$c" && { kill -TERM -- "-$(cat "$(pidfile "$c")")" 2>/dev/null || true; }
+  done
+  for _ in $(seq 1 30); do
+    local any=0
+    for c in "${COMPONENTS[@]}"; do alive "$c" && any=1; done
+    [ "$any" = 0 ] && break; sleep 0.5
+  done
+  for c in "${COMPONENTS[@]}"; do
+    [ -f "$(pidfile "$c")" ] || continue
+    kill -KILL -- "-$(cat "$(pidfile "$c")")" 2>/dev/null || true
+    rm -f "$(pidfile "$c")"
+  done
+  echo "airflow${MAJOR} stopped"
+}
+
+status() {
+  local c
+  for c in "${COMPONENTS[@]}"; do
+    if alive "$c"; then echo "$c: running (pid $(cat "$(pidfile "$c")"))"; else echo "$c: stopped"; fi
+  done
+  curl -s -m 3 "$HEALTH_URL" || true; echo
+}
+
+install() {
+  # the marker is written last, so an interrupted install is redone, never half-used
+  if [ ! -f "$VENV/.installed-$VERSION" ]; then
+    local t0=$SECONDS
+    mkdir -p "$WORK"
+    rm -rf "$VENV"
+    "${PYTHON:-python3}" -m venv "$VENV"
+    # pinned version; no constraints file is reachable offline and plain install resolves cleanly
+    "$VENV/bin/pip" install -q "apache-airflow==${VERSION}" > "$WORK/pip-install-${MAJOR}.log" 2>&1 \
+      || { tail -20 "$WORK/pip-install-${MAJOR}.log" >&2; exit 1; }
+    touch "$VENV/.installed-$VERSION"
+    echo "installed apache-airflow==${VERSION} into $VENV in $((SECONDS - t0))s"
+  fi
+}
+
+login_header() {
+  if [ "$MAJOR" = 3 ]; then
+    local token
+    token="$(curl -sf -m 5 -X POST "$BASE_URL/auth/token" -H 'Content-Type: application/json' \
+      -d "{\"username\":\"${USERNAME}\",\"password\":\"${PASSWORD}\"}" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+    echo "Authorization: Bearer $token"
+  else
+    echo "Authorization: Basic $(printf '%s:%s' "$USERNAME" "$PASSWORD" | base64 -w0)"
+  fi
+}
+
+start() {
+  install
+  if alive "${COMPONENTS[0]}"; then echo "already running; use '$0 $MAJOR stop' first" >&2; exit 1; fi
+  [ "${AIRFLOW_RESET:-0}" = 1 ] && rm -rf "$AIRFLOW_HOME"
+  mkdir -p "$AIRFLOW_HOME"
+  local t0; t0=$(date +%s.%N)
+  airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -20 "$AIRFLOW_HOME/db-migrate.log" >&2; exit 1; }
+  if [ "$MAJOR" = 3 ]; then
+    echo "{\"${USERNAME}\": \"${PASSWORD}\"}" > "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
+  else
+    airflow users create --username "$USERNAME" --password "$PASSWORD" --role Admin \
+      --firstname Admin --lastname User --email admin@example.com > "$AIRFLOW_HOME/users-create.log" 2>&1
+  fi
+  local c
+  for c in "${COMPONENTS[@]}"; do
+    setsid nohup airflow "$c" > "$AIRFLOW_HOME/$c.log" 2>&1 < /dev/null &
+    echo $! > "$(pidfile "$c")"
+  done
+  local ok=0
+  for _ in $(seq 1 240); do
+    if curl -sf -m 2 "$HEALTH_URL" 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if $HEALTH_CHECK else 1)" 2>/dev/null; then ok=1; break; fi
+    for c in "${COMPONENTS[@]}"; do
+      alive "$c" || { echo "$c died, see $AIRFLOW_HOME/$c.log:" >&2; tail -30 "$AIRFLOW_HOME/$c.log" >&2; stop; exit 1; }
+    done
+    sleep 0.5
+  done
+  [ "$ok" = 1 ] || { echo "timed out waiting for health at $HEALTH_URL" >&2; stop; exit 1; }
+  echo "healthy after $(python3 -c "print(round($(date +%s.%N) - $t0, 1))")s"
+  if [ -n "$WAIT_FOR_DAG" ]; then
+    local header; header="$(login_header)"; ok=0
+    for _ in $(seq 1 120); do
+      curl -sf -m 2 -o /dev/null -H "$header" "$BASE_URL/api/$API/dags/$WAIT_FOR_DAG" && { ok=1; break; }
+      sleep 0.5
+    done
+    [ "$ok" = 1 ] || { echo "dag '$WAIT_FOR_DAG' never appeared" >&2; stop; exit 1; }
+    echo "dag '$WAIT_FOR_DAG' visible after $(python3 -c "print(round($(date +%s.%N) - $t0, 1))")s"
+  fi
+  echo "AIRFLOW_BASE_URL=$BASE_URL"
+  echo "AIRFLOW_API_VERSION=$API"
+  echo "AIRFLOW_HOME=$AIRFLOW_HOME"
+}
+
+case "$CMD" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  install) install ;;
+  *) echo "usage: $0 3|2 start|stop|status|install" >&2; exit 2 ;;
+esac
