@@ -38,7 +38,9 @@ class AirflowServer:
 
     def stop(self) -> None:
         if self.home is not None:
-            subprocess.run([str(SCRIPT), self.major, "stop"], env=self.env(), check=False, capture_output=True)
+            subprocess.run(
+                [str(SCRIPT), self.major, "stop"], env=self.env(), check=False, capture_output=True
+            )
 
     def restart_api(self) -> None:
         """Stop and start the whole server again on the same port and database."""
@@ -71,7 +73,9 @@ def _run_start(major: str, env: dict[str, str]) -> dict[str, str]:
         raise RuntimeError(
             f"scripts/airflow.sh {major} start failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
         )
-    return dict(line.split("=", 1) for line in proc.stdout.splitlines() if line.startswith("AIRFLOW_") and "=" in line)
+    return dict(
+        line.split("=", 1) for line in proc.stdout.splitlines() if line.startswith("AIRFLOW_") and "=" in line
+    )
 
 
 def start_server(major: str) -> AirflowServer:

@@ -137,4 +137,6 @@ def error_from_response(response: httpx.Response, action: str = "") -> ApiError:
     if text:
         message += f": {text}"
     cls = _BY_STATUS.get(response.status_code, ApiError)
+    if response.status_code == 403 and isinstance(detail, str) and "token" in detail.lower():
+        cls = AuthenticationError  # Airflow 3 answers 403 "Invalid JWT token" for a bad or expired token
     return cls(message, status=response.status_code, detail=detail, method=method, path=path)

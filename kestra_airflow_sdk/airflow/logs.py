@@ -24,7 +24,29 @@ def _event_line(item: Any) -> str:
     )
     if logger:
         prefix = f"{prefix} {{{logger}}}" if prefix else f"{{{logger}}}"
-    return f"{prefix} - {event}" if prefix else event
+    line = f"{prefix} - {event}" if prefix else event
+    details = item.get("error_detail")
+    if isinstance(details, list) and details:
+        line += "\n" + _traceback(details)
+    return line
+
+
+def _traceback(details: list[Any]) -> str:
+    """Airflow 3 sends exceptions as ``error_detail``: render them as Python prints a traceback."""
+    blocks = []
+    for detail in details:
+        if not isinstance(detail, dict):
+            blocks.append(str(detail))
+            continue
+        frames = "".join(
+            f'  File "{f.get("filename")}", line {f.get("lineno")}, in {f.get("name")}\n'
+            for f in detail.get("frames") or []
+            if isinstance(f, dict)
+        )
+        blocks.append(
+            f"Traceback (most recent call last):\n{frames}{detail.get('exc_type')}: {detail.get('exc_value')}"
+        )
+    return "\n".join(blocks)
 
 
 def _v1_text(content: str) -> str:

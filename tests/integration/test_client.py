@@ -26,7 +26,9 @@ WAIT = {"poll_frequency": 0.5, "timeout": 180.0}
 
 
 @pytest.fixture(params=["sync", "async"])
-def client(request: pytest.FixtureRequest, airflow: AirflowServer, credentials: dict[str, str]) -> Iterator[Any]:
+def client(
+    request: pytest.FixtureRequest, airflow: AirflowServer, credentials: dict[str, str]
+) -> Iterator[Any]:
     with open_client(request.param, airflow.base_url, **credentials) as c:
         yield c
 
@@ -46,7 +48,9 @@ def test_detects_version(client: Any, airflow: AirflowServer) -> None:
 
 def test_hello_world_end_to_end(client: Any) -> None:
     conf = {"source": "sdk-test", "marker": uuid.uuid4().hex}
-    run = client.trigger_dag_run("hello_world_dag", conf=conf, dag_run_id=_run_id("e2e"), note="from the tests")
+    run = client.trigger_dag_run(
+        "hello_world_dag", conf=conf, dag_run_id=_run_id("e2e"), note="from the tests"
+    )
     assert run.dag_id == "hello_world_dag"
     assert run.state in (DagRunState.QUEUED, DagRunState.RUNNING)
     assert run.conf == conf
@@ -148,7 +152,9 @@ def test_logical_date_and_pagination(client: Any, airflow: AirflowServer) -> Non
     created = []
     try:
         for i in range(5):
-            run = client.trigger_dag_run("slow_dag", dag_run_id=_run_id(f"page{i}"), logical_date=base + timedelta(hours=i))
+            run = client.trigger_dag_run(
+                "slow_dag", dag_run_id=_run_id(f"page{i}"), logical_date=base + timedelta(hours=i)
+            )
             assert run.logical_date == base + timedelta(hours=i)
             created.append(run.dag_run_id)
         import kestra_airflow_sdk.airflow.core as core
@@ -171,7 +177,9 @@ def test_logical_date_and_pagination(client: Any, airflow: AirflowServer) -> Non
         client.unpause_dag("slow_dag")
 
 
-def test_bad_input_is_rejected_before_any_request(airflow: AirflowServer, credentials: dict[str, str]) -> None:
+def test_bad_input_is_rejected_before_any_request(
+    airflow: AirflowServer, credentials: dict[str, str]
+) -> None:
     with AirflowClient(airflow.base_url, **credentials) as c:
         with pytest.raises(InvalidArgumentError, match="conf"):
             c.trigger_dag_run("hello_world_dag", conf={"when": object()})
@@ -180,8 +188,12 @@ def test_bad_input_is_rejected_before_any_request(airflow: AirflowServer, creden
         assert c.api_version is None  # nothing was sent, not even the version probe
 
 
-def test_forcing_the_wrong_api_version_is_a_clear_error(airflow: AirflowServer, credentials: dict[str, str]) -> None:
+def test_forcing_the_wrong_api_version_is_a_clear_error(
+    airflow: AirflowServer, credentials: dict[str, str]
+) -> None:
     wrong = "v1" if airflow.api_version == "v2" else "v2"
-    with AirflowClient(airflow.base_url, api_version=wrong, **credentials) as c:  # type: ignore[arg-type]
-        with pytest.raises(InvalidArgumentError, match=f"api_version='{wrong}'"):
-            c.list_dags()
+    with (
+        AirflowClient(airflow.base_url, api_version=wrong, **credentials) as c,  # type: ignore[arg-type]
+        pytest.raises(InvalidArgumentError, match=f"api_version='{wrong}'"),
+    ):
+        c.list_dags()
