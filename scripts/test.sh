@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite, from nothing: install the SDK and its dev tools, lint, type-check, then run
+# every test. Integration tests start real Airflow 3.3.2 and 2.10.5 servers themselves
+# (scripts/airflow.sh; venvs cached in ~/.cache/kestra-airflow-sdk) and FAIL if they cannot.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/bootstrap.sh
+# install both Airflow versions up front (in parallel; a no-op when cached)
+scripts/airflow.sh 3 install & p3=$!
+scripts/airflow.sh 2 install & p2=$!
+wait $p3; wait $p2
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy kestra_airflow_sdk
+exec .venv/bin/pytest -q -p no:cacheprovider "$@"
