@@ -1,49 +1,12 @@
-"""kestra-airflow-sdk: orchestrate Apache Airflow DAGs the Kestra way, from Python and Jupyter."""
+"""kestra-airflow-sdk: orchestrate Apache Airflow DAGs the Kestra way, from Python and Jupyter.
 
-from .airflow import (
-    AirflowClient,
-    AirflowConnectionError,
-    AirflowError,
-    AirflowPasswordAuth,
-    ApiError,
-    ApiVersion,
-    AsyncAirflowClient,
-    AuthenticationError,
-    BearerTokenAuth,
-    ConflictError,
-    Dag,
-    DagRun,
-    DagRunState,
-    InvalidArgumentError,
-    NotFoundError,
-    PermissionDeniedError,
-    TaskInstance,
-    TaskInstanceState,
-    VersionInfo,
-    WaitTimeoutError,
-)
+Every public name is importable from here, e.g. ``from kestra_airflow_sdk import AirflowClient``.
+"""
+
+from . import airflow as _airflow
+from .airflow import *  # noqa: F403  (the REST client's public names, listed in its __all__)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AirflowClient",
-    "AirflowConnectionError",
-    "AirflowError",
-    "AirflowPasswordAuth",
-    "ApiError",
-    "ApiVersion",
-    "AsyncAirflowClient",
-    "AuthenticationError",
-    "BearerTokenAuth",
-    "ConflictError",
-    "Dag",
-    "DagRun",
-    "DagRunState",
-    "InvalidArgumentError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "TaskInstance",
-    "TaskInstanceState",
-    "VersionInfo",
-    "WaitTimeoutError",
-]
+__all__: list[str] = []
+__all__ += _airflow.__all__

@@ -197,3 +197,27 @@ def test_forcing_the_wrong_api_version_is_a_clear_error(
         pytest.raises(InvalidArgumentError, match=f"api_version='{wrong}'"),
     ):
         c.list_dags()
+
+
+def test_auth_scheme_per_version_and_rejected_token_relogin(
+    airflow: AirflowServer, credentials: dict[str, str]
+) -> None:
+    """Airflow 2 gets basic auth on every request; Airflow 3 gets a JWT, and when the cached token is
+    rejected (Airflow 3 answers 403 "Invalid JWT token"), the client logs in again once."""
+    from pydantic import SecretStr
+
+    seen: list[tuple[str, str]] = []
+    with AirflowClient(airflow.base_url, **credentials) as c:
+        c._http.event_hooks["request"].append(
+            lambda r: seen.append((r.url.path, r.headers.get("authorization", "").split(" ")[0]))
+        )
+        c.get_dag("hello_world_dag")
+        if airflow.major == "2":
+            assert ("/api/v1/dags/hello_world_dag", "Basic") in seen
+            assert all(path != "/auth/token" for path, _ in seen)
+            return
+        assert [p for p, _ in seen].count("/auth/token") == 1
+        c._auth._token = SecretStr("not-a-valid-jwt")  # type: ignore[union-attr]  # what an expired token gets
+        assert c.get_dag("hello_world_dag").dag_id == "hello_world_dag"
+        assert [p for p, _ in seen].count("/auth/token") == 2
+        assert seen[-1] == ("/api/v2/dags/hello_world_dag", "Bearer")
