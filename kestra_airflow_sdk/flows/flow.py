@@ -1,0 +1,252 @@
+"""``Flow``: a Kestra flow built in Python or loaded from Kestra YAML, runnable locally."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import ConfigDict, Field, field_validator
+
+from .base import KestraModel
+from .core_tasks import AnyTask, UnknownTask
+from .errors import FlowValidationError
+from .task import Task
+from .validation import flow_error
+
+if TYPE_CHECKING:
+    from ..runner.execution import Execution
+    from ..runner.observer import Observer
+
+__all__ = ["Flow", "FlowInput", "Label"]
+
+_FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
+_NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+FLOW_ID_RULE = (
+    "a flow id must match ^[a-zA-Z0-9][a-zA-Z0-9._-]*$ and have at most 100 characters "
+    "(letters, digits, '.', '_' and '-', starting with a letter or digit)"
+)
+NAMESPACE_RULE = (
+    "a namespace must match ^[a-z0-9][a-z0-9._-]*$ and have at most 150 characters "
+    "(lower-case letters, digits, '.', '_' and '-', e.g. company.team)"
+)
+
+
+class Label(KestraModel):
+    """One label in the list form of ``labels`` (``- key: env`` / ``value: prod``)."""
+
+    key: str
+    value: str
+
+
+class FlowInput(KestraModel):
+    """A flow input: ``{id, type, required (default true), defaults, description, ...}``.
+
+    Types the runner converts values to: STRING, INT, FLOAT, BOOLEAN/BOOL, JSON, SELECT, DATETIME,
+    DURATION, ARRAY; other Kestra types are passed on as given.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    type: str = "STRING"
+    required: bool = True
+    defaults: Any = None
+    description: str | None = None
+    values: list[Any] | None = None
+
+
+class Flow(KestraModel):
+    """A Kestra flow.
+
+    Build it in Python (``Flow("airflow", "company.team").task(TriggerDagRun(...))``) or load it with
+    :meth:`from_yaml`; export it with :meth:`to_yaml`; run it locally with :meth:`run` / :meth:`arun`.
+
+    Args:
+        id: the flow id (``^[a-zA-Z0-9][a-zA-Z0-9._-]*``, at most 100 characters).
+        namespace: lower-case namespace such as ``company.team``.
+        description: free text.
+        labels: ``{key: value}`` (or Kestra's list of ``{key, value}``).
+        inputs: flow inputs (``FlowInput`` or dicts with ``id`` and ``type``).
+        variables: values available as ``{{ vars.<name> }}``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    _head: ClassVar[tuple[str, ...]] = ("id", "namespace")
+
+    id: str
+    namespace: str
+    description: str | None = None
+    labels: dict[str, str] | list[Label] | None = None
+    inputs: list[FlowInput] | None = None
+    variables: dict[str, Any] | None = None
+    tasks: list[AnyTask] = Field(default_factory=list)
+    errors: list[AnyTask] | None = None
+    finally_: list[AnyTask] | None = Field(default=None, alias="finally")
+    disabled: bool = False
+
+    def __init__(self, id: str, namespace: str, /, **data: Any) -> None:
+        super().__init__(id=id, namespace=namespace, **data)
+
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @field_validator("id")
+    @classmethod
+    def _flow_id(cls, value: str) -> str:
+        if not _FLOW_ID.match(value) or len(value) > 100:
+            raise ValueError(f"{value!r} is not a valid flow id: {FLOW_ID_RULE}")
+        return value
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if not _NAMESPACE.match(value) or len(value) > 150:
+            raise ValueError(f"{value!r} is not a valid namespace: {NAMESPACE_RULE}")
+        return value
+
+    # ------------------------------------------------------------------ building
+
+    def task(self, task: Task) -> Flow:
+        """Append ``task`` to the flow's tasks and return the flow, so calls chain."""
+        if not isinstance(task, Task):
+            raise FlowValidationError(
+                f"Flow.task: expected a task such as TriggerDagRun(...) or Log(...), got {type(task).__name__}"
+            )
+        if task.id in {t.id for t in self.walk()}:
+            raise FlowValidationError(
+                f"tasks: task id {task.id!r} is used twice in flow {self.id!r}; task ids must be unique in a flow"
+            )
+        self.tasks.append(task)  # type: ignore[arg-type]
+        self.model_fields_set.add("tasks")
+        return self
+
+    def walk(self) -> Iterator[Task]:
+        """Every task of the flow (``tasks``, ``errors``, ``finally``), children after parents."""
+
+        def visit(tasks: list[Task]) -> Iterator[Task]:
+            for task in tasks:
+                yield task
+                yield from visit(task.children)
+
+        yield from visit(list(self.tasks))
+        yield from visit(list(self.errors or []))
+        yield from visit(list(self.finally_ or []))
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        """The flow's labels as a dict, whichever form they were written in."""
+        if isinstance(self.labels, list):
+            return {label.key: label.value for label in self.labels}
+        return dict(self.labels or {})
+
+    # ------------------------------------------------------------------ checking
+
+    def problems(self) -> list[str]:
+        """Kestra's rules a model cannot check field by field: at least one task, unique task ids."""
+        found = []
+        if not self.tasks:
+            found.append("tasks: a flow needs at least one task")
+        seen: set[str] = set()
+        for task in self.walk():
+            if task.id in seen:
+                found.append(f"tasks: task id {task.id!r} is used more than once; task ids must be unique in a flow")
+            seen.add(task.id)
+        return found
+
+    def validate_flow(self) -> Flow:
+        """Raise a :class:`FlowValidationError` listing every broken rule; return the flow otherwise."""
+        found = self.problems()
+        if found:
+            raise flow_error(found)
+        return self
+
+    def unsupported_tasks(self) -> list[UnknownTask]:
+        """The tasks whose type the local runner cannot execute (they still export to YAML)."""
+        return [task for task in self.walk() if isinstance(task, UnknownTask)]
+
+    # ------------------------------------------------------------------ YAML
+
+    @classmethod
+    def from_yaml(cls, source: str | Path, *, upgrade: bool = False) -> Flow:
+        """Load a flow from Kestra YAML text or a file path.
+
+        Args:
+            source: YAML text, or the path of a ``.yaml``/``.yml`` file.
+            upgrade: rewrite legacy ``options.basicAuthUser`` / ``basicAuthPassword`` (and the flat
+                timeouts) into ``options.auth`` / ``options.timeout``, as Kestra 2's migrator does.
+
+        Raises:
+            FlowYamlError: the text is not YAML or not a mapping (message with line and column).
+            FlowValidationError: the document breaks Kestra's rules (one line per problem).
+        """
+        from .yaml_io import load_flow
+
+        return load_flow(cls, source, upgrade=upgrade)
+
+    def to_yaml(self) -> str:
+        """The flow as Kestra YAML: keys in the order they were loaded (Kestra's usual order for a
+        flow built in Python), expressions as written, ``options.auth`` for credentials."""
+        from .yaml_io import dump_document
+
+        return dump_document(self.to_dict())
+
+    # ------------------------------------------------------------------ running
+
+    def run(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        *,
+        observers: list[Observer] | None = None,
+        cancel_airflow_runs: bool = False,
+    ) -> Execution:
+        """Run the flow locally, blocking, and return the finished :class:`Execution`.
+
+        Works in a plain script and inside a running event loop (Jupyter), where nest-asyncio is
+        applied to that loop. See :meth:`arun` for the arguments.
+        """
+        from ..runner.sync import run_blocking
+
+        return run_blocking(
+            self.arun(
+                inputs, secrets, labels, observers=observers, cancel_airflow_runs=cancel_airflow_runs
+            )
+        )
+
+    async def arun(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        *,
+        observers: list[Observer] | None = None,
+        cancel_airflow_runs: bool = False,
+    ) -> Execution:
+        """Run the flow locally in async code and return the finished :class:`Execution`.
+
+        Args:
+            inputs: values of the flow's inputs (``{{ inputs.<id> }}``), converted to their types.
+            secrets: ``secret('NAME')`` values; names are case-insensitive. Missing ones are read
+                from the environment variable ``SECRET_<NAME>`` (base64, as open-source Kestra does).
+            labels: execution labels added to the flow's (``{{ labels.<key> }}``).
+            observers: progress observers (see :class:`~kestra_airflow_sdk.runner.Observer`).
+            cancel_airflow_runs: when the execution is killed (or a wait ends early), mark the
+                Airflow DAG runs it is still waiting for as failed.
+
+        Raises:
+            FlowValidationError: the flow breaks a rule, or an input is missing or invalid.
+            UnsupportedTaskError: a task type cannot run locally (the message lists those that can).
+        """
+        from ..runner.engine import FlowRunner
+
+        runner = FlowRunner(
+            self,
+            inputs=inputs,
+            secrets=secrets,
+            labels=labels,
+            observers=observers,
+            cancel_airflow_runs=cancel_airflow_runs,
+        )
+        return await runner.run()

@@ -1,0 +1,135 @@
+"""Kestra's HTTP ``options`` (``HttpConfiguration``) as TriggerDagRun uses them.
+
+Current form (what Kestra 2 accepts)::
+
+    options:
+      auth: {type: BASIC, username: ..., password: ...}   # or {type: BEARER, token: ...}
+      timeout: {connectTimeout: PT10S, readIdleTimeout: PT5M}
+
+The legacy flat fields (``basicAuthUser``, ``basicAuthPassword``, ``connectTimeout``,
+``readTimeout``) are accepted. Options built in Python are upgraded to the current form at once; a
+loaded document keeps what it says unless ``Flow.from_yaml(..., upgrade=True)``. Other Kestra keys
+(``proxy``, ``ssl``, ``followRedirects`` ...) are kept for the export but not used locally.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationInfo, model_validator
+
+from .base import KestraModel, SecretText
+from .durations import Duration
+
+__all__ = ["BasicAuth", "BearerAuth", "HttpOptions", "HttpTimeout"]
+
+#: validation context key: keep the legacy flat fields of a loaded document as they are
+KEEP_LEGACY = "kestra_airflow_sdk.keep_legacy"
+
+
+class BasicAuth(KestraModel):
+    """``auth: {type: BASIC, username, password}``: a user of Airflow (basic auth on Airflow 2, a
+    JWT from ``/auth/token`` on Airflow 3)."""
+
+    type: Literal["BASIC"] = "BASIC"
+    username: SecretText | None = None
+    password: SecretText | None = None
+
+    @model_validator(mode="after")
+    def _type_is_always_written(self) -> BasicAuth:
+        self.model_fields_set.add("type")
+        return self
+
+
+class BearerAuth(KestraModel):
+    """``auth: {type: BEARER, token}``: a static bearer token (managed Airflow services)."""
+
+    type: Literal["BEARER"] = "BEARER"
+    token: SecretText | None = None
+
+    @model_validator(mode="after")
+    def _type_is_always_written(self) -> BearerAuth:
+        self.model_fields_set.add("type")
+        return self
+
+
+Auth = Annotated[BasicAuth | BearerAuth, Field(discriminator="type")]
+
+
+class HttpTimeout(KestraModel):
+    """``timeout: {connectTimeout, readIdleTimeout}`` (Kestra's default read idle timeout: PT5M)."""
+
+    connect_timeout: Duration | None = None
+    read_idle_timeout: Duration | None = None
+
+
+class HttpOptions(KestraModel):
+    """Kestra's HTTP client options; see the module documentation."""
+
+    model_config = ConfigDict(extra="allow")
+
+    auth: Auth | None = None
+    timeout: HttpTimeout | None = None
+    basic_auth_user: SecretText | None = None
+    basic_auth_password: SecretText | None = None
+    connect_timeout: Duration | None = None
+    read_timeout: Duration | None = None
+
+    @model_validator(mode="after")
+    def _upgrade_legacy(self, info: ValidationInfo) -> HttpOptions:
+        if (info.context or {}).get(KEEP_LEGACY):
+            return self
+        return self.upgraded()
+
+    @property
+    def is_legacy(self) -> bool:
+        """True when the options use one of the pre-Kestra-2 flat fields."""
+        return bool(
+            {"basic_auth_user", "basic_auth_password", "connect_timeout", "read_timeout"}
+            & self.model_fields_set
+        )
+
+    def upgraded(self) -> HttpOptions:
+        """Move the legacy flat fields into ``auth`` / ``timeout`` (what Kestra's 2.0 migrator does)."""
+        if not self.is_legacy:
+            return self
+        fields = self.model_fields_set
+        if {"basic_auth_user", "basic_auth_password"} & fields and self.auth is None:
+            self.auth = BasicAuth(username=self.basic_auth_user, password=self.basic_auth_password)
+            fields.add("auth")
+        if {"connect_timeout", "read_timeout"} & fields:
+            timeout = self.timeout or HttpTimeout()
+            if self.connect_timeout is not None and timeout.connect_timeout is None:
+                timeout.connect_timeout = self.connect_timeout
+                timeout.model_fields_set.add("connect_timeout")
+            if self.read_timeout is not None and timeout.read_idle_timeout is None:
+                timeout.read_idle_timeout = self.read_timeout
+                timeout.model_fields_set.add("read_idle_timeout")
+            self.timeout = timeout
+            fields.add("timeout")
+        for legacy in ("basic_auth_user", "basic_auth_password", "connect_timeout", "read_timeout"):
+            setattr(self, legacy, None)
+            fields.discard(legacy)
+        if self._document_keys is not None:
+            self._document_keys = _replace_legacy_keys(self._document_keys)
+        return self
+
+
+def _replace_legacy_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    renamed = {
+        "basicAuthUser": "auth",
+        "basicAuthPassword": "auth",
+        "connectTimeout": "timeout",
+        "readTimeout": "timeout",
+    }
+    out: list[str] = []
+    for key in keys:
+        new = renamed.get(key, key)
+        if new not in out:
+            out.append(new)
+    return tuple(out)
+
+
+def upgrade_options(value: Any) -> Any:
+    """Upgrade an :class:`HttpOptions` in place (helper for walking a flow); other values pass."""
+    return value.upgraded() if isinstance(value, HttpOptions) else value

@@ -1,0 +1,103 @@
+"""``secret('NAME')`` as open-source Kestra resolves it, and how resolved values stay hidden.
+
+Lookup order: the ``secrets=`` mapping given to ``run()``, then the environment variable
+``SECRET_<NAME>`` whose value is base64-encoded (Kestra's convention); names are case-insensitive.
+
+A resolved value is a :class:`pydantic.SecretStr` from the moment it is read: it prints as
+``**********`` in every ``repr``, ``str``, log record and exception. Only :func:`reveal`, called at
+the last moment before a value goes over the wire, turns it back into text; :func:`mask_like` hides
+the same places again in what Airflow sends back (e.g. a DAG run's ``conf``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import SecretStr
+
+from .errors import FlowError, SecretNotFoundError
+
+__all__ = ["MASK", "SecretResolver", "contains_secret", "mask_like", "reveal"]
+
+MASK = "******"
+
+
+class SecretResolver:
+    """Resolve secret names to :class:`SecretStr` values (see the module documentation).
+
+    Args:
+        secrets: name → value; names are matched case-insensitively.
+        environ: where ``SECRET_<NAME>`` variables are read (default: ``os.environ``).
+    """
+
+    def __init__(
+        self, secrets: Mapping[str, str | SecretStr] | None = None, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self._given = {
+            str(name).upper(): value if isinstance(value, SecretStr) else SecretStr(str(value))
+            for name, value in (secrets or {}).items()
+        }
+        self._environ = os.environ if environ is None else environ
+
+    def __repr__(self) -> str:
+        return f"SecretResolver(names={sorted(self._given)!r})"
+
+    def resolve(self, name: str, where: str = "") -> SecretStr:
+        """The value of secret ``name``; raise :class:`SecretNotFoundError` naming it and ``where``."""
+        key = name.upper()
+        if key in self._given:
+            return self._given[key]
+        variable = f"SECRET_{key}"
+        encoded = next((v for k, v in self._environ.items() if k.upper() == variable), None)
+        if encoded is None:
+            used = f" (used in {where})" if where else ""
+            raise SecretNotFoundError(
+                f"Secret {name!r}{used} is not defined: pass secrets={{{key!r}: ...}} to run() or set the "
+                f"environment variable {variable} to the base64-encoded value",
+                name=name,
+                where=where,
+            )
+        try:
+            return SecretStr(base64.b64decode(encoded.strip(), validate=True).decode("utf-8"))
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise FlowError(
+                f"The environment variable {variable} (secret {name!r}) is not valid base64: open-source "
+                f"Kestra reads SECRET_* variables base64-encoded, e.g. {variable}=$(printf %s 'value' | base64)"
+            ) from None
+
+
+def reveal(value: Any) -> Any:
+    """A copy of ``value`` with every :class:`SecretStr` inside replaced by its text (for the wire)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [reveal(v) for v in value]
+    return value
+
+
+def contains_secret(value: Any) -> bool:
+    """True when a :class:`SecretStr` is anywhere inside ``value``."""
+    if isinstance(value, SecretStr):
+        return True
+    if isinstance(value, dict):
+        return any(contains_secret(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(contains_secret(v) for v in value)
+    return False
+
+
+def mask_like(sent: Any, received: Any) -> Any:
+    """``received`` with :data:`MASK` wherever ``sent`` (same shape) held a secret."""
+    if isinstance(sent, SecretStr):
+        return MASK
+    if isinstance(sent, dict) and isinstance(received, dict):
+        return {k: mask_like(sent[k], v) if k in sent else v for k, v in received.items()}
+    if isinstance(sent, (list, tuple)) and isinstance(received, list) and len(sent) == len(received):
+        return [mask_like(s, r) for s, r in zip(sent, received)]
+    return received

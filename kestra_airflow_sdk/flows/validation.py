@@ -1,0 +1,89 @@
+"""Turn pydantic's validation errors into the SDK's: one line per problem, naming the field (as the
+YAML spells it, with the task id), the value (never a credential's) and the rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import FlowValidationError
+from .registry import class_of_tag, is_tag
+
+__all__ = ["describe_errors", "raising_flow_errors"]
+
+#: fields whose value must never be quoted in a message
+_SECRET_FIELDS = {"password", "token", "username", "basicAuthUser", "basicAuthPassword"}
+#: resolves a loc to "line L, column C" (the YAML loader provides one)
+Locator = Callable[[tuple[Any, ...]], str | None]
+
+
+def _path(loc: tuple[Any, ...], data: Any) -> tuple[str, tuple[Any, ...]]:
+    """Render ``('tasks', 0, 'TriggerDagRun', 'dagId')`` as ``tasks[0] (id 'run_dag').dagId``."""
+    text = ""
+    clean: list[Any] = []
+    node = data
+    for part in loc:
+        if is_tag(part):
+            continue
+        clean.append(part)
+        if isinstance(part, int):
+            text += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                text += f" (task {node['id']!r})"
+        else:
+            text += f".{part}" if text else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return text or "flow", tuple(clean)
+
+
+def _known_properties(loc: tuple[Any, ...]) -> str:
+    classes = [c for c in (class_of_tag(p) for p in loc) if c is not None]
+    if not classes:
+        return ""
+    fields = getattr(classes[-1], "model_fields", {})
+    names = sorted(f.alias or n for n, f in fields.items())
+    return f"; {classes[-1].__name__} properties are: {', '.join(names)}"
+
+
+def describe_errors(error: ValidationError, data: Any = None, locate: Locator | None = None) -> list[str]:
+    """One line per pydantic error."""
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item.get("loc", ()))
+        path, clean = _path(loc, data)
+        where = locate(clean) if locate else None
+        prefix = f"{path} ({where})" if where else path
+        kind = item.get("type", "")
+        secret = bool(clean) and str(clean[-1]) in _SECRET_FIELDS
+        value = "" if secret else f", got {item.get('input')!r}"
+        if kind == "missing":
+            lines.append(f"{prefix}: required property is missing")
+        elif kind == "extra_forbidden":
+            lines.append(f"{prefix}: unknown property{value}{_known_properties(loc)}")
+        elif kind in ("value_error", "assertion_error"):
+            cause = (item.get("ctx") or {}).get("error")
+            lines.append(f"{prefix}: {cause if cause is not None else item['msg']}")
+        else:
+            lines.append(f"{prefix}: {item['msg']}{value}")
+    return lines
+
+
+def flow_error(problems: list[str], source: str = "") -> FlowValidationError:
+    """A :class:`FlowValidationError` listing every problem."""
+    head = f"Invalid flow{f' in {source}' if source else ''}"
+    if len(problems) == 1:
+        return FlowValidationError(f"{head}: {problems[0]}", problems)
+    return FlowValidationError(head + ":\n" + "\n".join(f"  - {p}" for p in problems), problems)
+
+
+@contextmanager
+def raising_flow_errors(data: Any = None, locate: Locator | None = None, source: str = "") -> Iterator[None]:
+    """Re-raise a pydantic :class:`ValidationError` inside the block as a FlowValidationError."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise flow_error(describe_errors(exc, data, locate), source) from None

@@ -1,0 +1,128 @@
+"""Kestra YAML in and out.
+
+Loading reports YAML syntax errors and rule violations with line and column, never a PyYAML or
+pydantic traceback. Dumping writes Kestra's usual layout: block style, indented lists, keys in
+document order, and expressions in double quotes as people write them (``"{{ flow.id }}"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import FlowYamlError
+from .options import KEEP_LEGACY
+from .validation import describe_errors, flow_error
+
+__all__ = ["dump_document", "load_document", "load_flow"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _read(source: str | Path) -> tuple[str, str]:
+    """(text, name) of YAML text or a file path."""
+    if isinstance(source, Path) or (
+        isinstance(source, str) and "\n" not in source and source.strip().endswith((".yaml", ".yml"))
+    ):
+        path = Path(source)
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            raise FlowYamlError(f"Cannot read flow file {str(path)!r}: {exc.strerror or exc}") from None
+    if not isinstance(source, str):
+        raise FlowYamlError(f"Flow.from_yaml: expected YAML text or a file path, got {type(source).__name__}")
+    return source, "<yaml>"
+
+
+def load_document(text: str, name: str = "<yaml>") -> tuple[dict[str, Any], yaml.Node]:
+    """Parse one YAML mapping; return the data and its node tree (for line numbers)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        where = f"line {line}, column {column}" if mark else "unknown position"
+        raise FlowYamlError(
+            f"{name}: not valid YAML at {where}: {problem}", line=line, column=column
+        ) from None
+    except yaml.YAMLError as exc:
+        raise FlowYamlError(f"{name}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or node is None:
+        kind = "an empty document" if data is None else f"a {type(data).__name__}"
+        raise FlowYamlError(f"{name}: a flow must be a YAML mapping (id, namespace, tasks, ...), got {kind}")
+    return data, node
+
+
+def _locator(root: yaml.Node) -> Callable[[tuple[Any, ...]], str]:
+    """Map an error location to the line and column of the key (or the deepest node) it names."""
+
+    def locate(loc: tuple[Any, ...]) -> str:
+        node, mark = root, root.start_mark
+        for part in loc:
+            child: yaml.Node | None = None
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if key.value == part:
+                        child, mark = value, key.start_mark
+                        break
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                child = node.value[part]
+                mark = child.start_mark
+            if child is None:
+                break
+            node = child
+        return f"line {mark.line + 1}, column {mark.column + 1}"
+
+    return locate
+
+
+def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False) -> M:
+    """Validate a YAML flow document into ``model``, errors with line and column."""
+    text, name = _read(source)
+    data, node = load_document(text, name)
+    context = {} if upgrade else {KEEP_LEGACY: True}
+    try:
+        flow = model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise flow_error(describe_errors(exc, data, _locator(node)), name) from None
+    problems = getattr(flow, "problems", lambda: [])()
+    if problems:
+        raise flow_error(problems, name)
+    return flow
+
+
+class _KestraDumper(yaml.SafeDumper):
+    """Block style with indented sequences (``tasks:\\n  - id: ...``), as Kestra's docs write."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    if "{{" in value or "{%" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_KestraDumper.add_representer(str, _represent_str)
+
+
+def dump_document(document: dict[str, Any]) -> str:
+    """Kestra-style YAML text of a document."""
+    return yaml.dump(
+        document,
+        Dumper=_KestraDumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=10_000,
+    )
