@@ -16,6 +16,7 @@ from .task import Task
 from .validation import flow_error
 
 if TYPE_CHECKING:
+    from ..runner.engine import FlowRunner
     from ..runner.execution import Execution
     from ..runner.observer import Observer
 
@@ -193,6 +194,28 @@ class Flow(KestraModel):
 
     # ------------------------------------------------------------------ running
 
+    def runner(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
+        *,
+        observers: list[Observer] | None = None,
+        cancel_airflow_runs: bool = False,
+    ) -> FlowRunner:
+        """A :class:`~kestra_airflow_sdk.runner.FlowRunner` for one execution (arguments of :meth:`arun`);
+        ``await runner.run()`` runs it and ``runner.execution`` shows it live, also after a cancel."""
+        from ..runner.engine import FlowRunner
+
+        return FlowRunner(
+            self,
+            inputs=inputs,
+            secrets=secrets,
+            labels=labels,
+            observers=observers,
+            cancel_airflow_runs=cancel_airflow_runs,
+        )
+
     def run(
         self,
         inputs: Mapping[str, Any] | None = None,
@@ -206,14 +229,22 @@ class Flow(KestraModel):
 
         Works in a plain script and inside a running event loop (Jupyter), where nest-asyncio is
         applied to that loop. See :meth:`arun` for the arguments.
+
+        Raises:
+            ExecutionKilled: Ctrl-C (a ``KeyboardInterrupt``) stopped the run; its ``execution`` is KILLED.
         """
+        from ..runner.execution import ExecutionKilled
         from ..runner.sync import run_blocking
 
-        return run_blocking(
-            self.arun(
-                inputs, secrets, labels, observers=observers, cancel_airflow_runs=cancel_airflow_runs
-            )
+        runner = self.runner(
+            inputs, secrets, labels, observers=observers, cancel_airflow_runs=cancel_airflow_runs
         )
+        try:
+            return run_blocking(runner.run)
+        except KeyboardInterrupt:
+            if runner.execution is not None and runner.execution.state.is_terminal:
+                raise ExecutionKilled(runner.execution) from None
+            raise
 
     async def arun(
         self,
@@ -238,15 +269,9 @@ class Flow(KestraModel):
         Raises:
             FlowValidationError: the flow breaks a rule, or an input is missing or invalid.
             UnsupportedTaskError: a task type cannot run locally (the message lists those that can).
+            asyncio.CancelledError: the run was cancelled; the execution ended KILLED.
         """
-        from ..runner.engine import FlowRunner
-
-        runner = FlowRunner(
-            self,
-            inputs=inputs,
-            secrets=secrets,
-            labels=labels,
-            observers=observers,
-            cancel_airflow_runs=cancel_airflow_runs,
+        runner = self.runner(
+            inputs, secrets, labels, observers=observers, cancel_airflow_runs=cancel_airflow_runs
         )
         return await runner.run()

@@ -1,0 +1,251 @@
+"""Run ``TriggerDagRun`` with the SDK's async Airflow client (Airflow 2 ``/api/v1`` or 3 ``/api/v2``).
+
+Differences from Kestra's plugin, on purpose: a ``failed`` DAG run fails the task; a transient 5xx
+or connection error while triggering or polling is retried; ``headers`` are sent; a trailing ``/``
+in ``baseUrl`` is harmless; reaching ``maxDuration`` fails the task with a clear message (and, with
+``cancel_airflow_runs``, marks the Airflow run failed); the run id is chosen by the SDK (unless
+``body.dag_run_id`` is given), which makes a retried trigger safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from ..airflow.client import AsyncAirflowClient
+from ..airflow.errors import AirflowConnectionError, ApiError, NotFoundError
+from ..airflow.models import DagRun, TaskInstance
+from ..flows.durations import parse_duration
+from ..flows.errors import FlowValidationError
+from ..flows.options import BasicAuth, BearerAuth, HttpOptions
+from ..flows.secrets import mask_like, reveal
+from ..flows.trigger import TriggerDagRun
+from .executors import TaskContext, TaskFailedError, executes
+
+__all__ = ["BODY_KEYS", "run_trigger_dag_run", "task_instance_rows"]
+
+#: keys of the trigger body the SDK sends (the same on Airflow 2 and 3)
+BODY_KEYS = ("conf", "dag_run_id", "logical_date", "note")
+#: consecutive transient failures tolerated while triggering or polling
+TRANSIENT_TRIES = 5
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, AirflowConnectionError) or (isinstance(exc, ApiError) and exc.status >= 500)
+
+
+def _text(value: Any) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+
+def _credentials(options: dict[str, Any] | None) -> dict[str, Any]:
+    """Client keyword arguments from rendered options (current ``auth`` or legacy flat fields)."""
+    if not options:
+        return {}
+    auth = options.get("auth") or {}
+    kind = str(auth.get("type", "")).upper()
+    if kind == "BEARER" and auth.get("token") is not None:
+        return {"token": auth["token"]}
+    user, password = auth.get("username"), auth.get("password")
+    if kind != "BASIC":
+        user, password = options.get("basic_auth_user"), options.get("basic_auth_password")
+    if user is None and password is None:
+        return {}
+    return {"username": _text(user) if user is not None else None, "password": password}
+
+
+def _timeout(options: dict[str, Any] | None) -> httpx.Timeout:
+    timeout = (options or {}).get("timeout") or {}
+    connect = timeout.get("connect_timeout") or (options or {}).get("connect_timeout")
+    read = timeout.get("read_idle_timeout") or (options or {}).get("read_timeout")
+    return httpx.Timeout(
+        30.0,
+        connect=parse_duration(_text(connect)).total_seconds() if connect else 30.0,
+        read=parse_duration(_text(read)).total_seconds() if read else 300.0,
+    )
+
+
+def _rendered_options(task: TriggerDagRun, ctx: TaskContext) -> dict[str, Any] | None:
+    options: HttpOptions | None = task.options
+    if options is None:
+        return None
+    values: dict[str, Any] = {}
+    auth = options.auth
+    if isinstance(auth, BasicAuth):
+        values["auth"] = {
+            "type": "BASIC",
+            "username": ctx.renderer.render(auth.username, "options.auth.username") if auth.username else None,
+            "password": ctx.renderer.render(auth.password, "options.auth.password") if auth.password else None,
+        }
+    elif isinstance(auth, BearerAuth):
+        token = ctx.renderer.render(auth.token, "options.auth.token") if auth.token else None
+        values["auth"] = {"type": "BEARER", "token": token}
+    for name, where in (("basic_auth_user", "basicAuthUser"), ("basic_auth_password", "basicAuthPassword")):
+        value = getattr(options, name)
+        if value is not None:
+            values[name] = ctx.renderer.render(value, f"options.{where}")
+    values["connect_timeout"], values["read_timeout"] = options.connect_timeout, options.read_timeout
+    if options.timeout is not None:
+        values["timeout"] = options.timeout.model_dump()
+    return values
+
+
+def _trigger_arguments(body: dict[str, Any] | None, default_run_id: str) -> dict[str, Any]:
+    body = dict(body or {})
+    unknown = sorted(set(body) - set(BODY_KEYS))
+    if unknown:
+        raise FlowValidationError(
+            f"body: unsupported key(s) {', '.join(unknown)}; the trigger body may hold {', '.join(BODY_KEYS)}"
+        )
+    conf = body.get("conf")
+    if conf is not None and not isinstance(conf, dict):
+        raise FlowValidationError(f"body.conf: expected a mapping (the DAG run's conf), got {type(conf).__name__}")
+    logical_date = body.get("logical_date")
+    if isinstance(logical_date, str) and logical_date:
+        try:
+            logical_date = datetime.fromisoformat(logical_date.replace("Z", "+00:00"))
+        except ValueError:
+            raise FlowValidationError(
+                f"body.logical_date: expected an ISO-8601 date-time with a time zone, got {logical_date!r}"
+            ) from None
+    return {
+        "conf": reveal(conf),
+        "dag_run_id": _text(body.get("dag_run_id") or default_run_id),
+        "logical_date": logical_date or None,
+        "note": _text(body["note"]) if body.get("note") is not None else None,
+    }
+
+
+def task_instance_rows(task_instances: list[TaskInstance]) -> list[dict[str, Any]]:
+    """DataFrame-ready rows (``pd.DataFrame(rows)``) of a DAG run's task instances."""
+    return [
+        {
+            "task_id": ti.task_id,
+            "map_index": ti.map_index,
+            "state": None if ti.state is None else str(ti.state),
+            "try_number": ti.try_number,
+            "operator": ti.operator,
+            "start_date": ti.start_date,
+            "end_date": ti.end_date,
+            "duration": None if ti.duration is None else ti.duration.total_seconds(),
+        }
+        for ti in task_instances
+    ]
+
+
+async def _trigger(client: AsyncAirflowClient, dag_id: str, arguments: dict[str, Any]) -> DagRun:
+    """Trigger, retrying transient failures; a 5xx may still have created the run, so look first."""
+    for attempt in range(1, TRANSIENT_TRIES + 1):
+        try:
+            return await client.trigger_dag_run(dag_id, **arguments)
+        except (ApiError, AirflowConnectionError) as exc:
+            if not _transient(exc) or attempt == TRANSIENT_TRIES:
+                raise
+        await asyncio.sleep(0.5 * attempt)
+        with contextlib.suppress(NotFoundError, ApiError, AirflowConnectionError):
+            return await client.get_dag_run(dag_id, arguments["dag_run_id"])
+    raise AssertionError("unreachable")
+
+
+class _Poller:
+    """Follow one DAG run until it is final, reporting each poll to the observers."""
+
+    def __init__(self, client: AsyncAirflowClient, ctx: TaskContext, sent_conf: Any) -> None:
+        self.client = client
+        self.ctx = ctx
+        self.sent_conf = sent_conf
+
+    def report(self, run: DagRun, task_instances: list[TaskInstance] | None) -> None:
+        masked = run.model_copy(update={"conf": mask_like(self.sent_conf, run.conf)})
+        self.ctx.events.dag_run_polled(self.ctx.execution, self.ctx.task_run, masked, task_instances)
+
+    async def poll(self, run: DagRun) -> tuple[DagRun, list[TaskInstance] | None]:
+        tis = None
+        if self.ctx.events.wants_task_instances:
+            tis = await self.client.list_task_instances(run.dag_id, run.dag_run_id)
+        run = await self.client.get_dag_run(run.dag_id, run.dag_run_id)
+        return run, tis
+
+    async def follow(self, run: DagRun, every: float, limit: float, limit_text: str) -> DagRun:
+        started = time.monotonic()
+        failures = 0
+        while True:
+            try:
+                run, tis = await self.poll(run)
+                failures = 0
+                self.report(run, tis)
+            except (ApiError, AirflowConnectionError) as exc:
+                failures += 1
+                if not _transient(exc) or failures >= TRANSIENT_TRIES:
+                    raise
+            self.ctx.task_run.outputs["state"] = str(run.state)
+            if run.state is not None and run.state.is_final:
+                return run
+            waited = time.monotonic() - started
+            if waited >= limit:
+                raise TaskFailedError(
+                    f"DAG run {run.dag_run_id!r} of DAG {run.dag_id!r} did not finish within maxDuration "
+                    f"{limit_text} (last state: {run.state}); "
+                    + (
+                        "it was marked failed in Airflow"
+                        if self.ctx.cancel_airflow_runs
+                        else "it is still going on in Airflow (run with cancel_airflow_runs=True to stop it)"
+                    )
+                )
+            await asyncio.sleep(min(every, max(limit - waited, 0.0)))
+
+
+@executes(TriggerDagRun)
+async def run_trigger_dag_run(task: TriggerDagRun, ctx: TaskContext) -> None:
+    """Trigger the DAG run; with ``wait``, follow it and fail the task unless it succeeds."""
+    render = ctx.renderer.render
+    base_url = _text(render(task.base_url, "baseUrl"))
+    dag_id = render(task.dag_id, "dagId")
+    body = render(task.body, "body") if task.body is not None else None
+    headers = {k: _text(v) for k, v in render(task.headers or {}, "headers").items()}
+    options = _rendered_options(task, ctx)
+    run_id = f"kestra__{ctx.execution.id}__{task.id}__{ctx.task_run.attempt}"
+    arguments = _trigger_arguments(body, run_id)
+    outputs = ctx.task_run.outputs
+    async with AsyncAirflowClient(
+        base_url, headers=headers or None, timeout=_timeout(options), **_credentials(options)
+    ) as client:
+        run = await _trigger(client, _text(dag_id), arguments)
+        outputs.update({"dagId": dag_id, "dagRunId": run.dag_run_id, "state": str(run.state)})
+        poller = _Poller(client, ctx, (body or {}).get("conf"))
+        poller.report(run, None)
+        if not task.wait:
+            return
+        try:
+            run = await poller.follow(
+                run,
+                parse_duration(task.poll_frequency).total_seconds(),
+                parse_duration(task.max_duration).total_seconds(),
+                task.max_duration,
+            )
+        except (asyncio.CancelledError, TaskFailedError):
+            if ctx.cancel_airflow_runs:
+                with contextlib.suppress(ApiError, AirflowConnectionError):
+                    await asyncio.shield(client.set_dag_run_state(run.dag_id, run.dag_run_id, "failed"))
+            raise
+        tis = await client.list_task_instances(run.dag_id, run.dag_run_id)
+        outputs.update(
+            {
+                "state": str(run.state),
+                "started": run.start_date,
+                "ended": run.end_date,
+                "taskInstances": task_instance_rows(tis),
+            }
+        )
+        if str(run.state) != "success":
+            failed = [ti.task_id for ti in tis if ti.state is not None and ti.state.is_final and str(ti.state) != "success"]
+            detail = f" (task instances not successful: {', '.join(failed)})" if failed else ""
+            raise TaskFailedError(
+                f"DAG run {run.dag_run_id!r} of DAG {run.dag_id!r} ended {run.state} in Airflow{detail}"
+            )

@@ -1,0 +1,177 @@
+"""What a local run produces: an :class:`Execution` made of :class:`TaskRun` records, with Kestra's
+state names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from ..flows.errors import FlowError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Execution", "ExecutionFailedError", "State", "TaskRun"]
+
+
+class State(str, Enum):
+    """Kestra's execution and task run states (the subset a local run goes through)."""
+
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    WARNING = "WARNING"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once nothing will change any more."""
+        return self in (State.SUCCESS, State.WARNING, State.FAILED, State.KILLED)
+
+    @property
+    def is_failed(self) -> bool:
+        """True for FAILED and KILLED."""
+        return self in (State.FAILED, State.KILLED)
+
+
+_SEVERITY = [State.SUCCESS, State.WARNING, State.FAILED, State.KILLED]
+
+
+def worst(*states: State) -> State:
+    """The most severe of terminal ``states`` (SUCCESS < WARNING < FAILED < KILLED)."""
+    return max(states, key=_SEVERITY.index, default=State.SUCCESS)
+
+
+@dataclass
+class TaskRun:
+    """One run of one task: its state, attempts, timing, outputs and error."""
+
+    id: str
+    task_id: str
+    type: str
+    state: State = State.CREATED
+    attempt: int = 0
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    parent_id: str | None = None
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the task ran (None until it ended)."""
+        if self.start_date is None or self.end_date is None:
+            return None
+        return self.end_date - self.start_date
+
+
+@dataclass
+class Execution:
+    """One local run of a flow.
+
+    Attributes:
+        id: 22-character base62 id, as Kestra's (``{{ execution.id }}``).
+        state: CREATED, RUNNING, then SUCCESS, WARNING, FAILED or KILLED.
+        task_runs: every task run, in the order the tasks started.
+    """
+
+    id: str
+    namespace: str
+    flow_id: str
+    state: State = State.CREATED
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    task_runs: list[TaskRun] = field(default_factory=list)
+
+    @property
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        """Outputs by task id (``{{ outputs.<taskId>.<name> }}``), for the tasks that have some."""
+        return {run.task_id: run.outputs for run in self.task_runs if run.outputs}
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the execution ran (None until it ended)."""
+        if self.start_date is None or self.end_date is None:
+            return None
+        return self.end_date - self.start_date
+
+    def task_run(self, task_id: str) -> TaskRun:
+        """The (last) run of task ``task_id``."""
+        for run in reversed(self.task_runs):
+            if run.task_id == task_id:
+                return run
+        known = ", ".join(r.task_id for r in self.task_runs) or "none"
+        raise KeyError(f"execution {self.id} has no run of task {task_id!r} (task runs: {known})")
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per task run, with a fixed schema (also when there are none)."""
+        import pandas as pd
+
+        columns = {
+            "task_run_id": "string",
+            "task_id": "string",
+            "type": "string",
+            "state": "string",
+            "attempt": "Int64",
+            "start_date": "datetime64[us, UTC]",
+            "end_date": "datetime64[us, UTC]",
+            "duration": "timedelta64[us]",
+            "error": "string",
+            "parent_id": "string",
+        }
+        data = {
+            "task_run_id": [r.id for r in self.task_runs],
+            "task_id": [r.task_id for r in self.task_runs],
+            "type": [r.type for r in self.task_runs],
+            "state": [r.state.value for r in self.task_runs],
+            "attempt": [r.attempt for r in self.task_runs],
+            "start_date": [r.start_date for r in self.task_runs],
+            "end_date": [r.end_date for r in self.task_runs],
+            "duration": [r.duration for r in self.task_runs],
+            "error": [r.error for r in self.task_runs],
+            "parent_id": [r.parent_id for r in self.task_runs],
+        }
+        frame = pd.DataFrame(data, columns=list(columns))
+        return frame.astype(columns)
+
+    def raise_for_state(self) -> Execution:
+        """Raise :class:`ExecutionFailedError` when the execution FAILED or was KILLED; else return it."""
+        if self.state.is_failed:
+            failed = [r for r in self.task_runs if r.state.is_failed]
+            details = "; ".join(f"{r.task_id}: {r.state}{f' ({r.error})' if r.error else ''}" for r in failed)
+            raise ExecutionFailedError(
+                f"Execution {self.id} of flow {self.namespace}.{self.flow_id} ended {self.state}"
+                + (f": {details}" if details else ""),
+                execution=self,
+            )
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"Execution(id={self.id!r}, flow='{self.namespace}.{self.flow_id}', state={self.state.value}, "
+            f"task_runs={len(self.task_runs)})"
+        )
+
+
+class ExecutionFailedError(FlowError):
+    """Raised by :meth:`Execution.raise_for_state` for a FAILED or KILLED execution."""
+
+    def __init__(self, message: str, *, execution: Execution) -> None:
+        super().__init__(message)
+        self.execution = execution
+
+
+class ExecutionKilled(KeyboardInterrupt):
+    """Ctrl-C stopped a blocking :meth:`Flow.run`; ``execution`` is the KILLED execution."""
+
+    def __init__(self, execution: Execution) -> None:
+        super().__init__(f"execution {execution.id} was killed")
+        self.execution = execution

@@ -1,0 +1,127 @@
+"""The progress seam: the runner tells :class:`Observer` objects what happens, as it happens.
+
+A notebook widget, a terminal display or a test recorder subclasses :class:`Observer` and
+overrides what it needs. Methods run on the runner's event loop: they must be quick and must not
+block. An observer that raises is logged and otherwise ignored; it never fails an execution.
+DAG runs given to :meth:`Observer.dag_run_polled` have secret ``conf`` values masked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..airflow.models import DagRun, TaskInstance
+    from .execution import Execution, TaskRun
+
+__all__ = ["Broadcast", "Observer", "TextReporter"]
+
+logger = logging.getLogger("kestra_airflow_sdk.runner")
+
+
+class Observer:
+    """Receives an execution's progress. Every method does nothing by default."""
+
+    #: ask the runner to fetch the task instances of waited-for DAG runs on every poll
+    wants_task_instances: bool = False
+
+    def execution_started(self, execution: Execution) -> None:
+        """The execution is RUNNING; no task has started yet."""
+
+    def task_started(self, execution: Execution, task_run: TaskRun) -> None:
+        """A task run is RUNNING (called once per task run, before its first attempt)."""
+
+    def dag_run_polled(
+        self,
+        execution: Execution,
+        task_run: TaskRun,
+        dag_run: DagRun,
+        task_instances: list[TaskInstance] | None,
+    ) -> None:
+        """A TriggerDagRun task triggered or polled its Airflow run (``task_instances`` is None
+        unless :attr:`wants_task_instances`)."""
+
+    def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
+        """A task run reached SUCCESS, WARNING, FAILED or KILLED."""
+
+    def execution_ended(self, execution: Execution) -> None:
+        """The execution reached SUCCESS, WARNING, FAILED or KILLED."""
+
+
+class TextReporter(Observer):
+    """One line per event: to the ``kestra_airflow_sdk.runner`` logger, or to ``write`` (e.g. a
+    terminal). DAG run polls are reported when the run's state changes."""
+
+    def __init__(self, write: Callable[[str], None] | None = None) -> None:
+        self._write = write
+        self._last: dict[str, str] = {}
+
+    def _emit(self, text: str, level: int = logging.INFO) -> None:
+        if self._write is not None:
+            self._write(text)
+        else:
+            logger.log(level, "%s", text)
+
+    def execution_started(self, execution: Execution) -> None:
+        self._emit(f"execution {execution.id} of {execution.namespace}.{execution.flow_id} started")
+
+    def task_started(self, execution: Execution, task_run: TaskRun) -> None:
+        self._emit(f"[{task_run.task_id}] started ({task_run.type.rsplit('.', 1)[-1]})")
+
+    def dag_run_polled(
+        self,
+        execution: Execution,
+        task_run: TaskRun,
+        dag_run: DagRun,
+        task_instances: list[TaskInstance] | None,
+    ) -> None:
+        state = str(dag_run.state)
+        if self._last.get(task_run.id) != state:
+            self._last[task_run.id] = state
+            self._emit(f"[{task_run.task_id}] Airflow run {dag_run.dag_id}/{dag_run.dag_run_id}: {state}")
+
+    def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
+        error = f": {task_run.error}" if task_run.error else ""
+        level = logging.WARNING if task_run.state.is_failed else logging.INFO
+        self._emit(f"[{task_run.task_id}] {task_run.state} (attempt {task_run.attempt}){error}", level)
+
+    def execution_ended(self, execution: Execution) -> None:
+        self._emit(f"execution {execution.id} ended {execution.state} after {execution.duration}")
+
+
+class Broadcast(Observer):
+    """Forward every event to several observers; one that raises is logged and skipped."""
+
+    def __init__(self, observers: list[Observer]) -> None:
+        self.observers = list(observers)
+        self.wants_task_instances = any(o.wants_task_instances for o in self.observers)
+
+    def _each(self, method: str, *args: object) -> None:
+        for observer in self.observers:
+            try:
+                getattr(observer, method)(*args)
+            except Exception:
+                logger.warning("progress observer %r failed in %s", observer, method, exc_info=True)
+
+    def execution_started(self, execution: Execution) -> None:
+        self._each("execution_started", execution)
+
+    def task_started(self, execution: Execution, task_run: TaskRun) -> None:
+        self._each("task_started", execution, task_run)
+
+    def dag_run_polled(
+        self,
+        execution: Execution,
+        task_run: TaskRun,
+        dag_run: DagRun,
+        task_instances: list[TaskInstance] | None,
+    ) -> None:
+        self._each("dag_run_polled", execution, task_run, dag_run, task_instances)
+
+    def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
+        self._each("task_ended", execution, task_run)
+
+    def execution_ended(self, execution: Execution) -> None:
+        self._each("execution_ended", execution)
