@@ -312,9 +312,7 @@ class Renderer:
         path = ""
         for part in parts:
             shown = f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-            if isinstance(node, Mapping) and part in node:
-                node = node[part]
-            elif isinstance(node, (list, tuple)) and isinstance(part, int) and -len(node) <= part < len(node):
+            if (isinstance(node, Mapping) and part in node) or (isinstance(node, (list, tuple)) and isinstance(part, int) and -len(node) <= part < len(node)):
                 node = node[part]
             else:
                 known = sorted(map(str, node)) if isinstance(node, Mapping) else []

@@ -99,5 +99,5 @@ def mask_like(sent: Any, received: Any) -> Any:
     if isinstance(sent, dict) and isinstance(received, dict):
         return {k: mask_like(sent[k], v) if k in sent else v for k, v in received.items()}
     if isinstance(sent, (list, tuple)) and isinstance(received, list) and len(sent) == len(received):
-        return [mask_like(s, r) for s, r in zip(sent, received)]
+        return [mask_like(s, r) for s, r in zip(sent, received, strict=True)]
     return received

@@ -42,7 +42,7 @@ def load_document(text: str, name: str = "<yaml>") -> tuple[dict[str, Any], yaml
     """Parse one YAML mapping; return the data and its node tree (for line numbers)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+        data = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -92,7 +92,7 @@ def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False) -> M
         flow = model.model_validate(data, context=context)
     except ValidationError as exc:
         raise flow_error(describe_errors(exc, data, _locator(node)), name) from None
-    problems = getattr(flow, "problems", lambda: [])()
+    problems: list[str] = getattr(flow, "problems", list)()
     if problems:
         raise flow_error(problems, name)
     return flow
@@ -108,7 +108,7 @@ class _KestraDumper(yaml.SafeDumper):
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    if "{{" in value or "{%" in value:
+    if value.startswith("{"):  # an expression value: quoted as people write it, "{{ flow.id }}"
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 

@@ -140,7 +140,8 @@ class Execution:
             "parent_id": [r.parent_id for r in self.task_runs],
         }
         frame = pd.DataFrame(data, columns=list(columns))
-        return frame.astype(columns)
+        typed: pd.DataFrame = frame.astype(columns)
+        return typed
 
     def raise_for_state(self) -> Execution:
         """Raise :class:`ExecutionFailedError` when the execution FAILED or was KILLED; else return it."""
