@@ -101,7 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a flow file locally and print its outputs")
     run.add_argument("flow", help="a Kestra flow YAML file")
-    run.add_argument("--secret", action="append", default=[], metavar="NAME=VALUE", help="a secret('NAME') value")
+    run.add_argument(
+        "--secret", action="append", default=[], metavar="NAME=VALUE", help="a secret('NAME') value"
+    )
     run.add_argument("--input", action="append", default=[], metavar="KEY=VALUE", help="a flow input")
     run.add_argument(
         "--cancel-airflow-runs",

@@ -66,6 +66,4 @@ def _to_iso(value: Any) -> Any:
 
 
 #: a model field holding an ISO-8601 duration (validated; a timedelta is converted to its text)
-Duration = Annotated[
-    str, BeforeValidator(_to_iso), WithJsonSchema({"type": "string", "format": "duration"})
-]
+Duration = Annotated[str, BeforeValidator(_to_iso), WithJsonSchema({"type": "string", "format": "duration"})]

@@ -118,7 +118,11 @@ class _Parser:
         term: _Path | _Secret | _Literal
         if token[0] in ("str", "num"):
             term = _Literal(self.literal())
-        elif token == ("name", "secret") and self.i + 1 < len(self.tokens) and self.tokens[self.i + 1][1] == "(":
+        elif (
+            token == ("name", "secret")
+            and self.i + 1 < len(self.tokens)
+            and self.tokens[self.i + 1][1] == "("
+        ):
             self.i += 2
             name = self.literal()
             self.take("op", ")")
@@ -312,13 +316,22 @@ class Renderer:
         path = ""
         for part in parts:
             shown = f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-            if (isinstance(node, Mapping) and part in node) or (isinstance(node, (list, tuple)) and isinstance(part, int) and -len(node) <= part < len(node)):
-                node = node[part]
-            else:
+            found, child = _child(node, part)
+            if not found:
                 known = sorted(map(str, node)) if isinstance(node, Mapping) else []
                 return _Undefined(path + shown, known)
+            node = child
             path += shown
         return node
+
+
+def _child(node: Any, part: str | int) -> tuple[bool, Any]:
+    """(found, value) of one step of a variable path: a mapping key or a list index."""
+    if isinstance(node, Mapping):
+        return (True, node[part]) if part in node else (False, None)
+    if isinstance(node, (list, tuple)) and isinstance(part, int) and -len(node) <= part < len(node):
+        return True, node[part]
+    return False, None
 
 
 def render_text(text: str, variables: Mapping[str, Any], secrets: SecretResolver | None = None) -> Any:

@@ -151,7 +151,9 @@ class Flow(KestraModel):
         seen: set[str] = set()
         for task in self.walk():
             if task.id in seen:
-                found.append(f"tasks: task id {task.id!r} is used more than once; task ids must be unique in a flow")
+                found.append(
+                    f"tasks: task id {task.id!r} is used more than once; task ids must be unique in a flow"
+                )
             seen.add(task.id)
         return found
 

@@ -48,4 +48,3 @@ class TriggerDagRun(Task):
         if not value.strip():
             raise ValueError(f"must not be empty, got {value!r}")
         return value
-

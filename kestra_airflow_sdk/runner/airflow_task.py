@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
 
 from ..airflow.client import AsyncAirflowClient
-from ..airflow.errors import AirflowConnectionError, ApiError, NotFoundError
+from ..airflow.errors import AirflowConnectionError, ApiError, ConflictError, NotFoundError
 from ..airflow.models import DagRun, TaskInstance
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowValidationError
@@ -29,6 +30,8 @@ from ..flows.trigger import TriggerDagRun
 from .executors import TaskContext, TaskFailedError, executes
 
 __all__ = ["BODY_KEYS", "run_trigger_dag_run", "task_instance_rows"]
+
+T = TypeVar("T")
 
 #: keys of the trigger body the SDK sends (the same on Airflow 2 and 3)
 BODY_KEYS = ("conf", "dag_run_id", "logical_date", "note")
@@ -80,8 +83,12 @@ def _rendered_options(task: TriggerDagRun, ctx: TaskContext) -> dict[str, Any] |
     if isinstance(auth, BasicAuth):
         values["auth"] = {
             "type": "BASIC",
-            "username": ctx.renderer.render(auth.username, "options.auth.username") if auth.username else None,
-            "password": ctx.renderer.render(auth.password, "options.auth.password") if auth.password else None,
+            "username": ctx.renderer.render(auth.username, "options.auth.username")
+            if auth.username
+            else None,
+            "password": ctx.renderer.render(auth.password, "options.auth.password")
+            if auth.password
+            else None,
         }
     elif isinstance(auth, BearerAuth):
         token = ctx.renderer.render(auth.token, "options.auth.token") if auth.token else None
@@ -105,7 +112,9 @@ def _trigger_arguments(body: dict[str, Any] | None, default_run_id: str) -> dict
         )
     conf = body.get("conf")
     if conf is not None and not isinstance(conf, dict):
-        raise FlowValidationError(f"body.conf: expected a mapping (the DAG run's conf), got {type(conf).__name__}")
+        raise FlowValidationError(
+            f"body.conf: expected a mapping (the DAG run's conf), got {type(conf).__name__}"
+        )
     logical_date = body.get("logical_date")
     if isinstance(logical_date, str) and logical_date:
         try:
@@ -139,17 +148,36 @@ def task_instance_rows(task_instances: list[TaskInstance]) -> list[dict[str, Any
     ]
 
 
-async def _trigger(client: AsyncAirflowClient, dag_id: str, arguments: dict[str, Any]) -> DagRun:
-    """Trigger, retrying transient failures; a 5xx may still have created the run, so look first."""
+async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """Await ``call()``, retrying transient failures (5xx, connection errors) a few times."""
     for attempt in range(1, TRANSIENT_TRIES + 1):
         try:
-            return await client.trigger_dag_run(dag_id, **arguments)
+            return await call()
         except (ApiError, AirflowConnectionError) as exc:
             if not _transient(exc) or attempt == TRANSIENT_TRIES:
                 raise
         await asyncio.sleep(0.5 * attempt)
-        with contextlib.suppress(NotFoundError, ApiError, AirflowConnectionError):
-            return await client.get_dag_run(dag_id, arguments["dag_run_id"])
+    raise AssertionError("unreachable")
+
+
+async def _trigger(client: AsyncAirflowClient, dag_id: str, arguments: dict[str, Any]) -> DagRun:
+    """Trigger, retrying transient failures; a 5xx may still have created the run (Airflow on a
+    locked SQLite database does that), so look for it before triggering again."""
+    run_id = arguments["dag_run_id"]
+    for attempt in range(1, TRANSIENT_TRIES + 1):
+        try:
+            return await client.trigger_dag_run(dag_id, **arguments)
+        except ConflictError:
+            if attempt == 1:
+                raise
+        except (ApiError, AirflowConnectionError) as exc:
+            if not _transient(exc) or attempt == TRANSIENT_TRIES:
+                raise
+        await asyncio.sleep(0.5 * attempt)
+        try:
+            return await _patiently(lambda: client.get_dag_run(dag_id, run_id))
+        except NotFoundError:
+            continue
     raise AssertionError("unreachable")
 
 
@@ -244,7 +272,11 @@ async def run_trigger_dag_run(task: TriggerDagRun, ctx: TaskContext) -> None:
             }
         )
         if str(run.state) != "success":
-            failed = [ti.task_id for ti in tis if ti.state is not None and ti.state.is_final and str(ti.state) != "success"]
+            failed = [
+                ti.task_id
+                for ti in tis
+                if ti.state is not None and ti.state.is_final and str(ti.state) != "success"
+            ]
             detail = f" (task instances not successful: {', '.join(failed)})" if failed else ""
             raise TaskFailedError(
                 f"DAG run {run.dag_run_id!r} of DAG {run.dag_id!r} ended {run.state} in Airflow{detail}"

@@ -209,7 +209,11 @@ class FlowRunner:
         first = time.monotonic()
         while True:
             context = TaskContext(
-                self.execution, task_run, self._renderer(task, task_run), self.events, self.cancel_airflow_runs
+                self.execution,
+                task_run,
+                self._renderer(task, task_run),
+                self.events,
+                self.cancel_airflow_runs,
             )
             try:
                 await asyncio.wait_for(executor(task, context), timeout)

@@ -42,7 +42,9 @@ class TaskContext:
     @property
     def logger(self) -> logging.Logger:
         """The flow's logger: ``kestra_airflow_sdk.flow.<namespace>.<flow id>``."""
-        return logging.getLogger(f"kestra_airflow_sdk.flow.{self.execution.namespace}.{self.execution.flow_id}")
+        return logging.getLogger(
+            f"kestra_airflow_sdk.flow.{self.execution.namespace}.{self.execution.flow_id}"
+        )
 
 
 def executes(cls: type[T]) -> Callable[[Callable[[T, TaskContext], Awaitable[None]]], Executor]:

@@ -26,7 +26,9 @@ class RetryPolicy:
             return False
         if retry.max_attempts is not None and attempt >= retry.max_attempts:
             return False
-        if retry.max_duration is not None and elapsed + self.delay(attempt) > parse_duration(retry.max_duration):
+        if retry.max_duration is not None and elapsed + self.delay(attempt) > parse_duration(
+            retry.max_duration
+        ):
             return False
         return retry.max_attempts is not None or retry.max_duration is not None
 

@@ -87,7 +87,9 @@ def test_unique_task_ids_fluent_and_nested() -> None:
     flow = Flow("f", "n").task(_trigger("a"))
     with pytest.raises(FlowValidationError, match="'a' is used twice"):
         flow.task(Log(id="a", message="x"))
-    nested = Flow("f", "n", tasks=[Parallel(id="p", tasks=[_trigger("a"), Sequential(id="s", tasks=[_trigger("a")])])])
+    nested = Flow(
+        "f", "n", tasks=[Parallel(id="p", tasks=[_trigger("a"), Sequential(id="s", tasks=[_trigger("a")])])]
+    )
     with pytest.raises(FlowValidationError, match="'a' is used more than once"):
         nested.validate_flow()
 

@@ -125,7 +125,9 @@ def test_malformed_yaml_gives_line_and_column() -> None:
     assert "Traceback" not in str(err.value)
 
 
-@pytest.mark.parametrize(("text", "what"), [("", "empty document"), ("- a\n- b\n", "a list"), ("just text", "a str")])
+@pytest.mark.parametrize(
+    ("text", "what"), [("", "empty document"), ("- a\n- b\n", "a list"), ("just text", "a str")]
+)
 def test_a_flow_must_be_a_mapping(text: str, what: str) -> None:
     with pytest.raises(FlowYamlError, match=what):
         Flow.from_yaml(text)
@@ -152,7 +154,9 @@ _values = st.one_of(
     wait=st.booleans(),
     seconds=st.integers(min_value=1, max_value=10_000),
 )
-def test_round_trip_property(flow_id: str, namespace: str, conf: dict[str, object], wait: bool, seconds: int) -> None:
+def test_round_trip_property(
+    flow_id: str, namespace: str, conf: dict[str, object], wait: bool, seconds: int
+) -> None:
     from datetime import timedelta
 
     flow = Flow(flow_id, namespace).task(

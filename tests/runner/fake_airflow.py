@@ -1,0 +1,141 @@
+"""An in-memory Airflow 3 REST API on httpx.MockTransport, for fast runner tests.
+
+Each DAG follows a script of states, one per poll (``{"ok": ["queued", "running", "success"]}``);
+the last state repeats. Requests and DAG runs are recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from kestra_airflow_sdk.airflow.client import AsyncAirflowClient
+
+_RUN = re.compile(r"^/api/v2/dags/(?P<dag>[^/]+)/dagRuns(?:/(?P<run>[^/]+))?(?P<tis>/taskInstances)?$")
+
+
+@dataclass
+class FakeRun:
+    dag_id: str
+    run_id: str
+    conf: dict[str, Any]
+    script: list[str]
+    polls: int = 0
+    forced: str | None = None
+
+    @property
+    def state(self) -> str:
+        if self.forced:
+            return self.forced
+        return self.script[min(self.polls, len(self.script) - 1)]
+
+    def body(self) -> dict[str, Any]:
+        final = self.state in ("success", "failed")
+        return {
+            "dag_id": self.dag_id,
+            "dag_run_id": self.run_id,
+            "state": self.state,
+            "conf": self.conf,
+            "start_date": "2026-01-01T00:00:00Z" if self.state != "queued" else None,
+            "end_date": "2026-01-01T00:00:10Z" if final else None,
+        }
+
+
+@dataclass
+class FakeAirflow:
+    scripts: dict[str, list[str]] = field(default_factory=dict)
+    password: str = "admin"
+    #: answer 500 to the next N requests of this kind ("trigger", "poll")
+    errors: dict[str, int] = field(default_factory=dict)
+    #: a failed trigger still created the run (as SQLite-locked Airflow sometimes does)
+    create_on_error: bool = False
+    runs: dict[str, FakeRun] = field(default_factory=dict)
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def _error(self, kind: str) -> bool:
+        if self.errors.get(kind, 0) > 0:
+            self.errors[kind] -= 1
+            return True
+        return False
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if path == "/api/v2/version":
+            return httpx.Response(200, json={"version": "3.3.2"})
+        if path == "/auth/token":
+            ok = json.loads(request.content)["password"] == self.password
+            return (
+                httpx.Response(201, json={"access_token": "jwt"})
+                if ok
+                else httpx.Response(401, json={"detail": "Invalid credentials"})
+            )
+        if request.headers.get("authorization") != "Bearer jwt":
+            return httpx.Response(401, json={"detail": "Not authenticated"})
+        match = _RUN.match(path)
+        if match is None:
+            return httpx.Response(404, json={"detail": f"no route {path}"})
+        dag, run_id = match["dag"], match["run"]
+        if dag not in self.scripts:
+            return httpx.Response(404, json={"detail": f"Dag with dag_id: '{dag}' not found"})
+        if run_id is None and request.method == "POST":
+            body = json.loads(request.content)
+            run = FakeRun(dag, body["dag_run_id"], body.get("conf") or {}, self.scripts[dag])
+            if self._error("trigger"):
+                if self.create_on_error:
+                    self.runs[run.run_id] = run
+                return httpx.Response(500, json={"detail": "database is locked"})
+            if run.run_id in self.runs:
+                return httpx.Response(409, json={"detail": "exists"})
+            self.runs[run.run_id] = run
+            return httpx.Response(200, json=run.body())
+        run = self.runs.get(str(run_id))
+        if run is None:
+            return httpx.Response(404, json={"detail": "The DagRun was not found"})
+        if match["tis"]:
+            return httpx.Response(
+                200,
+                json={
+                    "task_instances": [
+                        {
+                            "dag_id": dag,
+                            "dag_run_id": run.run_id,
+                            "task_id": "t1",
+                            "state": run.state if run.state in ("success", "failed") else "running",
+                            "try_number": 1,
+                        }
+                    ],
+                    "total_entries": 1,
+                },
+            )
+        if request.method == "PATCH":
+            run.forced = json.loads(request.content)["state"]
+            return httpx.Response(200, json=run.body())
+        if self._error("poll"):
+            return httpx.Response(503, json={"detail": "busy"})
+        run.polls += 1
+        return httpx.Response(200, json=run.body())
+
+
+@pytest.fixture
+def fake_airflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAirflow]:
+    fake = FakeAirflow(
+        scripts={
+            "ok": ["queued", "running", "success"],
+            "fails": ["queued", "running", "failed"],
+            "forever": ["running"],
+        }
+    )
+    transport = httpx.MockTransport(fake.handle)
+
+    def _open(self: AsyncAirflowClient, options: dict[str, Any]) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=transport, **options)
+
+    monkeypatch.setattr(AsyncAirflowClient, "_open", _open)
+    yield fake
