@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from pydantic import ConfigDict, Field, field_validator
+from typing_extensions import Unpack
 
 from .base import KestraModel
 from .core_tasks import AnyTask, UnknownTask
@@ -20,7 +21,17 @@ if TYPE_CHECKING:
     from ..runner.execution import Execution
     from ..runner.observer import Observer
 
-__all__ = ["Flow", "FlowInput", "Label"]
+__all__ = ["Flow", "FlowInput", "Label", "RunOptions"]
+
+
+class RunOptions(TypedDict, total=False):
+    """Keyword options of :meth:`Flow.run`, :meth:`Flow.arun` and :meth:`Flow.runner`."""
+
+    #: progress observers (see :class:`~kestra_airflow_sdk.runner.Observer`)
+    observers: list[Observer]
+    #: when the execution is killed or a wait ends early, mark the Airflow runs it follows failed
+    cancel_airflow_runs: bool
+
 
 _FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
 _NAMESPACE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -201,31 +212,20 @@ class Flow(KestraModel):
         inputs: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
-        *,
-        observers: list[Observer] | None = None,
-        cancel_airflow_runs: bool = False,
+        **options: Unpack[RunOptions],
     ) -> FlowRunner:
         """A :class:`~kestra_airflow_sdk.runner.FlowRunner` for one execution (arguments of :meth:`arun`);
         ``await runner.run()`` runs it and ``runner.execution`` shows it live, also after a cancel."""
         from ..runner.engine import FlowRunner
 
-        return FlowRunner(
-            self,
-            inputs=inputs,
-            secrets=secrets,
-            labels=labels,
-            observers=observers,
-            cancel_airflow_runs=cancel_airflow_runs,
-        )
+        return FlowRunner(self, inputs=inputs, secrets=secrets, labels=labels, **options)
 
     def run(
         self,
         inputs: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
-        *,
-        observers: list[Observer] | None = None,
-        cancel_airflow_runs: bool = False,
+        **options: Unpack[RunOptions],
     ) -> Execution:
         """Run the flow locally, blocking, and return the finished :class:`Execution`.
 
@@ -238,9 +238,7 @@ class Flow(KestraModel):
         from ..runner.execution import ExecutionKilled
         from ..runner.sync import run_blocking
 
-        runner = self.runner(
-            inputs, secrets, labels, observers=observers, cancel_airflow_runs=cancel_airflow_runs
-        )
+        runner = self.runner(inputs, secrets, labels, **options)
         try:
             return run_blocking(runner.run)
         except KeyboardInterrupt:
@@ -253,9 +251,7 @@ class Flow(KestraModel):
         inputs: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
-        *,
-        observers: list[Observer] | None = None,
-        cancel_airflow_runs: bool = False,
+        **options: Unpack[RunOptions],
     ) -> Execution:
         """Run the flow locally in async code and return the finished :class:`Execution`.
 
@@ -273,7 +269,5 @@ class Flow(KestraModel):
             UnsupportedTaskError: a task type cannot run locally (the message lists those that can).
             asyncio.CancelledError: the run was cancelled; the execution ended KILLED.
         """
-        runner = self.runner(
-            inputs, secrets, labels, observers=observers, cancel_airflow_runs=cancel_airflow_runs
-        )
+        runner = self.runner(inputs, secrets, labels, **options)
         return await runner.run()

@@ -8,6 +8,7 @@ DAG runs given to :meth:`Observer.dag_run_polled` have secret ``conf`` values ma
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -91,37 +92,21 @@ class TextReporter(Observer):
         self._emit(f"execution {execution.id} ended {execution.state} after {execution.duration}")
 
 
+_EVENTS = ("execution_started", "task_started", "dag_run_polled", "task_ended", "execution_ended")
+
+
 class Broadcast(Observer):
     """Forward every event to several observers; one that raises is logged and skipped."""
 
     def __init__(self, observers: list[Observer]) -> None:
         self.observers = list(observers)
         self.wants_task_instances = any(o.wants_task_instances for o in self.observers)
+        for event in _EVENTS:
+            setattr(self, event, functools.partial(self._each, event))
 
-    def _each(self, method: str, *args: object) -> None:
+    def _each(self, event: str, *args: object) -> None:
         for observer in self.observers:
             try:
-                getattr(observer, method)(*args)
+                getattr(observer, event)(*args)
             except Exception:
-                logger.warning("progress observer %r failed in %s", observer, method, exc_info=True)
-
-    def execution_started(self, execution: Execution) -> None:
-        self._each("execution_started", execution)
-
-    def task_started(self, execution: Execution, task_run: TaskRun) -> None:
-        self._each("task_started", execution, task_run)
-
-    def dag_run_polled(
-        self,
-        execution: Execution,
-        task_run: TaskRun,
-        dag_run: DagRun,
-        task_instances: list[TaskInstance] | None,
-    ) -> None:
-        self._each("dag_run_polled", execution, task_run, dag_run, task_instances)
-
-    def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
-        self._each("task_ended", execution, task_run)
-
-    def execution_ended(self, execution: Execution) -> None:
-        self._each("execution_ended", execution)
+                logger.warning("progress observer %r failed in %s", observer, event, exc_info=True)
