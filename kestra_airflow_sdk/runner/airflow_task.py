@@ -20,12 +20,12 @@ import httpx
 from pydantic import SecretStr
 
 from ..airflow.client import AsyncAirflowClient
-from ..airflow.errors import AirflowConnectionError, ApiError, ConflictError, NotFoundError
+from ..airflow.errors import AirflowConnectionError, AirflowError, ApiError, ConflictError, NotFoundError
 from ..airflow.models import DagRun, TaskInstance
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowValidationError
 from ..flows.options import BasicAuth, BearerAuth, HttpOptions
-from ..flows.secrets import mask_like, reveal
+from ..flows.secrets import MASK, mask_like, reveal
 from ..flows.trigger import TriggerDagRun
 from .executors import TaskContext, TaskFailedError, executes
 
@@ -229,20 +229,49 @@ class _Poller:
             await asyncio.sleep(min(every, max(limit - waited, 0.0)))
 
 
+def _secret_texts(value: Any) -> list[str]:
+    """The text of every :class:`SecretStr` inside ``value`` (longest first)."""
+    if isinstance(value, SecretStr):
+        return [value.get_secret_value()]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return sorted((t for item in items for t in _secret_texts(item)), key=len, reverse=True)
+
+
 @executes(TriggerDagRun)
 async def run_trigger_dag_run(task: TriggerDagRun, ctx: TaskContext) -> None:
-    """Trigger the DAG run; with ``wait``, follow it and fail the task unless it succeeds."""
+    """Trigger the DAG run; with ``wait``, follow it and fail the task unless it succeeds.
+
+    The Airflow client takes plain text, and its messages may quote what it was given (a user name,
+    a DAG id); values that came from secrets are masked in those messages before they go further.
+    """
     render = ctx.renderer.render
-    base_url = _text(render(task.base_url, "baseUrl"))
-    dag_id = render(task.dag_id, "dagId")
-    body = render(task.body, "body") if task.body is not None else None
-    headers = {k: _text(v) for k, v in render(task.headers or {}, "headers").items()}
-    options = _rendered_options(task, ctx)
+    rendered = {
+        "base_url": render(task.base_url, "baseUrl"),
+        "dag_id": render(task.dag_id, "dagId"),
+        "body": render(task.body, "body") if task.body is not None else None,
+        "headers": render(task.headers or {}, "headers"),
+        "options": _rendered_options(task, ctx),
+    }
+    try:
+        await _trigger_and_follow(task, ctx, rendered)
+    except AirflowError as exc:
+        message = str(exc)
+        for text in _secret_texts(rendered):
+            message = message.replace(text, MASK) if text else message
+        raise TaskFailedError(message) from None
+
+
+async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: dict[str, Any]) -> None:
+    dag_id, body, options = rendered["dag_id"], rendered["body"], rendered["options"]
+    headers = {k: _text(v) for k, v in rendered["headers"].items()}
     run_id = f"kestra__{ctx.execution.id}__{task.id}__{ctx.task_run.attempt}"
     arguments = _trigger_arguments(body, run_id)
     outputs = ctx.task_run.outputs
     async with AsyncAirflowClient(
-        base_url, headers=headers or None, timeout=_timeout(options), **_credentials(options)
+        _text(rendered["base_url"]),
+        headers=headers or None,
+        timeout=_timeout(options),
+        **_credentials(options),
     ) as client:
         run = await _trigger(client, _text(dag_id), arguments)
         outputs.update({"dagId": dag_id, "dagRunId": run.dag_run_id, "state": str(run.state)})

@@ -36,15 +36,11 @@ SECRETS = {"AIRFLOW_PASSWORD": "admin"}
 def trigger(task_id: str, dag: str = "ok", **kw: Any) -> TriggerDagRun:
     kw.setdefault("wait", True)
     kw.setdefault("poll_frequency", "PT0.01S")
-    return TriggerDagRun(
-        id=task_id,
-        base_url="http://fake-airflow/",
-        dag_id=dag,
-        options={
-            "auth": {"type": "BASIC", "username": "admin", "password": "{{ secret('AIRFLOW_PASSWORD') }}"}
-        },
-        **kw,
+    kw.setdefault(
+        "options",
+        {"auth": {"type": "BASIC", "username": "admin", "password": "{{ secret('AIRFLOW_PASSWORD') }}"}},
     )
+    return TriggerDagRun(id=task_id, base_url="http://fake-airflow/", dag_id=dag, **kw)
 
 
 class Recorder(Observer):
@@ -317,9 +313,15 @@ def test_secrets_never_leak(fake_airflow: FakeAirflow, caplog: pytest.LogCapture
 
 
 def test_wrong_credentials_fail_without_showing_them(fake_airflow: FakeAirflow) -> None:
-    execution = Flow("f", "n").task(trigger("t")).run(secrets={"AIRFLOW_PASSWORD": "wrong-pw-123"})
+    task = trigger(
+        "t",
+        options={"auth": {"type": "BASIC", "username": "{{ secret('U') }}", "password": "{{ secret('P') }}"}},
+    )
+    execution = Flow("f", "n").task(task).run(secrets={"U": "user-xyz", "P": "wrong-pw-123"})
     error = execution.task_run("t").error or ""
-    assert execution.state is State.FAILED and "401" in error and "wrong-pw-123" not in error
+    assert execution.state is State.FAILED and "401" in error
+    assert "Logging in to Airflow as '******'" in error  # the client quoted the user name: masked
+    assert "wrong-pw-123" not in error and "user-xyz" not in error
 
 
 def test_missing_secret_fails_the_task_naming_it(fake_airflow: FakeAirflow) -> None:
