@@ -59,6 +59,27 @@ def _trigger(airflow: AirflowServer, task_id: str, dag_id: str, **kw: Any) -> Tr
     )
 
 
+def test_failing_dag_fails_the_execution_unless_allowed(
+    airflow: AirflowServer, credentials: dict[str, str]
+) -> None:
+    # first on each server: a fresh Airflow 3 is slow to serve its first task (its execution API
+    # warms up), which this short failing DAG absorbs whatever happens
+    secrets = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": credentials["password"]}
+    failing = Flow("failing", "company.team").task(_trigger(airflow, "boom", "failing_dag"))
+    execution = failing.run(secrets=secrets)
+    assert execution.state is State.FAILED
+    assert execution.outputs["boom"]["state"] == "failed"
+    assert "ended failed in Airflow" in (execution.task_run("boom").error or "")
+    assert "boom" in (execution.task_run("boom").error or "")  # names the failed Airflow task
+
+    allowed = Flow("failing", "company.team").task(
+        _trigger(airflow, "boom", "failing_dag", allow_failure=True)
+    )
+    execution = allowed.run(secrets=secrets)
+    assert execution.state is State.WARNING
+    assert execution.outputs["boom"]["state"] == "failed"
+
+
 def test_issue_yaml_runs_to_success(
     airflow: AirflowServer, credentials: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,25 +148,6 @@ def test_parallel_dag_runs_overlap(airflow: AirflowServer, credentials: dict[str
     # ... so the whole fan-out took less than the runs one after the other would have
     one_after_the_other = sum((e - s for s, e in zip(starts, ends, strict=True)), timedelta(0))
     assert max(ends) - min(starts) < one_after_the_other
-
-
-def test_failing_dag_fails_the_execution_unless_allowed(
-    airflow: AirflowServer, credentials: dict[str, str]
-) -> None:
-    secrets = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": credentials["password"]}
-    failing = Flow("failing", "company.team").task(_trigger(airflow, "boom", "failing_dag"))
-    execution = failing.run(secrets=secrets)
-    assert execution.state is State.FAILED
-    assert execution.outputs["boom"]["state"] == "failed"
-    assert "ended failed in Airflow" in (execution.task_run("boom").error or "")
-    assert "boom" in (execution.task_run("boom").error or "")  # names the failed Airflow task
-
-    allowed = Flow("failing", "company.team").task(
-        _trigger(airflow, "boom", "failing_dag", allow_failure=True)
-    )
-    execution = allowed.run(secrets=secrets)
-    assert execution.state is State.WARNING
-    assert execution.outputs["boom"]["state"] == "failed"
 
 
 def test_cancel_marks_the_airflow_run_failed(airflow: AirflowServer, credentials: dict[str, str]) -> None:
