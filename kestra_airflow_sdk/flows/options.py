@@ -14,7 +14,7 @@ loaded document keeps what it says unless ``Flow.from_yaml(..., upgrade=True)``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 
@@ -128,8 +128,3 @@ def _replace_legacy_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
         if new not in out:
             out.append(new)
     return tuple(out)
-
-
-def upgrade_options(value: Any) -> Any:
-    """Upgrade an :class:`HttpOptions` in place (helper for walking a flow); other values pass."""
-    return value.upgraded() if isinstance(value, HttpOptions) else value

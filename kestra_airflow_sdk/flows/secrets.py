@@ -21,7 +21,7 @@ from pydantic import SecretStr
 
 from .errors import FlowError, SecretNotFoundError
 
-__all__ = ["MASK", "SecretResolver", "contains_secret", "mask_like", "reveal"]
+__all__ = ["MASK", "SecretResolver", "mask_like", "reveal"]
 
 MASK = "******"
 
@@ -79,17 +79,6 @@ def reveal(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [reveal(v) for v in value]
     return value
-
-
-def contains_secret(value: Any) -> bool:
-    """True when a :class:`SecretStr` is anywhere inside ``value``."""
-    if isinstance(value, SecretStr):
-        return True
-    if isinstance(value, dict):
-        return any(contains_secret(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(contains_secret(v) for v in value)
-    return False
 
 
 def mask_like(sent: Any, received: Any) -> Any:

@@ -3,8 +3,7 @@ YAML spells it, with the task id), the value (never a credential's) and the rule
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,7 +11,7 @@ from pydantic import ValidationError
 from .errors import FlowValidationError
 from .registry import class_of_tag, is_tag
 
-__all__ = ["describe_errors", "raising_flow_errors"]
+__all__ = ["describe_errors", "flow_error"]
 
 #: fields whose value must never be quoted in a message
 _SECRET_FIELDS = {"password", "token", "username", "basicAuthUser", "basicAuthPassword"}
@@ -78,12 +77,3 @@ def flow_error(problems: list[str], source: str = "") -> FlowValidationError:
     if len(problems) == 1:
         return FlowValidationError(f"{head}: {problems[0]}", problems)
     return FlowValidationError(head + ":\n" + "\n".join(f"  - {p}" for p in problems), problems)
-
-
-@contextmanager
-def raising_flow_errors(data: Any = None, locate: Locator | None = None, source: str = "") -> Iterator[None]:
-    """Re-raise a pydantic :class:`ValidationError` inside the block as a FlowValidationError."""
-    try:
-        yield
-    except ValidationError as exc:
-        raise flow_error(describe_errors(exc, data, locate), source) from None

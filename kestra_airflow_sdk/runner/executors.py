@@ -17,7 +17,7 @@ from ..flows.task import Task
 from .execution import Execution, TaskRun
 from .observer import Broadcast
 
-__all__ = ["TaskContext", "TaskFailedError", "executes", "executor_for", "runnable_types"]
+__all__ = ["TaskContext", "TaskFailedError", "executes", "executor_for"]
 
 T = TypeVar("T", bound=Task)
 Executor = Callable[[Any, "TaskContext"], Awaitable[None]]
@@ -60,11 +60,6 @@ def executes(cls: type[T]) -> Callable[[Callable[[T, TaskContext], Awaitable[Non
 def executor_for(task: Task) -> Executor | None:
     """The executor of ``task``'s class, or None."""
     return _EXECUTORS.get(type(task))
-
-
-def runnable_types() -> list[str]:
-    """Kestra type names of the runnable (non-flowable) task types."""
-    return [cls.TYPES[0] for cls in _EXECUTORS if issubclass(cls, Task)]
 
 
 _LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING}
