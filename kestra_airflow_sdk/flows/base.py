@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     PlainSerializer,
@@ -86,9 +87,14 @@ class KestraModel(BaseModel):
 
     @classmethod
     def _alias_of(cls, key: str) -> str:
+        """The exported name of a document key (field name, alias or an accepted older spelling)."""
         field = cls.model_fields.get(key)
         if field is not None and field.alias:
             return field.alias
+        for name, info in cls.model_fields.items():
+            choices = info.validation_alias
+            if isinstance(choices, AliasChoices) and key in choices.choices:
+                return info.alias or name
         return key
 
     @model_serializer(mode="wrap")
