@@ -5,8 +5,10 @@ Every public name is importable from here, e.g. ``from kestra_airflow_sdk import
 
 from . import airflow as _airflow
 from .airflow import *  # noqa: F403  (the REST client's public names, listed in its __all__)
+from .display import RunProgress, TaskInstances, watch_dag_runs
 
 __version__ = "0.1.0"
 
 __all__: list[str] = []
 __all__ += _airflow.__all__
+__all__ += ["RunProgress", "TaskInstances", "watch_dag_runs"]
