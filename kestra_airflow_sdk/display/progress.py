@@ -149,6 +149,12 @@ class RunProgress:
     ) -> None:
         self.close()
 
+    def bind(self, client: ClientCore) -> RunProgress:
+        """Take the Airflow UI links from ``client`` unless a client or ``base_url`` was given."""
+        if self._client is None and self._base_url is None:
+            self._client = client
+        return self
+
     # ------------------------------------------------------------------ state and rendering
 
     @property
@@ -214,7 +220,8 @@ def progress_observer(progress: ProgressOption, *, client: ClientCore | None = N
 
     ``True``/``"auto"``: a :class:`RunProgress` (widget in Jupyter, text lines elsewhere);
     ``"widget"`` / ``"text"``: that display; ``False``/``None``/``"off"``: nothing shown;
-    any object with ``update(run, task_instances)`` and ``close()``: used as it is.
+    a :class:`RunProgress`: used as it is (bound to ``client`` for its links if it has none);
+    any other object with ``update(run, task_instances)`` and ``close()``: used as it is.
     """
     if progress is True:
         return RunProgress("auto", client=client)
@@ -226,6 +233,8 @@ def progress_observer(progress: ProgressOption, *, client: ClientCore | None = N
                 f"progress: expected True, False, 'auto', 'widget', 'text', 'off' or an observer, got {progress!r}"
             )
         return RunProgress(progress, client=client)  # type: ignore[arg-type]
+    if isinstance(progress, RunProgress):
+        return progress if client is None else progress.bind(client)
     if isinstance(progress, RunObserver):
         return progress
     raise InvalidArgumentError(
