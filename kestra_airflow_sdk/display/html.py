@@ -34,7 +34,7 @@ STATE_COLOURS: dict[str, str] = {
 _UNKNOWN_COLOUR = "#bbbbbb"
 _TABLE = "border-collapse:collapse;font-family:sans-serif;font-size:12px;margin:4px 0"
 _CELL = "padding:2px 6px;border-bottom:1px solid #e0e0e0;text-align:left;white-space:nowrap"
-_HEAD = _CELL + ";font-weight:600;color:#444"
+_HEAD = "padding:2px 6px;border-bottom:1px solid #e0e0e0;text-align:left;font-weight:600;color:#444"
 
 
 def badge(state: object) -> str:
@@ -53,7 +53,7 @@ def _bar(snapshot: RunSnapshot) -> str:
     colour = STATE_COLOURS["failed"] if snapshot.state == "failed" else STATE_COLOURS["success"]
     return (
         f'<span class="ka-bar" data-finished="{snapshot.finished}" data-total="{snapshot.total}">'
-        '<span style="display:inline-block;vertical-align:middle;width:120px;height:10px;'
+        '<span style="display:inline-block;vertical-align:middle;width:80px;height:10px;'
         'background:#eee;border-radius:5px;overflow:hidden">'
         f'<span style="display:block;height:100%;width:{width}%;background:{colour}"></span></span>'
         f" {snapshot.finished}/{snapshot.total}</span>"
@@ -78,7 +78,15 @@ def progress_html(snapshots: Sequence[RunSnapshot]) -> str:
     column per state in :data:`~kestra_airflow_sdk.display.snapshot.COUNTED_STATES`, elapsed time
     and a link to the run in the Airflow UI. Zero counts are shown faded so the others stand out.
     """
-    heads = ["DAG", "Run", "State", "Tasks done", *COUNTED_STATES, "Elapsed", ""]
+    heads = [
+        "DAG",
+        "Run",
+        "State",
+        "Tasks done",
+        *(s.replace("_", " ") for s in COUNTED_STATES),
+        "Elapsed",
+        "",
+    ]
     header = "".join(f'<th style="{_HEAD}">{escape(h)}</th>' for h in heads)
     rows = []
     for snap in snapshots:
@@ -89,7 +97,7 @@ def progress_html(snapshots: Sequence[RunSnapshot]) -> str:
         rows.append(
             f'<tr data-dag-id="{escape(snap.dag_id)}" data-run-id="{escape(snap.dag_run_id)}" '
             f'data-state="{escape(snap.state)}">'
-            f"{_td(escape(snap.dag_id))}{_td(escape(snap.dag_run_id), ';font-family:monospace')}"
+            f"{_td(escape(snap.dag_id))}{_td(escape(snap.dag_run_id), ';font-family:monospace;font-size:11px')}"
             f"{_td(badge(snap.state))}{_td(_bar(snap))}{counts}"
             f"{_td(escape(format_elapsed(snap.elapsed)))}{_td(_link(snap.url))}</tr>"
         )
@@ -128,8 +136,9 @@ def dag_run_html(run: DagRun, *, url: str | None = None) -> str:
         ("run id", f"<code>{escape(run.dag_run_id)}</code>"),
         ("state", badge(run.state)),
         *((name, escape(text)) for name, text in when),
-        ("duration", escape(format_elapsed(run.duration))),
     ]
+    if run.duration is not None:
+        items.append(("duration", escape(format_elapsed(run.duration))))
     if run.run_type:
         items.append(("run type", escape(run.run_type)))
     if run.conf:
