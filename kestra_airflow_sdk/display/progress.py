@@ -77,8 +77,9 @@ class RunProgress:
             ``"text"`` or ``"off"`` (display nothing, keep the snapshots).
         client: the Airflow client, used for the links to the Airflow UI (its ``base_url`` and, once
             known, its ``api_version``).
-        base_url / api_version: give the UI links explicitly instead (``api_version`` ``"v1"`` for
-            Airflow 2, ``"v2"`` for Airflow 3).
+        base_url: the Airflow URL for the UI links, instead of the client's.
+        api_version: ``"v1"`` (Airflow 2) or ``"v2"`` (Airflow 3, the default) for the UI links,
+            instead of the client's.
         stream: where text mode writes (default: ``sys.stderr`` at the time of writing).
         clock: returns the current timezone-aware time (elapsed time of unfinished runs).
 

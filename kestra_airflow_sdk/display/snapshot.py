@@ -38,7 +38,8 @@ def airflow_ui_url(base_url: str, api_version: str | None, dag_id: str, dag_run_
         base_url: the Airflow root URL (as given to the client).
         api_version: ``"v2"`` (Airflow 3: ``/dags/{dag_id}/runs/{run_id}``) or ``"v1"`` (Airflow 2:
             the grid view of the run); ``None`` is taken as Airflow 3.
-        dag_id / dag_run_id: the run; both are URL-encoded (generated run ids contain ``:`` and ``+``).
+        dag_id: the DAG (URL-encoded in the link).
+        dag_run_id: the run (URL-encoded: generated run ids contain ``:`` and ``+``).
     """
     root = base_url.rstrip("/")
     dag = quote(dag_id, safe="")
@@ -67,7 +68,8 @@ class RunSnapshot:
     """One DAG run as seen at one poll.
 
     Attributes:
-        dag_id / dag_run_id: which run.
+        dag_id: the run's DAG.
+        dag_run_id: the run's id.
         state: the run's state (``"queued"``, ``"running"``, ``"success"``, ``"failed"``, or
             whatever a newer Airflow says); ``"unknown"`` before Airflow reports one.
         total: how many task instances the run has.

@@ -14,7 +14,9 @@ __all__ = ["dag_run_repr", "progress_line", "summary_line", "task_instances_repr
 def progress_line(snapshot: RunSnapshot) -> str:
     """One concise log line, e.g.
     ``hello_world_dag manual__2026-… running: 1/3 tasks done (success 1, running 1), 4s``."""
-    counts = ", ".join(f"{state} {n}" for state, n in snapshot.nonzero_counts().items())
+    counts = ", ".join(
+        f"{'no status' if state == 'none' else state} {n}" for state, n in snapshot.nonzero_counts().items()
+    )
     line = f"{snapshot.dag_id} {snapshot.dag_run_id} {snapshot.state}: {snapshot.finished}/{snapshot.total} tasks done"
     if counts:
         line += f" ({counts})"
