@@ -204,8 +204,11 @@ class RunProgress:
     def _show(self, *, update: bool) -> None:
         """Display (or re-display at the end) the widget, with the table as HTML and text fallbacks
         for frontends that cannot render widgets (a static notebook viewer, a plain console)."""
+        from IPython import get_ipython
         from IPython.display import display
 
+        if get_ipython() is None:
+            return  # a widget made outside IPython (e.g. to test it) has nowhere to be shown
         bundle = dict(self.widget._repr_mimebundle_())
         bundle["text/plain"] = self.text()
         bundle["text/html"] = self.html()

@@ -166,3 +166,25 @@ def test_airflow_text_is_escaped() -> None:
     assert "&lt;script&gt;x&lt;/script&gt;" in html
     _, _, [row] = read_table(html)
     assert (row.dag_id, row.run_id, row.total, row.finished) == ("<script>x</script>", 'r"1', 0, 0)
+
+
+def test_without_ipywidgets_the_widget_mode_falls_back_to_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing() -> None:
+        raise ImportError("No module named 'ipywidgets'")
+
+    monkeypatch.setattr("kestra_airflow_sdk.display.progress._ipywidgets", missing)
+    out = io.StringIO()
+    progress = RunProgress("widget", stream=out)
+    assert (progress.mode, progress.widget) == ("text", None)
+    run, tis = parse_poll(load_polls("v2_progress_polls.json")[-1])
+    progress.update(run, tis)
+    progress.close()
+    assert out.getvalue().splitlines()[-1] == "All 1 DAG run finished: 1 success"
+
+
+def test_a_widget_outside_ipython_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    run, tis = parse_poll(load_polls("v2_progress_polls.json")[-1])
+    with RunProgress("widget") as progress:
+        progress.update(run, tis)
+    assert capsys.readouterr() == ("", "")
+    assert "All 1 DAG run finished: 1 success" in progress.widget.value
