@@ -39,7 +39,8 @@ def _watch(client: Any, runs: list[DagRun], progress: RunProgress) -> list[DagRu
 def test_watch_a_success_and_a_failure_in_one_table(
     mode: str, airflow: AirflowServer, credentials: dict[str, str]
 ) -> None:
-    with open_client(mode, airflow.base_url, **credentials) as client:
+    # a generous request timeout: on a busy 2-core box Airflow on SQLite can stall a read for 30 s
+    with open_client(mode, airflow.base_url, timeout=120.0, **credentials) as client:
         runs = [
             client.trigger_dag_run("hello_world_dag", dag_run_id=f"watch_{uuid.uuid4().hex[:8]}"),
             client.trigger_dag_run("failing_dag", dag_run_id=f"watch_{uuid.uuid4().hex[:8]}"),
