@@ -185,6 +185,16 @@ class DagRun(_Model):
             object.__setattr__(self, "duration", self.end_date - self.start_date)
         return self
 
+    def __repr__(self) -> str:
+        from ..display.text import dag_run_repr  # display imports the models: import when used
+
+        return dag_run_repr(self)
+
+    def _repr_html_(self) -> str:
+        from ..display.html import dag_run_html
+
+        return dag_run_html(self)
+
 
 class TaskInstance(_Model):
     """One try of one task in a DAG run (one row per ``map_index`` for mapped tasks)."""

@@ -1,0 +1,132 @@
+"""Wait for DAG runs while showing their progress, with the sync or the async client.
+
+The waiting loop is one sans-I/O generator (:func:`watch_op`) built from the client's own
+operations, so :func:`watch_dag_runs` runs it with whichever driver the client is: it returns the
+final runs on an :class:`~kestra_airflow_sdk.AirflowClient` and a coroutine of them on an
+:class:`~kestra_airflow_sdk.AsyncAirflowClient` (``await`` it, e.g. in a notebook cell).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, overload
+
+from ..airflow.core import ClientCore, Op, Sleep, _positive
+from ..airflow.errors import InvalidArgumentError, WaitTimeoutError
+from ..airflow.models import DagRun
+from .progress import ProgressOption, RunObserver, progress_observer
+
+if TYPE_CHECKING:
+    from ..airflow.client import AirflowClient, AsyncAirflowClient
+
+__all__ = ["watch_dag_runs", "watch_op"]
+
+
+def watch_op(
+    client: ClientCore,
+    runs: Iterable[DagRun],
+    observer: RunObserver,
+    *,
+    poll_frequency: float = 1.0,
+    timeout: float = 3600.0,
+) -> Op[list[DagRun]]:
+    """Poll every run (and its task instances) until all are final, reporting each poll.
+
+    Each poll reads every unfinished run and its task instances and calls
+    ``observer.update(run, task_instances)``; ``observer.close()`` is called when waiting ends,
+    also on a timeout or an error. Returns the final runs in the order given.
+
+    Raises:
+        WaitTimeoutError: some runs were not final after ``timeout`` seconds.
+    """
+    latest = {(run.dag_id, run.dag_run_id): run for run in runs}
+    done: set[tuple[str, str]] = set()
+    started = time.monotonic()
+    try:
+        _positive(poll_frequency, "poll_frequency")
+        _positive(timeout, "timeout")
+        while True:
+            for key in latest:
+                if key in done:
+                    continue
+                run = yield from ClientCore.get_dag_run.fn(client, *key)
+                task_instances = yield from ClientCore.list_task_instances.fn(client, *key)
+                observer.update(run, task_instances)
+                latest[key] = run
+                if run.state is not None and run.state.is_final:
+                    done.add(key)
+            if len(done) == len(latest):
+                return list(latest.values())
+            pending = [key for key in latest if key not in done]
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                names = ", ".join(
+                    f"{dag}/{run_id} ({latest[(dag, run_id)].state!s})" for dag, run_id in pending
+                )
+                raise WaitTimeoutError(
+                    f"{len(pending)} of {len(latest)} DAG runs did not finish within {timeout:g}s: {names}",
+                    waited=waited,
+                    last_state=str(latest[pending[0]].state),
+                )
+            yield Sleep(min(poll_frequency, timeout - waited))
+    finally:
+        observer.close()
+
+
+@overload
+def watch_dag_runs(
+    client: AirflowClient,
+    runs: DagRun | Iterable[DagRun],
+    *,
+    progress: ProgressOption = True,
+    poll_frequency: float = 1.0,
+    timeout: float = 3600.0,
+) -> list[DagRun]: ...
+@overload
+def watch_dag_runs(
+    client: AsyncAirflowClient,
+    runs: DagRun | Iterable[DagRun],
+    *,
+    progress: ProgressOption = True,
+    poll_frequency: float = 1.0,
+    timeout: float = 3600.0,
+) -> Coroutine[Any, Any, list[DagRun]]: ...
+def watch_dag_runs(
+    client: AirflowClient | AsyncAirflowClient,
+    runs: DagRun | Iterable[DagRun],
+    *,
+    progress: ProgressOption = True,
+    poll_frequency: float = 1.0,
+    timeout: float = 3600.0,
+) -> list[DagRun] | Coroutine[Any, Any, list[DagRun]]:
+    """Wait until every DAG run is ``success`` or ``failed``, showing live progress.
+
+    Args:
+        client: an :class:`~kestra_airflow_sdk.AirflowClient` (returns the final runs) or an
+            :class:`~kestra_airflow_sdk.AsyncAirflowClient` (returns a coroutine to ``await``).
+        runs: one DAG run or several, e.g. what ``trigger_dag_run`` returned.
+        progress: ``True`` (a widget in Jupyter, log lines elsewhere), ``False`` (nothing), ``"widget"``,
+            ``"text"``, or your own observer with ``update(run, task_instances)`` and ``close()``
+            (e.g. a :class:`~kestra_airflow_sdk.display.RunProgress` you keep to inspect later).
+        poll_frequency: seconds between polls.
+        timeout: seconds to wait in all before raising :class:`~kestra_airflow_sdk.WaitTimeoutError`.
+
+    Returns:
+        The final runs, in the order given.
+
+    Example:
+        >>> run = client.trigger_dag_run("hello_world_dag", conf={"who": "notebook"})
+        >>> [final] = watch_dag_runs(client, run)
+    """
+    if not isinstance(client, ClientCore):
+        raise InvalidArgumentError(
+            f"client: expected an AirflowClient or AsyncAirflowClient, got {type(client).__name__}"
+        )
+    items = [runs] if isinstance(runs, DagRun) else list(runs)
+    bad = [type(r).__name__ for r in items if not isinstance(r, DagRun)]
+    if bad:
+        raise InvalidArgumentError(f"runs: expected DagRun objects (from trigger_dag_run), got {bad}")
+    observer = progress_observer(progress, client=client)
+    op = watch_op(client, items, observer, poll_frequency=poll_frequency, timeout=timeout)
+    return client._execute(op)

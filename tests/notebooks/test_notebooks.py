@@ -1,0 +1,83 @@
+"""Every notebook runs top to bottom against real Airflow 3.3.2 (nbclient; any error fails)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import nbformat
+import pytest
+
+from tests.airflow_servers import AirflowServer
+from tests.display.html_table import read_table
+from tests.notebooks.conftest import NOTEBOOKS, execute_notebook
+
+#: the notebooks run against the Airflow 3 server of the session (shared with the other tests)
+AIRFLOW3 = pytest.mark.parametrize("airflow", ["3"], indirect=True, ids=["airflow3"])
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _outputs(nb: Any) -> list[Any]:
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+
+
+def _widget_values(nb: Any) -> list[str]:
+    state = nb.metadata["widgets"][WIDGET_STATE]["state"]
+    return [m["state"]["value"] for m in state.values() if m["model_name"] == "HTMLModel"]
+
+
+def test_notebooks_are_stored_without_outputs() -> None:
+    names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    assert names == ["async.ipynb", "quickstart.ipynb"]
+    for name in names:
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        nbformat.validate(nb)
+        assert _outputs(nb) == [], name
+        assert all(c.get("execution_count") is None for c in nb.cells if c.cell_type == "code"), name
+        assert "widgets" not in nb.metadata, name
+
+
+@AIRFLOW3
+def test_quickstart_runs_and_ends_on_the_final_state(
+    airflow: AirflowServer, executed_quickstart: Path
+) -> None:
+    nb = nbformat.read(executed_quickstart, as_version=4)
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    # the live progress widget: its final state, and the text fallback of the same display
+    [value] = _widget_values(nb)
+    title, finished, [row] = read_table(value)
+    assert (title, finished) == ("All 1 DAG run finished: 1 success", "true")
+    assert (row.dag_id, row.state, row.finished, row.total, row.counts["success"]) == (
+        "hello_world_dag",
+        "success",
+        3,
+        3,
+        3,
+    )
+    [widget_output] = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widget_output.data["text/plain"].startswith("All 1 DAG run finished: 1 success")
+    assert row.link == f"{airflow.base_url}/dags/hello_world_dag/runs/{quote(row.run_id, safe='')}"
+    # rich displays of the run and its task instances
+    htmls = [o.data["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert any('class="ka-dag-run"' in h and 'data-state="success"' in h for h in htmls)
+    assert any('class="ka-task-instances"' in h and "3 task instances" in h for h in htmls)
+    texts = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "quickstart notebook" in texts
+
+
+@AIRFLOW3
+def test_async_notebook_runs_many_dag_runs(airflow: AirflowServer, tmp_path: Path) -> None:
+    nb = execute_notebook("async.ipynb", airflow, tmp_path)
+    [value] = _widget_values(nb)
+    title, _, rows = read_table(value)
+    assert title == "All 3 DAG runs finished: 3 success"
+    assert [(r.state, r.finished, r.total) for r in rows] == [("success", 3, 3)] * 3
+    frame = next(
+        o for o in _outputs(nb) if "text/html" in o.get("data", {}) and "dataframe" in o.data["text/html"]
+    )
+    assert frame.data["text/plain"].count("success") == 3
+    assert json.dumps(nb.metadata["widgets"])  # the widget state is stored, serialisable
