@@ -31,6 +31,9 @@ class RunOptions(TypedDict, total=False):
     observers: list[Observer]
     #: when the execution is killed or a wait ends early, mark the Airflow runs it follows failed
     cancel_airflow_runs: bool
+    #: live progress of the DAG runs: True/"auto" (widget in Jupyter, text lines elsewhere),
+    #: "widget", "text", False/"off", or a RunProgress (see :mod:`kestra_airflow_sdk.display`)
+    progress: Any
 
 
 _FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
@@ -261,6 +264,9 @@ class Flow(KestraModel):
                 from the environment variable ``SECRET_<NAME>`` (base64, as open-source Kestra does).
             labels: execution labels added to the flow's (``{{ labels.<key> }}``).
             observers: progress observers (see :class:`~kestra_airflow_sdk.runner.Observer`).
+            progress: live progress of the Airflow DAG runs: ``True``/``"auto"`` (default: a
+                widget in Jupyter, text lines elsewhere), ``"widget"``, ``"text"``, ``False``
+                (nothing shown) or a :class:`~kestra_airflow_sdk.display.RunProgress`.
             cancel_airflow_runs: when the execution is killed (or a wait ends early), mark the
                 Airflow DAG runs it is still waiting for as failed.
 

@@ -57,6 +57,7 @@ class FlowRunner:
         secrets: Mapping[str, Any] | None = None,
         labels: Mapping[str, str] | None = None,
         observers: Sequence[Observer] | None = None,
+        progress: Any = True,
         cancel_airflow_runs: bool = False,
         environ: Mapping[str, str] | None = None,
     ) -> None:
@@ -64,7 +65,7 @@ class FlowRunner:
         self.given_inputs = dict(inputs or {})
         self.secrets = SecretResolver(secrets, environ)
         self.labels = {**flow.label_map, **(labels or {})}
-        self.events = Broadcast(list(observers or []))
+        self.events = Broadcast([*(observers or []), *_progress_observers(progress)])
         self.cancel_airflow_runs = cancel_airflow_runs
         self.execution: Execution | None = None
         self._outputs: dict[str, dict[str, Any]] = {}
@@ -228,3 +229,13 @@ class FlowRunner:
                 return State.FAILED
             await asyncio.sleep(policy.delay(task_run.attempt).total_seconds())
             task_run.attempt += 1
+
+
+def _progress_observers(progress: Any) -> list[Observer]:
+    """The live display asked for with ``progress=`` (none for False/"off")."""
+    if progress is False or progress is None or progress == "off":
+        return []
+    from ..display.execution import ExecutionProgress
+    from ..display.progress import progress_observer
+
+    return [ExecutionProgress(progress_observer(progress))]

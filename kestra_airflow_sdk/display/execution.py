@@ -1,0 +1,37 @@
+"""Live progress of a flow execution: its Airflow DAG runs in the same table as ``watch_dag_runs``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..runner.observer import Observer
+from .progress import RunObserver
+
+if TYPE_CHECKING:
+    from ..airflow.models import DagRun, TaskInstance
+    from ..runner.execution import Execution, TaskRun
+
+__all__ = ["ExecutionProgress"]
+
+
+class ExecutionProgress(Observer):
+    """Runner observer that feeds every poll of a ``TriggerDagRun`` task's DAG run to a progress
+    display (a :class:`~kestra_airflow_sdk.display.RunProgress` or any ``update``/``close`` object)
+    and closes it, showing the final states, when the execution ends."""
+
+    wants_task_instances = True
+
+    def __init__(self, display: RunObserver) -> None:
+        self.display = display
+
+    def dag_run_polled(
+        self,
+        execution: Execution,
+        task_run: TaskRun,
+        dag_run: DagRun,
+        task_instances: list[TaskInstance] | None,
+    ) -> None:
+        self.display.update(dag_run, task_instances or [])
+
+    def execution_ended(self, execution: Execution) -> None:
+        self.display.close()

@@ -1,0 +1,3 @@
+from tests.runner.fake_airflow import fake_airflow
+
+__all__ = ["fake_airflow"]
