@@ -48,8 +48,12 @@ def test_quickstart_runs_and_ends_on_the_final_state(
     outputs = _outputs(nb)
     assert not [o for o in outputs if o.output_type == "error"]
     # the live progress widget: its final state, and the text fallback of the same display
-    [value] = _widget_values(nb)
-    title, finished, [row] = read_table(value)
+    # two live displays: watch_dag_runs, then the Kestra flow's execution; both end on the final state
+    tables = [read_table(v) for v in _widget_values(nb)]
+    assert len(tables) == 2
+    [flow_table] = [t for t in tables if t[2][0].run_id.startswith("kestra__")]
+    assert flow_table[:2] == ("All 1 DAG run finished: 1 success", "true")
+    [(title, finished, [row])] = [t for t in tables if t is not flow_table]
     assert (title, finished) == ("All 1 DAG run finished: 1 success", "true")
     assert (row.dag_id, row.state, row.finished, row.total, row.counts["success"]) == (
         "hello_world_dag",
@@ -58,8 +62,10 @@ def test_quickstart_runs_and_ends_on_the_final_state(
         3,
         3,
     )
-    [widget_output] = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert widget_output.data["text/plain"].startswith("All 1 DAG run finished: 1 success")
+    widget_outputs = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(widget_outputs) == 2
+    for widget_output in widget_outputs:
+        assert widget_output.data["text/plain"].startswith("All 1 DAG run finished: 1 success")
     assert row.link == f"{airflow.base_url}/dags/hello_world_dag/runs/{quote(row.run_id, safe='')}"
     # rich displays of the run and its task instances
     htmls = [o.data["text/html"] for o in outputs if "text/html" in o.get("data", {})]
@@ -67,6 +73,9 @@ def test_quickstart_runs_and_ends_on_the_final_state(
     assert any('class="ka-task-instances"' in h and "3 task instances" in h for h in htmls)
     texts = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "quickstart notebook" in texts
+    # the Kestra flow ran to SUCCESS
+    plain = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "SUCCESS" in plain and "'source': 'kestra'" in plain
 
 
 @AIRFLOW3
