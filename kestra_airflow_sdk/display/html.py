@@ -30,6 +30,10 @@ STATE_COLOURS: dict[str, str] = {
     "deferred": "#9370db",
     "removed": "#a9a9a9",
     "restarting": "#ee82ee",
+    # Kestra's execution and task run states (lower-cased)
+    "created": "#808080",
+    "warning": "#ff8c00",
+    "killed": "#555555",
 }
 _UNKNOWN_COLOUR = "#bbbbbb"
 _TABLE = "border-collapse:collapse;font-family:sans-serif;font-size:12px;margin:4px 0"
@@ -40,7 +44,7 @@ _HEAD = "padding:2px 6px;border-bottom:1px solid #e0e0e0;text-align:left;font-we
 def badge(state: object) -> str:
     """A coloured pill with the state's name (grey ``none`` for no state)."""
     name = "none" if state is None else str(state)
-    colour = STATE_COLOURS.get(name, _UNKNOWN_COLOUR)
+    colour = STATE_COLOURS.get(name.lower(), _UNKNOWN_COLOUR)
     return (
         f'<span class="ka-badge" data-state="{escape(name)}" style="background:{colour};color:#fff;'
         f'border-radius:8px;padding:1px 7px;font-size:11px;font-weight:600">{escape(name)}</span>'
@@ -111,7 +115,15 @@ def progress_html(snapshots: Sequence[RunSnapshot]) -> str:
     )
 
 
-def _definition_list(items: Iterable[tuple[str, str]]) -> str:
+def table(heads: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A compact table of already-escaped cell HTML."""
+    header = "".join(f'<th style="{_HEAD}">{escape(h)}</th>' for h in heads)
+    body = "".join("<tr>" + "".join(_td(cell) for cell in row) + "</tr>" for row in rows)
+    return f'<table style="{_TABLE}"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def definition_list(items: Iterable[tuple[str, str]]) -> str:
+    """A two-column table of a name and its (already-escaped) value HTML."""
     rows = "".join(
         f'<tr><th style="{_HEAD}">{escape(name)}</th><td style="{_CELL}">{value}</td></tr>'
         for name, value in items
@@ -147,7 +159,7 @@ def dag_run_html(run: DagRun, *, url: str | None = None) -> str:
         items.append(("note", escape(run.note)))
     if url:
         items.append(("Airflow UI", _link(url, url)))
-    return f'<div class="ka-dag-run">{_definition_list(items)}</div>'
+    return f'<div class="ka-dag-run">{definition_list(items)}</div>'
 
 
 def task_instances_html(task_instances: Sequence[TaskInstance]) -> str:

@@ -136,6 +136,14 @@ class Flow(KestraModel):
         self.model_fields_set.add("tasks")
         return self
 
+    def _repr_html_(self) -> str:
+        from ..display.kestra import flow_html
+
+        return flow_html(self)
+
+    def __repr__(self) -> str:
+        return f"Flow(id={self.id!r}, namespace={self.namespace!r}, tasks={[t.id for t in self.tasks]!r})"
+
     def walk(self) -> Iterator[Task]:
         """Every task of the flow (``tasks``, ``errors``, ``finally``), children after parents."""
 

@@ -155,6 +155,11 @@ class Execution:
             )
         return self
 
+    def _repr_html_(self) -> str:
+        from ..display.kestra import execution_html
+
+        return execution_html(self)
+
     def __repr__(self) -> str:
         return (
             f"Execution(id={self.id!r}, flow='{self.namespace}.{self.flow_id}', state={self.state.value}, "

@@ -1,0 +1,73 @@
+"""HTML renderers for the Kestra side: a flow (its tasks and its YAML) and an execution (state,
+duration, outputs, task runs). Inline styles only, every value escaped."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from .html import badge, definition_list, table
+from .snapshot import format_elapsed
+
+if TYPE_CHECKING:
+    from ..flows.flow import Flow
+    from ..runner.execution import Execution
+
+__all__ = ["execution_html", "flow_html"]
+
+
+def _when(value: Any) -> str:
+    return value.isoformat(sep=" ", timespec="seconds") if value is not None else ""
+
+
+def _scalar_outputs(outputs: dict[str, Any]) -> str:
+    """Outputs worth a glance (scalars); lists such as ``taskInstances`` are summarised by length."""
+    parts = []
+    for key, value in outputs.items():
+        shown = f"{len(value)} items" if isinstance(value, (list, dict)) else str(value)
+        parts.append(f"<b>{escape(key)}</b>: {escape(shown)}")
+    return "<br>".join(parts)
+
+
+def execution_html(execution: Execution) -> str:
+    """An execution: id, flow, state badge, dates and duration, then one row per task run."""
+    head = definition_list(
+        [
+            ("execution", f"<code>{escape(execution.id)}</code>"),
+            ("flow", escape(f"{execution.namespace}.{execution.flow_id}")),
+            ("state", badge(execution.state.value)),
+            ("started", escape(_when(execution.start_date))),
+            ("ended", escape(_when(execution.end_date))),
+            ("duration", escape(format_elapsed(execution.duration))),
+        ]
+    )
+    rows = [
+        [
+            escape(run.task_id),
+            badge(run.state.value),
+            str(run.attempt),
+            escape(format_elapsed(run.duration)),
+            _scalar_outputs(run.outputs),
+            escape(run.error or ""),
+        ]
+        for run in execution.task_runs
+    ]
+    runs = table(["task", "state", "attempt", "duration", "outputs", "error"], rows)
+    return f'<div class="ka-execution">{head}{runs}</div>'
+
+
+def flow_html(flow: Flow) -> str:
+    """A flow: id, namespace and description, a table of its tasks, and its Kestra YAML."""
+    head = definition_list(
+        [
+            ("flow", escape(flow.id)),
+            ("namespace", escape(flow.namespace)),
+            *([("description", escape(flow.description))] if flow.description else []),
+        ]
+    )
+    rows = [
+        [escape(task.id), escape(task.type.rsplit(".", 1)[-1]), escape(task.type)] for task in flow.walk()
+    ]
+    tasks = table(["task", "kind", "type"], rows)
+    yaml = f'<pre style="font-size:12px;background:#f7f7f7;padding:6px">{escape(flow.to_yaml())}</pre>'
+    return f'<div class="ka-flow">{head}{tasks}<details><summary>Kestra YAML</summary>{yaml}</details></div>'
