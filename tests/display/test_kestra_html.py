@@ -13,7 +13,8 @@ def test_execution_html_shows_state_task_runs_and_outputs(fake_airflow: FakeAirf
     html = execution._repr_html_()
     assert f"<code>{execution.id}</code>" in html
     assert 'data-state="WARNING"' in html  # the execution's badge
-    assert html.count('data-state="SUCCESS"') == 1 and 'data-state="FAILED"' in html
+    assert html.count('data-state="SUCCESS"') == 1  # task a
+    assert "ended failed in Airflow" in html  # task b's error, allowed to fail
     (run_a,) = [r for r in execution.task_runs if r.task_id == "a"]
     assert run_a.outputs["dagRunId"] in html
     assert repr(execution).startswith(f"Execution(id='{execution.id}'")
