@@ -56,6 +56,8 @@ class RunQuery:
     updated_since: datetime | None = None
     limit: int | None = None
     run_ids: frozenset[str] | None = field(default=None, compare=False)
+    #: newest first (by the time runs were due) instead of the server's default order
+    newest_first: bool = False
 
     @classmethod
     def build(
@@ -98,9 +100,19 @@ def _complete(body: Mapping[str, Any], received: int) -> bool:
 
 
 def _get_pages(
-    client: ClientCore, path: str, key: str, *, action: str, params: Mapping[str, Any], limit: int | None
+    client: ClientCore,
+    path: str,
+    key: str,
+    *,
+    action: str,
+    params: Mapping[str, Any],
+    limit: int | None,
+    stop: Callable[[list[Row]], bool] | None = None,
 ) -> Op[list[Row]]:
-    """Every page of a GET collection: cursor where offered, offsets otherwise."""
+    """Every page of a GET collection: cursor where offered, offsets otherwise.
+
+    ``stop`` (given the rows so far) ends the export early once it has what it needs.
+    """
     dialect = yield from client._api()
     rows: list[Row] = []
     cursor: str | None = "" if dialect.cursor_pagination else None
@@ -110,6 +122,8 @@ def _get_pages(
         body = yield from client._call("GET", path, action=action, params=page)
         got = _page_body(body, key, action)
         rows.extend(got)
+        if stop is not None and stop(rows):
+            break
         if cursor is not None and "next_cursor" in body:
             cursor = body["next_cursor"]
             if not cursor or not got or _complete(body, len(rows)):
@@ -142,8 +156,13 @@ def _post_pages(
     return rows[:limit] if limit is not None else rows
 
 
-def fetch_runs(client: ClientCore, query: RunQuery) -> Op[list[Row]]:
-    """The runs a query selects, as rows normalised like :class:`DagRun` (one shape for v1 and v2)."""
+def fetch_runs(
+    client: ClientCore, query: RunQuery, *, stop: Callable[[list[Row]], bool] | None = None
+) -> Op[list[Row]]:
+    """The runs a query selects, as rows normalised like :class:`DagRun` (one shape for v1 and v2).
+
+    ``stop`` (given the raw rows so far) may end a single-DAG or all-DAG export early.
+    """
     dialect = yield from client._api()
     field_name = dialect.run_time_field
     window = {
@@ -172,12 +191,19 @@ def fetch_runs(client: ClientCore, query: RunQuery) -> Op[list[Row]]:
         params: dict[str, Any] = {
             "state": list(query.states) or None,
             "updated_at_gte": core._iso(query.updated_since),
+            "order_by": f"-{field_name}" if query.newest_first else None,
             **window,
         }
         path = f"/dags/{'~' if single is None else core._segment(single, 'dag_id')}/dagRuns"
         action = f"Listing runs of DAG {single!r}" if single else "Listing DAG runs"
         rows = yield from _get_pages(
-            client, path, "dag_runs", action=action, params=params, limit=None if many else query.limit
+            client,
+            path,
+            "dag_runs",
+            action=action,
+            params=params,
+            limit=None if many else query.limit,
+            stop=stop,
         )
     keep = _row_filter(query)
     return [DagRun._normalise(row) for row in rows if keep(row)]

@@ -53,7 +53,7 @@ def _durations(values: Sequence[Any]) -> pd.Series:
     """Seconds (float, as Airflow sends them) or ``timedelta`` values as ``timedelta64[us]``."""
     seconds = [v.total_seconds() if hasattr(v, "total_seconds") else v for v in values]
     floats = pd.Series(seconds, dtype="float64")
-    return pd.to_timedelta(floats, unit="s").round("us").astype(DURATION)
+    return pd.to_timedelta(floats, unit="s").dt.round("us").astype(DURATION)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,10 @@ __all__ = ["RunPoller", "wait_runs"]
 
 #: how far back the "finished since the previous refresh" filter reaches (covers clock skew between
 #: this machine and Airflow's database, and updates committed while a refresh was running)
-WAIT_OVERLAP = timedelta(seconds=60)
+WAIT_OVERLAP = timedelta(seconds=10)
+#: every this many seconds a refresh looks again at the DAG's unfinished runs, so a finish that the
+#: time filter missed (a clock skewed by more than the overlap) delays a wait by this much at most
+RECONCILE_EVERY = 30.0
 #: how often a waiter checks whether another waiter's refresh has answered
 _SETTLE = 0.01
 
@@ -52,6 +55,7 @@ class _DagState:
     in_flight: bool = False
     refreshed_at: float = float("-inf")
     finished_since: datetime | None = None
+    reconciled_at: float = field(default_factory=time.monotonic)
 
 
 class RunPoller:
@@ -115,9 +119,15 @@ class RunPoller:
     def _refresh(self, client: ClientCore, dag_id: str, state: _DagState) -> Op[None]:
         started = datetime.now(timezone.utc)
         watched = frozenset(state.watchers)
+        if time.monotonic() - state.reconciled_at >= RECONCILE_EVERY:
+            state.reconciled_at = time.monotonic()
+            for run_id in [r for r, run in state.runs.items() if not _is_final(run)]:
+                del state.runs[run_id]
         unknown = {run_id for run_id in watched if run_id not in state.runs and run_id not in state.errors}
         if unknown:
-            running = yield from _list(client, dag_id, watched, ("queued", "running"), None)
+            # the DAG's unfinished runs, newest first, until every run not seen yet is found (the
+            # runs waited on are usually the newest): absent ones have finished already
+            running = yield from _list(client, dag_id, watched, ("queued", "running"), None, look_for=unknown)
             state.runs.update(running)
         since = state.finished_since or started
         finished = yield from _list(client, dag_id, watched, ("success", "failed"), since - WAIT_OVERLAP)
@@ -132,10 +142,26 @@ class RunPoller:
 
 
 def _list(
-    client: ClientCore, dag_id: str, run_ids: frozenset[str], states: Sequence[str], updated: datetime | None
+    client: ClientCore,
+    dag_id: str,
+    run_ids: frozenset[str],
+    states: Sequence[str],
+    updated: datetime | None,
+    *,
+    look_for: set[str] | None = None,
 ) -> Op[dict[str, DagRun]]:
-    query = RunQuery(dag_ids=(dag_id,), states=tuple(states), updated_since=updated, run_ids=run_ids)
-    rows = yield from fetch_runs(client, query)
+    query = RunQuery(
+        dag_ids=(dag_id,),
+        states=tuple(states),
+        updated_since=updated,
+        run_ids=run_ids,
+        newest_first=look_for is not None,
+    )
+
+    def found_all(rows: list[dict[str, Any]]) -> bool:
+        return look_for is not None and look_for <= {row.get("dag_run_id") for row in rows}
+
+    rows = yield from fetch_runs(client, query, stop=found_all if look_for else None)
     return {row["dag_run_id"]: DagRun.model_validate(row) for row in rows}
 
 
@@ -178,6 +204,7 @@ def wait_runs(
     started = time.monotonic()
     seen: dict[str, int] = {}
     try:
+        yield Sleep(0)  # let waits started together (asyncio.gather) register before the first poll
         while True:
             pending = [ref for ref in refs if not _is_final(poller.known(*ref))]
             for dag_id in dict.fromkeys(dag for dag, _ in pending):
