@@ -589,6 +589,7 @@ class ClientCore:
         )
         return run
 
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 

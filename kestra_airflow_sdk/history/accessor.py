@@ -79,7 +79,8 @@ class AirflowAccessor:
         out["last_state"] = latest["state"]
         successes = runs[state == "success"]
         out["last_success"] = successes.groupby("dag_id", observed=True)["end_date"].max()
-        return out
+        summary: pd.DataFrame = out
+        return summary
 
     def failures(self, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
         """The failed rows (runs, or task instances ``failed`` / ``upstream_failed``) that ended in
@@ -94,12 +95,14 @@ class AirflowAccessor:
         if "run_after" in frame.columns:
             when = when.fillna(frame["run_after"])
         mask = frame["state"].astype("string").isin(_FAILED).fillna(False)
-        if core._aware(since, "since") is not None:
-            mask &= (when >= pd.Timestamp(since)).fillna(False)
-        if core._aware(until, "until") is not None:
-            mask &= (when <= pd.Timestamp(until)).fillna(False)
+        start, end = core._aware(since, "since"), core._aware(until, "until")
+        if start is not None:
+            mask &= (when >= pd.Timestamp(start)).fillna(False)
+        if end is not None:
+            mask &= (when <= pd.Timestamp(end)).fillna(False)
         order = when[mask].sort_values(ascending=False, kind="stable").index
-        return frame.loc[order]
+        failed: pd.DataFrame = frame.loc[order]
+        return failed
 
     def slowest_tasks(self, n: int = 10) -> pd.DataFrame:
         """The ``n`` slowest tasks of a task-instances frame, by p95 duration.
@@ -124,7 +127,11 @@ class AirflowAccessor:
                 "mean_duration": grouped.mean(),
             }
         )
-        return out.sort_values(["p95_duration", "max_duration"], ascending=False, kind="stable").head(n)
+        slowest: pd.DataFrame = out.sort_values(
+            ["p95_duration", "max_duration"], ascending=False, kind="stable"
+        )
+        top: pd.DataFrame = slowest.iloc[:n]
+        return top
 
     def task_states(self) -> pd.DataFrame:
         """Pivot of a task-instances frame: one row per run (``dag_id``, ``dag_run_id``), one column
@@ -135,11 +142,14 @@ class AirflowAccessor:
         """
         tis = self._need(["dag_id", "dag_run_id", "task_id", "map_index", "state"], "task_states")
         mapped = tis["map_index"].fillna(-1) >= 0
-        task = tis["task_id"].astype("string").where(
-            ~mapped, tis["task_id"].astype("string") + "[" + tis["map_index"].astype("string") + "]"
+        task = (
+            tis["task_id"]
+            .astype("string")
+            .where(~mapped, tis["task_id"].astype("string") + "[" + tis["map_index"].astype("string") + "]")
         )
         table = tis.assign(task=task, state=tis["state"].astype("string")).pivot_table(
             index=["dag_id", "dag_run_id"], columns="task", values="state", aggfunc="first", observed=True
         )
         table.columns.name = None
-        return table
+        pivot: pd.DataFrame = table
+        return pivot

@@ -83,7 +83,12 @@ def _query_key(client: ClientCore, query: RunQuery) -> str:
 
 
 def sync_runs(
-    client: ClientCore, query: RunQuery, *, path: str | os.PathLike[str] | None, overlap: timedelta, full: bool
+    client: ClientCore,
+    query: RunQuery,
+    *,
+    path: str | os.PathLike[str] | None,
+    overlap: timedelta,
+    full: bool,
 ) -> Op[pd.DataFrame]:
     """The query's runs (all states), refreshed incrementally from the cache or the file when possible."""
     if not isinstance(overlap, timedelta) or overlap < timedelta(0):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from ..airflow import core
 from ..airflow.core import ClientCore, Op
@@ -22,6 +22,10 @@ from ..airflow.models import DagRun, DagRunState, TaskInstance
 __all__ = ["RunQuery", "fetch_runs", "fetch_task_instances"]
 
 Row = dict[str, Any]
+
+# the models' own "before" validators make v1 and v2 rows one shape, without building a model per row
+_normal_run = cast(Callable[[Row], Row], DagRun._normalise)
+_normal_task_instance = cast(Callable[[Row], Row], TaskInstance._normalise)
 
 
 def _dag_ids(dag_id: str | Iterable[str] | None) -> tuple[str, ...] | None:
@@ -81,7 +85,9 @@ class RunQuery:
 
 def _page_body(body: Any, key: str, action: str) -> list[Row]:
     if not isinstance(body, dict):
-        raise ApiError(f"{action}: expected a JSON object from Airflow, got {type(body).__name__}", status=200)
+        raise ApiError(
+            f"{action}: expected a JSON object from Airflow, got {type(body).__name__}", status=200
+        )
     rows = body.get(key) or []
     return [row for row in rows if isinstance(row, dict)]
 
@@ -95,8 +101,9 @@ def _complete(body: Mapping[str, Any], received: int) -> bool:
     """True when a cursor page's ``total_entries`` (exact below ``total_entries_limit``) is reached:
     saves the request that would only return an empty last page."""
     total, cap = body.get("total_entries"), body.get("total_entries_limit")
-    exact = isinstance(total, int) and not (isinstance(cap, int) and total >= cap)
-    return exact and received >= total
+    if not isinstance(total, int) or (isinstance(cap, int) and total >= cap):
+        return False
+    return received >= total
 
 
 def _get_pages(
@@ -206,7 +213,7 @@ def fetch_runs(
             stop=stop,
         )
     keep = _row_filter(query)
-    return [DagRun._normalise(row) for row in rows if keep(row)]
+    return [_normal_run(row) for row in rows if keep(row)]
 
 
 def _row_filter(query: RunQuery) -> Callable[[Row], bool]:
@@ -214,8 +221,9 @@ def _row_filter(query: RunQuery) -> Callable[[Row], bool]:
     run_ids = query.run_ids
     if dag_ids is None and run_ids is None:
         return lambda row: True
-    return lambda row: (dag_ids is None or row.get("dag_id") in dag_ids) and (
-        run_ids is None or row.get("dag_run_id") in run_ids
+    return lambda row: (
+        (dag_ids is None or row.get("dag_id") in dag_ids)
+        and (run_ids is None or row.get("dag_run_id") in run_ids)
     )
 
 
@@ -247,4 +255,4 @@ def fetch_task_instances(
         params=params,
         limit=_limit(limit),
     )
-    return [TaskInstance._normalise(row) for row in rows]
+    return [_normal_task_instance(row) for row in rows]

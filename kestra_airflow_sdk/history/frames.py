@@ -20,7 +20,8 @@ TI_ORDER = ["dag_id", "dag_run_id", "task_id", "map_index"]
 
 
 def _ordered(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    return frame.sort_values(by, kind="stable", na_position="last").reset_index(drop=True)
+    ordered: pd.DataFrame = frame.sort_values(by, kind="stable", na_position="last").reset_index(drop=True)
+    return ordered
 
 
 def _fill_duration(frame: pd.DataFrame) -> pd.DataFrame:
@@ -45,7 +46,9 @@ def merge_runs(cached: pd.DataFrame, changed: pd.DataFrame) -> pd.DataFrame:
 
 def task_instances_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """The ``task_instances`` view of normalised task instance rows, in canonical order."""
-    return _ordered(_fill_duration(TASK_INSTANCES.frame(rows)), TI_ORDER)
+    frame = _fill_duration(TASK_INSTANCES.frame(rows))
+    frame["map_index"] = frame["map_index"].fillna(-1)  # as the model: -1 = not mapped
+    return _ordered(frame, TI_ORDER)
 
 
 def dags_frame(dags: Iterable[Dag]) -> pd.DataFrame:

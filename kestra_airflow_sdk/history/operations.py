@@ -135,7 +135,8 @@ class HistoryOperations(ClientCore):
         frame = yield from sync_runs(self, query, path=path, overlap=overlap, full=full)
         if wanted:
             frame = frame[frame["state"].isin(wanted)].reset_index(drop=True)
-        return frame.copy()
+        result: pd.DataFrame = frame.copy()
+        return result
 
     def clear_history_cache(self) -> None:
         """Forget the frames :meth:`run_history` cached in memory (files are left alone)."""
@@ -161,4 +162,3 @@ class HistoryOperations(ClientCore):
         """
         refs = run_refs(runs)
         return (yield from wait_runs(self, refs, poll_frequency=poll_frequency, timeout=timeout))
-

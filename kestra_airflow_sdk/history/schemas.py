@@ -34,26 +34,32 @@ class Column:
 
     def series(self, values: Sequence[Any]) -> pd.Series:
         """``values`` (one per row, ``None`` = missing) as a Series of this column's dtype."""
+        result: pd.Series
         if self.kind == "datetime":
             parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
-            return parsed.astype(DATETIME).rename(self.name)
-        if self.kind == "duration":
-            return _durations(values).rename(self.name)
-        if self.kind == "category":
+            result = parsed.astype(DATETIME)
+        elif self.kind == "duration":
+            result = _durations(values)
+        elif self.kind == "category":
             texts = [None if v is None else str(v) for v in values]
             extra = sorted({v for v in texts if v is not None} - set(self.categories))
-            return pd.Series(pd.Categorical(texts, categories=[*self.categories, *extra]), name=self.name)
-        if self.kind == "object":
-            return pd.Series(list(values), dtype=object, name=self.name)
-        dtype = {"str": "string", "int": "Int64", "bool": "boolean"}[self.kind]
-        return pd.Series(pd.array(list(values), dtype=dtype), name=self.name)
+            result = pd.Series(pd.Categorical(texts, categories=[*self.categories, *extra]))
+        elif self.kind == "object":
+            result = pd.Series(list(values), dtype=object)
+        else:
+            result = pd.Series(
+                list(values), dtype={"str": "string", "int": "Int64", "bool": "boolean"}[self.kind]
+            )
+        result.name = self.name
+        return result
 
 
 def _durations(values: Sequence[Any]) -> pd.Series:
     """Seconds (float, as Airflow sends them) or ``timedelta`` values as ``timedelta64[us]``."""
     seconds = [v.total_seconds() if hasattr(v, "total_seconds") else v for v in values]
     floats = pd.Series(seconds, dtype="float64")
-    return pd.to_timedelta(floats, unit="s").dt.round("us").astype(DURATION)
+    durations: pd.Series = pd.to_timedelta(floats, unit="s").dt.round("us").astype(DURATION)
+    return durations
 
 
 @dataclass(frozen=True)
@@ -77,11 +83,12 @@ class Schema:
         """Build the frame column-wise from rows; keys a row lacks are missing values."""
         rows = rows if isinstance(rows, list) else list(rows)
         data = {c.name: c.series([row.get(c.name) for row in rows]) for c in self.columns}
-        return pd.DataFrame(data, columns=self.names)
+        frame: pd.DataFrame = pd.DataFrame(data, columns=self.names)
+        return frame
 
     def conform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Cast a frame with this schema's columns (after a merge or a file load) back to its dtypes."""
-        data = {}
+        data: dict[str, pd.Series] = {}
         for column in self.columns:
             values = frame[column.name]
             if column.kind == "category":
@@ -91,7 +98,8 @@ class Schema:
                 data[column.name] = values.astype(object)
             else:
                 data[column.name] = values.astype(column.series([]).dtype)
-        return pd.DataFrame(data, columns=self.names, index=frame.index)
+        conformed: pd.DataFrame = pd.DataFrame(data, columns=self.names, index=frame.index)
+        return conformed
 
     def empty(self) -> pd.DataFrame:
         """An empty frame with this schema's columns and dtypes."""

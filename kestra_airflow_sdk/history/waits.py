@@ -229,15 +229,19 @@ def _is_final(run: DagRun | None) -> bool:
 def _timeout(
     refs: Sequence[RunRef], latest: Sequence[DagRun | None], timeout: float, waited: float
 ) -> WaitTimeoutError:
-    open_runs = [(ref, run) for ref, run in zip(refs, latest) if not _is_final(run)]
-    states = [str(run.state) if run is not None and run.state is not None else "unknown" for _, run in open_runs]
+    open_runs = [(ref, run) for ref, run in zip(refs, latest, strict=False) if not _is_final(run)]
+    states = [
+        str(run.state) if run is not None and run.state is not None else "unknown" for _, run in open_runs
+    ]
     if len(refs) == 1:
         (dag_id, run_id), _ = open_runs[0]
         what = f"DAG run {run_id!r} of DAG {dag_id!r} did not finish"
         detail = f"last state {states[0]}"
     else:
         what = f"{len(open_runs)} of {len(refs)} DAG runs did not finish"
-        shown = ", ".join(f"{ref[0]}/{ref[1]}: {state}" for (ref, _), state in zip(open_runs[:5], states))
+        shown = ", ".join(
+            f"{ref[0]}/{ref[1]}: {state}" for (ref, _), state in zip(open_runs[:5], states, strict=False)
+        )
         detail = f"still open: {shown}{', ...' if len(open_runs) > 5 else ''}"
     return WaitTimeoutError(
         f"{what} within {timeout:g}s: waited {waited:.1f}s, {detail}", waited=waited, last_state=states[0]

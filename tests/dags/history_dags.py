@@ -3,13 +3,14 @@
 They are paused from creation on, so triggered runs stay ``queued`` until a test marks them
 ``success`` or ``failed``: the tests get many runs in any state without running a task.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
 
 try:  # Airflow 3.x
-    from airflow.sdk import DAG
     from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.sdk import DAG
 except ImportError:  # Airflow 2.x
     from airflow import DAG
     from airflow.operators.bash import BashOperator
