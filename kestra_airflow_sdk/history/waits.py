@@ -119,6 +119,14 @@ class RunPoller:
     def _refresh(self, client: ClientCore, dag_id: str, state: _DagState) -> Op[None]:
         started = datetime.now(timezone.utc)
         watched = frozenset(state.watchers)
+        if len(watched) == 1:  # a lone wait: reading the run itself costs the same one request
+            (run_id,) = watched
+            try:
+                state.runs[run_id] = yield from client._get_run(dag_id, run_id)
+            except AirflowError as exc:
+                state.errors[run_id] = exc
+            state.finished_since = started
+            return
         if time.monotonic() - state.reconciled_at >= RECONCILE_EVERY:
             state.reconciled_at = time.monotonic()
             for run_id in [r for r, run in state.runs.items() if not _is_final(run)]:
