@@ -257,7 +257,7 @@ def waits(base_url: str, log: AccessLog, batched: bool, n: int = 100, poll: floa
     """n concurrent waits on one DAG. Batched: the SDK until the runs, marked finished after ~3 poll
     ticks, are all final. Per-run polling: 3 ticks of one GET per run (by construction 100 per tick;
     run to completion it overloads this server, which is the point of batching)."""
-    from kestra_airflow_sdk import AsyncAirflowClient
+    from kestra_airflow_sdk import AirflowError, AsyncAirflowClient
     from kestra_airflow_sdk.history.waits import RunPoller
 
     prefix = f"wait_{'b' if batched else 'n'}_{int(time.time())}"
@@ -285,7 +285,11 @@ def waits(base_url: str, log: AccessLog, batched: bool, n: int = 100, poll: floa
     async def naive_wait(client: AsyncAirflowClient, run_id: str) -> None:
         for _ in range(3):
             ticks.append(1)
-            run = await client.get_dag_run(DAGS[0], run_id)
+            try:
+                run = await client.get_dag_run(DAGS[0], run_id)
+            except AirflowError:  # the overloaded server answers 500 (SQLite busy): poll again
+                await asyncio.sleep(poll)
+                continue
             if run.state is not None and run.state.is_final:
                 return
             await asyncio.sleep(poll)

@@ -25,6 +25,7 @@ from ..airflow.errors import InvalidArgumentError
 from .fetch import RunQuery, fetch_runs
 from .frames import merge_runs, runs_frame
 from .schemas import DAG_RUNS
+from .state import per_client
 
 __all__ = ["DEFAULT_OVERLAP", "HistoryCache", "sync_runs"]
 
@@ -63,11 +64,7 @@ class HistoryCache:
 
 def cache_of(client: ClientCore) -> HistoryCache:
     """The client's history cache (created on first use)."""
-    cache: HistoryCache | None = getattr(client, "_kas_history_cache", None)
-    if cache is None:
-        cache = HistoryCache()
-        client._kas_history_cache = cache  # type: ignore[attr-defined]
-    return cache
+    return per_client(client, "cache", HistoryCache)
 
 
 def _query_key(client: ClientCore, query: RunQuery) -> str:

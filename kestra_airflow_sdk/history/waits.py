@@ -29,6 +29,7 @@ from ..airflow.core import ClientCore, Op, Sleep
 from ..airflow.errors import AirflowError, InvalidArgumentError, WaitTimeoutError
 from ..airflow.models import DagRun
 from .fetch import RunQuery, fetch_runs
+from .state import per_client
 
 __all__ = ["RunPoller", "wait_runs"]
 
@@ -175,11 +176,7 @@ def _list(
 
 def poller_of(client: ClientCore) -> RunPoller:
     """The client's poller (created on first use)."""
-    poller: RunPoller | None = getattr(client, "_kas_run_poller", None)
-    if poller is None:
-        poller = RunPoller()
-        client._kas_run_poller = poller  # type: ignore[attr-defined]
-    return poller
+    return per_client(client, "poller", RunPoller)
 
 
 def run_refs(runs: Iterable[DagRun | RunRef | Any]) -> list[RunRef]:

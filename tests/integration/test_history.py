@@ -42,6 +42,15 @@ class Seed:
         return frame[frame["dag_run_id"].str.startswith(self.prefix)].reset_index(drop=True)
 
 
+@pytest.fixture(params=["sync", "async"])
+def client(
+    request: pytest.FixtureRequest, airflow: AirflowServer, credentials: dict[str, str]
+) -> Iterator[Any]:
+    """The sync client, then the async one (as in test_client.py)."""
+    with open_client(request.param, airflow.base_url, **credentials) as c:
+        yield c
+
+
 @pytest.fixture(scope="module")
 def seed(airflow: AirflowServer) -> Seed:
     """7 runs on A (2 success, 1 failed, 4 queued), 3 on B (1 failed), 2 real hello_world_dag runs."""
@@ -64,14 +73,6 @@ def seed(airflow: AirflowServer) -> Seed:
         assert [r.state for r in finished] == [DagRunState.SUCCESS] * 2
         seed.hello = [r.dag_run_id for r in hello]
     return seed
-
-
-@pytest.fixture(params=["sync", "async"])
-def client(
-    request: pytest.FixtureRequest, airflow: AirflowServer, credentials: dict[str, str]
-) -> Iterator[Any]:
-    with open_client(request.param, airflow.base_url, **credentials) as c:
-        yield c
 
 
 @pytest.fixture
