@@ -286,7 +286,9 @@ def test_concurrent_waits_share_one_poll_per_dag(
     assert len(sent) == len(polls)  # nothing but list requests: no per-run GET
     assert len(polls) <= 2 * len(refreshes)  # at most 2 requests per tick
     finished_polls = [r for r in polls if "updated_at_gte" in str(r.url)]
-    assert len(finished_polls) == len(refreshes)  # the steady state: one request per tick
+    # the steady state is one request per tick; a second page only when more than a page of runs
+    # (100) finished within the overlap window, which 100 runs marked at once can cause once or twice
+    assert len(finished_polls) <= len(refreshes) + 2
 
 
 def test_wait_for_dag_runs_polls_per_dag(
