@@ -283,8 +283,8 @@ def test_concurrent_waits_share_one_poll_per_dag(
     assert [str(r.state) for r in finished] == ["failed" if i % 10 == 0 else "success" for i in range(100)]
     assert len(refreshes) >= 2
     polls = [r for r in sent if r.url.path.endswith(f"/dags/{B}/dagRuns") and r.method == "GET"]
-    assert len(sent) == len(polls)  # nothing but list requests: no per-run GET
-    assert len(polls) <= 2 * len(refreshes)  # at most 2 requests per tick
+    assert len(sent) <= 2 * len(refreshes)  # at most 2 requests per tick, all included
+    assert len(sent) - len(polls) <= 2  # a run is read on its own only if it finished before its first look
     finished_polls = [r for r in polls if "updated_at_gte" in str(r.url)]
     # the steady state is one request per tick; a second page only when more than a page of runs
     # (100) finished within the overlap window, which 100 runs marked at once can cause once or twice
