@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .core import ClientCore, Op, Sleep
+from ..history.operations import HistoryOperations
+from .core import Op, Sleep
 from .errors import AirflowConnectionError, AirflowError
 
 __all__ = ["AirflowClient", "AsyncAirflowClient"]
@@ -30,7 +31,7 @@ def _connection_error(request: httpx.Request, exc: httpx.TransportError) -> Airf
     )
 
 
-class AirflowClient(ClientCore):
+class AirflowClient(HistoryOperations):
     """Synchronous client for the Airflow REST API (Airflow 2 ``/api/v1`` and Airflow 3 ``/api/v2``).
 
     Example:
@@ -78,7 +79,7 @@ class AirflowClient(ClientCore):
         self.close()
 
 
-class AsyncAirflowClient(ClientCore):
+class AsyncAirflowClient(HistoryOperations):
     """Asynchronous twin of :class:`AirflowClient`: the same methods and arguments, awaited.
 
     Example:

@@ -16,7 +16,6 @@ import functools
 import inspect
 import json
 import logging
-import time
 from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from typing_extensions import ParamSpec
 
 from .auth import ANONYMOUS, AirflowPasswordAuth, BearerTokenAuth
-from .errors import AirflowError, ApiError, InvalidArgumentError, WaitTimeoutError, error_from_response
+from .errors import AirflowError, ApiError, InvalidArgumentError, error_from_response
 from .logs import log_text
 from .models import Dag, DagRun, DagRunState, TaskInstance, VersionInfo
 from .versions import DIALECTS, ApiVersion, Dialect
@@ -577,26 +576,18 @@ class ClientCore:
     ) -> Op[DagRun]:
         """Poll a DAG run until it is ``success`` or ``failed`` and return the final run.
 
+        Concurrent waits of one client (e.g. ``asyncio.gather``) share one poll per DAG per tick.
+
         Raises:
             WaitTimeoutError: the run was not final after ``timeout`` seconds (the message says how
                 long it waited and the last state seen).
         """
-        _positive(poll_frequency, "poll_frequency")
-        _positive(timeout, "timeout")
-        started = time.monotonic()
-        while True:
-            run = yield from self._get_run(dag_id, dag_run_id)
-            if run.state is not None and run.state.is_final:
-                return run
-            waited = time.monotonic() - started
-            if waited >= timeout:
-                raise WaitTimeoutError(
-                    f"DAG run {dag_run_id!r} of DAG {dag_id!r} did not finish within {timeout:g}s: "
-                    f"waited {waited:.1f}s, last state {run.state!s}",
-                    waited=waited,
-                    last_state=None if run.state is None else str(run.state),
-                )
-            yield Sleep(min(poll_frequency, timeout - waited))
+        from ..history.waits import wait_runs  # the history package builds on this module
+
+        (run,) = yield from wait_runs(
+            self, [(dag_id, dag_run_id)], poll_frequency=poll_frequency, timeout=timeout
+        )
+        return run
 
 
 def _iso(value: datetime | None) -> str | None:

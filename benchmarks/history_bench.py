@@ -1,0 +1,460 @@
+"""Benchmark: run history export, incremental refresh and batched waits against real Airflow 3.
+
+One command (see docs/benchmarks.md):
+
+    .venv/bin/python benchmarks/history_bench.py            # starts Airflow 3.3.2, seeds, measures
+
+It starts Airflow 3.3.2 with ``scripts/airflow.sh`` on a free port with the 20 paused DAGs of
+``benchmarks/dags`` (or uses ``--base-url`` / ``--home`` of one already running), seeds ``--runs``
+runs over the 20 DAGs (one trigger POST at a time: SQLite is single-writer), then measures, each in
+a fresh subprocess, median of ``--repeat``:
+
+* full export of every run into a DataFrame with (a) this SDK ``client.dag_runs()``,
+  (b) ``apache-airflow-client`` 3.x + ``pandas.DataFrame`` the obvious way, (c) a hand-written
+  concurrent httpx baseline (the practical limit);
+* ``client.run_history()`` refreshing after 10 runs changed, vs the full export;
+* 100 concurrent waits on one DAG: the SDK's batched ``wait_for_dag_run`` under ``asyncio.gather``
+  vs per-run polling with ``get_dag_run``.
+
+Wall time, client CPU time (user+sys), peak memory growth (max RSS minus RSS before the work) and the
+number of API requests, counted in the API server's access log, are reported with ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kestra_airflow_sdk import AirflowClient
+
+REPO = Path(__file__).resolve().parent.parent
+DAGS = [f"bench_dag_{i:02d}" for i in range(20)]
+USER = {"username": "admin", "password": "admin"}
+
+
+# --------------------------------------------------------------------------- server and seeding
+
+
+def start_server(port: int, home: Path) -> str:
+    env = {
+        **os.environ,
+        "AIRFLOW_PORT": str(port),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW_RESET": "1",
+        "AIRFLOW_DAGS_DIR": str(REPO / "benchmarks" / "dags"),
+        "WAIT_FOR_DAG": DAGS[-1],
+    }
+    out = subprocess.run(
+        [str(REPO / "scripts" / "airflow.sh"), "3", "start"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return next(
+        line.split("=", 1)[1] for line in out.stdout.splitlines() if line.startswith("AIRFLOW_BASE_URL=")
+    )
+
+
+def stop_server(port: int, home: Path) -> None:
+    env = {**os.environ, "AIRFLOW_PORT": str(port), "AIRFLOW_HOME": str(home)}
+    subprocess.run(
+        [str(REPO / "scripts" / "airflow.sh"), "3", "stop"], env=env, capture_output=True, check=False
+    )
+
+
+def token(base_url: str) -> str:
+    answer = httpx.post(f"{base_url}/auth/token", json=USER, timeout=300)
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def api(base_url: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=f"{base_url}/api/v2", headers={"Authorization": f"Bearer {token(base_url)}"}, timeout=300
+    )
+
+
+def write(http: httpx.Client, method: str, url: str, body: dict[str, Any], run_url: str) -> dict[str, Any]:
+    """One write, retried when SQLite was locked (HTTP 500 that created nothing: GET settles it)."""
+    for attempt in range(8):
+        answer = http.request(method, url, json=body)
+        if answer.status_code < 500:
+            answer.raise_for_status()
+            return dict(answer.json())
+        time.sleep(0.2 * (attempt + 1))
+        current = http.get(run_url)
+        if method == "POST" and current.status_code == 200:
+            return dict(current.json())
+    answer.raise_for_status()
+    raise RuntimeError("unreachable")
+
+
+def seed(base_url: str, runs: int) -> None:
+    with api(base_url) as http:
+        have = http.get("/dags/~/dagRuns", params={"limit": 1}).json()["total_entries"]
+        started = time.monotonic()
+        for i in range(have, runs):
+            dag = DAGS[i % len(DAGS)]
+            body = {"dag_run_id": f"seed_{i:06d}", "logical_date": None, "conf": {"i": i}}
+            write(http, "POST", f"/dags/{dag}/dagRuns", body, f"/dags/{dag}/dagRuns/seed_{i:06d}")
+        if runs > have:
+            print(f"seeded {runs - have} runs in {time.monotonic() - started:.0f}s", file=sys.stderr)
+
+
+class AccessLog:
+    """The API requests the server logged (``request finished`` lines of api-server.log): how many,
+    and the server time they took (``duration_us``)."""
+
+    def __init__(self, home: Path) -> None:
+        self.file = home / "api-server.log"
+        self.server_s = 0.0
+
+    def count(self) -> int:
+        """The number of API requests logged so far (``server_s``: their total server time)."""
+        time.sleep(0.3)  # let the server flush its log
+        count, total = 0, 0
+        with self.file.open(errors="replace") as f:
+            for line in f:
+                if "request finished" in line and "path=/api/v2/" in line:
+                    count += 1
+                    found = re.search(r"duration_us=(\d+)", line)
+                    total += int(found.group(1)) if found else 0
+        self.server_s = total / 1e6
+        return count
+
+
+# --------------------------------------------------------------------------- measured work (in a child)
+
+
+def export_sdk(base_url: str) -> int:
+    from kestra_airflow_sdk import AirflowClient
+
+    with AirflowClient(base_url, **USER) as client:
+        return len(client.dag_runs())
+
+
+def export_official(base_url: str) -> int:
+    import airflow_client.client as ac
+    import pandas as pd
+    from airflow_client.client.api.dag_run_api import DagRunApi
+
+    config = ac.Configuration(host=base_url, access_token=token(base_url))
+    with ac.ApiClient(config) as client:
+        runs_api = DagRunApi(client)
+        runs: list[Any] = []
+        while True:
+            page = runs_api.get_dag_runs("~", limit=100, offset=len(runs))
+            runs.extend(page.dag_runs)
+            if not page.dag_runs or len(runs) >= page.total_entries:
+                break
+        return len(pd.DataFrame([run.to_dict() for run in runs]))
+
+
+def export_httpx(base_url: str, concurrency: int = 4) -> int:
+    import pandas as pd
+
+    async def main() -> list[dict[str, Any]]:
+        headers = {"Authorization": f"Bearer {token(base_url)}"}
+        async with httpx.AsyncClient(base_url=f"{base_url}/api/v2", headers=headers, timeout=60) as http:
+            first = (await http.get("/dags/~/dagRuns", params={"limit": 100})).json()
+            rows: list[dict[str, Any]] = first["dag_runs"]
+            size = max(len(rows), 1)
+            gate = asyncio.Semaphore(concurrency)
+
+            async def page(offset: int) -> list[dict[str, Any]]:
+                async with gate:
+                    answer = await http.get("/dags/~/dagRuns", params={"limit": size, "offset": offset})
+                    return list(answer.json()["dag_runs"])
+
+            pages = await asyncio.gather(*(page(o) for o in range(size, first["total_entries"], size)))
+            return rows + [row for p in pages for row in p]
+
+    rows = asyncio.run(main())
+    frame = pd.DataFrame.from_records(rows)
+    for column in ("run_after", "queued_at", "start_date", "end_date", "logical_date"):
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return len(frame)
+
+
+def refresh_sdk(base_url: str, path: str) -> int:
+    from kestra_airflow_sdk import AirflowClient
+
+    with AirflowClient(base_url, **USER) as client:
+        return len(client.run_history(path=path))
+
+
+WORK: dict[str, Callable[..., int]] = {
+    "export_sdk": export_sdk,
+    "export_official": export_official,
+    "export_httpx": export_httpx,
+    "refresh_sdk": refresh_sdk,
+}
+
+
+def child(name: str, args: list[str]) -> None:
+    """Run one measured piece of work and print its numbers as JSON."""
+    import pandas  # noqa: F401
+
+    import kestra_airflow_sdk  # noqa: F401  (imports are not part of the measurement)
+
+    if name == "export_official":
+        import airflow_client.client  # noqa: F401
+    rss_before = _rss_mb()
+    cpu0, wall0 = _cpu(), time.perf_counter()
+    rows = WORK[name](*args)
+    wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall": wall, "cpu": cpu, "mem": max(peak - rss_before, 0.0), "rows": rows}))
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+def measure(name: str, log: AccessLog, *args: str) -> dict[str, float]:
+    before, server_before = log.count(), log.server_s
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["requests"] = log.count() - before
+    result["server"] = log.server_s - server_before
+    return result
+
+
+def measure_here(work: Callable[[], int], log: AccessLog) -> dict[str, float]:
+    """Measure work in this process (a notebook re-running a cell); memory is not measured here."""
+    before, server_before = log.count(), log.server_s
+    cpu0, wall0 = _cpu(), time.perf_counter()
+    rows = work()
+    wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
+    requests = log.count() - before
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "mem": float("nan"),
+        "rows": rows,
+        "requests": requests,
+        "server": log.server_s - server_before,
+    }
+
+
+def change_ten_runs(base_url: str, runs: int, round_: int) -> None:
+    """10 seeded runs change state (what a refresh must pick up)."""
+    with api(base_url) as http:
+        for i in range(10):
+            number = (round_ * 10 + i) * 7 % runs
+            url = f"/dags/{DAGS[number % len(DAGS)]}/dagRuns/seed_{number:06d}"
+            write(http, "PATCH", url, {"state": "failed" if i % 2 else "success"}, url)
+
+
+def median(results: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+
+
+# --------------------------------------------------------------------------- waits
+
+
+def waits(base_url: str, log: AccessLog, batched: bool, n: int = 100, poll: float = 1.0) -> dict[str, float]:
+    """n concurrent waits on one DAG. Batched: the SDK until the runs, marked finished after ~3 poll
+    ticks, are all final. Per-run polling: 2 ticks of one GET per run (at most 8 in flight) (by construction 100 per tick;
+    run to completion it overloads this server, which is the point of batching)."""
+    from kestra_airflow_sdk import AirflowError, AsyncAirflowClient
+    from kestra_airflow_sdk.history.waits import RunPoller
+
+    prefix = f"wait_{'b' if batched else 'n'}_{int(time.time())}"
+    with api(base_url) as http:
+        runs = []
+        for i in range(n):
+            body = {"dag_run_id": f"{prefix}_{i}", "logical_date": None}
+            url = f"/dags/{DAGS[0]}/dagRuns"
+            runs.append(write(http, "POST", url, body, f"{url}/{body['dag_run_id']}")["dag_run_id"])
+
+    def mark() -> None:
+        time.sleep(3 * poll)
+        with api(base_url) as http:
+            for run_id in runs:
+                url = f"/dags/{DAGS[0]}/dagRuns/{run_id}"
+                write(http, "PATCH", url, {"state": "success"}, url)
+
+    ticks: list[int] = []
+    original = RunPoller._refresh
+
+    def counted(self: RunPoller, client: Any, dag_id: str, state: Any) -> Any:
+        ticks.append(1)
+        return original(self, client, dag_id, state)
+
+    gate = asyncio.Semaphore(8)
+
+    async def naive_wait(client: AsyncAirflowClient, run_id: str) -> None:
+        for _ in range(2):
+            ticks.append(1)
+            try:
+                async with gate:  # 100 in flight at once exhaust this server's DB pool (HTTP 500s)
+                    run = await client.get_dag_run(DAGS[0], run_id)
+            except AirflowError:  # the overloaded server answers 500 (SQLite busy): poll again
+                await asyncio.sleep(poll)
+                continue
+            if run.state is not None and run.state.is_final:
+                return
+            await asyncio.sleep(poll)
+
+    async def main() -> None:
+        async with AsyncAirflowClient(base_url, timeout=300, **USER) as client:
+            await client.get_version()
+            if batched:
+                await asyncio.gather(
+                    *(client.wait_for_dag_run(DAGS[0], r, poll_frequency=poll) for r in runs)
+                )
+            else:
+                await asyncio.gather(*(naive_wait(client, r) for r in runs))
+
+    marker = threading.Thread(target=mark if batched else lambda: None)
+    before = log.count()
+    RunPoller._refresh = counted  # type: ignore[method-assign]
+    try:
+        marker.start()
+        started = time.perf_counter()
+        asyncio.run(main())
+        wall = time.perf_counter() - started
+        marker.join()
+    finally:
+        RunPoller._refresh = original  # type: ignore[method-assign]
+    marking = n if batched else 0  # the marker's PATCHes are in the log too
+    requests = log.count() - before - marking
+    rounds = len(ticks) if batched else len(ticks) / n
+    return {"wall": wall, "requests": requests, "ticks": rounds, "per_tick": requests / rounds}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=5_000, help="runs to seed over the 20 DAGs")
+    parser.add_argument("--repeat", type=int, default=5, help="measurements per method (median)")
+    parser.add_argument("--base-url", help="use this running Airflow 3 (then --home is needed)")
+    parser.add_argument(
+        "--home", type=Path, help="AIRFLOW_HOME of --base-url (its api-server.log counts requests)"
+    )
+    parser.add_argument("--port", type=int, default=38290)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1:])
+        return
+    home = args.home or Path(tempfile.mkdtemp(prefix="kas-bench-"))
+    base_url = args.base_url or start_server(args.port, home)
+    try:
+        run(base_url, AccessLog(home), args.runs, args.repeat)
+    finally:
+        if not args.base_url:
+            stop_server(args.port, home)
+
+
+def run(base_url: str, log: AccessLog, runs: int, repeat: int) -> None:
+    seed(base_url, runs)
+
+    with AirflowClient(base_url, **USER) as client:
+        version = client.get_version().version
+    exports = {}
+    for name in ("export_sdk", "export_official", "export_httpx"):
+        measure(name, log, base_url)  # warm-up (server caches, page cache)
+        exports[name] = median([measure(name, log, base_url) for _ in range(repeat)])
+        print(name, exports[name], file=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp, AirflowClient(base_url, **USER) as client:
+        path = str(Path(tmp) / "runs.parquet")
+        measure("refresh_sdk", log, base_url, path)  # the first sync: a full export into the file
+        client.run_history()  # the first sync of the in-memory cache
+        in_memory, from_file = [], []
+        for round_ in range(2 * repeat):
+            change_ten_runs(base_url, runs, round_)
+            if round_ % 2:
+                from_file.append(measure("refresh_sdk", log, base_url, path))
+            else:
+                in_memory.append(measure_here(lambda: len(client.run_history()), log))
+        refresh, refresh_file = median(in_memory), median(from_file)
+        print("refresh", refresh, refresh_file, file=sys.stderr)
+    batched = waits(base_url, log, batched=True)
+    print("batched waits", batched, file=sys.stderr)
+    naive = waits(base_url, log, batched=False)
+    print("per-run waits", naive, file=sys.stderr)
+    report(version, repeat, exports, refresh, refresh_file, batched, naive)
+
+
+def report(
+    version: str,
+    repeat: int,
+    exports: dict[str, dict[str, float]],
+    refresh: dict[str, float],
+    refresh_file: dict[str, float],
+    batched: dict[str, float],
+    naive: dict[str, float],
+) -> None:
+    a, b, c = exports["export_sdk"], exports["export_official"], exports["export_httpx"]
+    lines = [
+        f"Airflow {version} (SQLite, 1 API worker), {a['rows']:.0f} runs over {len(DAGS)} DAGs, median of {repeat}.",
+        "",
+        "| full export of every run → DataFrame | wall s | client CPU s | peak memory MB | requests | server time s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, r in [
+        ("(a) kestra-airflow-sdk `client.dag_runs()`", a),
+        ("(b) apache-airflow-client + `pd.DataFrame`", b),
+        ("(c) concurrent httpx baseline (4 in flight)", c),
+        ("`client.run_history()` refresh, 10 runs changed (same client: re-running a cell)", refresh),
+        ("`client.run_history(path=...)` refresh, 10 runs changed (new process, parquet file)", refresh_file),
+    ]:
+        lines.append(
+            f"| {label} | {r['wall']:.2f} | {r['cpu']:.2f} | {'-' if r['mem'] != r['mem'] else format(r['mem'], '.0f')} | {r['requests']:.0f} | {r['server']:.2f} |"
+        )
+    lines += [
+        "",
+        "| 100 concurrent waits on one DAG | poll ticks | requests | requests per tick |",
+        "|---|---|---|---|",
+        f"| SDK `wait_for_dag_run` x100 under `asyncio.gather` | {batched['ticks']:.0f} | {batched['requests']:.0f} | {batched['per_tick']:.2f} |",
+        f"| per-run polling (`get_dag_run` x100 per tick, 8 in flight) | {naive['ticks']:.0f} | {naive['requests']:.0f} | {naive['per_tick']:.2f} |",
+        "",
+        "Ratios:",
+        f"* full export wall, SDK / httpx baseline: **{a['wall'] / c['wall']:.2f}x** (target <= 1.15x)",
+        f"* full export wall, SDK / apache-airflow-client: **{a['wall'] / b['wall']:.2f}x** (target <= 1x)",
+        f"* client CPU, SDK / apache-airflow-client: {a['cpu'] / b['cpu']:.2f}x; peak memory: {a['mem'] / max(b['mem'], 1):.2f}x",
+        f"* refresh (10 changed runs) vs full export: **{a['wall'] / refresh['wall']:.1f}x faster** (target >= 20x), "
+        f"{refresh['requests']:.0f} vs {a['requests']:.0f} requests; from the parquet file in a new process: "
+        f"{a['wall'] / refresh_file['wall']:.1f}x",
+        f"* waits: **{batched['per_tick']:.2f} requests per tick** (target <= 2) vs {naive['per_tick']:.0f} for per-run polling",
+    ]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()

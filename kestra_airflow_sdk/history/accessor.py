@@ -1,0 +1,155 @@
+"""Exploration helpers on the history frames, as the pandas accessor ``df.airflow``.
+
+Importing :mod:`kestra_airflow_sdk` registers it. On a ``dag_runs`` / ``run_history`` frame:
+
+    >>> runs = client.dag_runs()
+    >>> runs.airflow.summary()                     # per DAG: runs, success rate, p50/p95/max duration, ...
+    >>> runs.airflow.failures(since=yesterday)     # failed runs that ended in a window
+
+On a ``task_instances`` frame:
+
+    >>> tis = client.task_instances("etl")
+    >>> tis.airflow.slowest_tasks(5)               # tasks by p95 duration
+    >>> tis.airflow.task_states()                  # one row per run, one column per task, the state
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import pandas as pd
+
+from ..airflow import core
+from ..airflow.errors import InvalidArgumentError
+
+__all__ = ["AirflowAccessor"]
+
+_FAILED = ("failed", "upstream_failed")
+
+
+@pd.api.extensions.register_dataframe_accessor("airflow")
+class AirflowAccessor:
+    """``df.airflow``: summaries of frames returned by ``dag_runs``, ``run_history`` and ``task_instances``."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    def _need(self, columns: Iterable[str], what: str) -> pd.DataFrame:
+        missing = [c for c in columns if c not in self._frame.columns]
+        if missing:
+            raise InvalidArgumentError(
+                f"df.airflow.{what}(): the frame lacks the columns {missing}; expected a frame from "
+                "client.dag_runs(), client.run_history() or client.task_instances()"
+            )
+        return self._frame
+
+    def summary(self) -> pd.DataFrame:
+        """One row per DAG of a runs frame.
+
+        Columns: ``runs``, ``success``, ``failed``, ``success_rate`` (of finished runs),
+        ``p50_duration``, ``p95_duration``, ``max_duration``, ``last_run_after``, ``last_state``
+        (of the latest run), ``last_success`` (end of the latest successful run). Index: ``dag_id``.
+
+        Example:
+            >>> client.dag_runs().airflow.summary().sort_values("success_rate")
+        """
+        runs = self._need(["dag_id", "state", "run_after", "end_date", "duration"], "summary")
+        state = runs["state"].astype("string")
+        grouped = runs.assign(
+            success=(state == "success").fillna(False),
+            failed=(state == "failed").fillna(False),
+        ).groupby("dag_id", observed=True, sort=True)
+        out = pd.DataFrame(
+            {
+                "runs": grouped.size(),
+                "success": grouped["success"].sum(),
+                "failed": grouped["failed"].sum(),
+            }
+        ).astype("Int64")
+        finished = out["success"] + out["failed"]
+        out["success_rate"] = (out["success"] / finished.where(finished > 0)).astype("Float64")
+        durations = grouped["duration"]
+        out["p50_duration"] = durations.quantile(0.5)
+        out["p95_duration"] = durations.quantile(0.95)
+        out["max_duration"] = durations.max()
+        latest = runs.sort_values(["run_after"], kind="stable").groupby("dag_id", observed=True).tail(1)
+        latest = latest.set_index("dag_id")
+        out["last_run_after"] = latest["run_after"]
+        out["last_state"] = latest["state"]
+        successes = runs[state == "success"]
+        out["last_success"] = successes.groupby("dag_id", observed=True)["end_date"].max()
+        summary: pd.DataFrame = out
+        return summary
+
+    def failures(self, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
+        """The failed rows (runs, or task instances ``failed`` / ``upstream_failed``) that ended in
+        ``[since, until]`` (timezone-aware; rows that never ended count by ``start_date``, then by
+        ``run_after``), latest first.
+
+        Example:
+            >>> runs.airflow.failures(since=datetime.now(timezone.utc) - timedelta(days=1))
+        """
+        frame = self._need(["state", "end_date", "start_date"], "failures")
+        when = frame["end_date"].fillna(frame["start_date"])
+        if "run_after" in frame.columns:
+            when = when.fillna(frame["run_after"])
+        mask = frame["state"].astype("string").isin(_FAILED).fillna(False)
+        start, end = core._aware(since, "since"), core._aware(until, "until")
+        if start is not None:
+            mask &= (when >= pd.Timestamp(start)).fillna(False)
+        if end is not None:
+            mask &= (when <= pd.Timestamp(end)).fillna(False)
+        order = when[mask].sort_values(ascending=False, kind="stable").index
+        failed: pd.DataFrame = frame.loc[order]
+        return failed
+
+    def slowest_tasks(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` slowest tasks of a task-instances frame, by p95 duration.
+
+        One row per ``(dag_id, task_id)``: ``tries`` (rows with a duration), ``p50_duration``,
+        ``p95_duration``, ``max_duration``, ``mean_duration``.
+
+        Example:
+            >>> client.task_instances("etl").airflow.slowest_tasks(5)
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InvalidArgumentError(f"n: expected a positive integer, got {n!r}")
+        tis = self._need(["dag_id", "task_id", "duration"], "slowest_tasks")
+        timed = tis[tis["duration"].notna()]
+        grouped = timed.groupby(["dag_id", "task_id"], observed=True, sort=True)["duration"]
+        out = pd.DataFrame(
+            {
+                "tries": grouped.size().astype("Int64"),
+                "p50_duration": grouped.quantile(0.5),
+                "p95_duration": grouped.quantile(0.95),
+                "max_duration": grouped.max(),
+                "mean_duration": grouped.mean(),
+            }
+        )
+        slowest: pd.DataFrame = out.sort_values(
+            ["p95_duration", "max_duration"], ascending=False, kind="stable"
+        )
+        top: pd.DataFrame = slowest.iloc[:n]
+        return top
+
+    def task_states(self) -> pd.DataFrame:
+        """Pivot of a task-instances frame: one row per run (``dag_id``, ``dag_run_id``), one column
+        per task (mapped tasks as ``task_id[map_index]``), the task's state as the value.
+
+        Example:
+            >>> client.task_instances("etl").airflow.task_states()
+        """
+        tis = self._need(["dag_id", "dag_run_id", "task_id", "map_index", "state"], "task_states")
+        mapped = tis["map_index"].fillna(-1) >= 0
+        task = (
+            tis["task_id"]
+            .astype("string")
+            .where(~mapped, tis["task_id"].astype("string") + "[" + tis["map_index"].astype("string") + "]")
+        )
+        table = tis.assign(task=task, state=tis["state"].astype("string")).pivot_table(
+            index=["dag_id", "dag_run_id"], columns="task", values="state", aggfunc="first", observed=True
+        )
+        table.columns.name = None
+        pivot: pd.DataFrame = table
+        return pivot

@@ -1,0 +1,164 @@
+"""The history operations of both clients: DataFrame views, the incremental history, batched waits.
+
+Naming rule of the client: ``get_*`` / ``list_*`` return pydantic models, plural nouns
+(``dags``, ``dag_runs``, ``task_instances``, ``run_history``) return DataFrames. Like every client
+method these are declared once as sans-I/O operations and work on :class:`AirflowClient` (returning
+the value) and :class:`AsyncAirflowClient` (returning a coroutine).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from ..airflow import core
+from ..airflow.core import ClientCore, Op, operation
+from ..airflow.models import Dag, DagRun, DagRunState, TaskInstanceState
+from .cache import DEFAULT_OVERLAP, cache_of, sync_runs
+from .fetch import RunQuery, fetch_runs, fetch_task_instances
+from .frames import dags_frame, runs_frame, task_instances_frame
+from .waits import RunRef, run_refs, wait_runs
+
+__all__ = ["HistoryOperations"]
+
+States = str | DagRunState | Iterable[str | DagRunState] | None
+
+
+class HistoryOperations(ClientCore):
+    """Run history as pandas DataFrames, and waits on many runs at once (mixed into both clients)."""
+
+    @operation
+    def dags(self, *, paused: bool | None = None, tags: Iterable[str] | None = None) -> Op[pd.DataFrame]:
+        """Every DAG as a DataFrame, one row per DAG (columns: :data:`~.schemas.DAGS`).
+
+        Example:
+            >>> client.dags(paused=False)[["dag_id", "schedule", "next_dagrun_run_after"]]
+        """
+        dags: list[Dag] = yield from ClientCore.list_dags.fn(self, paused=paused, tags=tags)
+        return dags_frame(dags)
+
+    @operation
+    def dag_runs(
+        self,
+        dag_id: str | Iterable[str] | None = None,
+        *,
+        state: States = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Op[pd.DataFrame]:
+        """DAG runs as a DataFrame, one row per run (columns: :data:`~.schemas.DAG_RUNS`).
+
+        Every filter is applied by Airflow; all pages are fetched (cursor pagination on Airflow
+        3.3+, the largest pages the server allows). Rows are ordered by ``run_after``, ``dag_id``,
+        ``dag_run_id``.
+
+        Args:
+            dag_id: one DAG id, a list of DAG ids (one batch request per page for all of them), or
+                None for every DAG.
+            state: only runs in this state (or any of these states).
+            since / until: only runs due at or after / at or before this timezone-aware time
+                (``run_after`` on Airflow 3, ``logical_date`` on Airflow 2).
+            limit: stop after this many runs (in the server's order, oldest first).
+
+        Example:
+            >>> runs = client.dag_runs(["etl", "reports"], since=datetime(2026, 1, 1, tzinfo=timezone.utc))
+            >>> runs.airflow.summary()
+        """
+        query = RunQuery.build(dag_id, state=state, since=since, until=until, limit=limit)
+        return runs_frame((yield from fetch_runs(self, query)))
+
+    @operation
+    def task_instances(
+        self,
+        dag_id: str,
+        dag_run_id: str | None = None,
+        *,
+        state: str | TaskInstanceState | Iterable[str | TaskInstanceState] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = None,
+    ) -> Op[pd.DataFrame]:
+        """Task instances as a DataFrame (columns: :data:`~.schemas.TASK_INSTANCES`).
+
+        One row per task instance (per ``map_index`` for mapped tasks) with its latest try
+        (``try_number``). Ordered by ``dag_id``, ``dag_run_id``, ``task_id``, ``map_index``.
+
+        Args:
+            dag_id: the DAG.
+            dag_run_id: one run, or None for the task instances of every run of the DAG.
+            state: only task instances in this state (or any of these states).
+            since / until: only task instances of runs due in this window (timezone-aware).
+            limit: stop after this many rows.
+
+        Example:
+            >>> tis = client.task_instances("etl")
+            >>> tis.airflow.slowest_tasks()
+        """
+        core._aware(since, "since")
+        core._aware(until, "until")
+        rows = yield from fetch_task_instances(
+            self, dag_id, dag_run_id, state=core._states(state), since=since, until=until, limit=limit
+        )
+        return task_instances_frame(rows)
+
+    @operation
+    def run_history(
+        self,
+        dag_id: str | Iterable[str] | None = None,
+        *,
+        state: States = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        path: str | os.PathLike[str] | None = None,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        full: bool = False,
+    ) -> Op[pd.DataFrame]:
+        """Like :meth:`dag_runs`, but incremental: re-running it costs a handful of requests.
+
+        The first call exports the runs of ``dag_id`` due in ``[since, until]``; later calls with the
+        same DAGs and window ask Airflow only for the runs updated since the previous call (minus
+        ``overlap``) and merge them, so the frame equals what :meth:`dag_runs` would return. The
+        cache lives on the client; with ``path`` it is also kept in that parquet file (needs
+        ``pyarrow``) and reused by later sessions. ``state`` is applied to the merged frame (a run
+        that changed state leaves or enters it). Runs deleted in Airflow stay until ``full=True``.
+
+        Example:
+            >>> runs = client.run_history("etl", since=last_month, path="etl_runs.parquet")
+            >>> runs = client.run_history("etl", since=last_month, path="etl_runs.parquet")  # a refresh
+        """
+        query = RunQuery.build(dag_id, since=since, until=until)
+        wanted = core._states(state)
+        frame = yield from sync_runs(self, query, path=path, overlap=overlap, full=full)
+        if wanted:
+            frame = frame[frame["state"].isin(wanted)].reset_index(drop=True)
+        result: pd.DataFrame = frame.copy()
+        return result
+
+    def clear_history_cache(self) -> None:
+        """Forget the frames :meth:`run_history` cached in memory (files are left alone)."""
+        cache_of(self).clear()
+
+    @operation
+    def wait_for_dag_runs(
+        self,
+        runs: Iterable[DagRun | RunRef],
+        *,
+        poll_frequency: float = 1.0,
+        timeout: float = 3600.0,
+    ) -> Op[list[DagRun]]:
+        """Wait until every run is ``success`` or ``failed``; return the final runs, in order.
+
+        Polls per DAG, not per run: one list request per DAG per tick serves every run of that DAG
+        (and every other wait of this client on it, e.g. concurrent ``wait_for_dag_run`` calls).
+
+        Args:
+            runs: :class:`DagRun` objects (e.g. what :meth:`trigger_dag_run` returned) or
+                ``(dag_id, dag_run_id)`` pairs.
+            poll_frequency / timeout: seconds between polls, and before :class:`WaitTimeoutError`.
+        """
+        refs = run_refs(runs)
+        return (yield from wait_runs(self, refs, poll_frequency=poll_frequency, timeout=timeout))

@@ -1,0 +1,320 @@
+"""Run history as DataFrames, the incremental cache and batched waits, against real Airflow 3 and 2.
+
+Runs are created on the paused ``history_dag_a`` / ``history_dag_b`` (tests/dags/history_dags.py), so
+they stay ``queued`` until a test marks them; every assertion filters on this module's own run ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+import kestra_airflow_sdk.airflow.core as core
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRun, DagRunState
+from kestra_airflow_sdk.history import DAG_RUNS, TASK_INSTANCES
+from kestra_airflow_sdk.history.waits import RunPoller
+from tests.airflow_servers import AirflowServer
+from tests.clients import open_client
+
+A, B = "history_dag_a", "history_dag_b"
+
+
+@dataclass
+class Seed:
+    prefix: str
+    a: list[str] = field(default_factory=list)
+    b: list[str] = field(default_factory=list)
+    middle: datetime | None = None  # between a[2] and a[3]: a "since" that cuts the DAG's runs in two
+    hello: list[str] = field(default_factory=list)
+
+    def mine(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["dag_run_id"].str.startswith(self.prefix)].reset_index(drop=True)
+
+
+@pytest.fixture(params=["sync", "async"])
+def client(
+    request: pytest.FixtureRequest, airflow: AirflowServer, credentials: dict[str, str]
+) -> Iterator[Any]:
+    """The sync client, then the async one (as in test_client.py)."""
+    with open_client(request.param, airflow.base_url, **credentials) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def seed(airflow: AirflowServer) -> Seed:
+    """7 runs on A (2 success, 1 failed, 4 queued), 3 on B (1 failed), 2 real hello_world_dag runs."""
+    seed = Seed(prefix=f"hist_{uuid.uuid4().hex[:8]}")
+    with AirflowClient(airflow.base_url, username="admin", password="admin") as c:
+        for i in range(7):
+            if i == 3:
+                time.sleep(1.0)
+                seed.middle = datetime.now(timezone.utc)
+                time.sleep(1.0)
+            seed.a.append(c.trigger_dag_run(A, dag_run_id=f"{seed.prefix}_a{i}", conf={"i": i}).dag_run_id)
+        seed.b = [
+            c.trigger_dag_run(B, dag_run_id=f"{seed.prefix}_b{i}", note=f"n{i}").dag_run_id for i in range(3)
+        ]
+        for run_id, state in [(seed.a[0], "success"), (seed.a[1], "failed"), (seed.a[4], "success")]:
+            c.set_dag_run_state(A, run_id, state)
+        c.set_dag_run_state(B, seed.b[0], "failed")
+        hello = [c.trigger_dag_run("hello_world_dag", dag_run_id=f"{seed.prefix}_h{i}") for i in range(2)]
+        finished = c.wait_for_dag_runs(hello, poll_frequency=1.0, timeout=300.0)
+        assert [r.state for r in finished] == [DagRunState.SUCCESS] * 2
+        seed.hello = [r.dag_run_id for r in hello]
+    return seed
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "PAGE_SIZE", 2)
+
+
+def _requests(client: Any) -> list[httpx.Request]:
+    """Every request the client sends from now on (an httpx event hook, sync or async)."""
+    sent: list[httpx.Request] = []
+    http = client._http
+    if isinstance(http, httpx.AsyncClient):
+
+        async def hook(request: httpx.Request) -> None:
+            sent.append(request)
+
+        http.event_hooks["request"].append(hook)
+    else:
+        http.event_hooks["request"].append(sent.append)
+    return sent
+
+
+def _api_requests(sent: list[httpx.Request]) -> list[httpx.Request]:
+    return [r for r in sent if "/api/" in r.url.path]  # not the login of Airflow 3
+
+
+def _value(value: Any) -> Any:
+    return None if value is None or value is pd.NaT or value is pd.NA else value
+
+
+def _assert_rows_match(frame: pd.DataFrame, models: list[Any], columns: list[str]) -> None:
+    by_id = {(m.dag_run_id, getattr(m, "task_id", None), getattr(m, "map_index", None)): m for m in models}
+    assert len(frame) == len(models)
+    for row in frame.to_dict("records"):
+        model = by_id[(row["dag_run_id"], row.get("task_id"), row.get("map_index"))]
+        for name in columns:
+            expected, got = getattr(model, name), _value(row[name])
+            if name == "state":
+                expected = None if expected is None else str(expected)
+            if isinstance(got, (pd.Timestamp, pd.Timedelta)):
+                got = got.to_pytimedelta() if isinstance(got, pd.Timedelta) else got.to_pydatetime()
+            assert got == expected, (name, row["dag_run_id"], got, expected)
+
+
+def test_dag_runs_view_matches_the_api(client: Any, seed: Seed, small_pages: None) -> None:
+    sent = _requests(client)
+    frame = client.dag_runs(A)
+    assert list(frame.columns) == DAG_RUNS.names
+    assert dict(frame.dtypes) == DAG_RUNS.dtypes
+    assert str(frame["run_after"].dtype) == "datetime64[us, UTC]"
+    assert str(frame["duration"].dtype) == "timedelta64[us]"
+    assert isinstance(frame["state"].dtype, pd.CategoricalDtype)
+    mine = seed.mine(frame)
+    assert list(mine["dag_run_id"]) == seed.a  # canonical order: by run_after
+    assert len(sent) >= 4  # PAGE_SIZE=2: the export crossed several pages
+    models = [r for r in client.list_dag_runs(A) if r.dag_run_id.startswith(seed.prefix)]
+    _assert_rows_match(mine, models, DAG_RUNS.names)
+    assert list(mine["state"].astype(str)) == [
+        "success",
+        "failed",
+        "queued",
+        "queued",
+        "success",
+        "queued",
+        "queued",
+    ]
+    assert [c["i"] for c in mine["conf"]] == list(range(7))
+    assert mine.loc[0, "end_date"] is not pd.NaT and mine.loc[0, "end_date"].tzinfo is not None
+
+
+def test_dag_runs_filters_are_applied(client: Any, seed: Seed, small_pages: None) -> None:
+    assert seed.middle is not None
+    late_success = seed.mine(client.dag_runs(A, state="success", since=seed.middle))
+    assert list(late_success["dag_run_id"]) == [seed.a[4]]
+    early = seed.mine(client.dag_runs(A, until=seed.middle))
+    assert list(early["dag_run_id"]) == seed.a[:3]
+    failed_both = seed.mine(client.dag_runs([A, B], state=["failed"]))
+    assert sorted(failed_both["dag_run_id"]) == sorted([seed.a[1], seed.b[0]])
+    both = seed.mine(client.dag_runs([A, B]))
+    assert set(both["dag_run_id"]) == set(seed.a + seed.b)
+    assert list(seed.mine(client.dag_runs(B))["note"]) == ["n0", "n1", "n2"]
+    everything = seed.mine(client.dag_runs())
+    assert set(seed.a + seed.b + seed.hello) <= set(everything["dag_run_id"])
+    assert len(client.dag_runs(A, limit=3)) == 3
+    empty = client.dag_runs(A, state="running", since=datetime(2999, 1, 1, tzinfo=timezone.utc))
+    assert empty.empty and dict(empty.dtypes) == DAG_RUNS.dtypes and list(empty.columns) == DAG_RUNS.names
+
+
+def test_task_instances_view_matches_the_api(client: Any, seed: Seed, small_pages: None) -> None:
+    frame = client.task_instances("hello_world_dag")
+    assert list(frame.columns) == TASK_INSTANCES.names
+    assert dict(frame.dtypes) == TASK_INSTANCES.dtypes
+    mine = seed.mine(frame)
+    assert len(mine) == 6
+    models = [ti for run_id in seed.hello for ti in client.list_task_instances("hello_world_dag", run_id)]
+    _assert_rows_match(mine, models, TASK_INSTANCES.names)
+    assert (mine["duration"] > pd.Timedelta(0)).all()
+    assert (mine["try_number"] >= 1).all() and (mine["map_index"] == -1).all()
+    one = client.task_instances("hello_world_dag", seed.hello[0], state="success")
+    assert sorted(one["task_id"]) == ["print_conf", "say_hello", "sleep_a_bit"]
+    states = mine.airflow.task_states()
+    assert states.shape == (2, 3) and (states == "success").all().all()
+    slowest = mine.airflow.slowest_tasks(3)
+    assert slowest["p95_duration"].is_monotonic_decreasing and list(slowest["tries"]) == [2, 2, 2]
+    sleeper = mine[mine["task_id"] == "sleep_a_bit"]["duration"]
+    assert slowest.loc[("hello_world_dag", "sleep_a_bit"), "max_duration"] == sleeper.max()
+    assert sleeper.min() >= pd.Timedelta(seconds=3)  # the task sleeps 3 s
+    none = client.task_instances("hello_world_dag", seed.hello[0], state="failed")
+    assert none.empty and dict(none.dtypes) == TASK_INSTANCES.dtypes
+
+
+def test_dags_view(client: Any) -> None:
+    dags = client.dags().set_index("dag_id")
+    assert {A, B, "hello_world_dag"} <= set(dags.index)
+    assert bool(dags.loc[A, "is_paused"]) is True
+    assert sorted(dags.loc[A, "tags"]) == ["history", "sdk-test"]
+    assert str(dags["last_parsed_time"].dtype) == "datetime64[us, UTC]"
+    model = client.get_dag(A)
+    assert dags.loc[A, "owners"] == model.owners
+
+
+def test_summary_and_failures(client: Any, seed: Seed) -> None:
+    runs = seed.mine(client.dag_runs([A, B]))
+    summary = runs.airflow.summary()
+    assert list(summary.loc[A, ["runs", "success", "failed"]]) == [7, 2, 1]
+    assert summary.loc[A, "success_rate"] == pytest.approx(2 / 3)
+    assert summary.loc[B, "success_rate"] == 0.0
+    assert summary.loc[A, "last_state"] == "queued"
+    failures = runs.airflow.failures(since=seed.middle)  # marked failed after all runs were created
+    assert set(failures["dag_run_id"]) == {seed.a[1], seed.b[0]}
+    assert runs.airflow.failures(until=seed.middle).empty
+
+
+def test_incremental_refresh_equals_a_full_export(
+    client: Any, airflow: AirflowServer, credentials: dict[str, str], seed: Seed, tmp_path: Path
+) -> None:
+    file = tmp_path / "runs.parquet"
+    first = client.run_history([A, B], path=file)
+    assert first.equals(client.dag_runs([A, B]))
+    prefix = f"{seed.prefix}_inc{uuid.uuid4().hex[:4]}"
+    with AirflowClient(airflow.base_url, **credentials) as writer:
+        added = [
+            writer.trigger_dag_run(A, dag_run_id=f"{prefix}_{i}", conf={"new": i}).dag_run_id
+            for i in range(3)
+        ]
+        writer.set_dag_run_state(A, added[0], "success")
+        writer.set_dag_run_state(B, seed.b[1], "success")  # an old run changes
+    everything = _requests(client)
+    refreshed = client.run_history([A, B], path=file)
+    assert len(_api_requests(everything)) == 1  # only the runs updated since the last sync were asked for
+    full = client.dag_runs([A, B])
+    pd.testing.assert_frame_equal(refreshed, full)
+    assert set(added) <= set(refreshed["dag_run_id"])
+    assert refreshed.set_index("dag_run_id").loc[seed.b[1], "state"] == "success"
+    # a new client (a restarted notebook) refreshes from the file, row for row again
+    with open_client("sync", airflow.base_url, **credentials) as fresh:
+        fresh_sent = _requests(fresh)
+        reloaded = fresh.run_history([A, B], path=file)
+        assert len([r for r in fresh_sent if "dagRuns" in r.url.path]) == 1
+    pd.testing.assert_frame_equal(reloaded, full)
+    succeeded = client.run_history([A, B], state="success")
+    assert set(succeeded["state"].astype(str)) == {"success"}
+    pd.testing.assert_frame_equal(succeeded, client.dag_runs([A, B], state="success"))
+
+
+def _mark_all(base_url: str, credentials: dict[str, str], runs: list[tuple[str, str]], delay: float) -> None:
+    time.sleep(delay)
+    with AirflowClient(base_url, **credentials) as writer:
+        for i, (dag_id, run_id) in enumerate(runs):
+            writer.set_dag_run_state(dag_id, run_id, "failed" if i % 10 == 0 else "success")
+
+
+def _count_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    refreshes: list[int] = []
+    original = RunPoller._refresh
+
+    def counted(self: RunPoller, client: Any, dag_id: str, state: Any) -> Any:
+        refreshes.append(1)
+        return original(self, client, dag_id, state)
+
+    monkeypatch.setattr(RunPoller, "_refresh", counted)
+    return refreshes
+
+
+def test_concurrent_waits_share_one_poll_per_dag(
+    airflow: AirflowServer, credentials: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """100 asyncio.gather'ed wait_for_dag_run on one DAG: at most 2 requests per poll tick."""
+    prefix = f"hist_wait_{uuid.uuid4().hex[:8]}"
+    with AirflowClient(airflow.base_url, **credentials) as c:
+        runs = [(B, c.trigger_dag_run(B, dag_run_id=f"{prefix}_{i}").dag_run_id) for i in range(100)]
+    refreshes = _count_refreshes(monkeypatch)
+
+    async def wait_all() -> tuple[list[DagRun], list[httpx.Request]]:
+        async with AsyncAirflowClient(airflow.base_url, **credentials) as client:
+            await client.get_version()
+            sent = _requests(client)
+            marker = threading.Thread(target=_mark_all, args=(airflow.base_url, credentials, runs, 1.5))
+            marker.start()
+            waits = [client.wait_for_dag_run(d, r, poll_frequency=0.5, timeout=240.0) for d, r in runs]
+            finished = await asyncio.gather(*waits)
+            marker.join()
+            return finished, sent
+
+    finished, everything = asyncio.run(wait_all())
+    sent = _api_requests(everything)
+    assert [r.dag_run_id for r in finished] == [r for _, r in runs]
+    assert [str(r.state) for r in finished] == ["failed" if i % 10 == 0 else "success" for i in range(100)]
+    assert len(refreshes) >= 2
+    polls = [r for r in sent if r.url.path.endswith(f"/dags/{B}/dagRuns") and r.method == "GET"]
+    assert len(sent) <= 2 * len(refreshes)  # at most 2 requests per tick, all included
+    assert len(sent) - len(polls) <= 2  # a run is read on its own only if it finished before its first look
+    finished_polls = [r for r in polls if "updated_at_gte" in str(r.url)]
+    # the steady state is one request per tick; a second page only when more than a page of runs
+    # (100) finished within the overlap window, which 100 runs marked at once can cause once or twice
+    assert len(finished_polls) <= len(refreshes) + 2
+
+
+def test_wait_for_dag_runs_polls_per_dag(
+    client: Any, airflow: AirflowServer, credentials: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"hist_waits_{uuid.uuid4().hex[:8]}"
+    with AirflowClient(airflow.base_url, **credentials) as c:
+        runs = [
+            (dag, c.trigger_dag_run(dag, dag_run_id=f"{prefix}_{dag[-1]}{i}").dag_run_id)
+            for dag in (A, B)
+            for i in range(5)
+        ]
+        c.set_dag_run_state(A, runs[0][1], "success")  # already final before the wait starts
+    refreshes = _count_refreshes(monkeypatch)
+    client.get_version()
+    everything = _requests(client)
+    marker = threading.Thread(target=_mark_all, args=(airflow.base_url, credentials, runs[1:], 1.0))
+    marker.start()
+    finished = client.wait_for_dag_runs(
+        [runs[0], *(DagRun(dag_id=d, dag_run_id=r) for d, r in runs[1:])], poll_frequency=0.5, timeout=120.0
+    )
+    marker.join()
+    assert [(r.dag_id, r.dag_run_id) for r in finished] == runs
+    assert all(r.state is not None and r.state.is_final for r in finished)
+    sent = _api_requests(everything)
+    singles = [r for r in sent if "/dagRuns/" in r.url.path]
+    # at most the run that was final before the wait began is read on its own
+    assert {r.url.path.rsplit("/", 1)[-1] for r in singles} <= {runs[0][1]}
+    assert len(sent) - len(singles) <= 2 * len(refreshes)
