@@ -14,20 +14,11 @@ from typing import Any, TypeVar
 import httpx
 
 from .core import ClientCore, Op, Sleep
-from .errors import AirflowConnectionError, AirflowError
+from .errors import AirflowError, error_from_transport
 
 __all__ = ["AirflowClient", "AsyncAirflowClient"]
 
 T = TypeVar("T")
-
-
-def _connection_error(request: httpx.Request, exc: httpx.TransportError) -> AirflowConnectionError:
-    url = request.url.copy_with(query=None)
-    return AirflowConnectionError(
-        f"Could not reach Airflow for {request.method} {url}: {type(exc).__name__}: {exc}",
-        method=request.method,
-        url=str(url),
-    )
 
 
 class AirflowClient(ClientCore):
@@ -61,7 +52,7 @@ class AirflowClient(ClientCore):
             try:
                 reply = self._http.send(effect)
             except httpx.TransportError as exc:
-                error = _connection_error(effect, exc)
+                error = error_from_transport(effect, exc)
             except AirflowError as exc:
                 error = exc
 
@@ -107,7 +98,7 @@ class AsyncAirflowClient(ClientCore):
             try:
                 reply = await self._http.send(effect)
             except httpx.TransportError as exc:
-                error = _connection_error(effect, exc)
+                error = error_from_transport(effect, exc)
             except AirflowError as exc:
                 error = exc
 
