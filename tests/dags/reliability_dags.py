@@ -1,12 +1,13 @@
 """DAGs for the reliability tests (Airflow 2.10 and 3.x): paused at creation, so triggered runs stay
 queued and cost nothing; the tests settle them with set_dag_run_state."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 try:  # Airflow 3.x
-    from airflow.sdk import dag
     from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.sdk import dag
 except ImportError:  # Airflow 2.x
     from airflow.decorators import dag
     from airflow.operators.bash import BashOperator
