@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Start/stop a throw-away real Airflow on 127.0.0.1 for the SDK's demo and integration tests.
 #
-#   scripts/airflow.sh 3|2 start|stop|status|install
+#   scripts/airflow.sh 3|2 start|stop|status|install|restart-api
+#
+#   restart-api stops and starts only the REST component (api-server / webserver) of a running
+#   server, same port and database, and waits until it answers again.
 #
 #   3 = Airflow 3.3.2 (REST /api/v2, JWT)       default port 28080
 #   2 = Airflow 2.10.5 (REST /api/v1, basic auth) default port 28081
@@ -31,7 +34,7 @@ CMD="${2:-start}"
 case "$MAJOR" in
   3) VERSION="3.3.2"; DEFAULT_PORT=28080; COMPONENTS=(api-server scheduler dag-processor); API=v2 ;;
   2) VERSION="2.10.5"; DEFAULT_PORT=28081; COMPONENTS=(webserver scheduler); API=v1 ;;
-  *) echo "usage: $0 3|2 start|stop|status|install" >&2; exit 2 ;;
+  *) echo "usage: $0 3|2 start|stop|status|install|restart-api" >&2; exit 2 ;;
 esac
 PORT="${AIRFLOW_PORT:-$DEFAULT_PORT}"
 WORK="${AIRFLOW_WORK_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kestra-airflow-sdk}"
@@ -172,10 +175,27 @@ start() {
   echo "AIRFLOW_HOME=$AIRFLOW_HOME"
 }
 
+restart_api() {
+  local c="${COMPONENTS[0]}"
+  alive "$c" || { echo "$c is not running" >&2; exit 1; }
+  kill -TERM -- "-$(cat "$(pidfile "$c")")" 2>/dev/null || true
+  for _ in $(seq 1 30); do alive "$c" || break; sleep 0.5; done
+  alive "$c" && kill -KILL -- "-$(cat "$(pidfile "$c")")" 2>/dev/null || true
+  setsid nohup airflow "$c" >> "$AIRFLOW_HOME/$c.log" 2>&1 < /dev/null &
+  echo $! > "$(pidfile "$c")"
+  for _ in $(seq 1 240); do
+    curl -sf -m 2 -o /dev/null "$HEALTH_URL" && { echo "$c restarted"; return; }
+    alive "$c" || { echo "$c died, see $AIRFLOW_HOME/$c.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "timed out waiting for $c at $HEALTH_URL" >&2; exit 1
+}
+
 case "$CMD" in
   start) start ;;
+  restart-api) restart_api ;;
   stop) stop ;;
   status) status ;;
   install) install ;;
-  *) echo "usage: $0 3|2 start|stop|status|install" >&2; exit 2 ;;
+  *) echo "usage: $0 3|2 start|stop|status|install|restart-api" >&2; exit 2 ;;
 esac

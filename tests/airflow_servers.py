@@ -27,6 +27,7 @@ class AirflowServer:
     api_version: str
     home: Path | None = None
     port: int | None = None
+    owned: bool = True  # started by this test session (a reused server is never stopped)
 
     @property
     def version_id(self) -> str:
@@ -37,15 +38,23 @@ class AirflowServer:
         return {**os.environ, "AIRFLOW_PORT": str(self.port), "AIRFLOW_HOME": str(self.home)}
 
     def stop(self) -> None:
-        if self.home is not None:
+        if self.home is not None and self.owned:
             subprocess.run(
                 [str(SCRIPT), self.major, "stop"], env=self.env(), check=False, capture_output=True
             )
 
     def restart_api(self) -> None:
-        """Stop and start the whole server again on the same port and database."""
-        self.stop()
-        _run_start(self.major, self.env())
+        """Restart only the REST component (Airflow 3 api-server, Airflow 2 webserver) on the same
+        port and database; the scheduler keeps running. Returns when the API answers again."""
+        proc = subprocess.run(
+            [str(SCRIPT), self.major, "restart-api"],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"restart-api failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
 def _free_port() -> int:
@@ -81,7 +90,17 @@ def _run_start(major: str, env: dict[str, str]) -> dict[str, str]:
 def start_server(major: str) -> AirflowServer:
     existing = os.environ.get(f"KAS_AIRFLOW{major}_URL")
     if existing:
-        return AirflowServer(major, existing.rstrip("/"), "v2" if major == "3" else "v1")
+        # KAS_AIRFLOW<major>_HOME (optional) lets tests that restart or reconfigure the server run too
+        home = os.environ.get(f"KAS_AIRFLOW{major}_HOME")
+        port = int(existing.rstrip("/").rsplit(":", 1)[1]) if home else None
+        return AirflowServer(
+            major,
+            existing.rstrip("/"),
+            "v2" if major == "3" else "v1",
+            Path(home) if home else None,
+            port,
+            owned=False,
+        )
     port = _free_port()
     home = Path(tempfile.mkdtemp(prefix=f"kas-airflow{major}-"))
     env = {**os.environ, "AIRFLOW_PORT": str(port), "AIRFLOW_HOME": str(home), "AIRFLOW_RESET": "1"}

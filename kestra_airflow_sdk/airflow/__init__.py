@@ -8,15 +8,20 @@ from .errors import (
     ApiError,
     AuthenticationError,
     ConflictError,
+    DagPausedError,
+    DagPausedWarning,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
     WaitTimeoutError,
 )
 from .models import Dag, DagRun, DagRunState, TaskInstance, TaskInstanceState, VersionInfo
+from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
 from .versions import ApiVersion
 
 __all__ = [
+    "DEFAULT_RETRY",
+    "NO_RETRY",
     "AirflowClient",
     "AirflowConnectionError",
     "AirflowError",
@@ -28,11 +33,14 @@ __all__ = [
     "BearerTokenAuth",
     "ConflictError",
     "Dag",
+    "DagPausedError",
+    "DagPausedWarning",
     "DagRun",
     "DagRunState",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RetryPolicy",
     "TaskInstance",
     "TaskInstanceState",
     "VersionInfo",

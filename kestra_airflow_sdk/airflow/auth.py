@@ -16,7 +16,7 @@ from collections.abc import Generator
 import httpx
 from pydantic import SecretStr
 
-from .errors import AuthenticationError, error_from_response
+from .errors import LOGIN, AuthenticationError, error_from_response
 
 __all__ = ["AirflowPasswordAuth", "BearerTokenAuth"]
 
@@ -31,6 +31,8 @@ def _is_anonymous(request: httpx.Request) -> bool:
 class BearerTokenAuth(httpx.Auth):
     """Send a fixed ``Authorization: Bearer <token>`` header (for managed Airflow services)."""
 
+    requires_response_body = True
+
     def __init__(self, token: str | SecretStr) -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
 
@@ -41,11 +43,11 @@ class BearerTokenAuth(httpx.Auth):
         if not _is_anonymous(request):
             request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
         response = yield request
-        if response.status_code == 401:
-            response.read()
+        if response.status_code in (401, 403) and _is_token_rejection(response):
             raise AuthenticationError(
-                f"{request.method} {request.url.path} failed: Airflow rejected the bearer token (401)",
-                status=401,
+                f"{request.method} {request.url.path} failed: Airflow rejected the bearer token "
+                f"({response.status_code}; expired or invalid?)",
+                status=response.status_code,
                 method=request.method,
                 path=request.url.path,
             )
@@ -85,11 +87,13 @@ class AirflowPasswordAuth(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
         response = yield request
         if response.status_code in (401, 403) and not fresh and _is_token_rejection(response):
-            # the cached token expired or the server's secret changed: log in again, once
+            # the cached token expired or the server's secret changed: log in again, once. When
+            # another request (e.g. a concurrent wait) has logged in meanwhile, use its token.
             with self._lock:
-                if self._token is token:
-                    self._token = None
-            token = yield from self._login()
+                current = self._token
+                if current is token:
+                    self._token = current = None
+            token = current if current is not None else (yield from self._login())
             request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
             yield request
 
@@ -98,6 +102,7 @@ class AirflowPasswordAuth(httpx.Auth):
             "POST",
             self._token_url,
             json={"username": self.username, "password": self._password.get_secret_value()},
+            extensions={LOGIN: True},
         )
         response = yield login
         if response.status_code >= 400:

@@ -15,20 +15,11 @@ import httpx
 
 from ..history.operations import HistoryOperations
 from .core import Op, Sleep
-from .errors import AirflowConnectionError, AirflowError
+from .errors import AirflowError, error_from_transport
 
 __all__ = ["AirflowClient", "AsyncAirflowClient"]
 
 T = TypeVar("T")
-
-
-def _connection_error(request: httpx.Request, exc: httpx.TransportError) -> AirflowConnectionError:
-    url = request.url.copy_with(query=None)
-    return AirflowConnectionError(
-        f"Could not reach Airflow for {request.method} {url}: {type(exc).__name__}: {exc}",
-        method=request.method,
-        url=str(url),
-    )
 
 
 class AirflowClient(HistoryOperations):
@@ -62,7 +53,7 @@ class AirflowClient(HistoryOperations):
             try:
                 reply = self._http.send(effect)
             except httpx.TransportError as exc:
-                error = _connection_error(effect, exc)
+                error = error_from_transport(effect, exc)
             except AirflowError as exc:
                 error = exc
 
@@ -108,7 +99,7 @@ class AsyncAirflowClient(HistoryOperations):
             try:
                 reply = await self._http.send(effect)
             except httpx.TransportError as exc:
-                error = _connection_error(effect, exc)
+                error = error_from_transport(effect, exc)
             except AirflowError as exc:
                 error = exc
 

@@ -12,13 +12,18 @@ effects (see :mod:`.client`).
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
+import itertools
 import json
 import logging
+import secrets
+import time
+import warnings
 from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, TypeVar, overload
 from urllib.parse import quote
 
@@ -27,12 +32,25 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from typing_extensions import ParamSpec
 
 from .auth import ANONYMOUS, AirflowPasswordAuth, BearerTokenAuth
-from .errors import AirflowError, ApiError, InvalidArgumentError, error_from_response
+from .errors import (
+    AirflowConnectionError,
+    AirflowError,
+    ApiError,
+    ConflictError,
+    DagPausedError,
+    DagPausedWarning,
+    InvalidArgumentError,
+    NotFoundError,
+    WaitTimeoutError,
+    error_from_response,
+)
 from .logs import log_text
 from .models import Dag, DagRun, DagRunState, TaskInstance, VersionInfo
+from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, is_transient
 from .versions import DIALECTS, ApiVersion, Dialect
 
 if TYPE_CHECKING:
+    from ..history.waits import RunPoller
     from .client import AirflowClient, AsyncAirflowClient
 
 __all__ = ["ClientCore", "Op", "Sleep", "operation"]
@@ -48,6 +66,12 @@ C = TypeVar("C", bound="ClientCore")
 PAGE_SIZE = 1000
 #: bound on log continuation requests (a log that never ends must not hang a call)
 MAX_LOG_CHUNKS = 1000
+#: a waited-on run queued this long (seconds) gets its DAG checked for being paused, and again
+#: every PAUSED_CHECK_INTERVAL while it stays queued (runs of an active DAG start within seconds)
+PAUSED_CHECK_AFTER = 15.0
+PAUSED_CHECK_INTERVAL = 60.0
+#: what to do about a paused DAG in trigger_dag_run / wait_for_dag_run
+IfPaused = Literal["warn", "raise", "ignore"]
 
 
 @dataclass(frozen=True)
@@ -142,6 +166,12 @@ class ClientCore:
         timeout: seconds (or an :class:`httpx.Timeout`) for each request.
         verify: TLS verification, as in httpx.
         headers: extra headers sent with every request.
+        retry: the :class:`~kestra_airflow_sdk.airflow.retry.RetryPolicy` for transient failures
+            (default :data:`~kestra_airflow_sdk.airflow.retry.DEFAULT_RETRY`; ``NO_RETRY`` to
+            disable). :meth:`with_retry` gives a view of the client with another policy.
+        max_connections: at most this many requests in flight at once (others wait for a free
+            connection). Airflow's API server has a small database pool: 200 concurrent waits
+            with one connection each exhausted it and wedged an Airflow 3.3 API server in tests.
     """
 
     _http: httpx.Client | httpx.AsyncClient
@@ -158,8 +188,15 @@ class ClientCore:
         timeout: float | httpx.Timeout = 30.0,
         verify: bool | str = True,
         headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 10,
     ) -> None:
         self.base_url, hinted = _root_url(base_url)
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InvalidArgumentError(f"retry: expected a RetryPolicy, got {type(retry).__name__}")
+        self.retry: RetryPolicy = retry or DEFAULT_RETRY
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise InvalidArgumentError(f"max_connections: expected an integer >= 1, got {max_connections!r}")
         if api_version not in ("auto", "v1", "v2"):
             raise InvalidArgumentError(f"api_version: expected 'auto', 'v1' or 'v2', got {api_version!r}")
         forced = None if api_version == "auto" else ApiVersion(api_version)
@@ -179,6 +216,9 @@ class ClientCore:
                 "verify": verify,
                 "headers": {"Accept": "application/json", **(headers or {})},
                 "follow_redirects": True,
+                "limits": httpx.Limits(
+                    max_connections=max_connections, max_keepalive_connections=max_connections
+                ),
             }
         )
 
@@ -193,6 +233,20 @@ class ClientCore:
         if self.username:
             parts.append(f"username={self.username!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+    def with_retry(self: C, retry: RetryPolicy) -> C:
+        """A view of this client that uses another retry policy (same connections, same login).
+
+        Example:
+            >>> client.with_retry(NO_RETRY).get_dag("hello_world_dag")
+
+        Close the original client, not the view.
+        """
+        if not isinstance(retry, RetryPolicy):
+            raise InvalidArgumentError(f"retry: expected a RetryPolicy, got {type(retry).__name__}")
+        view = copy.copy(self)
+        view.retry = retry
+        return view
 
     # ------------------------------------------------------------------ version detection
 
@@ -216,8 +270,9 @@ class ClientCore:
         answers = []
         for version in candidates:
             dialect = DIALECTS[version]
-            request = self._request("GET", f"{dialect.prefix}/version", anonymous=True)
-            response = yield request
+            response = yield from self._send(
+                functools.partial(self._request, "GET", f"{dialect.prefix}/version", anonymous=True)
+            )
             if response.status_code == 200:
                 try:
                     info = VersionInfo.model_validate({**response.json(), "api_version": version.value})
@@ -263,6 +318,48 @@ class ClientCore:
         logger.debug("%s %s", method, request.url.copy_with(query=None))
         return request
 
+    def _send(
+        self, build: Callable[[], httpx.Request], *, retry: RetryPolicy | None = None
+    ) -> Op[httpx.Response]:
+        """Send the request ``build()`` makes, retrying transient failures as the policy says.
+
+        Returns the last response, whatever its status; raises :class:`AirflowConnectionError`
+        when Airflow could not be reached (after the retries). A POST is repeated only when it
+        never reached Airflow or was refused with 429 (see :mod:`.retry`).
+        """
+        policy = retry or self.retry
+        for attempt in itertools.count(1):
+            request = build()
+            safe = request.method != "POST"
+            try:
+                response: httpx.Response = yield request
+            except AirflowConnectionError as exc:
+                delay = policy.delay(exc, attempt, sent_is_safe=safe)
+                if delay is None:
+                    if attempt > 1:
+                        exc.args = (f"{exc} (gave up after {attempt} attempts)",)
+                    raise
+                reason = str(exc)
+            else:
+                if response.status_code < 400:
+                    return response
+                error = error_from_response(response)
+                delay = policy.delay(error, attempt, sent_is_safe=safe)
+                if delay is None:
+                    return response
+                reason = f"Airflow answered {response.status_code}"
+            logger.warning(
+                "%s %s failed (%s); retry %d of %d in %.1fs",
+                request.method,
+                request.url.copy_with(query=None),
+                reason,
+                attempt,
+                policy.max_attempts - 1,
+                delay,
+            )
+            yield Sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _call(
         self,
         method: str,
@@ -272,11 +369,20 @@ class ClientCore:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> Op[Any]:
         """Send one request to the versioned API and return its JSON body (raise on error status)."""
         dialect = yield from self._api()
-        response = yield self._request(
-            method, dialect.prefix + path, params=params, json_body=json_body, headers=headers
+        response = yield from self._send(
+            functools.partial(
+                self._request,
+                method,
+                dialect.prefix + path,
+                params=params,
+                json_body=json_body,
+                headers=headers,
+            ),
+            retry=retry,
         )
         if response.status_code >= 400:
             raise error_from_response(response, action=action)
@@ -371,10 +477,7 @@ class ClientCore:
     @operation
     def get_dag(self, dag_id: str) -> Op[Dag]:
         """One DAG. Raises :class:`NotFoundError` when Airflow does not know ``dag_id``."""
-        body = yield from self._call(
-            "GET", f"/dags/{_segment(dag_id, 'dag_id')}", action=f"Getting DAG {dag_id!r}"
-        )
-        return Dag.model_validate(body)
+        return (yield from self._get_dag(dag_id))
 
     def _set_paused(self, dag_id: str, paused: bool) -> Op[Dag]:
         body = yield from self._call(
@@ -404,40 +507,100 @@ class ClientCore:
         dag_run_id: str | None = None,
         logical_date: datetime | None = None,
         note: str | None = None,
+        *,
+        if_paused: IfPaused = "ignore",
     ) -> Op[DagRun]:
-        """Trigger a DAG run and return it (usually ``queued``).
+        """Trigger exactly one DAG run and return it (usually ``queued``).
+
+        The client chooses the run id (``manual__<UTC time>_<random>``) unless ``dag_run_id`` is
+        given, so that a failure with an unknown outcome (read timeout, dropped connection, 5xx,
+        409) is settled by looking that run id up: an existing run is returned, a missing one is
+        triggered again. A retry never creates a second run.
 
         Args:
             dag_id: the DAG to run.
             conf: the run's configuration, a JSON object (``dag_run.conf`` in the DAG).
-            dag_run_id: the run id; Airflow generates ``manual__<time>`` when omitted.
+            dag_run_id: the run id; generated when omitted.
             logical_date: timezone-aware logical date; none by default (Airflow 3 then runs
                 without a logical date, Airflow 2 uses the trigger time).
             note: a note shown on the run in the Airflow UI.
+            if_paused: ``"warn"`` or ``"raise"`` look the DAG up first (one more request) and, when
+                it is paused (its runs stay queued), emit a :class:`DagPausedWarning` or raise
+                :class:`DagPausedError` before triggering; ``"ignore"`` (default) does not check.
 
         Raises:
-            InvalidArgumentError: ``conf`` is not a JSON object or ``logical_date`` is naive
-                (checked before any request).
+            InvalidArgumentError: ``conf`` is not a JSON object, ``logical_date`` is naive, ... (checked
+                before any request).
             NotFoundError: the DAG does not exist.
-            ConflictError: a run with this id (or logical date) exists already.
+            ConflictError: a run with the given ``dag_run_id`` (or logical date) exists already.
+            DagPausedError: the DAG is paused and ``if_paused="raise"``.
         """
         path = f"/dags/{_segment(dag_id, 'dag_id')}/dagRuns"
         if dag_run_id is not None:
             _segment(dag_run_id, "dag_run_id")
         body_conf = _json_object(conf, "conf")
         _aware(logical_date, "logical_date")
+        _if_paused(if_paused)
         dialect = yield from self._api()
-        body = dialect.trigger_body(
-            conf=body_conf, dag_run_id=dag_run_id, logical_date=logical_date, note=note
-        )
-        run = yield from self._call("POST", path, action=f"Triggering DAG {dag_id!r}", json_body=body)
-        return DagRun.model_validate(run)
+        if if_paused != "ignore":
+            dag = yield from self._get_dag(dag_id)
+            if dag.is_paused:
+                _paused(dag_id, if_paused, f"triggering a run of DAG {dag_id!r}")
+        run_id = dag_run_id or new_run_id()
+        body = dialect.trigger_body(conf=body_conf, dag_run_id=run_id, logical_date=logical_date, note=note)
+        action = f"Triggering DAG {dag_id!r} (run id {run_id!r})"
+        for attempt in itertools.count(1):
+            try:
+                created = yield from self._call("POST", path, action=action, json_body=body)
+                return DagRun.model_validate(created)
+            except ConflictError as exc:
+                if attempt == 1 and dag_run_id is not None:
+                    raise  # the caller's run id was taken before we sent anything
+                failure: AirflowError = exc
+            except (AirflowConnectionError, ApiError) as exc:
+                ambiguous = is_transient(exc) and getattr(exc, "request_sent", True)
+                if not ambiguous or getattr(exc, "status", 500) == 429:
+                    raise  # never reached Airflow (retried already) or refused: nothing to settle
+                failure = exc
+            existing = yield from self._settle_trigger(dag_id, run_id, action, failure)
+            if existing is not None:
+                return existing
+            if isinstance(failure, ConflictError) or attempt >= self.retry.max_attempts:
+                raise failure
+            delay = self.retry.backoff(attempt)
+            logger.warning("%s: no run was created (%s); retry %d in %.1fs", action, failure, attempt, delay)
+            yield Sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _get_run(self, dag_id: str, dag_run_id: str) -> Op[DagRun]:
+    def _settle_trigger(
+        self, dag_id: str, run_id: str, action: str, failure: AirflowError
+    ) -> Op[DagRun | None]:
+        """After a trigger with an unknown outcome: the run if Airflow created it, else None."""
+        try:
+            run = yield from self._get_run(dag_id, run_id)
+        except NotFoundError:
+            return None
+        except AirflowError as exc:
+            raise AirflowConnectionError(
+                f"{action}: the outcome is unknown. The trigger failed ({failure}) and looking up the "
+                f"run id failed too ({exc}). Check get_dag_run({dag_id!r}, {run_id!r}) before "
+                "triggering again."
+            ) from exc
+        logger.info("%s: settled after '%s': the run exists", action, failure)
+        return run
+
+    def _get_dag(self, dag_id: str, retry: RetryPolicy | None = None) -> Op[Dag]:
+        body = yield from self._call(
+            "GET", f"/dags/{_segment(dag_id, 'dag_id')}", action=f"Getting DAG {dag_id!r}", retry=retry
+        )
+        return Dag.model_validate(body)
+
+    def _get_run(self, dag_id: str, dag_run_id: str, retry: RetryPolicy | None = None) -> Op[DagRun]:
         body = yield from self._call(
             "GET",
             f"/dags/{_segment(dag_id, 'dag_id')}/dagRuns/{_segment(dag_run_id, 'dag_run_id')}",
             action=f"Getting DAG run {dag_run_id!r} of DAG {dag_id!r}",
+            retry=retry,
         )
         return DagRun.model_validate(body)
 
@@ -572,22 +735,148 @@ class ClientCore:
 
     @operation
     def wait_for_dag_run(
-        self, dag_id: str, dag_run_id: str, *, poll_frequency: float = 1.0, timeout: float = 3600.0
+        self,
+        dag_id: str,
+        dag_run_id: str,
+        *,
+        poll_frequency: float = 1.0,
+        timeout: float = 3600.0,
+        if_paused: IfPaused = "warn",
     ) -> Op[DagRun]:
         """Poll a DAG run until it is ``success`` or ``failed`` and return the final run.
 
         Concurrent waits of one client (e.g. ``asyncio.gather``) share one poll per DAG per tick.
+        Transient failures (Airflow restarting, connection refused, 5xx, 429, an expired token,
+        which is renewed) do not end the wait: polling goes on, with backoff, until ``timeout``.
+
+        Args:
+            poll_frequency: seconds between two polls.
+            timeout: seconds to wait in total.
+            if_paused: when the run is still queued 15 s into the wait, its DAG is checked (then every minute);
+                when the DAG is paused, ``"warn"`` emits a :class:`DagPausedWarning` once,
+                ``"raise"`` raises :class:`DagPausedError`, ``"ignore"`` does not check.
 
         Raises:
             WaitTimeoutError: the run was not final after ``timeout`` seconds (the message says how
-                long it waited and the last state seen).
+                long it waited, the last state seen, the last error and whether the DAG is paused).
+            DagPausedError: the DAG is paused and ``if_paused="raise"``.
         """
-        from ..history.waits import wait_runs  # the history package builds on this module
+        _segment(dag_id, "dag_id")
+        _segment(dag_run_id, "dag_run_id")
+        _positive(poll_frequency, "poll_frequency")
+        _positive(timeout, "timeout")
+        _if_paused(if_paused)
+        from ..history.waits import poller_of  # batched polling lives with the history package
 
-        (run,) = yield from wait_runs(
-            self, [(dag_id, dag_run_id)], poll_frequency=poll_frequency, timeout=timeout
-        )
-        return run
+        poller = poller_of(self)
+        poller.watch(dag_id, dag_run_id)
+        try:
+            yield Sleep(0)  # waits started together (asyncio.gather) register before the first poll
+            return (yield from self._wait(poller, dag_id, dag_run_id, poll_frequency, timeout, if_paused))
+        finally:
+            poller.unwatch(dag_id, dag_run_id)
+
+    def _wait(
+        self,
+        poller: RunPoller,
+        dag_id: str,
+        dag_run_id: str,
+        poll_frequency: float,
+        timeout: float,
+        if_paused: IfPaused,
+    ) -> Op[DagRun]:
+        started = time.monotonic()
+        state: DagRunState | None = None
+        error: AirflowError | None = None
+        failures = 0
+        seen = -1
+        paused: bool | None = None
+        next_paused_check = started + PAUSED_CHECK_AFTER
+        while True:
+            try:
+                # one refresh per DAG and tick serves every waiter of this client on that DAG
+                yield from poller.refresh(self, dag_id, seen, poll_frequency)
+                seen = poller.generation(dag_id)
+                known = poller.known(dag_id, dag_run_id)
+                run = (
+                    known
+                    if known is not None
+                    else (yield from self._get_run(dag_id, dag_run_id, retry=NO_RETRY))
+                )
+            except AirflowError as exc:
+                if not is_transient(exc):
+                    raise
+                error, failures = exc, failures + 1
+                logger.warning(
+                    "Waiting for DAG run %r of DAG %r: %s (will keep trying)", dag_run_id, dag_id, exc
+                )
+            else:
+                error, failures, state = None, 0, run.state
+                if state is not None and state.is_final:
+                    return run
+                if (
+                    state == DagRunState.QUEUED
+                    and if_paused != "ignore"
+                    and time.monotonic() >= next_paused_check
+                ):
+                    next_paused_check = time.monotonic() + PAUSED_CHECK_INTERVAL
+                    paused = yield from self._check_paused(dag_id, dag_run_id, if_paused, warned=bool(paused))
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                message = (
+                    f"DAG run {dag_run_id!r} of DAG {dag_id!r} did not finish within {timeout:g}s: "
+                    f"waited {waited:.1f}s, "
+                    + (
+                        f"last state seen {state!s}"
+                        if state is not None
+                        else "no state seen (every poll failed)"
+                    )
+                )
+                if error is not None:
+                    message += f"; the last poll failed: {error}"
+                if paused and state == DagRunState.QUEUED:
+                    message += f"; DAG {dag_id!r} is paused, so the run stays queued until it is unpaused"
+                raise WaitTimeoutError(
+                    message, waited=waited, last_state=None if state is None else str(state)
+                )
+            pause = poll_frequency if failures == 0 else max(poll_frequency, self.retry.backoff(failures))
+            yield Sleep(min(pause, timeout - waited))
+
+    def _check_paused(
+        self, dag_id: str, dag_run_id: str, if_paused: IfPaused, *, warned: bool
+    ) -> Op[bool | None]:
+        """Whether the DAG of a queued run is paused (None if that could not be checked now)."""
+        try:
+            dag = yield from self._get_dag(dag_id, retry=NO_RETRY)
+        except AirflowError as exc:
+            if is_transient(exc):
+                return None
+            raise
+        if dag.is_paused and not warned:
+            _paused(dag_id, if_paused, f"waiting for DAG run {dag_run_id!r}")
+        return bool(dag.is_paused)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A fresh run id in Airflow's manual style, unique per call: ``manual__<UTC iso time>_<8 hex>``."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return f"manual__{moment.isoformat()}_{secrets.token_hex(4)}"
+
+
+def _if_paused(value: str) -> None:
+    if value not in ("warn", "raise", "ignore"):
+        raise InvalidArgumentError(f"if_paused: expected 'warn', 'raise' or 'ignore', got {value!r}")
+
+
+def _paused(dag_id: str, if_paused: IfPaused, doing: str) -> None:
+    message = (
+        f"DAG {dag_id!r} is paused: {doing}, but its runs stay queued until it is unpaused "
+        f"(client.unpause_dag({dag_id!r}))"
+    )
+    if if_paused == "raise":
+        raise DagPausedError(message, dag_id=dag_id)
+    logger.warning("%s", message)
+    warnings.warn(message, DagPausedWarning, stacklevel=4)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -618,30 +907,37 @@ def _parse_rows(model: type[M], rows: Iterable[Any]) -> list[M]:
 
 def _root_url(base_url: str) -> tuple[str, ApiVersion | None]:
     """Validate ``base_url`` and strip a trailing ``/api/v1`` or ``/api/v2`` (returned as a hint)."""
+    expected = f"base_url: expected an http(s) URL such as http://localhost:8080, got {_shown_url(base_url)}"
     if not isinstance(base_url, str) or not base_url.strip():
-        raise InvalidArgumentError(
-            f"base_url: expected an http(s) URL such as http://localhost:8080, got {base_url!r}"
-        )
+        raise InvalidArgumentError(expected)
     try:
         url = httpx.URL(base_url.strip())
     except (httpx.InvalidURL, TypeError, ValueError):
-        raise InvalidArgumentError(
-            f"base_url: expected an http(s) URL such as http://localhost:8080, got {base_url!r}"
-        ) from None
+        raise InvalidArgumentError(expected) from None
     if url.username or url.password:
         raise InvalidArgumentError(
             "base_url: must not contain credentials; pass username= and password= (or token=) instead"
         )
     if url.scheme not in ("http", "https") or not url.host:
-        raise InvalidArgumentError(
-            f"base_url: expected an http(s) URL such as http://localhost:8080, got {base_url!r}"
-        )
+        raise InvalidArgumentError(expected)
     root = str(url.copy_with(query=None, fragment=None)).rstrip("/")
     for version in ApiVersion:
         suffix = f"/api/{version.value}"
         if root.endswith(suffix):
             return root[: -len(suffix)], version
     return root, None
+
+
+def _shown_url(value: object) -> str:
+    """``repr`` of a rejected URL with any ``user:password@`` part masked (never echo a secret)."""
+    if not isinstance(value, str):
+        return repr(value)
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    if "@" in rest:  # mask up to the last "@": a password may contain "/", ":" or "@"
+        rest = "***@" + rest.rpartition("@")[2]
+    return repr(f"{scheme}{sep}{rest}")
 
 
 def _build_auth(

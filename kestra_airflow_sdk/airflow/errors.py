@@ -7,6 +7,9 @@ Every error says what was asked (method and path, never credentials) and what Ai
 from __future__ import annotations
 
 import json
+import math
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -17,6 +20,8 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "ConflictError",
+    "DagPausedError",
+    "DagPausedWarning",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -33,12 +38,42 @@ class InvalidArgumentError(AirflowError, ValueError):
 
 
 class AirflowConnectionError(AirflowError):
-    """Airflow could not be reached (connection refused, DNS failure, timeout, ...)."""
+    """Airflow could not be reached (connection refused, DNS failure, timeout, ...).
 
-    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+    Attributes:
+        method / url: the request (no query string, no credentials).
+        request_sent: False when the request certainly never reached Airflow (the connection
+            could not be made); True when Airflow may have received it (read timeout, connection
+            dropped while waiting for the answer).
+        retryable: False for errors that cannot go away by retrying (unsupported URL scheme, ...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str = "",
+        url: str = "",
+        request_sent: bool = True,
+        retryable: bool = True,
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.url = url
+        self.request_sent = request_sent
+        self.retryable = retryable
+
+
+class DagPausedError(AirflowError):
+    """The DAG is paused, so its runs stay queued (raised when asked to, see ``if_paused``)."""
+
+    def __init__(self, message: str, *, dag_id: str) -> None:
+        super().__init__(message)
+        self.dag_id = dag_id
+
+
+class DagPausedWarning(UserWarning):
+    """A run was triggered for, or is waiting on, a paused DAG: it stays queued until unpaused."""
 
 
 class WaitTimeoutError(AirflowError, TimeoutError):
@@ -58,16 +93,25 @@ class ApiError(AirflowError):
         detail: Airflow's problem detail as parsed from the body (str, list or dict), or None.
         method: the HTTP method of the request.
         path: the request path (no host, no credentials).
+        retry_after: the ``Retry-After`` header in seconds (429/503), or None.
     """
 
     def __init__(
-        self, message: str, *, status: int, detail: Any = None, method: str = "", path: str = ""
+        self,
+        message: str,
+        *,
+        status: int,
+        detail: Any = None,
+        method: str = "",
+        path: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.detail = detail
         self.method = method
         self.path = path
+        self.retry_after = retry_after
 
 
 class AuthenticationError(ApiError):
@@ -139,4 +183,63 @@ def error_from_response(response: httpx.Response, action: str = "") -> ApiError:
     cls = _BY_STATUS.get(response.status_code, ApiError)
     if response.status_code == 403 and isinstance(detail, str) and "token" in detail.lower():
         cls = AuthenticationError  # Airflow 3 answers 403 "Invalid JWT token" for a bad or expired token
-    return cls(message, status=response.status_code, detail=detail, method=method, path=path)
+    return cls(
+        message,
+        status=response.status_code,
+        detail=detail,
+        method=method,
+        path=path,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+#: request extension marking the auth flow's own login request (``POST /auth/token``)
+LOGIN = "kestra_airflow_sdk.login"
+#: transport errors raised before the request could reach the server
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+#: transport errors that retrying cannot fix (a bad URL, a client-side protocol misuse)
+_PERMANENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+
+def error_from_transport(request: httpx.Request, exc: httpx.TransportError) -> AirflowConnectionError:
+    """Turn an httpx transport error into an :class:`AirflowConnectionError` naming the URL.
+
+    Classifies it for the retry policy: was the request possibly received by Airflow
+    (``request_sent``), and can retrying help (``retryable``)? An error of another request of the
+    same exchange (the login ``POST /auth/token`` made by the auth flow) means that ``request``
+    itself was not sent.
+    """
+    url = request.url.copy_with(query=None)
+    failed = getattr(exc, "_request", None)  # httpx sets it; the property raises when unset
+    login_failed = failed is not None and failed is not request and bool(failed.extensions.get(LOGIN))
+    sent = not isinstance(exc, _NOT_SENT) and not login_failed
+    what = type(exc).__name__
+    detail = str(exc) or what
+    hint = "" if sent else " (the request was not sent)"
+    return AirflowConnectionError(
+        f"Could not reach Airflow at {url} for {request.method}{hint}: {what}: {detail}",
+        method=request.method,
+        url=str(url),
+        request_sent=sent,
+        retryable=not isinstance(exc, _PERMANENT),
+    )
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header value in seconds (delta-seconds or HTTP date); None if absent/invalid."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)

@@ -124,6 +124,7 @@ class RunPoller:
             (run_id,) = watched
             try:
                 state.runs[run_id] = yield from client._get_run(dag_id, run_id)
+                state.errors.pop(run_id, None)
             except AirflowError as exc:
                 state.errors[run_id] = exc
             state.finished_since = started
@@ -138,9 +139,11 @@ class RunPoller:
             # runs waited on are usually the newest): absent ones have finished already
             running = yield from _list(client, dag_id, watched, ("queued", "running"), None, look_for=unknown)
             state.runs.update(running)
+            _clear_errors(state, running)
         since = state.finished_since or started
         finished = yield from _list(client, dag_id, watched, ("success", "failed"), since - WAIT_OVERLAP)
         state.runs.update(finished)
+        _clear_errors(state, finished)
         state.finished_since = started
         for run_id in sorted(unknown - state.runs.keys()):
             # finished before this wait started (or unknown to Airflow): read it once
@@ -148,6 +151,11 @@ class RunPoller:
                 state.runs[run_id] = yield from client._get_run(dag_id, run_id)
             except AirflowError as exc:
                 state.errors[run_id] = exc
+
+
+def _clear_errors(state: _DagState, runs: dict[str, DagRun]) -> None:
+    for run_id in runs:
+        state.errors.pop(run_id, None)
 
 
 def _list(
