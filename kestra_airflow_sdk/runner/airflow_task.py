@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -20,8 +19,9 @@ import httpx
 from pydantic import SecretStr
 
 from ..airflow.client import AsyncAirflowClient
-from ..airflow.errors import AirflowConnectionError, AirflowError, ApiError, ConflictError, NotFoundError
+from ..airflow.errors import AirflowConnectionError, AirflowError, ApiError
 from ..airflow.models import DagRun, TaskInstance
+from ..airflow.retry import is_transient
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowValidationError
 from ..flows.options import BasicAuth, BearerAuth, HttpOptions
@@ -37,10 +37,6 @@ T = TypeVar("T")
 BODY_KEYS = ("conf", "dag_run_id", "logical_date", "note")
 #: consecutive transient failures tolerated while triggering or polling
 TRANSIENT_TRIES = 5
-
-
-def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, AirflowConnectionError) or (isinstance(exc, ApiError) and exc.status >= 500)
 
 
 def _text(value: Any) -> str:
@@ -148,39 +144,6 @@ def task_instance_rows(task_instances: list[TaskInstance]) -> list[dict[str, Any
     ]
 
 
-async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
-    """Await ``call()``, retrying transient failures (5xx, connection errors) a few times."""
-    for attempt in range(1, TRANSIENT_TRIES + 1):
-        try:
-            return await call()
-        except (ApiError, AirflowConnectionError) as exc:
-            if not _transient(exc) or attempt == TRANSIENT_TRIES:
-                raise
-        await asyncio.sleep(0.5 * attempt)
-    raise AssertionError("unreachable")
-
-
-async def _trigger(client: AsyncAirflowClient, dag_id: str, arguments: dict[str, Any]) -> DagRun:
-    """Trigger, retrying transient failures; a 5xx may still have created the run (Airflow on a
-    locked SQLite database does that), so look for it before triggering again."""
-    run_id = arguments["dag_run_id"]
-    for attempt in range(1, TRANSIENT_TRIES + 1):
-        try:
-            return await client.trigger_dag_run(dag_id, **arguments)
-        except ConflictError:
-            if attempt == 1:
-                raise
-        except (ApiError, AirflowConnectionError) as exc:
-            if not _transient(exc) or attempt == TRANSIENT_TRIES:
-                raise
-        await asyncio.sleep(0.5 * attempt)
-        try:
-            return await _patiently(lambda: client.get_dag_run(dag_id, run_id))
-        except NotFoundError:
-            continue
-    raise AssertionError("unreachable")
-
-
 class _Poller:
     """Follow one DAG run until it is final, reporting each poll to the observers."""
 
@@ -210,7 +173,7 @@ class _Poller:
                 self.report(run, tis)
             except (ApiError, AirflowConnectionError) as exc:
                 failures += 1
-                if not _transient(exc) or failures >= TRANSIENT_TRIES:
+                if not is_transient(exc) or failures >= TRANSIENT_TRIES:
                     raise
             self.ctx.task_run.outputs["state"] = str(run.state)
             if run.state is not None and run.state.is_final:
@@ -273,7 +236,8 @@ async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: d
         timeout=_timeout(options),
         **_credentials(options),
     ) as client:
-        run = await _trigger(client, _text(dag_id), arguments)
+        # the client retries and settles an ambiguous trigger by its run id: exactly one DAG run
+        run = await client.trigger_dag_run(_text(dag_id), **arguments)
         outputs.update({"dagId": dag_id, "dagRunId": run.dag_run_id, "state": str(run.state)})
         poller = _Poller(client, ctx, (body or {}).get("conf"))
         poller.report(run, None)
