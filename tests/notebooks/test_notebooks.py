@@ -31,7 +31,7 @@ def _widget_values(nb: Any) -> list[str]:
 
 def test_notebooks_are_stored_without_outputs() -> None:
     names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
-    assert names == ["async.ipynb", "quickstart.ipynb"]
+    assert names == ["async.ipynb", "history.ipynb", "quickstart.ipynb"]
     for name in names:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         nbformat.validate(nb)
@@ -90,3 +90,15 @@ def test_async_notebook_runs_many_dag_runs(airflow: AirflowServer, tmp_path: Pat
     )
     assert frame.data["text/plain"].count("success") == 3
     assert json.dumps(nb.metadata["widgets"])  # the widget state is stored, serialisable
+
+
+@AIRFLOW3
+def test_history_notebook_explores_runs(airflow: AirflowServer, tmp_path: Path) -> None:
+    nb = execute_notebook("history.ipynb", airflow, tmp_path)
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)  # the duration plot
+    htmls = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "hello_world_dag" in htmls and "failing_dag" in htmls
+    plain = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "('failing_dag', 'failed')" in plain and "('hello_world_dag', 'success')" in plain
