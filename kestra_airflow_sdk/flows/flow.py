@@ -101,7 +101,7 @@ class Flow(KestraModel):
     finally_: list[AnyTask] | None = Field(default=None, alias="finally")
     disabled: bool = False
 
-    def __init__(self, id: str, namespace: str, /, **data: Any) -> None:
+    def __init__(self, id: str, namespace: str, **data: Any) -> None:
         super().__init__(id=id, namespace=namespace, **data)
 
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]

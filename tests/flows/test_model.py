@@ -132,3 +132,11 @@ def test_retry_and_common_properties() -> None:
     assert task.retry is not None and task.retry.max_attempts == 3
     assert task.to_dict()["retry"] == {"type": "constant", "maxAttempts": 3, "interval": "PT5S"}
     assert task.to_dict()["allowFailure"] is True
+
+
+def test_flow_takes_id_and_namespace_by_keyword_or_position() -> None:
+    from kestra_airflow_sdk import Flow as TopLevelFlow
+
+    by_keyword = TopLevelFlow(id="airflow", namespace="company.team")
+    assert (by_keyword.id, by_keyword.namespace) == ("airflow", "company.team")
+    assert TopLevelFlow("airflow", "company.team") == by_keyword
