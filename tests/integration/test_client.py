@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -23,14 +22,6 @@ from tests.airflow_servers import AirflowServer
 from tests.clients import open_client
 
 WAIT = {"poll_frequency": 0.5, "timeout": 180.0}
-
-
-@pytest.fixture(params=["sync", "async"])
-def client(
-    request: pytest.FixtureRequest, airflow: AirflowServer, credentials: dict[str, str]
-) -> Iterator[Any]:
-    with open_client(request.param, airflow.base_url, **credentials) as c:
-        yield c
 
 
 def _run_id(prefix: str) -> str:

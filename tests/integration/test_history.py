@@ -10,7 +10,6 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,15 +39,6 @@ class Seed:
 
     def mine(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["dag_run_id"].str.startswith(self.prefix)].reset_index(drop=True)
-
-
-@pytest.fixture(params=["sync", "async"])
-def client(
-    request: pytest.FixtureRequest, airflow: AirflowServer, credentials: dict[str, str]
-) -> Iterator[Any]:
-    """The sync client, then the async one (as in test_client.py)."""
-    with open_client(request.param, airflow.base_url, **credentials) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")
