@@ -158,8 +158,9 @@ class ClientCore:
     Args:
         base_url: the Airflow webserver (Airflow 2) or API server (Airflow 3) root URL, e.g.
             ``http://localhost:8080`` (a trailing ``/api/v1`` or ``/api/v2`` is accepted).
-        username / password: an Airflow user; HTTP basic auth on Airflow 2, a JWT from
+        username: an Airflow user; HTTP basic auth on Airflow 2, a JWT from
             ``POST /auth/token`` on Airflow 3, fetched again when Airflow rejects it.
+        password: that user's password (kept as a ``SecretStr``).
         token: a static bearer token, for managed services (Astronomer, Cloud Composer, ...).
         auth: any :class:`httpx.Auth`.
         api_version: ``"auto"`` (probe ``/api/v2`` then ``/api/v1`` once), ``"v1"`` or ``"v2"``.
@@ -625,8 +626,9 @@ class ClientCore:
         Args:
             dag_id: one DAG, or None for the runs of every DAG.
             state: only runs in this state (or any of these states).
-            since / until: only runs due at or after / at or before this timezone-aware time
-                (Airflow 3 ``run_after``, Airflow 2 ``execution_date``).
+            since: only runs due at or after this timezone-aware time (Airflow 3 ``run_after``,
+                Airflow 2 ``execution_date``).
+            until: only runs due at or before this timezone-aware time.
             order_by: field name(s), ``-`` prefix for descending, e.g. ``"-start_date"``
                 (Airflow 2 accepts one field).
             limit: stop after this many runs.

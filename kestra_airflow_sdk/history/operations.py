@@ -60,8 +60,9 @@ class HistoryOperations(ClientCore):
             dag_id: one DAG id, a list of DAG ids (one batch request per page for all of them), or
                 None for every DAG.
             state: only runs in this state (or any of these states).
-            since / until: only runs due at or after / at or before this timezone-aware time
-                (``run_after`` on Airflow 3, ``logical_date`` on Airflow 2).
+            since: only runs due at or after this timezone-aware time (``run_after`` on
+                Airflow 3, ``logical_date`` on Airflow 2).
+            until: only runs due at or before this timezone-aware time.
             limit: stop after this many runs (in the server's order, oldest first).
 
         Example:
@@ -91,7 +92,8 @@ class HistoryOperations(ClientCore):
             dag_id: the DAG.
             dag_run_id: one run, or None for the task instances of every run of the DAG.
             state: only task instances in this state (or any of these states).
-            since / until: only task instances of runs due in this window (timezone-aware).
+            since: only task instances of runs due at or after this time (timezone-aware).
+            until: only task instances of runs due at or before this time (timezone-aware).
             limit: stop after this many rows.
 
         Example:
