@@ -207,6 +207,8 @@ class ClientCore:
             )
         self._forced: ApiVersion | None = forced or hinted
         self._dialect: Dialect | None = None
+        #: DAG id -> (when checked, paused or None while a check is in flight), shared by waiters
+        self._paused_checks: dict[str, tuple[float, bool | None]] = {}
         self._version_info: VersionInfo | None = None
         self.username = username
         self._auth = _build_auth(self.base_url, username, password, token, auth)
@@ -847,13 +849,21 @@ class ClientCore:
     def _check_paused(
         self, dag_id: str, dag_run_id: str, if_paused: IfPaused, *, warned: bool
     ) -> Op[bool | None]:
-        """Whether the DAG of a queued run is paused (None if that could not be checked now)."""
+        """Whether the DAG of a queued run is paused (None if that could not be checked now).
+
+        One check per DAG and ``PAUSED_CHECK_INTERVAL`` serves every waiter of this client, so 100
+        waits on a paused DAG cost one request, not 100 (and warn once)."""
+        checked = self._paused_checks.get(dag_id)
+        if checked is not None and time.monotonic() - checked[0] < PAUSED_CHECK_INTERVAL:
+            return checked[1]
+        self._paused_checks[dag_id] = (time.monotonic(), None)  # concurrent waiters: being checked
         try:
             dag = yield from self._get_dag(dag_id, retry=NO_RETRY)
         except AirflowError as exc:
             if is_transient(exc):
                 return None
             raise
+        self._paused_checks[dag_id] = (time.monotonic(), bool(dag.is_paused))
         if dag.is_paused and not warned:
             _paused(dag_id, if_paused, f"waiting for DAG run {dag_run_id!r}")
         return bool(dag.is_paused)
