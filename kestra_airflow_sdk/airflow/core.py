@@ -41,7 +41,6 @@ from .errors import (
     DagPausedWarning,
     InvalidArgumentError,
     NotFoundError,
-    WaitTimeoutError,
     error_from_response,
 )
 from .logs import log_text
@@ -50,7 +49,6 @@ from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, is_transient
 from .versions import DIALECTS, ApiVersion, Dialect
 
 if TYPE_CHECKING:
-    from ..history.waits import RunPoller
     from .client import AirflowClient, AsyncAirflowClient
 
 __all__ = ["ClientCore", "Op", "Sleep", "operation"]
@@ -746,6 +744,8 @@ class ClientCore:
         poll_frequency: float = 1.0,
         timeout: float = 3600.0,
         if_paused: IfPaused = "warn",
+        on_poll: Callable[[DagRun, list[TaskInstance] | None], object] | None = None,
+        task_instances: bool = False,
     ) -> Op[DagRun]:
         """Poll a DAG run until it is ``success`` or ``failed`` and return the final run.
 
@@ -759,92 +759,28 @@ class ClientCore:
             if_paused: when the run is still queued 15 s into the wait, its DAG is checked (then every minute);
                 when the DAG is paused, ``"warn"`` emits a :class:`DagPausedWarning` once,
                 ``"raise"`` raises :class:`DagPausedError`, ``"ignore"`` does not check.
+            on_poll: called as ``on_poll(run, task_instances)`` after every poll, the last time with
+                the final run (e.g. ``RunProgress.update``, or your own logging).
+            task_instances: also read the run's task instances at each poll and pass them to
+                ``on_poll`` (one more request per poll); otherwise ``on_poll`` gets ``None``.
 
         Raises:
             WaitTimeoutError: the run was not final after ``timeout`` seconds (the message says how
                 long it waited, the last state seen, the last error and whether the DAG is paused).
             DagPausedError: the DAG is paused and ``if_paused="raise"``.
         """
-        _segment(dag_id, "dag_id")
-        _segment(dag_run_id, "dag_run_id")
-        _positive(poll_frequency, "poll_frequency")
-        _positive(timeout, "timeout")
-        _if_paused(if_paused)
-        from ..history.waits import poller_of  # batched polling lives with the history package
+        from ..history.waits import wait_runs  # the one waiting loop, with the batched polling
 
-        poller = poller_of(self)
-        poller.watch(dag_id, dag_run_id)
-        try:
-            yield Sleep(0)  # waits started together (asyncio.gather) register before the first poll
-            return (yield from self._wait(poller, dag_id, dag_run_id, poll_frequency, timeout, if_paused))
-        finally:
-            poller.unwatch(dag_id, dag_run_id)
-
-    def _wait(
-        self,
-        poller: RunPoller,
-        dag_id: str,
-        dag_run_id: str,
-        poll_frequency: float,
-        timeout: float,
-        if_paused: IfPaused,
-    ) -> Op[DagRun]:
-        started = time.monotonic()
-        state: DagRunState | None = None
-        error: AirflowError | None = None
-        failures = 0
-        seen = -1
-        paused: bool | None = None
-        next_paused_check = started + PAUSED_CHECK_AFTER
-        while True:
-            try:
-                # one refresh per DAG and tick serves every waiter of this client on that DAG
-                yield from poller.refresh(self, dag_id, seen, poll_frequency)
-                seen = poller.generation(dag_id)
-                known = poller.known(dag_id, dag_run_id)
-                run = (
-                    known
-                    if known is not None
-                    else (yield from self._get_run(dag_id, dag_run_id, retry=NO_RETRY))
-                )
-            except AirflowError as exc:
-                if not is_transient(exc):
-                    raise
-                error, failures = exc, failures + 1
-                logger.warning(
-                    "Waiting for DAG run %r of DAG %r: %s (will keep trying)", dag_run_id, dag_id, exc
-                )
-            else:
-                error, failures, state = None, 0, run.state
-                if state is not None and state.is_final:
-                    return run
-                if (
-                    state == DagRunState.QUEUED
-                    and if_paused != "ignore"
-                    and time.monotonic() >= next_paused_check
-                ):
-                    next_paused_check = time.monotonic() + PAUSED_CHECK_INTERVAL
-                    paused = yield from self._check_paused(dag_id, dag_run_id, if_paused, warned=bool(paused))
-            waited = time.monotonic() - started
-            if waited >= timeout:
-                message = (
-                    f"DAG run {dag_run_id!r} of DAG {dag_id!r} did not finish within {timeout:g}s: "
-                    f"waited {waited:.1f}s, "
-                    + (
-                        f"last state seen {state!s}"
-                        if state is not None
-                        else "no state seen (every poll failed)"
-                    )
-                )
-                if error is not None:
-                    message += f"; the last poll failed: {error}"
-                if paused and state == DagRunState.QUEUED:
-                    message += f"; DAG {dag_id!r} is paused, so the run stays queued until it is unpaused"
-                raise WaitTimeoutError(
-                    message, waited=waited, last_state=None if state is None else str(state)
-                )
-            pause = poll_frequency if failures == 0 else max(poll_frequency, self.retry.backoff(failures))
-            yield Sleep(min(pause, timeout - waited))
+        (run,) = yield from wait_runs(
+            self,
+            [(dag_id, dag_run_id)],
+            poll_frequency=poll_frequency,
+            timeout=timeout,
+            if_paused=if_paused,
+            on_poll=on_poll,
+            task_instances=task_instances,
+        )
+        return run
 
     def _check_paused(
         self, dag_id: str, dag_run_id: str, if_paused: IfPaused, *, warned: bool

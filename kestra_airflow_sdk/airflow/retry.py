@@ -18,7 +18,6 @@ settles every ambiguous failure by looking up the run id it chose (see ``docs/re
 
 from __future__ import annotations
 
-import contextlib
 import random
 from dataclasses import dataclass, field
 
@@ -87,11 +86,12 @@ class RetryPolicy:
         """Seconds to wait before retry number ``retry`` (1-based), jitter included."""
         if retry < 1:
             raise InvalidArgumentError(f"retry: expected an integer >= 1, got {retry!r}")
-        ceiling = self.max_delay
         # exponent capped so that huge retry numbers cannot overflow a float
         exponent = min(retry - 1, 1024)
-        with contextlib.suppress(OverflowError):  # overflowing means "far beyond max_delay"
+        try:
             ceiling = min(self.max_delay, self.initial_delay * self.multiplier**exponent)
+        except OverflowError:  # far beyond max_delay, unless there is no delay at all
+            ceiling = self.max_delay if self.initial_delay > 0 else 0.0
         draw = (rng or random).random()
         return ceiling * (1 - self.jitter * draw)
 

@@ -8,13 +8,13 @@ final runs on an :class:`~kestra_airflow_sdk.AirflowClient` and a coroutine of t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, overload
 
-from ..airflow.core import ClientCore, Op, Sleep, _positive
-from ..airflow.errors import InvalidArgumentError, WaitTimeoutError
+from ..airflow.core import ClientCore, Op
+from ..airflow.errors import InvalidArgumentError
 from ..airflow.models import DagRun
+from ..history.waits import run_refs, wait_runs
 from .progress import ProgressOption, RunObserver, progress_observer
 
 if TYPE_CHECKING:
@@ -33,43 +33,24 @@ def watch_op(
 ) -> Op[list[DagRun]]:
     """Poll every run (and its task instances) until all are final, reporting each poll.
 
-    Each poll reads every unfinished run and its task instances and calls
-    ``observer.update(run, task_instances)``; ``observer.close()`` is called when waiting ends,
-    also on a timeout or an error. Returns the final runs in the order given.
+    The client's own waiting loop (batched per DAG, tolerant of transient failures) calls
+    ``observer.update(run, task_instances)`` after each poll; ``observer.close()`` is called when
+    waiting ends, also on a timeout or an error. Returns the final runs in the order given.
 
     Raises:
         WaitTimeoutError: some runs were not final after ``timeout`` seconds.
     """
-    latest = {(run.dag_id, run.dag_run_id): run for run in runs}
-    done: set[tuple[str, str]] = set()
-    started = time.monotonic()
     try:
-        _positive(poll_frequency, "poll_frequency")
-        _positive(timeout, "timeout")
-        while True:
-            for key in latest:
-                if key in done:
-                    continue
-                run = yield from ClientCore.get_dag_run.fn(client, *key)
-                task_instances = yield from ClientCore.list_task_instances.fn(client, *key)
-                observer.update(run, task_instances)
-                latest[key] = run
-                if run.state is not None and run.state.is_final:
-                    done.add(key)
-            if len(done) == len(latest):
-                return list(latest.values())
-            pending = [key for key in latest if key not in done]
-            waited = time.monotonic() - started
-            if waited >= timeout:
-                names = ", ".join(
-                    f"{dag}/{run_id} ({latest[(dag, run_id)].state!s})" for dag, run_id in pending
-                )
-                raise WaitTimeoutError(
-                    f"{len(pending)} of {len(latest)} DAG runs did not finish within {timeout:g}s: {names}",
-                    waited=waited,
-                    last_state=str(latest[pending[0]].state),
-                )
-            yield Sleep(min(poll_frequency, timeout - waited))
+        return (
+            yield from wait_runs(
+                client,
+                run_refs(list(runs)),
+                poll_frequency=poll_frequency,
+                timeout=timeout,
+                on_poll=lambda run, task_instances: observer.update(run, task_instances or []),
+                task_instances=True,
+            )
+        )
     finally:
         observer.close()
 

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from ..airflow import core
-from ..airflow.core import ClientCore, Op, operation
+from ..airflow.core import ClientCore, IfPaused, Op, operation
 from ..airflow.models import Dag, DagRun, DagRunState, TaskInstanceState
 from .cache import DEFAULT_OVERLAP, cache_of, sync_runs
 from .fetch import RunQuery, fetch_runs, fetch_task_instances
 from .frames import dags_frame, runs_frame, task_instances_frame
-from .waits import RunRef, run_refs, wait_runs
+from .waits import OnPoll, RunRef, run_refs, wait_runs
 
 __all__ = ["HistoryOperations"]
 
@@ -151,16 +151,35 @@ class HistoryOperations(ClientCore):
         *,
         poll_frequency: float = 1.0,
         timeout: float = 3600.0,
+        if_paused: IfPaused = "warn",
+        on_poll: OnPoll | None = None,
+        task_instances: bool = False,
     ) -> Op[list[DagRun]]:
         """Wait until every run is ``success`` or ``failed``; return the final runs, in order.
 
         Polls per DAG, not per run: one list request per DAG per tick serves every run of that DAG
         (and every other wait of this client on it, e.g. concurrent ``wait_for_dag_run`` calls).
+        Transient failures do not end the wait (see :meth:`wait_for_dag_run`).
 
         Args:
             runs: :class:`DagRun` objects (e.g. what :meth:`trigger_dag_run` returned) or
                 ``(dag_id, dag_run_id)`` pairs.
-            poll_frequency / timeout: seconds between polls, and before :class:`WaitTimeoutError`.
+            poll_frequency: seconds between polls.
+            timeout: seconds before :class:`WaitTimeoutError`.
+            if_paused: what to do when a run stays queued because its DAG is paused (as in
+                :meth:`wait_for_dag_run`).
+            on_poll: called as ``on_poll(run, task_instances)`` for each run after every poll.
+            task_instances: also read each unfinished run's task instances for ``on_poll``.
         """
         refs = run_refs(runs)
-        return (yield from wait_runs(self, refs, poll_frequency=poll_frequency, timeout=timeout))
+        return (
+            yield from wait_runs(
+                self,
+                refs,
+                poll_frequency=poll_frequency,
+                timeout=timeout,
+                if_paused=if_paused,
+                on_poll=on_poll,
+                task_instances=task_instances,
+            )
+        )

@@ -19,19 +19,20 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..airflow import core
-from ..airflow.core import ClientCore, Op, Sleep
+from ..airflow.core import ClientCore, Op, Sleep, logger
 from ..airflow.errors import AirflowError, InvalidArgumentError, WaitTimeoutError
-from ..airflow.models import DagRun
+from ..airflow.models import DagRun, DagRunState, TaskInstance
+from ..airflow.retry import NO_RETRY, is_transient
 from .fetch import RunQuery, fetch_runs
 from .state import per_client
 
-__all__ = ["RunPoller", "wait_runs"]
+__all__ = ["OnPoll", "RunPoller", "wait_runs"]
 
 #: how far back the "finished since the previous refresh" filter reaches (covers clock skew between
 #: this machine and Airflow's database, and updates committed while a refresh was running)
@@ -202,60 +203,178 @@ def run_refs(runs: Iterable[DagRun | RunRef | Any]) -> list[RunRef]:
     return refs
 
 
+#: what a wait calls after each poll of a run: the run, and its task instances when asked for
+OnPoll = Callable[[DagRun, "list[TaskInstance] | None"], object]
+
+
 def wait_runs(
-    client: ClientCore, refs: Sequence[RunRef], *, poll_frequency: float, timeout: float
+    client: ClientCore,
+    refs: Sequence[RunRef],
+    *,
+    poll_frequency: float,
+    timeout: float,
+    if_paused: core.IfPaused = "warn",
+    on_poll: OnPoll | None = None,
+    task_instances: bool = False,
 ) -> Op[list[DagRun]]:
-    """Wait until every run is ``success`` or ``failed``; return the final runs in ``refs`` order."""
+    """Wait until every run is ``success`` or ``failed``; return the final runs in ``refs`` order.
+
+    The one waiting loop of the SDK (``wait_for_dag_run``, ``wait_for_dag_runs``, the progress
+    display and the flow runner all come here): runs are read through the client's
+    :class:`RunPoller` (one request per DAG per tick, shared with every other wait of the client);
+    transient failures (Airflow restarting, 5xx, 429, an expired token) do not end the wait, polling
+    goes on with backoff until ``timeout``; a run still queued ``PAUSED_CHECK_AFTER`` seconds in has
+    its DAG checked for being paused (see ``if_paused``).
+
+    ``on_poll(run, task_instances)`` is called for each run after every poll that read it, the
+    last time with its final state; with ``task_instances=True`` the run's task instances are read
+    on each of those polls too (a poll whose task instances could not be read does not count),
+    else ``None`` is passed.
+    """
     core._positive(poll_frequency, "poll_frequency")
     core._positive(timeout, "timeout")
+    core._if_paused(if_paused)
     for dag_id, run_id in refs:
         core._segment(dag_id, "dag_id")
         core._segment(run_id, "dag_run_id")
     poller = poller_of(client)
     for dag_id, run_id in refs:
         poller.watch(dag_id, run_id)
-    started = time.monotonic()
-    seen: dict[str, int] = {}
     try:
         yield Sleep(0)  # let waits started together (asyncio.gather) register before the first poll
-        while True:
-            pending = [ref for ref in refs if not _is_final(poller.known(*ref))]
-            for dag_id in dict.fromkeys(dag for dag, _ in pending):
-                yield from poller.refresh(client, dag_id, seen.get(dag_id, -1), poll_frequency)
-                seen[dag_id] = poller.generation(dag_id)
-            latest = [poller.known(*ref) for ref in refs]
-            if all(_is_final(run) for run in latest):
-                return [run for run in latest if run is not None]
-            waited = time.monotonic() - started
-            if waited >= timeout:
-                raise _timeout(refs, latest, timeout, waited)
-            yield Sleep(min(poll_frequency, timeout - waited))
+        return (
+            yield from _Wait(client, poller, refs, if_paused, on_poll, task_instances).loop(
+                poll_frequency, timeout
+            )
+        )
     finally:
         for dag_id, run_id in refs:
             poller.unwatch(dag_id, run_id)
 
 
+class _Wait:
+    """The state of one wait on one or more runs (see :func:`wait_runs`)."""
+
+    def __init__(
+        self,
+        client: ClientCore,
+        poller: RunPoller,
+        refs: Sequence[RunRef],
+        if_paused: core.IfPaused,
+        on_poll: OnPoll | None,
+        task_instances: bool,
+    ) -> None:
+        self.client, self.poller, self.refs = client, poller, list(refs)
+        self.if_paused, self.on_poll, self.task_instances = if_paused, on_poll, task_instances
+        self.latest: dict[RunRef, DagRun | None] = dict.fromkeys(self.refs)
+        self.seen: dict[str, int] = {}
+        self.error: AirflowError | None = None
+        self.failures = 0
+        self.paused: dict[str, bool | None] = {}
+        self.next_paused_check: dict[str, float] = {}
+
+    def loop(self, poll_frequency: float, timeout: float) -> Op[list[DagRun]]:
+        started = time.monotonic()
+        for dag_id, _ in self.refs:
+            self.next_paused_check[dag_id] = started + core.PAUSED_CHECK_AFTER
+        while True:
+            failed = False
+            pending = [ref for ref in dict.fromkeys(self.refs) if not _is_final(self.latest[ref])]
+            for dag_id in dict.fromkeys(dag for dag, _ in pending):
+                ok = yield from self._poll_dag(
+                    dag_id, [ref for ref in pending if ref[0] == dag_id], poll_frequency
+                )
+                failed = failed or not ok
+            self.failures = self.failures + 1 if failed else 0
+            if not failed:
+                self.error = None
+            if all(_is_final(self.latest[ref]) for ref in self.refs):
+                return [run for run in (self.latest[ref] for ref in self.refs) if run is not None]
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                raise self._timeout(timeout, waited)
+            pause = poll_frequency
+            if self.failures:
+                pause = max(poll_frequency, self.client.retry.backoff(self.failures))
+            yield Sleep(min(pause, timeout - waited))
+
+    def _poll_dag(self, dag_id: str, refs: list[RunRef], poll_frequency: float) -> Op[bool]:
+        """Read the runs of one DAG; False when a transient failure hid one of them this tick."""
+        try:
+            # one refresh per DAG and tick serves every waiter of this client on that DAG
+            yield from self.poller.refresh(self.client, dag_id, self.seen.get(dag_id, -1), poll_frequency)
+            self.seen[dag_id] = self.poller.generation(dag_id)
+        except AirflowError as exc:
+            return self._transient(exc, dag_id, refs[0][1])
+        ok = True
+        for ref in refs:
+            try:
+                run = self.poller.known(*ref)
+                if run is None:
+                    run = yield from self.client._get_run(*ref, retry=NO_RETRY)
+            except AirflowError as exc:
+                ok = self._transient(exc, *ref) and ok
+                continue
+            tis = None
+            if self.task_instances:
+                try:
+                    tis = yield from ClientCore.list_task_instances.fn(self.client, *ref)
+                except AirflowError as exc:  # read the run again next tick, with its task instances
+                    ok = self._transient(exc, *ref) and ok
+                    continue
+            self.latest[ref] = run
+            if self.on_poll is not None:
+                self.on_poll(run, tis)
+        queued = [ref for ref in refs if _state(self.latest[ref]) == DagRunState.QUEUED]
+        if queued and self.if_paused != "ignore" and time.monotonic() >= self.next_paused_check[dag_id]:
+            self.next_paused_check[dag_id] = time.monotonic() + core.PAUSED_CHECK_INTERVAL
+            self.paused[dag_id] = yield from self.client._check_paused(
+                dag_id, queued[0][1], self.if_paused, warned=bool(self.paused.get(dag_id))
+            )
+        return ok
+
+    def _transient(self, exc: AirflowError, dag_id: str, run_id: str) -> bool:
+        if not is_transient(exc):
+            raise exc
+        self.error = exc
+        logger.warning("Waiting for DAG run %r of DAG %r: %s (will keep trying)", run_id, dag_id, exc)
+        return False
+
+    def _timeout(self, timeout: float, waited: float) -> WaitTimeoutError:
+        open_refs = [ref for ref in self.refs if not _is_final(self.latest[ref])]
+        states = [str(_state(self.latest[ref]) or "unknown") for ref in open_refs]
+        if len(self.refs) == 1:
+            dag_id, run_id = open_refs[0]
+            run = self.latest[open_refs[0]]
+            message = f"DAG run {run_id!r} of DAG {dag_id!r} did not finish within {timeout:g}s: waited {waited:.1f}s, "
+            message += (
+                f"last state seen {states[0]}" if run is not None else "no state seen (every poll failed)"
+            )
+        else:
+            shown = ", ".join(f"{d}/{r}: {s}" for (d, r), s in zip(open_refs[:5], states, strict=False))
+            message = (
+                f"{len(open_refs)} of {len(self.refs)} DAG runs did not finish within {timeout:g}s: "
+                f"waited {waited:.1f}s, still open: {shown}{', ...' if len(open_refs) > 5 else ''}"
+            )
+        if self.error is not None:
+            message += f"; the last poll failed: {self.error}"
+        paused = sorted(
+            {
+                d
+                for (d, r) in open_refs
+                if self.paused.get(d) and _state(self.latest[(d, r)]) == DagRunState.QUEUED
+            }
+        )
+        runs = "the run stays" if len(self.refs) == 1 else "its runs stay"
+        for dag_id in paused:
+            message += f"; DAG {dag_id!r} is paused, so {runs} queued until it is unpaused"
+        last = _state(self.latest[open_refs[0]]) if open_refs else None
+        return WaitTimeoutError(message, waited=waited, last_state=None if last is None else str(last))
+
+
+def _state(run: DagRun | None) -> DagRunState | None:
+    return None if run is None else run.state
+
+
 def _is_final(run: DagRun | None) -> bool:
     return run is not None and run.state is not None and run.state.is_final
-
-
-def _timeout(
-    refs: Sequence[RunRef], latest: Sequence[DagRun | None], timeout: float, waited: float
-) -> WaitTimeoutError:
-    open_runs = [(ref, run) for ref, run in zip(refs, latest, strict=False) if not _is_final(run)]
-    states = [
-        str(run.state) if run is not None and run.state is not None else "unknown" for _, run in open_runs
-    ]
-    if len(refs) == 1:
-        (dag_id, run_id), _ = open_runs[0]
-        what = f"DAG run {run_id!r} of DAG {dag_id!r} did not finish"
-        detail = f"last state {states[0]}"
-    else:
-        what = f"{len(open_runs)} of {len(refs)} DAG runs did not finish"
-        shown = ", ".join(
-            f"{ref[0]}/{ref[1]}: {state}" for (ref, _), state in zip(open_runs[:5], states, strict=False)
-        )
-        detail = f"still open: {shown}{', ...' if len(open_runs) > 5 else ''}"
-    return WaitTimeoutError(
-        f"{what} within {timeout:g}s: waited {waited:.1f}s, {detail}", waited=waited, last_state=states[0]
-    )

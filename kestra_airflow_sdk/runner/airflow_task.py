@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
 
-from ..airflow.client import AsyncAirflowClient
-from ..airflow.errors import AirflowConnectionError, AirflowError, ApiError
+from ..airflow.errors import AirflowConnectionError, AirflowError, ApiError, WaitTimeoutError
 from ..airflow.models import DagRun, TaskInstance
-from ..airflow.retry import is_transient
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowValidationError
 from ..flows.options import BasicAuth, BearerAuth, HttpOptions
@@ -35,8 +32,6 @@ T = TypeVar("T")
 
 #: keys of the trigger body the SDK sends (the same on Airflow 2 and 3)
 BODY_KEYS = ("conf", "dag_run_id", "logical_date", "note")
-#: consecutive transient failures tolerated while triggering or polling
-TRANSIENT_TRIES = 5
 
 
 def _text(value: Any) -> str:
@@ -144,54 +139,6 @@ def task_instance_rows(task_instances: list[TaskInstance]) -> list[dict[str, Any
     ]
 
 
-class _Poller:
-    """Follow one DAG run until it is final, reporting each poll to the observers."""
-
-    def __init__(self, client: AsyncAirflowClient, ctx: TaskContext, sent_conf: Any) -> None:
-        self.client = client
-        self.ctx = ctx
-        self.sent_conf = sent_conf
-
-    def report(self, run: DagRun, task_instances: list[TaskInstance] | None) -> None:
-        masked = run.model_copy(update={"conf": mask_like(self.sent_conf, run.conf)})
-        self.ctx.events.dag_run_polled(self.ctx.execution, self.ctx.task_run, masked, task_instances)
-
-    async def poll(self, run: DagRun) -> tuple[DagRun, list[TaskInstance] | None]:
-        tis = None
-        if self.ctx.events.wants_task_instances:
-            tis = await self.client.list_task_instances(run.dag_id, run.dag_run_id)
-        run = await self.client.get_dag_run(run.dag_id, run.dag_run_id)
-        return run, tis
-
-    async def follow(self, run: DagRun, every: float, limit: float, limit_text: str) -> DagRun:
-        started = time.monotonic()
-        failures = 0
-        while True:
-            try:
-                run, tis = await self.poll(run)
-                failures = 0
-                self.report(run, tis)
-            except (ApiError, AirflowConnectionError) as exc:
-                failures += 1
-                if not is_transient(exc) or failures >= TRANSIENT_TRIES:
-                    raise
-            self.ctx.task_run.outputs["state"] = str(run.state)
-            if run.state is not None and run.state.is_final:
-                return run
-            waited = time.monotonic() - started
-            if waited >= limit:
-                raise TaskFailedError(
-                    f"DAG run {run.dag_run_id!r} of DAG {run.dag_id!r} did not finish within maxDuration "
-                    f"{limit_text} (last state: {run.state}); "
-                    + (
-                        "it was marked failed in Airflow"
-                        if self.ctx.cancel_airflow_runs
-                        else "it is still going on in Airflow (run with cancel_airflow_runs=True to stop it)"
-                    )
-                )
-            await asyncio.sleep(min(every, max(limit - waited, 0.0)))
-
-
 def _secret_texts(value: Any) -> list[str]:
     """The text of every :class:`SecretStr` inside ``value`` (longest first)."""
     if isinstance(value, SecretStr):
@@ -230,47 +177,65 @@ async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: d
     run_id = f"kestra__{ctx.execution.id}__{task.id}__{ctx.task_run.attempt}"
     arguments = _trigger_arguments(body, run_id)
     outputs = ctx.task_run.outputs
-    async with AsyncAirflowClient(
+    sent_conf = (body or {}).get("conf")
+    client = ctx.clients.get(
         _text(rendered["base_url"]),
         headers=headers or None,
         timeout=_timeout(options),
         **_credentials(options),
-    ) as client:
-        # the client retries and settles an ambiguous trigger by its run id: exactly one DAG run
-        run = await client.trigger_dag_run(_text(dag_id), **arguments)
-        outputs.update({"dagId": dag_id, "dagRunId": run.dag_run_id, "state": str(run.state)})
-        poller = _Poller(client, ctx, (body or {}).get("conf"))
-        poller.report(run, None)
-        if not task.wait:
-            return
-        try:
-            run = await poller.follow(
-                run,
-                parse_duration(task.poll_frequency).total_seconds(),
-                parse_duration(task.max_duration).total_seconds(),
-                task.max_duration,
-            )
-        except (asyncio.CancelledError, TaskFailedError):
-            if ctx.cancel_airflow_runs:
-                with contextlib.suppress(ApiError, AirflowConnectionError):
-                    await asyncio.shield(client.set_dag_run_state(run.dag_id, run.dag_run_id, "failed"))
-            raise
-        tis = await client.list_task_instances(run.dag_id, run.dag_run_id)
-        outputs.update(
-            {
-                "state": str(run.state),
-                "started": run.start_date,
-                "ended": run.end_date,
-                "taskInstances": task_instance_rows(tis),
-            }
+    )
+
+    def report(run: DagRun, task_instances: list[TaskInstance] | None) -> None:
+        masked = run.model_copy(update={"conf": mask_like(sent_conf, run.conf)})
+        ctx.events.dag_run_polled(ctx.execution, ctx.task_run, masked, task_instances)
+        outputs["state"] = str(run.state)
+
+    # the client retries and settles an ambiguous trigger by its run id: exactly one DAG run
+    run = await client.trigger_dag_run(_text(dag_id), **arguments)
+    outputs.update({"dagId": dag_id, "dagRunId": run.dag_run_id, "state": str(run.state)})
+    report(run, None)
+    if not task.wait:
+        return
+    try:
+        run = await client.wait_for_dag_run(
+            run.dag_id,
+            run.dag_run_id,
+            poll_frequency=parse_duration(task.poll_frequency).total_seconds(),
+            timeout=parse_duration(task.max_duration).total_seconds(),
+            on_poll=report,
+            task_instances=ctx.events.wants_task_instances,
         )
-        if str(run.state) != "success":
-            failed = [
-                ti.task_id
-                for ti in tis
-                if ti.state is not None and ti.state.is_final and str(ti.state) != "success"
-            ]
-            detail = f" (task instances not successful: {', '.join(failed)})" if failed else ""
+    except (asyncio.CancelledError, WaitTimeoutError) as exc:
+        if ctx.cancel_airflow_runs:
+            with contextlib.suppress(ApiError, AirflowConnectionError):
+                await asyncio.shield(client.set_dag_run_state(run.dag_id, run.dag_run_id, "failed"))
+        if isinstance(exc, WaitTimeoutError):
             raise TaskFailedError(
-                f"DAG run {run.dag_run_id!r} of DAG {run.dag_id!r} ended {run.state} in Airflow{detail}"
-            )
+                f"DAG run {run.dag_run_id!r} of DAG {run.dag_id!r} did not finish within maxDuration "
+                f"{task.max_duration} (last state: {exc.last_state or 'unknown'}); "
+                + (
+                    "it was marked failed in Airflow"
+                    if ctx.cancel_airflow_runs
+                    else "it is still going on in Airflow (run with cancel_airflow_runs=True to stop it)"
+                )
+            ) from None
+        raise
+    tis = await client.list_task_instances(run.dag_id, run.dag_run_id)
+    outputs.update(
+        {
+            "state": str(run.state),
+            "started": run.start_date,
+            "ended": run.end_date,
+            "taskInstances": task_instance_rows(tis),
+        }
+    )
+    if str(run.state) != "success":
+        failed = [
+            ti.task_id
+            for ti in tis
+            if ti.state is not None and ti.state.is_final and str(ti.state) != "success"
+        ]
+        detail = f" (task instances not successful: {', '.join(failed)})" if failed else ""
+        raise TaskFailedError(
+            f"DAG run {run.dag_run_id!r} of DAG {run.dag_id!r} ended {run.state} in Airflow{detail}"
+        )

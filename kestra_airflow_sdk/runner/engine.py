@@ -23,6 +23,7 @@ from ..flows.registry import supported_types
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
 from . import airflow_task as _airflow_task  # noqa: F401  (registers the TriggerDagRun executor)
+from .clients import AirflowClients
 from .execution import Execution, State, TaskRun, worst
 from .executors import TaskContext, TaskFailedError, executor_for
 from .ids import new_id
@@ -69,6 +70,7 @@ class FlowRunner:
         self.cancel_airflow_runs = cancel_airflow_runs
         self.execution: Execution | None = None
         self._outputs: dict[str, dict[str, Any]] = {}
+        self._clients = AirflowClients()
 
     def check(self) -> None:
         """Raise before anything runs: broken rules, or task types that cannot run locally."""
@@ -106,6 +108,8 @@ class FlowRunner:
         except asyncio.CancelledError:
             self._finish(State.KILLED)
             raise
+        finally:
+            await asyncio.shield(self._clients.aclose())
         self._finish(state)
         return execution
 
@@ -215,6 +219,7 @@ class FlowRunner:
                 self._renderer(task, task_run),
                 self.events,
                 self.cancel_airflow_runs,
+                self._clients,
             )
             try:
                 await asyncio.wait_for(executor(task, context), timeout)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..flows.core_tasks import Log
 from ..flows.expressions import Renderer
 from ..flows.task import Task
+from .clients import AirflowClients
 from .execution import Execution, TaskRun
 from .observer import Broadcast
 
@@ -31,13 +32,15 @@ class TaskFailedError(Exception):
 @dataclass
 class TaskContext:
     """What an executor gets: the run records, a renderer for the task's expressions, the
-    observers and the run's options. Executors write their outputs to ``task_run.outputs``."""
+    observers, the run's options and the execution's shared Airflow clients. Executors write their
+    outputs to ``task_run.outputs``."""
 
     execution: Execution
     task_run: TaskRun
     renderer: Renderer
     events: Broadcast
     cancel_airflow_runs: bool = False
+    clients: AirflowClients = field(default_factory=AirflowClients)
 
     @property
     def logger(self) -> logging.Logger:

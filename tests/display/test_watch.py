@@ -94,7 +94,8 @@ def test_timeout_names_the_unfinished_runs_and_closes_the_display() -> None:
     polls = load_polls("v2_progress_polls.json")[:3]  # never reaches a final state
     seen = Recorder()
     with pytest.raises(
-        WaitTimeoutError, match=r"1 of 1 DAG runs did not finish within 0.05s: hello_world_dag/"
+        WaitTimeoutError,
+        match=r"DAG run '\w+' of DAG 'hello_world_dag' did not finish within 0.05s: .*last state seen running",
     ):
         _run("v2", "sync", [polls], progress=seen, timeout=0.05)
     assert seen.closed == 1

@@ -44,8 +44,8 @@ def test_backoff_is_within_bounds(policy: RetryPolicy, retry: int, seed: int) ->
     delay = policy.backoff(retry, rng=random.Random(seed))
     try:
         ceiling = min(policy.max_delay, policy.initial_delay * policy.multiplier ** (retry - 1))
-    except OverflowError:
-        ceiling = policy.max_delay
+    except OverflowError:  # far beyond max_delay, unless there is no delay at all
+        ceiling = policy.max_delay if policy.initial_delay > 0 else 0.0
     assert 0 <= delay <= policy.max_delay
     assert ceiling * (1 - policy.jitter) - 1e-9 <= delay <= ceiling + 1e-9
 

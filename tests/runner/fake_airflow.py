@@ -1,7 +1,8 @@
 """An in-memory Airflow 3 REST API on httpx.MockTransport, for fast runner tests.
 
 Each DAG follows a script of states, one per poll (``{"ok": ["queued", "running", "success"]}``);
-the last state repeats. Requests and DAG runs are recorded for assertions.
+the last state repeats. A poll is a read of the run, or a list of the DAG's finished runs (the
+batched poll of several waits on one DAG), which moves all the DAG's runs one step. Requests and DAG runs are recorded for assertions.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ class FakeAirflow:
         dag, run_id = match["dag"], match["run"]
         if dag not in self.scripts:
             return httpx.Response(404, json={"detail": f"Dag with dag_id: '{dag}' not found"})
+        if run_id is None and request.method == "GET":
+            return self._list(request, dag)
         if run_id is None and request.method == "POST":
             body = json.loads(request.content)
             run = FakeRun(dag, body["dag_run_id"], body.get("conf") or {}, self.scripts[dag])
@@ -121,6 +124,20 @@ class FakeAirflow:
             return httpx.Response(503, json={"detail": "busy"})
         run.polls += 1
         return httpx.Response(200, json=run.body())
+
+    def _list(self, request: httpx.Request, dag: str) -> httpx.Response:
+        """``GET /dags/{dag}/dagRuns?state=...``: the batched poll of waits. A list that asks for
+        finished runs is the per-tick poll: it moves every run of the DAG one step along its script."""
+        states = request.url.params.get_list("state")
+        runs = [run for run in self.runs.values() if run.dag_id == dag]
+        if "success" in states:
+            if self._error("poll"):
+                return httpx.Response(503, json={"detail": "busy"})
+            for run in runs:
+                run.polls += 1
+        rows = [run.body() for run in runs if not states or run.state in states]
+        offset = int(request.url.params.get("offset", 0))
+        return httpx.Response(200, json={"dag_runs": rows[offset:], "total_entries": len(rows)})
 
 
 @pytest.fixture

@@ -193,6 +193,19 @@ def test_parallel_children_run_at_the_same_time(fake_airflow: FakeAirflow) -> No
     assert any(tis for tis in recorder.task_instances)  # observers that want them get task instances
 
 
+def test_parallel_waits_on_one_dag_share_one_client_and_one_poll_per_tick(fake_airflow: FakeAirflow) -> None:
+    flow = Flow("f", "n").task(Parallel(id="p", tasks=[trigger(t, "forever_then_ok") for t in "abcde"]))
+    fake_airflow.scripts["forever_then_ok"] = ["queued"] + ["running"] * 5 + ["success"]
+    execution = flow.run(secrets=SECRETS, progress=False)
+    assert execution.state is State.SUCCESS
+    logins = [r for r in fake_airflow.requests if r.url.path == "/auth/token"]
+    reads = [r for r in fake_airflow.requests if r.method == "GET" and "/dagRuns/" in r.url.path]
+    lists = [r for r in fake_airflow.requests if r.method == "GET" and r.url.path.endswith("/dagRuns")]
+    assert len(logins) == 1  # one client for the five tasks
+    assert len(lists) >= 6  # the five waits were served by the DAG's list, polled once per tick ...
+    assert len(reads) <= 5  # ... instead of reading each run on each tick (>= 5 x 6 reads)
+
+
 def test_parallel_concurrent_limit_and_sequential(fake_airflow: FakeAirflow) -> None:
     recorder = Recorder()
     flow = Flow("f", "n").task(
