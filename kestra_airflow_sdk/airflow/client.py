@@ -1,6 +1,6 @@
 """The two drivers of the sans-I/O core: :class:`AirflowClient` and :class:`AsyncAirflowClient`.
 
-They only execute effects (send a request, sleep); every method, its arguments and its logic come
+They only execute effects (send a request, sleep, run a gather of operations concurrently); every method, its arguments and its logic come
 from :class:`~kestra_airflow_sdk.airflow.core.ClientCore`.
 """
 
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
 from ..history.operations import HistoryOperations
-from .core import Op, Sleep
+from .core import Gather, Op, Sleep
 from .errors import AirflowError, error_from_transport
 
 __all__ = ["AirflowClient", "AsyncAirflowClient"]
@@ -49,6 +50,10 @@ class AirflowClient(HistoryOperations):
             reply, error = None, None
             if isinstance(effect, Sleep):
                 time.sleep(effect.seconds)
+                continue
+            if isinstance(effect, Gather):  # threads on the one (thread-safe) httpx.Client
+                with ThreadPoolExecutor(max_workers=effect.limit) as pool:
+                    reply = list(pool.map(self._execute, effect.ops))
                 continue
             try:
                 reply = self._http.send(effect)
@@ -96,12 +101,20 @@ class AsyncAirflowClient(HistoryOperations):
             if isinstance(effect, Sleep):
                 await asyncio.sleep(effect.seconds)
                 continue
+            if isinstance(effect, Gather):
+                gate = asyncio.Semaphore(effect.limit)
+                reply = await asyncio.gather(*(self._bounded(gate, op) for op in effect.ops))
+                continue
             try:
                 reply = await self._http.send(effect)
             except httpx.TransportError as exc:
                 error = error_from_transport(effect, exc)
             except AirflowError as exc:
                 error = exc
+
+    async def _bounded(self, gate: asyncio.Semaphore, op: Op[T]) -> T:
+        async with gate:
+            return await self._execute(op)
 
     async def close(self) -> None:
         """Close the underlying connections."""

@@ -1,7 +1,8 @@
 """The sans-I/O core of the Airflow client: every operation is written once, as a generator.
 
-An operation yields *effects* — an :class:`httpx.Request` to send or a :class:`Sleep` to wait — and
-receives the response (or ``None`` after a sleep). It never performs I/O itself, so the same
+An operation yields *effects* — an :class:`httpx.Request` to send, a :class:`Sleep` to wait, or a
+:class:`Gather` of operations to run concurrently — and receives the response (``None`` after a
+sleep, the list of outcomes after a gather). It never performs I/O itself, so the same
 request building, response parsing, version handling, pagination and polling serve both
 :class:`~kestra_airflow_sdk.AirflowClient` (``httpx.Client`` + ``time.sleep``) and
 :class:`~kestra_airflow_sdk.AsyncAirflowClient` (``httpx.AsyncClient`` + ``asyncio.sleep``).
@@ -51,7 +52,7 @@ from .versions import DIALECTS, ApiVersion, Dialect
 if TYPE_CHECKING:
     from .client import AirflowClient, AsyncAirflowClient
 
-__all__ = ["ClientCore", "Op", "Sleep", "operation"]
+__all__ = ["ClientCore", "Gather", "Op", "Sleep", "operation"]
 
 logger = logging.getLogger("kestra_airflow_sdk")
 
@@ -62,6 +63,8 @@ C = TypeVar("C", bound="ClientCore")
 
 #: the largest page asked for; the server silently clamps it to its ``maximum_page_limit``
 PAGE_SIZE = 1000
+#: offset pages in flight at once once the first page told the total (servers without cursors)
+PAGE_CONCURRENCY = 4
 #: bound on log continuation requests (a log that never ends must not hang a call)
 MAX_LOG_CHUNKS = 1000
 #: a waited-on run queued this long (seconds) gets its DAG checked for being paused, and again
@@ -79,9 +82,41 @@ class Sleep:
     seconds: float
 
 
-Effect = httpx.Request | Sleep
+@dataclass(frozen=True)
+class Gather:
+    """Effect: run these operations concurrently, at most ``limit`` at a time, on the same client.
+
+    The operation receives their outcomes in order: each one's result, or the
+    :class:`AirflowError` it raised (after its own retries). The drivers only execute; build one
+    with :func:`gather`, which captures the errors.
+    """
+
+    ops: tuple[Op[Any], ...]
+    limit: int
+
+
+Effect = httpx.Request | Sleep | Gather
 #: an operation: yields effects, receives responses, returns ``T``
 Op = Generator[Effect, Any, T]
+
+
+def _captured(op: Op[T]) -> Op[T | AirflowError]:
+    try:
+        return (yield from op)
+    except AirflowError as exc:
+        return exc
+
+
+def gather(ops: Iterable[Op[T]], limit: int) -> Op[list[T]]:
+    """Run ``ops`` concurrently (at most ``limit`` in flight); their results in order.
+
+    Raises the first error (in order) once all have ended, so no request is left running.
+    """
+    outcomes: list[T | AirflowError] = yield Gather(tuple(_captured(op) for op in ops), limit)
+    for outcome in outcomes:
+        if isinstance(outcome, AirflowError):
+            raise outcome
+    return outcomes  # type: ignore[return-value]
 
 
 class operation(Generic[C, P, T]):
@@ -400,6 +435,98 @@ class ClientCore:
                 path=response.request.url.path,
             ) from None
 
+    def _page(
+        self,
+        method: str,
+        path: str,
+        key: str,
+        *,
+        action: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> Op[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """One page of a collection: the body and its rows (plain dicts)."""
+        body = yield from self._call(method, path, action=action, params=params, json_body=json_body)
+        if not isinstance(body, dict):
+            raise ApiError(
+                f"{action}: expected a JSON object from Airflow, got {type(body).__name__}", status=200
+            )
+        rows = body.get(key) or []
+        return body, [row for row in rows if isinstance(row, dict)]
+
+    def _offset_pages(
+        self,
+        page: Callable[[int, int], Op[tuple[dict[str, Any], list[dict[str, Any]]]]],
+        *,
+        size: int,
+        received: int,
+        end: int,
+    ) -> Op[list[dict[str, Any]]]:
+        """The offset pages from ``received`` to ``end``, ``PAGE_CONCURRENCY`` in flight, in order.
+
+        For servers without cursors, once the first page told the total: ``size`` is what the server
+        answered for it (the clamped page size), ``page(offset, limit)`` fetches one page.
+        """
+        offsets = range(received, end, max(size, 1))
+        pages = yield from gather(
+            (page(offset, min(size, end - offset)) for offset in offsets), PAGE_CONCURRENCY
+        )
+        return [row for _, rows in pages for row in rows]
+
+    def _pages(
+        self,
+        path: str,
+        key: str,
+        *,
+        action: str,
+        params: Mapping[str, Any],
+        limit: int | None,
+        stop: Callable[[list[dict[str, Any]]], bool] | None = None,
+    ) -> Op[list[dict[str, Any]]]:
+        """Every page of a GET collection, as plain dict rows.
+
+        Uses Airflow 3.3's cursor pagination where the server offers it (sequential, constant cost
+        per page). Otherwise offsets: once the first page gave ``total_entries``, the other pages are
+        fetched ``PAGE_CONCURRENCY`` at a time. Asks for the largest page (``PAGE_SIZE``) and advances
+        by the number of items actually received (servers silently clamp ``limit``); stops at
+        ``total_entries``, an empty page, the caller's ``limit`` or when ``stop(rows)`` says so.
+        """
+        dialect = yield from self._api()
+        rows: list[dict[str, Any]] = []
+        cursor: str | None = "" if dialect.cursor_pagination else None
+        concurrent = stop is None
+        while limit is None or len(rows) < limit:
+            wanted = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(rows))
+            where = {"cursor": cursor} if cursor is not None else {"offset": len(rows)}
+            body, got = yield from self._page(
+                "GET", path, key, action=action, params={**params, "limit": wanted, **where}
+            )
+            rows.extend(got)
+            if stop is not None and stop(rows):
+                break
+            if cursor is not None and "next_cursor" in body:
+                cursor = body["next_cursor"]
+                if not cursor or not got or _complete(body, len(rows)):
+                    break
+                continue
+            cursor = None  # an Airflow 3 older than 3.3 ignores the cursor: offsets from here on
+            total = body.get("total_entries")
+            if not got or (isinstance(total, int) and len(rows) >= total):
+                break
+            if concurrent and isinstance(total, int):
+                concurrent = False  # once; a page that came back short continues sequentially
+
+                def page(offset: int, size: int) -> Op[tuple[dict[str, Any], list[dict[str, Any]]]]:
+                    query = {**params, "limit": size, "offset": offset}
+                    return self._page("GET", path, key, action=action, params=query)
+
+                end = total if limit is None else min(total, limit)
+                more = yield from self._offset_pages(page, size=len(got), received=len(rows), end=end)
+                rows.extend(more)
+                if not more or len(rows) >= end:
+                    break
+        return rows[:limit] if limit is not None else rows
+
     def _paginate(
         self,
         path: str,
@@ -410,43 +537,9 @@ class ClientCore:
         params: Mapping[str, Any],
         limit: int | None,
     ) -> Op[list[M]]:
-        """Fetch every page of a collection.
-
-        Uses Airflow 3.3's cursor pagination where the server offers it, otherwise offsets. Advances
-        by the number of items actually received (servers silently clamp ``limit``) and stops at
-        ``total_entries``, an empty page, or the caller's ``limit``.
-        """
-        dialect = yield from self._api()
-        items: list[M] = []
-        cursor: str | None = "" if dialect.cursor_pagination else None
-        offset = 0
-        while limit is None or len(items) < limit:
-            page: dict[str, Any] = {
-                **params,
-                "limit": PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - len(items)),
-            }
-            if cursor is not None:
-                page["cursor"] = cursor
-            else:
-                page["offset"] = offset
-            body = yield from self._call("GET", path, action=action, params=page)
-            if not isinstance(body, dict):
-                raise ApiError(
-                    f"{action}: expected a JSON object from Airflow, got {type(body).__name__}", status=200
-                )
-            rows = body.get(key) or []
-            items.extend(_parse_rows(model, rows))
-            if cursor is not None and "next_cursor" in body:
-                cursor = body["next_cursor"]
-                if not cursor or not rows:
-                    break
-                continue
-            cursor = None  # an Airflow 3 older than 3.3 ignored the cursor: offsets from here on
-            offset += len(rows)
-            total = body.get("total_entries")
-            if not rows or (isinstance(total, int) and offset >= total):
-                break
-        return items[:limit] if limit is not None else items
+        """Every page of a collection (see :meth:`_pages`), parsed into ``model``."""
+        rows = yield from self._pages(path, key, action=action, params=params, limit=limit)
+        return _parse_rows(model, rows)
 
     # ------------------------------------------------------------------ operations
 
@@ -825,6 +918,15 @@ def _paused(dag_id: str, if_paused: IfPaused, doing: str) -> None:
         raise DagPausedError(message, dag_id=dag_id)
     logger.warning("%s", message)
     warnings.warn(message, DagPausedWarning, stacklevel=4)
+
+
+def _complete(body: Mapping[str, Any], received: int) -> bool:
+    """True when a cursor page's ``total_entries`` (exact below ``total_entries_limit``) is reached:
+    saves the request that would only return an empty last page."""
+    total, cap = body.get("total_entries"), body.get("total_entries_limit")
+    if not isinstance(total, int) or (isinstance(cap, int) and total >= cap):
+        return False
+    return received >= total
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -135,7 +135,7 @@ class AirflowAccessor:
 
     def task_states(self) -> pd.DataFrame:
         """Pivot of a task-instances frame: one row per run (``dag_id``, ``dag_run_id``), one column
-        per task (mapped tasks as ``task_id[map_index]``), the task's state as the value.
+        per task (mapped tasks as ``task_id[map_index]``), the state of the task's latest try as the value.
 
         Example:
             >>> client.task_instances("etl").airflow.task_states()
@@ -147,8 +147,10 @@ class AirflowAccessor:
             .astype("string")
             .where(~mapped, tis["task_id"].astype("string") + "[" + tis["map_index"].astype("string") + "]")
         )
+        if "try_number" in tis.columns:  # one row per try: the latest one wins
+            tis = tis.sort_values("try_number", kind="stable", na_position="first")
         table = tis.assign(task=task, state=tis["state"].astype("string")).pivot_table(
-            index=["dag_id", "dag_run_id"], columns="task", values="state", aggfunc="first", observed=True
+            index=["dag_id", "dag_run_id"], columns="task", values="state", aggfunc="last", observed=True
         )
         table.columns.name = None
         pivot: pd.DataFrame = table

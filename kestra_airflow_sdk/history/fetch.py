@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from ..airflow import core
 from ..airflow.core import ClientCore, Op
-from ..airflow.errors import ApiError, InvalidArgumentError
+from ..airflow.errors import InvalidArgumentError
 from ..airflow.models import DagRun, DagRunState, TaskInstance
 
 __all__ = ["RunQuery", "fetch_runs", "fetch_task_instances"]
@@ -83,83 +83,37 @@ class RunQuery:
         )
 
 
-def _page_body(body: Any, key: str, action: str) -> list[Row]:
-    if not isinstance(body, dict):
-        raise ApiError(
-            f"{action}: expected a JSON object from Airflow, got {type(body).__name__}", status=200
-        )
-    rows = body.get(key) or []
-    return [row for row in rows if isinstance(row, dict)]
-
-
 def _page_size(limit: int | None, received: int) -> int:
     """Ask for the largest page (the server clamps it), or just what the caller's limit still needs."""
     return core.PAGE_SIZE if limit is None else min(core.PAGE_SIZE, limit - received)
 
 
-def _complete(body: Mapping[str, Any], received: int) -> bool:
-    """True when a cursor page's ``total_entries`` (exact below ``total_entries_limit``) is reached:
-    saves the request that would only return an empty last page."""
-    total, cap = body.get("total_entries"), body.get("total_entries_limit")
-    if not isinstance(total, int) or (isinstance(cap, int) and total >= cap):
-        return False
-    return received >= total
-
-
-def _get_pages(
-    client: ClientCore,
-    path: str,
-    key: str,
-    *,
-    action: str,
-    params: Mapping[str, Any],
-    limit: int | None,
-    stop: Callable[[list[Row]], bool] | None = None,
-) -> Op[list[Row]]:
-    """Every page of a GET collection: cursor where offered, offsets otherwise.
-
-    ``stop`` (given the rows so far) ends the export early once it has what it needs.
-    """
-    dialect = yield from client._api()
-    rows: list[Row] = []
-    cursor: str | None = "" if dialect.cursor_pagination else None
-    while limit is None or len(rows) < limit:
-        page: dict[str, Any] = {**params, "limit": _page_size(limit, len(rows))}
-        page.update({"cursor": cursor} if cursor is not None else {"offset": len(rows)})
-        body = yield from client._call("GET", path, action=action, params=page)
-        got = _page_body(body, key, action)
-        rows.extend(got)
-        if stop is not None and stop(rows):
-            break
-        if cursor is not None and "next_cursor" in body:
-            cursor = body["next_cursor"]
-            if not cursor or not got or _complete(body, len(rows)):
-                break
-            continue
-        cursor = None  # an Airflow 3 older than 3.3 ignores the cursor: offsets from here on
-        total = body.get("total_entries")
-        if not got or (isinstance(total, int) and len(rows) >= total):
-            break
-    return rows[:limit] if limit is not None else rows
-
-
 def _post_pages(
     client: ClientCore, path: str, key: str, *, action: str, body: Mapping[str, Any], limit: int | None
 ) -> Op[list[Row]]:
-    """Every page of a batch ``POST .../list`` endpoint (offset pagination, stable order)."""
+    """Every page of a batch ``POST .../list`` endpoint (offset pagination, stable order): the first
+    page tells the total, the others are fetched concurrently (see ``ClientCore._offset_pages``)."""
+
+    def page(offset: int, size: int) -> Op[tuple[Row, list[Row]]]:
+        return client._page(
+            "POST", path, key, action=action, json_body={**body, "page_offset": offset, "page_limit": size}
+        )
+
     rows: list[Row] = []
+    concurrent = True
     while limit is None or len(rows) < limit:
-        page = {
-            **body,
-            "page_offset": len(rows),
-            "page_limit": _page_size(limit, len(rows)),
-        }
-        answer = yield from client._call("POST", path, action=action, json_body=page)
-        got = _page_body(answer, key, action)
+        answer, got = yield from page(len(rows), _page_size(limit, len(rows)))
         rows.extend(got)
         total = answer.get("total_entries")
         if not got or (isinstance(total, int) and len(rows) >= total):
             break
+        if concurrent and isinstance(total, int):
+            concurrent = False
+            end = total if limit is None else min(total, limit)
+            more = yield from client._offset_pages(page, size=len(got), received=len(rows), end=end)
+            rows.extend(more)
+            if not more or len(rows) >= end:
+                break
     return rows[:limit] if limit is not None else rows
 
 
@@ -203,8 +157,7 @@ def fetch_runs(
         }
         path = f"/dags/{'~' if single is None else core._segment(single, 'dag_id')}/dagRuns"
         action = f"Listing runs of DAG {single!r}" if single else "Listing DAG runs"
-        rows = yield from _get_pages(
-            client,
+        rows = yield from client._pages(
             path,
             "dag_runs",
             action=action,
@@ -237,22 +190,59 @@ def fetch_task_instances(
     until: datetime | None,
     limit: int | None,
 ) -> Op[list[Row]]:
-    """Task instances of one run, or of every run of a DAG (``dag_run_id=None``), normalised."""
+    """Every try of the task instances of one run, or of every run of a DAG (``dag_run_id=None``).
+
+    The task instances (their latest try) come from the list endpoint with the filters pushed to
+    Airflow; only those with ``try_number > 1`` cost one more request for their earlier tries
+    (``.../tries``, Airflow 2.10+ and 3), ``PAGE_CONCURRENCY`` at a time. Earlier tries are kept
+    when their state is one of ``state`` (all of them without a state filter). Rows are normalised.
+    """
     dialect = yield from client._api()
     field_name = dialect.run_time_field
     run = "~" if dag_run_id is None else core._segment(dag_run_id, "dag_run_id")
+    states = list(state)
     params = {
-        "state": list(state) or None,
+        "state": states or None,
         f"{field_name}_gte": core._iso(since),
         f"{field_name}_lte": core._iso(until),
     }
     where = f"DAG run {dag_run_id!r} of DAG {dag_id!r}" if dag_run_id else f"the runs of DAG {dag_id!r}"
-    rows = yield from _get_pages(
-        client,
-        f"/dags/{core._segment(dag_id, 'dag_id')}/dagRuns/{run}/taskInstances",
+    dag = core._segment(dag_id, "dag_id")
+    latest = yield from client._pages(
+        f"/dags/{dag}/dagRuns/{run}/taskInstances",
         "task_instances",
         action=f"Listing task instances of {where}",
         params=params,
         limit=_limit(limit),
     )
+    retried = [row for row in latest if _try_number(row) > 1]
+    earlier = yield from core.gather(
+        (_earlier_tries(client, dag, row) for row in retried), core.PAGE_CONCURRENCY
+    )
+    keep = set(states)
+    rows = latest + [t for tries in earlier for t in tries if not keep or t.get("state") in keep]
     return [_normal_task_instance(row) for row in rows]
+
+
+def _try_number(row: Row) -> int:
+    number = row.get("try_number")
+    return number if isinstance(number, int) else 0
+
+
+def _earlier_tries(client: ClientCore, dag: str, latest: Row) -> Op[list[Row]]:
+    """The tries of one task instance before its latest one (which the list already gave)."""
+    task_id, run_id, map_index = latest.get("task_id"), latest.get("dag_run_id"), latest.get("map_index")
+    path = (
+        f"/dags/{dag}/dagRuns/{core._segment(str(run_id), 'dag_run_id')}"
+        f"/taskInstances/{core._segment(str(task_id), 'task_id')}"
+    )
+    if isinstance(map_index, int) and map_index >= 0:
+        path += f"/{map_index}"  # a mapped task instance (Airflow 2 answers 404 for /-1/tries)
+    tries = yield from client._pages(
+        f"{path}/tries",
+        "task_instances",
+        action=f"Listing the tries of task {task_id!r} (map index {map_index}) in DAG run {run_id!r}",
+        params={},
+        limit=None,
+    )
+    return [row for row in tries if _try_number(row) < _try_number(latest)]

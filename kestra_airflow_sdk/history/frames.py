@@ -16,7 +16,7 @@ __all__ = ["RUN_KEY", "RUN_ORDER", "dags_frame", "runs_frame", "task_instances_f
 RUN_KEY = ["dag_id", "dag_run_id"]
 #: the canonical order of a run frame: when runs were due, then by id
 RUN_ORDER = ["run_after", "dag_id", "dag_run_id"]
-TI_ORDER = ["dag_id", "dag_run_id", "task_id", "map_index"]
+TI_ORDER = ["dag_id", "dag_run_id", "task_id", "map_index", "try_number"]
 
 
 def _ordered(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:

@@ -85,16 +85,21 @@ class HistoryOperations(ClientCore):
     ) -> Op[pd.DataFrame]:
         """Task instances as a DataFrame (columns: :data:`~.schemas.TASK_INSTANCES`).
 
-        One row per task instance (per ``map_index`` for mapped tasks) with its latest try
-        (``try_number``). Ordered by ``dag_id``, ``dag_run_id``, ``task_id``, ``map_index``.
+        One row per task try: a task instance (one per ``map_index`` for mapped tasks) that ran
+        more than once (a retry, a clear) has a row for each ``try_number``. Ordered by ``dag_id``,
+        ``dag_run_id``, ``task_id``, ``map_index``, ``try_number``. The task instances come from
+        one list request per page; only those with ``try_number > 1`` cost one more request for
+        their earlier tries (Airflow 2.10+ and 3).
 
         Args:
             dag_id: the DAG.
             dag_run_id: one run, or None for the task instances of every run of the DAG.
-            state: only task instances in this state (or any of these states).
+            state: only tries in this state (or any of these states). Airflow filters the task
+                instances by their latest try, so earlier tries appear only for task instances
+                whose latest try matches too.
             since: only task instances of runs due at or after this time (timezone-aware).
             until: only task instances of runs due at or before this time (timezone-aware).
-            limit: stop after this many rows.
+            limit: stop after this many task instances (their earlier tries are added).
 
         Example:
             >>> tis = client.task_instances("etl")

@@ -7,6 +7,8 @@ they stay ``queued`` until a test marks them; every assertion filters on this mo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 import threading
 import time
 import uuid
@@ -172,6 +174,104 @@ def test_task_instances_view_matches_the_api(client: Any, seed: Seed, small_page
     assert sleeper.min() >= pd.Timedelta(seconds=3)  # the task sleeps 3 s
     none = client.task_instances("hello_world_dag", seed.hello[0], state="failed")
     assert none.empty and dict(none.dtypes) == TASK_INSTANCES.dtypes
+
+
+@pytest.fixture(scope="module")
+def retried(airflow: AirflowServer) -> str:
+    """A hello_world_dag run that ran twice (cleared once finished): every task has tries 1 and 2."""
+    run_id = f"histtry_{uuid.uuid4().hex[:8]}"
+    with AirflowClient(airflow.base_url, username="admin", password="admin") as c:
+        c.trigger_dag_run("hello_world_dag", dag_run_id=run_id)
+        assert c.wait_for_dag_run("hello_world_dag", run_id, timeout=300.0).state == DagRunState.SUCCESS
+        c.clear_dag_run("hello_world_dag", run_id)
+        assert c.wait_for_dag_run("hello_world_dag", run_id, timeout=300.0).state == DagRunState.SUCCESS
+    return run_id
+
+
+def _expected(name: str, raw: dict[str, Any]) -> Any:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if name in ("start_date", "end_date"):
+        return pd.Timestamp(value).tz_convert("UTC")
+    if name == "duration":
+        return pd.Timedelta(seconds=value).round("us")
+    return value
+
+
+def test_task_instances_has_one_row_per_try(
+    client: Any, airflow: AirflowServer, credentials: dict[str, str], retried: str, small_pages: None
+) -> None:
+    sent = _requests(client)
+    frame = client.task_instances("hello_world_dag", retried)
+    assert list(frame.columns) == TASK_INSTANCES.names
+    assert dict(frame.dtypes) == TASK_INSTANCES.dtypes
+    tasks = ["print_conf", "say_hello", "sleep_a_bit"]
+    assert list(zip(frame["task_id"], frame["try_number"], strict=True)) == [
+        (t, n) for t in tasks for n in (1, 2)
+    ]
+    tries = [r for r in _api_requests(sent) if r.url.path.endswith("/tries")]
+    assert sorted(r.url.path.split("/")[-2] for r in tries) == tasks  # one per task instance retried
+    # every value equals what Airflow's own tries endpoint answered for that try
+    with AirflowClient(airflow.base_url, **credentials) as raw:
+        version = raw.get_version().api_version
+        for task in tasks:
+            path = f"/dags/hello_world_dag/dagRuns/{retried}/taskInstances/{task}/tries"
+            body = raw._execute(raw._call("GET", path, action="reading tries"))
+            answered = {t["try_number"]: t for t in body["task_instances"]}
+            assert sorted(answered) == [1, 2], version
+            for row in frame[frame["task_id"] == task].to_dict("records"):
+                expected = answered[row["try_number"]]
+                for name in TASK_INSTANCES.names:
+                    if name == "state":
+                        assert str(row[name]) == expected["state"] == "success"
+                    else:
+                        assert _value(row[name]) == _expected(name, expected), (task, name)
+    first, second = (frame[frame["try_number"] == n].reset_index(drop=True) for n in (1, 2))
+    assert (first["end_date"] < second["start_date"]).all()  # two real, successive executions
+    assert client.task_instances("hello_world_dag", retried, state="success").equals(frame)
+    states = frame.airflow.task_states()
+    assert list(states.columns) == tasks and (states == "success").all().all()
+    assert list(frame.airflow.slowest_tasks()["tries"]) == [2, 2, 2]
+    latest_only = client.task_instances("hello_world_dag", retried, limit=1)
+    assert list(latest_only["try_number"]) == [1, 2] and latest_only["task_id"].nunique() == 1
+
+
+def _force_offsets(client: Any) -> None:
+    """Make the client page by offsets, as against a server without cursors (Airflow 3 < 3.3)."""
+    client.get_version()
+    target = getattr(client, "_client", client)  # the async client behind the blocking view
+    target._dialect = dataclasses.replace(target._dialect, cursor_pagination=False)
+
+
+def test_offset_pages_are_fetched_concurrently(
+    client: Any, seed: Seed, small_pages: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without cursors: the first page tells the total, the others come 4 at a time; same rows."""
+    _force_offsets(client)
+    target = getattr(client, "_client", client)
+
+    def raw_rows() -> tuple[list[str], list[httpx.Request]]:
+        sent = _requests(client)
+        op = target._pages(f"/dags/{A}/dagRuns", "dag_runs", action="export", params={}, limit=None)
+        rows = client._execute(op)
+        return [r["dag_run_id"] for r in rows], _api_requests(sent)
+
+    concurrent, sent = raw_rows()
+    monkeypatch.setattr(core, "PAGE_CONCURRENCY", 1)
+    sequential, _ = raw_rows()
+    assert concurrent == sequential  # same rows, same order
+    assert set(seed.a) <= set(concurrent) and len(set(concurrent)) == len(concurrent)
+    assert len(sent) == math.ceil(len(concurrent) / 2)  # no empty page, no page twice
+    offsets = sorted(int(r.url.params["offset"]) for r in sent)
+    assert offsets == list(range(0, len(concurrent), 2))
+    monkeypatch.setattr(core, "PAGE_CONCURRENCY", 4)
+    frame = client.dag_runs(A)
+    many = client.dag_runs([A, B])  # the batch POST endpoint pages the same way
+    monkeypatch.setattr(core, "PAGE_SIZE", 1000)
+    pd.testing.assert_frame_equal(frame, client.dag_runs(A))
+    pd.testing.assert_frame_equal(many, client.dag_runs([A, B]))
+    assert list(seed.mine(frame)["dag_run_id"]) == seed.a
 
 
 def test_dags_view(client: Any) -> None:
