@@ -1,7 +1,7 @@
 """The two drivers of the sans-I/O core: :class:`AirflowClient` and :class:`AsyncAirflowClient`.
 
-They only execute effects (send a request, sleep, run a gather of operations concurrently); every method, its arguments and its logic come
-from :class:`~kestra_airflow_sdk.airflow.core.ClientCore`.
+They only execute effects (send a request, sleep, run a gather of operations concurrently); every
+method, its arguments and its logic come from :class:`~kestra_airflow_sdk.airflow.core.ClientCore`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ..history.operations import HistoryOperations
-from .core import Gather, Op, Sleep
-from .errors import AirflowError, error_from_transport
+from .core import Driving, Gather, Op, Sleep
 
 __all__ = ["AirflowClient", "AsyncAirflowClient"]
 
@@ -40,27 +39,17 @@ class AirflowClient(HistoryOperations):
         return httpx.Client(**options)
 
     def _execute(self, op: Op[T]) -> T:
-        reply: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = op.throw(error) if error is not None else op.send(reply)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            reply, error = None, None
+        run = Driving(op)
+        while (effect := run.next_effect()) is not None:
             if isinstance(effect, Sleep):
                 time.sleep(effect.seconds)
-                continue
-            if isinstance(effect, Gather):  # threads on the one (thread-safe) httpx.Client
+            elif isinstance(effect, Gather):  # threads on the one (thread-safe) httpx.Client
                 with ThreadPoolExecutor(max_workers=effect.limit) as pool:
-                    reply = list(pool.map(self._execute, effect.ops))
-                continue
-            try:
-                reply = self._http.send(effect)
-            except httpx.TransportError as exc:
-                error = error_from_transport(effect, exc)
-            except AirflowError as exc:
-                error = exc
+                    run.reply(list(pool.map(self._execute, effect.ops)))
+            else:
+                with run.sending(effect):
+                    run.reply(self._http.send(effect))
+        return run.result
 
     def close(self) -> None:
         """Close the underlying connections."""
@@ -90,27 +79,17 @@ class AsyncAirflowClient(HistoryOperations):
         return httpx.AsyncClient(**options)
 
     async def _execute(self, op: Op[T]) -> T:
-        reply: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = op.throw(error) if error is not None else op.send(reply)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            reply, error = None, None
+        run = Driving(op)
+        while (effect := run.next_effect()) is not None:
             if isinstance(effect, Sleep):
                 await asyncio.sleep(effect.seconds)
-                continue
-            if isinstance(effect, Gather):
+            elif isinstance(effect, Gather):
                 gate = asyncio.Semaphore(effect.limit)
-                reply = await asyncio.gather(*(self._bounded(gate, op) for op in effect.ops))
-                continue
-            try:
-                reply = await self._http.send(effect)
-            except httpx.TransportError as exc:
-                error = error_from_transport(effect, exc)
-            except AirflowError as exc:
-                error = exc
+                run.reply(await asyncio.gather(*(self._bounded(gate, op) for op in effect.ops)))
+            else:
+                with run.sending(effect):
+                    run.reply(await self._http.send(effect))
+        return run.result
 
     async def _bounded(self, gate: asyncio.Semaphore, op: Op[T]) -> T:
         async with gate:

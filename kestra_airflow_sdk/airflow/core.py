@@ -13,6 +13,7 @@ effects (see :mod:`.client`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
@@ -22,7 +23,7 @@ import logging
 import secrets
 import time
 import warnings
-from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, TypeVar, overload
@@ -43,6 +44,7 @@ from .errors import (
     InvalidArgumentError,
     NotFoundError,
     error_from_response,
+    error_from_transport,
 )
 from .logs import log_text
 from .models import Dag, DagRun, DagRunState, TaskInstance, VersionInfo
@@ -52,7 +54,7 @@ from .versions import DIALECTS, ApiVersion, Dialect
 if TYPE_CHECKING:
     from .client import AirflowClient, AsyncAirflowClient
 
-__all__ = ["ClientCore", "Gather", "Op", "Sleep", "operation"]
+__all__ = ["ClientCore", "Driving", "Gather", "Op", "Sleep", "operation"]
 
 logger = logging.getLogger("kestra_airflow_sdk")
 
@@ -117,6 +119,45 @@ def gather(ops: Iterable[Op[T]], limit: int) -> Op[list[T]]:
         if isinstance(outcome, AirflowError):
             raise outcome
     return outcomes  # type: ignore[return-value]
+
+
+class Driving(Generic[T]):
+    """One operation being driven: the effect it asks for next, and what it returned.
+
+    The drivers (:mod:`.client`) only execute effects; this is the part of their loop that is the
+    same for both: sending replies or errors into the operation, and converting transport failures
+    to SDK errors (:meth:`sending`).
+    """
+
+    def __init__(self, op: Op[T]) -> None:
+        self._op = op
+        self._reply: Any = None
+        self._error: BaseException | None = None
+        self.result: T
+
+    def next_effect(self) -> Effect | None:
+        """The operation's next effect, or None once it has returned (see :attr:`result`)."""
+        reply, error = self._reply, self._error
+        self._reply, self._error = None, None
+        try:
+            return self._op.throw(error) if error is not None else self._op.send(reply)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+    def reply(self, value: Any) -> None:
+        """What the next :meth:`next_effect` sends into the operation."""
+        self._reply = value
+
+    @contextlib.contextmanager
+    def sending(self, request: httpx.Request) -> Iterator[None]:
+        """Around sending ``request``: a transport failure or an SDK error is thrown into the operation."""
+        try:
+            yield
+        except httpx.TransportError as exc:
+            self._error = error_from_transport(request, exc)
+        except AirflowError as exc:
+            self._error = exc
 
 
 class operation(Generic[C, P, T]):
