@@ -5,6 +5,11 @@ Current form (what Kestra 2 accepts)::
     options:
       auth: {type: BASIC, username: ..., password: ...}   # or {type: BEARER, token: ...}
       timeout: {connectTimeout: PT10S, readIdleTimeout: PT5M}
+      retry: {type: exponential, maxAttempts: 5, interval: PT0.5S, maxInterval: PT10S}
+
+``retry`` (Kestra's retry shape) sets how the task's HTTP requests to Airflow are retried (see
+:func:`kestra_airflow_sdk.runner.retry.http_retry_policy`); the task's own ``retry`` re-runs the
+whole task instead.
 
 The legacy flat fields (``basicAuthUser``, ``basicAuthPassword``, ``connectTimeout``,
 ``readTimeout``) are accepted. Options built in Python are upgraded to the current form at once; a
@@ -20,6 +25,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 
 from .base import KestraModel, SecretText
 from .durations import Duration
+from .task import Retry
 
 __all__ = ["BasicAuth", "BearerAuth", "HttpOptions", "HttpTimeout"]
 
@@ -70,6 +76,7 @@ class HttpOptions(KestraModel):
 
     auth: Auth | None = None
     timeout: HttpTimeout | None = None
+    retry: Retry | None = None
     basic_auth_user: SecretText | None = None
     basic_auth_password: SecretText | None = None
     connect_timeout: Duration | None = None

@@ -7,15 +7,21 @@ A resolved value is a :class:`pydantic.SecretStr` from the moment it is read: it
 ``**********`` in every ``repr``, ``str``, log record and exception. Only :func:`reveal`, called at
 the last moment before a value goes over the wire, turns it back into text; :func:`mask_like` hides
 the same places again in what Airflow sends back (e.g. a DAG run's ``conf``).
+
+The resolver also keeps a registry of the values it resolved: :meth:`SecretResolver.redact` masks
+every one of them (as text, base64 and URL-encoded) in a text that left the SDK's typed world,
+e.g. an HTTP body written to a test cassette, without ever handing the values out.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from pydantic import SecretStr
 
@@ -42,12 +48,26 @@ class SecretResolver:
             for name, value in (secrets or {}).items()
         }
         self._environ = os.environ if environ is None else environ
+        self._resolved: list[SecretStr] = []
 
     def __repr__(self) -> str:
         return f"SecretResolver(names={sorted(self._given)!r})"
 
     def resolve(self, name: str, where: str = "") -> SecretStr:
         """The value of secret ``name``; raise :class:`SecretNotFoundError` naming it and ``where``."""
+        value = self._lookup(name, where)
+        if value not in self._resolved:
+            self._resolved.append(value)
+        return value
+
+    def redact(self, text: str) -> str:
+        """``text`` with every value resolved so far masked (also base64- and URL-encoded forms)."""
+        forms = {form for secret in self._resolved for form in _encodings(secret.get_secret_value()) if form}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, MASK)
+        return text
+
+    def _lookup(self, name: str, where: str) -> SecretStr:
         key = name.upper()
         if key in self._given:
             return self._given[key]
@@ -68,6 +88,18 @@ class SecretResolver:
                 f"The environment variable {variable} (secret {name!r}) is not valid base64: open-source "
                 f"Kestra reads SECRET_* variables base64-encoded, e.g. {variable}=$(printf %s 'value' | base64)"
             ) from None
+
+
+def _encodings(value: str) -> tuple[str, ...]:
+    """How a value may appear in a transmitted text: as is, JSON-escaped, URL-encoded, base64."""
+    escaped = json.dumps(value)[1:-1]
+    return (
+        value,
+        escaped,
+        quote(value, safe=""),
+        quote_plus(value),
+        base64.b64encode(value.encode()).decode(),
+    )
 
 
 def reveal(value: Any) -> Any:

@@ -25,6 +25,7 @@ from ..flows.options import BasicAuth, BearerAuth, HttpOptions
 from ..flows.secrets import MASK, mask_like, reveal
 from ..flows.trigger import TriggerDagRun
 from .executors import TaskContext, TaskFailedError, executes
+from .retry import http_retry_policy
 
 __all__ = ["BODY_KEYS", "run_trigger_dag_run", "task_instance_rows"]
 
@@ -178,10 +179,12 @@ async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: d
     arguments = _trigger_arguments(body, run_id)
     outputs = ctx.task_run.outputs
     sent_conf = (body or {}).get("conf")
+    retry = task.options.retry if task.options is not None else None
     client = ctx.clients.get(
         _text(rendered["base_url"]),
         headers=headers or None,
         timeout=_timeout(options),
+        **({"retry": http_retry_policy(retry)} if retry is not None else {}),
         **_credentials(options),
     )
 

@@ -29,7 +29,7 @@ from .executors import TaskContext, TaskFailedError, executor_for
 from .ids import new_id
 from .inputs import resolve_inputs
 from .observer import Broadcast, Observer
-from .retry import RetryPolicy
+from .retry import TaskRetry
 
 __all__ = ["FlowRunner"]
 
@@ -209,7 +209,7 @@ class FlowRunner:
         if executor is None:  # check() refuses these before the run starts
             raise UnsupportedTaskError(f"task {task.id!r}: type {task.type} cannot run locally")
         assert self.execution is not None and not isinstance(task, UnknownTask)
-        policy = RetryPolicy(task.retry)
+        policy = TaskRetry(task.retry)
         timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
         first = time.monotonic()
         while True:

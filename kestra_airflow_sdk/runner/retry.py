@@ -1,19 +1,25 @@
-"""Kestra's task ``retry`` policies: how many attempts, and how long to wait between them."""
+"""Kestra's ``retry`` shape, in its two uses.
+
+* A task's ``retry`` re-runs the whole task after it failed (:class:`TaskRetry`), as Kestra does.
+* ``options.retry`` of a ``TriggerDagRun`` sets how its HTTP requests to Airflow are retried
+  (:func:`http_retry_policy` maps it onto the client's :class:`~kestra_airflow_sdk.RetryPolicy`).
+"""
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
 
+from ..airflow.retry import DEFAULT_RETRY, RetryPolicy
 from ..flows.durations import parse_duration
 from ..flows.task import Retry
 
-__all__ = ["RetryPolicy"]
+__all__ = ["TaskRetry", "http_retry_policy"]
 
 _DEFAULT_INTERVAL = timedelta(seconds=1)
 
 
-class RetryPolicy:
+class TaskRetry:
     """Decide whether a failed attempt is tried again and after which delay."""
 
     def __init__(self, retry: Retry | None) -> None:
@@ -48,3 +54,63 @@ class RetryPolicy:
         else:
             delay = interval
         return min(delay, cap) if cap is not None else delay
+
+
+def http_retry_policy(retry: Retry) -> RetryPolicy:
+    """The client :class:`~kestra_airflow_sdk.RetryPolicy` for Kestra's ``options.retry``.
+
+    * ``maxAttempts`` → ``max_attempts`` (every attempt, the first included); without it, as many
+      attempts as fit in ``maxDuration``, else the client's default (5);
+    * ``interval`` → ``initial_delay``; ``maxInterval`` → ``max_delay``;
+    * ``exponential``: the delay grows by ``delayFactor`` (default 2) per retry, with jitter;
+      ``constant``: always ``interval``, no jitter; ``random``: a random delay between
+      ``minInterval`` (default 0) and ``maxInterval`` (or ``interval``).
+
+    Which failures are retried is the client's rule (connection errors, timeouts, 429, 502/503/504;
+    a trigger only when it cannot have created a run): see ``docs/reliability.md``.
+    """
+    interval = (
+        parse_duration(retry.interval).total_seconds() if retry.interval else DEFAULT_RETRY.initial_delay
+    )
+    cap = parse_duration(retry.max_interval).total_seconds() if retry.max_interval else None
+    if retry.type == "constant":
+        initial, multiplier, max_delay, jitter = interval, 1.0, interval, 0.0
+    elif retry.type == "random":
+        high = cap if cap is not None else interval
+        low = parse_duration(retry.min_interval).total_seconds() if retry.min_interval else 0.0
+        initial, multiplier, max_delay = high, 1.0, high
+        jitter = 0.0 if high <= 0 else min(1.0, max(0.0, 1 - low / high))
+    else:
+        initial, multiplier = interval, retry.delay_factor or 2.0
+        max_delay = cap if cap is not None else max(interval, DEFAULT_RETRY.max_delay)
+        jitter = DEFAULT_RETRY.jitter
+    policy = RetryPolicy(
+        max_attempts=retry.max_attempts or DEFAULT_RETRY.max_attempts,
+        initial_delay=initial,
+        multiplier=max(multiplier, 1.0),
+        max_delay=max_delay,
+        jitter=jitter,
+    )
+    if retry.max_attempts is None and retry.max_duration is not None:
+        budget, attempts = parse_duration(retry.max_duration).total_seconds(), 1
+        while attempts < 100 and budget >= policy.backoff(attempts, rng=_NO_JITTER):
+            budget -= policy.backoff(attempts, rng=_NO_JITTER)
+            attempts += 1
+        policy = RetryPolicy(
+            max_attempts=attempts,
+            initial_delay=policy.initial_delay,
+            multiplier=policy.multiplier,
+            max_delay=policy.max_delay,
+            jitter=policy.jitter,
+        )
+    return policy
+
+
+class _Fixed(random.Random):
+    """A draw of 0: the longest delay jitter allows (to fit retries in ``maxDuration``)."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+_NO_JITTER = _Fixed()

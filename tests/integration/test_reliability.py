@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 import threading
 import time
 import traceback
@@ -35,7 +34,7 @@ from kestra_airflow_sdk import (
     RetryPolicy,
     WaitTimeoutError,
 )
-from tests.airflow_servers import PASSWORD, USERNAME, AirflowServer
+from tests.airflow_servers import USERNAME, AirflowServer
 from tests.clients import open_client
 from tests.faults.proxy import Fault, FaultProxy
 
@@ -255,39 +254,6 @@ def test_rejected_token_during_a_wait_logs_in_again_once(
         timer.join()
         assert final.state == DagRunState.SUCCESS
         assert len(proxy.requests("POST", "/auth/token")) == 2  # one login again, then the new token works
-
-
-@pytest.fixture
-def unique_user(airflow: AirflowServer, credentials: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """A user whose password is a fresh random value (Airflow 2: a new user; Airflow 3: admin's
-    password changed in the SimpleAuthManager password file, which is read at every login)."""
-    password = "pw-" + secrets.token_urlsafe(18)
-    if airflow.major == "3":
-        if airflow.home is None:
-            pytest.fail("needs a server with a known home")
-        file = airflow.home / "simple_auth_manager_passwords.json.generated"
-        original = file.read_text()
-        file.write_text(json.dumps({USERNAME: password}))
-        try:
-            yield USERNAME, password
-        finally:
-            file.write_text(original)
-        return
-    username = "sdk_" + secrets.token_hex(4)
-    created = httpx.post(
-        f"{airflow.base_url}/api/v1/users",
-        auth=(USERNAME, PASSWORD),
-        json={
-            "username": username,
-            "password": password,
-            "email": f"{username}@example.com",
-            "first_name": "Secret",
-            "last_name": "Tester",
-            "roles": [{"name": "Admin"}],
-        },
-    )
-    assert created.status_code == 200, created.text
-    yield username, password
 
 
 def test_no_secret_in_any_log_repr_or_error(

@@ -10,48 +10,25 @@ login response are replaced before anything is written (``test_cassettes_hold_no
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import vcr
 
 from kestra_airflow_sdk import AuthenticationError, DagRunState, NotFoundError, TaskInstanceState
 from tests.airflow_servers import AirflowServer, start_server
+from tests.cassette_config import FILTERED
+from tests.cassette_config import recorder as cassette_recorder
 from tests.clients import open_client
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"
 RECORDING = os.environ.get("KAS_RECORD_CASSETTES") == "1"
-FILTERED = "<filtered>"
 CONF = {"source": "cassette", "greeting": "hello from a recording"}
 
 
-def _scrub_request(request: Any) -> Any:
-    if request.path.endswith("/auth/token"):
-        request.body = json.dumps({"username": FILTERED, "password": FILTERED}).encode()
-    return request
-
-
-def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    body = response.get("body", {}).get("string", b"")
-    if isinstance(body, bytes) and b"access_token" in body:
-        response["body"]["string"] = json.dumps({"access_token": FILTERED}).encode()
-    return response
-
-
-recorder = vcr.VCR(
-    cassette_library_dir=str(CASSETTES),
-    record_mode="all" if RECORDING else "none",
-    match_on=["method", "path", "query"],
-    filter_headers=["authorization", "cookie", "set-cookie"],
-    before_record_request=_scrub_request,
-    before_record_response=_scrub_response,
-    decode_compressed_response=True,
-)
+recorder = cassette_recorder(CASSETTES, record=RECORDING)
 
 
 @pytest.fixture(scope="module")
