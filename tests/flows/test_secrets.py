@@ -49,3 +49,26 @@ def test_reveal_and_mask_like() -> None:
     assert reveal(sent) == {"token": "t0k", "plain": "p", "nested": ["n", 1]}
     received = {"token": "t0k", "plain": "p", "nested": ["n", 1], "extra": True}
     assert mask_like(sent, received) == {"token": MASK, "plain": "p", "nested": [MASK, 1], "extra": True}
+
+
+def test_redact_masks_every_resolved_value_in_all_its_encodings() -> None:
+    from urllib.parse import quote
+
+    from kestra_airflow_sdk.flows.secrets import MASK, SecretResolver
+
+    resolver = SecretResolver({"A": 'p@ss w"rd/1'}, environ={})
+    before = resolver.redact('p@ss w"rd/1')
+    assert before == 'p@ss w"rd/1'  # nothing resolved yet: nothing to hide
+    resolver.resolve("a")
+    value = 'p@ss w"rd/1'
+    import base64
+    import json
+
+    text = " | ".join(
+        [value, json.dumps(value), quote(value, safe=""), base64.b64encode(value.encode()).decode()]
+    )
+    redacted = resolver.redact(text)
+    assert value not in redacted and quote(value, safe="") not in redacted
+    assert base64.b64encode(value.encode()).decode() not in redacted
+    assert redacted.count(MASK) == 4
+    assert "p@ss" not in repr(resolver)
