@@ -9,11 +9,21 @@ from . import runner as _runner
 from .airflow import *  # noqa: F403  (the REST client's public names, listed in its __all__)
 from .display import RunProgress, TaskInstances, watch_dag_runs
 from .flows import *  # noqa: F403  (flows, tasks, YAML, expressions and secrets errors)
+from .migration import FlowsFromDags, ScheduleNote, flows_for_dags, map_schedule, write_flows
 from .runner import *  # noqa: F403  (executions, the runner and progress observers)
 
 __version__ = "0.1.0"
 
-__all__: list[str] = ["RunProgress", "TaskInstances", "watch_dag_runs"]
+__all__: list[str] = [
+    "FlowsFromDags",
+    "RunProgress",
+    "ScheduleNote",
+    "TaskInstances",
+    "flows_for_dags",
+    "map_schedule",
+    "watch_dag_runs",
+    "write_flows",
+]
 __all__ += _airflow.__all__
 __all__ += _flows.__all__
 __all__ += _runner.__all__

@@ -15,7 +15,7 @@ from .errors import (
     PermissionDeniedError,
     WaitTimeoutError,
 )
-from .models import Dag, DagRun, DagRunState, TaskInstance, TaskInstanceState, VersionInfo
+from .models import Dag, DagRun, DagRunState, DagTask, TaskInstance, TaskInstanceState, VersionInfo
 from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
 from .versions import ApiVersion
 
@@ -37,6 +37,7 @@ __all__ = [
     "DagPausedWarning",
     "DagRun",
     "DagRunState",
+    "DagTask",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",

@@ -47,7 +47,7 @@ from .errors import (
     error_from_transport,
 )
 from .logs import log_text
-from .models import Dag, DagRun, DagRunState, TaskInstance, VersionInfo
+from .models import Dag, DagRun, DagRunState, DagTask, TaskInstance, VersionInfo
 from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, is_transient
 from .versions import DIALECTS, ApiVersion, Dialect
 
@@ -633,6 +633,14 @@ class ClientCore:
     def unpause_dag(self, dag_id: str) -> Op[Dag]:
         """Unpause a DAG so that its queued runs start."""
         return (yield from self._set_paused(dag_id, False))
+
+    @operation
+    def list_dag_tasks(self, dag_id: str) -> Op[list[DagTask]]:
+        """The tasks of a DAG's definition (task id, operator, ...), in Airflow's order."""
+        body = yield from self._call(
+            "GET", f"/dags/{_segment(dag_id, 'dag_id')}/tasks", action=f"Listing the tasks of DAG {dag_id!r}"
+        )
+        return _parse_rows(DagTask, body.get("tasks") or [])
 
     @operation
     def trigger_dag_run(

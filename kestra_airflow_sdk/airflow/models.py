@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Dag", "DagRun", "DagRunState", "TaskInstance", "TaskInstanceState", "VersionInfo"]
+__all__ = ["Dag", "DagRun", "DagRunState", "DagTask", "TaskInstance", "TaskInstanceState", "VersionInfo"]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -143,6 +143,24 @@ class Dag(_Model):
             data["next_dagrun_run_after"] = data.get("next_dagrun_create_after")
         if data.get("is_active") is None and data.get("is_stale") is not None:
             data["is_active"] = not data["is_stale"]
+        return data
+
+
+class DagTask(_Model):
+    """One task of a DAG's definition (``GET /dags/{dag_id}/tasks``)."""
+
+    task_id: str
+    operator_name: str | None = None
+    owner: str | None = None
+    retries: int | None = None
+    downstream_task_ids: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("operator_name"):
+            class_ref = data.get("class_ref") or {}
+            data = {**data, "operator_name": class_ref.get("class_name")}
         return data
 
 

@@ -13,6 +13,7 @@ from .errors import (
 from .flow import Flow, FlowInput, Label
 from .options import BasicAuth, BearerAuth, HttpOptions, HttpTimeout
 from .registry import supported_types
+from .schedule import Schedule, UnknownTrigger
 from .task import Retry, Task
 from .trigger import TriggerDagRun
 
@@ -31,11 +32,13 @@ __all__ = [
     "Log",
     "Parallel",
     "Retry",
+    "Schedule",
     "SecretNotFoundError",
     "Sequential",
     "Task",
     "TriggerDagRun",
     "UnknownTask",
+    "UnknownTrigger",
     "UnsupportedTaskError",
     "format_duration",
     "parse_duration",

@@ -13,6 +13,7 @@ from typing_extensions import Unpack
 from .base import KestraModel
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
+from .schedule import AnyTrigger
 from .task import Task
 from .validation import flow_error
 
@@ -85,6 +86,8 @@ class Flow(KestraModel):
         labels: ``{key: value}`` (or Kestra's list of ``{key, value}``).
         inputs: flow inputs (``FlowInput`` or dicts with ``id`` and ``type``).
         variables: values available as ``{{ vars.<name> }}``.
+        triggers: e.g. a :class:`~kestra_airflow_sdk.flows.Schedule`; exported for Kestra, not fired
+            by the local runner.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -99,6 +102,7 @@ class Flow(KestraModel):
     tasks: list[AnyTask] = Field(default_factory=list)
     errors: list[AnyTask] | None = None
     finally_: list[AnyTask] | None = Field(default=None, alias="finally")
+    triggers: list[AnyTrigger] | None = None
     disabled: bool = False
 
     def __init__(self, id: str, namespace: str, **data: Any) -> None:

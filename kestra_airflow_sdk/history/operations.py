@@ -41,6 +41,32 @@ class HistoryOperations(ClientCore):
         return dags_frame(dags)
 
     @operation
+    def inventory(
+        self,
+        dag_ids: str | Iterable[str] | None = None,
+        *,
+        since: datetime | None = None,
+        window: timedelta = timedelta(days=30),
+    ) -> Op[pd.DataFrame]:
+        """One row per DAG to plan a migration (columns: :data:`~kestra_airflow_sdk.migration.INVENTORY`).
+
+        dag_id, description, owners, tags, is_paused, schedule and the Kestra cron it maps to, the
+        number of tasks and their operators, the latest run's state and time, and over the window:
+        runs, success rate, p50/p95 duration of finished runs.
+
+        Args:
+            dag_ids: one DAG id, several, or None for every DAG.
+            since: start of the window (timezone-aware); default: ``window`` before now.
+            window: length of the window when ``since`` is not given (default 30 days).
+
+        Example:
+            >>> client.inventory().sort_values("runs", ascending=False)[["dag_id", "runs", "success_rate"]]
+        """
+        from ..migration.inventory import inventory_op
+
+        return (yield from inventory_op(self, dag_ids, since=since, window=window))
+
+    @operation
     def dag_runs(
         self,
         dag_id: str | Iterable[str] | None = None,

@@ -2,7 +2,7 @@
 
 Frames are built column-wise from already-normalised rows (dicts shaped like the SDK's models):
 timezone-aware UTC datetimes (``datetime64[us, UTC]``), ``timedelta64[us]`` durations, categorical
-states, nullable integers and booleans, ``string`` text. An empty result is an empty frame with the
+states, nullable integers, floats and booleans, ``string`` text. An empty result is an empty frame with the
 same columns and dtypes.
 """
 
@@ -18,7 +18,7 @@ from ..airflow.models import DagRunState, TaskInstanceState
 
 __all__ = ["DAGS", "DAG_RUNS", "TASK_INSTANCES", "Column", "Schema"]
 
-Kind = Literal["str", "datetime", "duration", "int", "bool", "category", "object"]
+Kind = Literal["str", "datetime", "duration", "int", "float", "bool", "category", "object"]
 
 DATETIME = "datetime64[us, UTC]"
 DURATION = "timedelta64[us]"
@@ -48,7 +48,8 @@ class Column:
             result = pd.Series(list(values), dtype=object)
         else:
             result = pd.Series(
-                list(values), dtype={"str": "string", "int": "Int64", "bool": "boolean"}[self.kind]
+                list(values),
+                dtype={"str": "string", "int": "Int64", "float": "Float64", "bool": "boolean"}[self.kind],
             )
         result.name = self.name
         return result

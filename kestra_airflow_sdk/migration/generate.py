@@ -1,0 +1,273 @@
+"""Kestra flows that orchestrate Airflow DAGs: one flow per DAG, ready to review and deploy.
+
+Each flow has one ``TriggerDagRun`` (``wait: true``) whose ``body.conf`` carries the Kestra lineage,
+credentials only as ``{{ secret('...') }}`` references, the DAG's description, labels from its tags,
+and the DAG's schedule as a **disabled** Kestra ``Schedule`` trigger: deploying changes nothing
+until the cut-over (enable the Kestra trigger, pause the Airflow schedule; see ``docs/migration.md``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from ..airflow.core import ClientCore, Op
+from ..airflow.errors import InvalidArgumentError
+from ..airflow.models import Dag
+from ..flows.flow import Flow
+from ..flows.options import BasicAuth, BearerAuth, HttpOptions
+from ..flows.schedule import Schedule
+from ..flows.trigger import TriggerDagRun
+from .inventory import _selected
+from .schedules import map_schedule
+
+if TYPE_CHECKING:
+    from ..airflow.client import AirflowClient, AsyncAirflowClient
+
+__all__ = ["FlowsFromDags", "ScheduleNote", "flow_id_for", "flows_for_dags", "write_flows"]
+
+#: what the generated TriggerDagRun sends as ``body.conf``: where the run came from
+LINEAGE = {
+    "source": "kestra",
+    "namespace": "{{ flow.namespace }}",
+    "flow": "{{ flow.id }}",
+    "task": "{{ task.id }}",
+    "execution": "{{ execution.id }}",
+}
+TASK_ID = "trigger_dag"
+TRIGGER_ID = "schedule"
+_INVALID = re.compile(r"[^a-zA-Z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class ScheduleNote:
+    """A DAG whose schedule did not become a Schedule trigger, and why."""
+
+    dag_id: str
+    schedule: str | None
+    reason: str
+
+
+@dataclass
+class FlowsFromDags:
+    """What :func:`flows_for_dags` generated: the flows, and the schedules that could not move."""
+
+    flows: list[Flow] = field(default_factory=list)
+    notes: list[ScheduleNote] = field(default_factory=list)
+
+    def __iter__(self) -> Any:
+        return iter(self.flows)
+
+    def __len__(self) -> int:
+        return len(self.flows)
+
+    def flow(self, dag_id: str) -> Flow:
+        """The flow generated for ``dag_id``."""
+        for flow in self.flows:
+            if flow.label_map.get("airflow_dag_id") == dag_id:
+                return flow
+        raise KeyError(f"no flow was generated for DAG {dag_id!r}")
+
+
+def flow_id_for(dag_id: str) -> str:
+    """A Kestra flow id for a DAG id: characters Kestra refuses become ``_``, it starts with a letter
+    or digit and has at most 100 characters (e.g. ``"team/etl daily"`` → ``"team_etl_daily"``)."""
+    flow_id = _INVALID.sub("_", dag_id).lstrip("._-")[:100]
+    if not flow_id:
+        raise InvalidArgumentError(f"dag_id {dag_id!r} has no letter or digit to make a Kestra flow id from")
+    return flow_id
+
+
+def _label_key(tag: str) -> str:
+    return _INVALID.sub("_", tag).strip("_") or "tag"
+
+
+def _flow_for(
+    dag: Dag,
+    *,
+    namespace: str,
+    base_url: str,
+    options: HttpOptions,
+    poll_frequency: str,
+    max_duration: str,
+) -> tuple[Flow, ScheduleNote | None]:
+    mapping = map_schedule(dag.schedule)
+    labels = {"airflow_dag_id": dag.dag_id, **{_label_key(tag): "true" for tag in sorted(dag.tags)}}
+    task = TriggerDagRun(
+        id=TASK_ID,
+        description=f"Trigger Airflow DAG {dag.dag_id} and wait for its run",
+        base_url=base_url,
+        dag_id=dag.dag_id,
+        wait=True,
+        poll_frequency=poll_frequency,
+        max_duration=max_duration,
+        body={"conf": dict(LINEAGE)},
+        options=options.model_copy(deep=True),
+    )
+    triggers = [Schedule(id=TRIGGER_ID, cron=mapping.cron, disabled=True)] if mapping.cron else None
+    flow = Flow(
+        id=flow_id_for(dag.dag_id),
+        namespace=namespace,
+        description=dag.description or f"Orchestrates Airflow DAG {dag.dag_id}",
+        labels=labels,
+        **({"triggers": triggers} if triggers else {}),
+    ).task(task)
+    note = None if mapping.maps else ScheduleNote(dag.dag_id, dag.schedule, mapping.reason or "")
+    return flow, note
+
+
+def _options(auth: str, username_secret: str, password_secret: str, token_secret: str) -> HttpOptions:
+    if auth == "basic":
+        return HttpOptions(
+            auth=BasicAuth(
+                username=f"{{{{ secret('{username_secret}') }}}}",
+                password=f"{{{{ secret('{password_secret}') }}}}",
+            )
+        )
+    if auth == "bearer":
+        return HttpOptions(auth=BearerAuth(token=f"{{{{ secret('{token_secret}') }}}}"))
+    raise InvalidArgumentError(f"auth: expected 'basic' or 'bearer', got {auth!r}")
+
+
+def _generate_op(
+    client: ClientCore,
+    dag_ids: str | Iterable[str] | None,
+    namespace: str,
+    base_url: str | None,
+    options: HttpOptions,
+    poll_frequency: str,
+    max_duration: str,
+) -> Op[FlowsFromDags]:
+    dags: list[Dag] = yield from ClientCore.list_dags.fn(client)
+    result = FlowsFromDags()
+    for dag in sorted(_selected(dags, dag_ids), key=lambda d: d.dag_id):
+        flow, note = _flow_for(
+            dag,
+            namespace=namespace,
+            base_url=base_url or client.base_url,
+            options=options,
+            poll_frequency=poll_frequency,
+            max_duration=max_duration,
+        )
+        result.flows.append(flow)
+        if note is not None:
+            result.notes.append(note)
+    ids = [flow.id for flow in result.flows]
+    clashes = sorted({i for i in ids if ids.count(i) > 1})
+    if clashes:
+        raise InvalidArgumentError(
+            f"dag_ids: several DAGs give the same Kestra flow id {', '.join(map(repr, clashes))}; "
+            "generate them in separate namespaces or rename the flows"
+        )
+    return result
+
+
+@overload
+def flows_for_dags(
+    client: AirflowClient,
+    dag_ids: str | Iterable[str] | None = None,
+    *,
+    namespace: str,
+    base_url: str | None = None,
+    auth: Literal["basic", "bearer"] = "basic",
+    username_secret: str = "AIRFLOW_USERNAME",
+    password_secret: str = "AIRFLOW_PASSWORD",
+    token_secret: str = "AIRFLOW_TOKEN",
+    poll_frequency: str = "PT30S",
+    max_duration: str = "PT24H",
+) -> FlowsFromDags: ...
+@overload
+def flows_for_dags(
+    client: AsyncAirflowClient,
+    dag_ids: str | Iterable[str] | None = None,
+    *,
+    namespace: str,
+    base_url: str | None = None,
+    auth: Literal["basic", "bearer"] = "basic",
+    username_secret: str = "AIRFLOW_USERNAME",
+    password_secret: str = "AIRFLOW_PASSWORD",
+    token_secret: str = "AIRFLOW_TOKEN",
+    poll_frequency: str = "PT30S",
+    max_duration: str = "PT24H",
+) -> Coroutine[Any, Any, FlowsFromDags]: ...
+def flows_for_dags(
+    client: AirflowClient | AsyncAirflowClient,
+    dag_ids: str | Iterable[str] | None = None,
+    *,
+    namespace: str,
+    base_url: str | None = None,
+    auth: Literal["basic", "bearer"] = "basic",
+    username_secret: str = "AIRFLOW_USERNAME",
+    password_secret: str = "AIRFLOW_PASSWORD",
+    token_secret: str = "AIRFLOW_TOKEN",
+    poll_frequency: str = "PT30S",
+    max_duration: str = "PT24H",
+) -> FlowsFromDags | Coroutine[Any, Any, FlowsFromDags]:
+    """Kestra flows that orchestrate Airflow DAGs, one per DAG (one request: the DAG listing).
+
+    Each flow: id from the DAG id (:func:`flow_id_for`), the DAG's description, labels
+    ``airflow_dag_id`` and one ``<tag>: "true"`` per DAG tag, one ``TriggerDagRun`` (id
+    ``trigger_dag``, ``wait: true``) whose ``body.conf`` carries the lineage (``source: kestra``,
+    ``namespace``, ``flow``, ``task``, ``execution``) and whose credentials are
+    ``{{ secret('...') }}`` references, and — when the DAG's schedule is a cron or a preset — a
+    **disabled** ``Schedule`` trigger with that cron.
+
+    Args:
+        client: an :class:`~kestra_airflow_sdk.AirflowClient` (returns the result) or an
+            :class:`~kestra_airflow_sdk.AsyncAirflowClient` (returns a coroutine to ``await``).
+        dag_ids: one DAG id, several, or None for every DAG.
+        namespace: the Kestra namespace of the flows, e.g. ``"company.team"``.
+        base_url: the Airflow URL the flows call (default: the client's; give the URL Kestra reaches).
+        auth: ``"basic"`` (username and password secrets) or ``"bearer"`` (a token secret).
+        username_secret: name of the Kestra secret holding the Airflow user name.
+        password_secret: name of the Kestra secret holding the Airflow password.
+        token_secret: name of the Kestra secret holding a bearer token (``auth="bearer"``).
+        poll_frequency: the TriggerDagRun's ``pollFrequency`` (ISO-8601 duration).
+        max_duration: the TriggerDagRun's ``maxDuration``.
+
+    Returns:
+        :class:`FlowsFromDags`: ``.flows`` (iterate it directly) and ``.notes``, one
+        :class:`ScheduleNote` per DAG whose schedule is not a cron (no schedule, ``@once``, a
+        timetable, datasets or assets), saying why.
+
+    Example:
+        >>> generated = flows_for_dags(client, namespace="company.airflow")
+        >>> write_flows(generated, "flows/")
+        >>> [(n.dag_id, n.reason) for n in generated.notes]
+    """
+    if not isinstance(client, ClientCore):
+        raise InvalidArgumentError(
+            f"client: expected an AirflowClient or AsyncAirflowClient, got {type(client).__name__}"
+        )
+    options = _options(auth, username_secret, password_secret, token_secret)
+    probe = TriggerDagRun(
+        id=TASK_ID,
+        base_url="http://probe",
+        dag_id="probe",
+        poll_frequency=poll_frequency,
+        max_duration=max_duration,
+    )
+    Flow(id="probe", namespace=namespace).task(probe)  # bad namespace or durations: raised before any request
+    op = _generate_op(client, dag_ids, namespace, base_url, options, poll_frequency, max_duration)
+    return client._execute(op)
+
+
+def write_flows(flows: Iterable[Flow], folder: str | Path) -> list[Path]:
+    """Write one Kestra YAML file per flow, ``<folder>/<namespace>/<id>.yaml``; return the paths.
+
+    Every file loads back with :meth:`Flow.from_yaml` equal to its flow. Existing files of the same
+    flows are overwritten; other files are left alone.
+    """
+    root = Path(folder)
+    paths = []
+    for flow in flows:
+        if not isinstance(flow, Flow):
+            raise InvalidArgumentError(f"flows: expected Flow objects, got {type(flow).__name__}")
+        path = root / flow.namespace / f"{flow.id}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(flow.to_yaml(), encoding="utf-8")
+        paths.append(path)
+    return paths

@@ -1,0 +1,134 @@
+"""The inventory of an Airflow: one row per DAG, what a team looks at to plan which DAGs to move first.
+
+Gentle on the server: one listing of the DAGs, the runs of the window in one filtered export (the
+batch endpoint for several DAGs, cursor pages where offered), one ``/tasks`` request per DAG (four in
+flight) and, only for DAGs without a run in the window, one request for their latest run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pandas as pd
+
+from ..airflow import core
+from ..airflow.core import PAGE_CONCURRENCY, ClientCore, Op, gather
+from ..airflow.errors import InvalidArgumentError
+from ..airflow.models import Dag, DagRunState, DagTask
+from ..history.fetch import RunQuery, fetch_runs
+from ..history.frames import runs_frame
+from ..history.schemas import Column, Schema
+from .schedules import map_schedule
+
+__all__ = ["INVENTORY", "inventory_op"]
+
+INVENTORY = Schema(
+    "inventory",
+    (
+        Column("dag_id", "str"),
+        Column("description", "str"),
+        Column("owners", "object"),
+        Column("tags", "object"),
+        Column("is_paused", "bool"),
+        Column("schedule", "str"),
+        Column("cron", "str"),
+        Column("tasks", "int"),
+        Column("operators", "object"),
+        Column("last_run_state", "category", tuple(s.value for s in DagRunState)),
+        Column("last_run_at", "datetime"),
+        Column("runs", "int"),
+        Column("success_rate", "float"),
+        Column("p50_duration", "duration"),
+        Column("p95_duration", "duration"),
+    ),
+)
+"""Columns of :meth:`~kestra_airflow_sdk.AirflowClient.inventory`: ``schedule`` as Airflow reports it,
+``cron`` the Kestra cron it maps to (missing when it cannot: see :func:`map_schedule`), ``tasks`` the
+number of tasks, ``operators`` their distinct operator names, ``last_run_*`` the DAG's latest run
+(by the time it was due), ``runs`` / ``success_rate`` / ``p50_duration`` / ``p95_duration`` over
+the window (success rate and durations of finished runs)."""
+
+
+def _selected(dags: list[Dag], dag_ids: str | Iterable[str] | None) -> list[Dag]:
+    if dag_ids is None:
+        return dags
+    wanted = [dag_ids] if isinstance(dag_ids, str) else list(dag_ids)
+    for one in wanted:
+        core._segment(one, "dag_ids")
+    known = {dag.dag_id: dag for dag in dags}
+    missing = [one for one in wanted if one not in known]
+    if missing:
+        raise InvalidArgumentError(
+            f"dag_ids: Airflow does not know {', '.join(map(repr, missing))} "
+            f"(it has {len(known)} DAGs; client.dags() lists them)"
+        )
+    return [known[one] for one in dict.fromkeys(wanted)]
+
+
+def _window_stats(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    stats: dict[str, dict[str, Any]] = {}
+    for dag_id, group in runs.groupby("dag_id", sort=False, observed=True):
+        finished = group[group["state"].isin(["success", "failed"])]
+        durations = finished["duration"].dropna()
+        latest = group.sort_values("run_after").iloc[-1]
+        stats[str(dag_id)] = {
+            "runs": len(group),
+            "success_rate": (finished["state"] == "success").mean() if len(finished) else None,
+            "p50_duration": durations.quantile(0.5) if len(durations) else None,
+            "p95_duration": durations.quantile(0.95) if len(durations) else None,
+            "last_run_state": latest["state"],
+            "last_run_at": latest["run_after"],
+        }
+    return stats
+
+
+def inventory_op(
+    client: ClientCore, dag_ids: str | Iterable[str] | None, *, since: datetime | None, window: timedelta
+) -> Op[pd.DataFrame]:
+    """The inventory frame (columns: :data:`INVENTORY`), one row per DAG ordered by ``dag_id``."""
+    if since is None:
+        if not isinstance(window, timedelta) or window <= timedelta(0):
+            raise InvalidArgumentError(f"window: expected a positive timedelta, got {window!r}")
+        since = datetime.now(timezone.utc) - window
+    since = core._aware(since, "since")
+    all_dags: list[Dag] = yield from ClientCore.list_dags.fn(client)
+    dags = sorted(_selected(all_dags, dag_ids), key=lambda dag: dag.dag_id)
+    if not dags:
+        return INVENTORY.empty()
+    ids = tuple(dag.dag_id for dag in dags)
+    tasks: list[list[DagTask]] = yield from gather(
+        (ClientCore.list_dag_tasks.fn(client, dag_id) for dag_id in ids), PAGE_CONCURRENCY
+    )
+    query = RunQuery(dag_ids=None if dag_ids is None else ids, since=since)
+    stats = _window_stats(runs_frame((yield from fetch_runs(client, query))))
+    quiet = [dag_id for dag_id in ids if dag_id not in stats]
+    latest_rows = yield from gather(
+        (fetch_runs(client, RunQuery(dag_ids=(d,), newest_first=True, limit=1)) for d in quiet),
+        PAGE_CONCURRENCY,
+    )
+    latest = runs_frame([rows[0] for rows in latest_rows if rows])
+    for _, run in latest.iterrows():
+        stats[str(run["dag_id"])] = {
+            "runs": 0,
+            "last_run_state": run["state"],
+            "last_run_at": run["run_after"],
+        }
+    rows = []
+    for dag, dag_tasks in zip(dags, tasks, strict=True):
+        row: dict[str, Any] = {
+            "dag_id": dag.dag_id,
+            "description": dag.description,
+            "owners": list(dag.owners),
+            "tags": sorted(dag.tags),
+            "is_paused": dag.is_paused,
+            "schedule": dag.schedule,
+            "cron": map_schedule(dag.schedule).cron,
+            "tasks": len(dag_tasks),
+            "operators": sorted({t.operator_name for t in dag_tasks if t.operator_name}),
+            "runs": 0,
+        }
+        row.update({k: None if pd.isna(v) else v for k, v in stats.get(dag.dag_id, {}).items()})
+        rows.append(row)
+    return INVENTORY.frame(rows)
