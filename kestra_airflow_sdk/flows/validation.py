@@ -24,15 +24,20 @@ def _path(loc: tuple[Any, ...], data: Any) -> tuple[str, tuple[Any, ...]]:
     text = ""
     clean: list[Any] = []
     node = data
+    kind = "task"
     for part in loc:
+        if part in ("Schedule", "UnknownTrigger"):  # trigger-union tags
+            continue
         if is_tag(part):
             continue
+        if part == "triggers":
+            kind = "trigger"
         clean.append(part)
         if isinstance(part, int):
             text += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
             if isinstance(node, dict) and isinstance(node.get("id"), str):
-                text += f" (task {node['id']!r})"
+                text += f" ({kind} {node['id']!r})"
         else:
             text += f".{part}" if text else str(part)
             node = node.get(part) if isinstance(node, dict) else None

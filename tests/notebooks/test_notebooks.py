@@ -31,7 +31,7 @@ def _widget_values(nb: Any) -> list[str]:
 
 def test_notebooks_are_stored_without_outputs() -> None:
     names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
-    assert names == ["async.ipynb", "history.ipynb", "quickstart.ipynb"]
+    assert names == ["async.ipynb", "history.ipynb", "migration.ipynb", "quickstart.ipynb"]
     for name in names:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         nbformat.validate(nb)
@@ -102,3 +102,18 @@ def test_history_notebook_explores_runs(airflow: AirflowServer, tmp_path: Path) 
     assert "hello_world_dag" in htmls and "failing_dag" in htmls
     plain = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "('failing_dag', 'failed')" in plain and "('hello_world_dag', 'success')" in plain
+
+
+@AIRFLOW3
+def test_migration_notebook_generates_and_runs_a_flow(airflow: AirflowServer, tmp_path: Path) -> None:
+    nb = execute_notebook("migration.ipynb", airflow, tmp_path)
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    htmls = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "migration_cron_dag" in htmls and "30 6 * * 1-5" in htmls  # the inventory
+    texts = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "type: io.kestra.plugin.core.trigger.Schedule" in texts and "disabled: true" in texts
+    assert "SUCCESS {'source': 'kestra', 'namespace': 'company.airflow', 'flow': 'hello_world_dag'" in texts
+    plain = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "migration_asset_dag" in plain and "no cron" in plain  # the unmappable schedule, reported
+    assert "company.airflow/migration_cron_dag.yaml" in plain
