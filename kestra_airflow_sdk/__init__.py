@@ -9,6 +9,7 @@ from . import runner as _runner
 from .airflow import *  # noqa: F403  (the REST client's public names, listed in its __all__)
 from .display import RunProgress, TaskInstances, watch_dag_runs
 from .flows import *  # noqa: F403  (flows, tasks, YAML, expressions and secrets errors)
+from .kestra import KestraApiError, KestraError, KestraServer
 from .migration import FlowsFromDags, ScheduleNote, flows_for_dags, map_schedule, write_flows
 from .runner import *  # noqa: F403  (executions, the runner and progress observers)
 
@@ -16,6 +17,9 @@ __version__ = "0.1.0"
 
 __all__: list[str] = [
     "FlowsFromDags",
+    "KestraApiError",
+    "KestraError",
+    "KestraServer",
     "RunProgress",
     "ScheduleNote",
     "TaskInstances",

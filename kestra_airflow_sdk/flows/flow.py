@@ -18,6 +18,7 @@ from .task import Task
 from .validation import flow_error
 
 if TYPE_CHECKING:
+    from ..kestra.server import KestraServer
     from ..runner.engine import FlowRunner
     from ..runner.execution import Execution
     from ..runner.observer import Observer
@@ -240,18 +241,30 @@ class Flow(KestraModel):
         inputs: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
+        *,
+        on: KestraServer | None = None,
         **options: Unpack[RunOptions],
     ) -> Execution:
-        """Run the flow locally, blocking, and return the finished :class:`Execution`.
+        """Run the flow locally (or on a Kestra server), blocking, and return the finished :class:`Execution`.
 
         Works in a plain script and inside a running event loop (Jupyter), where nest-asyncio is
         applied to that loop. See :meth:`arun` for the arguments.
+
+        Args:
+            on: a :class:`~kestra_airflow_sdk.kestra.KestraServer`: deploy the flow there (upsert) and
+                run it on Kestra instead of locally (``secret()`` then reads Kestra's secrets, so
+                ``secrets=`` is refused); ``observers``/``progress`` report its task runs.
 
         Raises:
             ExecutionKilled: Ctrl-C (a ``KeyboardInterrupt``) stopped the run; its ``execution`` is KILLED.
         """
         from ..runner.execution import ExecutionKilled
         from ..runner.sync import run_blocking
+
+        if on is not None:
+            from ..kestra.server import run_flow_on
+
+            return run_flow_on(on, self, inputs, secrets, labels, options)
 
         runner = self.runner(inputs, secrets, labels, **options)
         try:

@@ -1,0 +1,95 @@
+"""A Kestra execution (``GET /api/v1/{tenant}/executions/{id}``) as the SDK's :class:`Execution`,
+the same type the local runner returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..runner.execution import Execution, State, TaskRun
+
+__all__ = ["TERMINAL", "execution_from_kestra", "kestra_state"]
+
+#: Kestra states after which an execution never changes again
+TERMINAL = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"})
+_STATES = {
+    "SUCCESS": State.SUCCESS,
+    "SKIPPED": State.SUCCESS,
+    "WARNING": State.WARNING,
+    "FAILED": State.FAILED,
+    "RETRIED": State.FAILED,
+    "KILLED": State.KILLED,
+    "CANCELLED": State.KILLED,
+    "CREATED": State.CREATED,
+    "SUBMITTED": State.CREATED,
+    "QUEUED": State.CREATED,
+    "RESTARTED": State.CREATED,
+    "RESUBMITTED": State.CREATED,
+}
+
+
+def kestra_state(body: Any) -> str:
+    """The ``state.current`` of an execution or task run body (``""`` when absent)."""
+    state = body.get("state") if isinstance(body, dict) else None
+    return str(state.get("current") or "") if isinstance(state, dict) else ""
+
+
+def _state(current: str) -> State:
+    """Kestra's many states in the runner's six (RUNNING, PAUSED, KILLING, RETRYING... run)."""
+    return _STATES.get(current, State.RUNNING)
+
+
+def _date(body: Any, key: str) -> datetime | None:
+    state = body.get("state") if isinstance(body, dict) else None
+    value = state.get(key) if isinstance(state, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _labels(value: Any) -> dict[str, str]:
+    if isinstance(value, list):
+        return {str(x.get("key")): str(x.get("value")) for x in value if isinstance(x, dict)}
+    return {str(k): str(v) for k, v in (value or {}).items()} if isinstance(value, dict) else {}
+
+
+def execution_from_kestra(body: dict[str, Any], task_types: dict[str, str] | None = None) -> Execution:
+    """Build an :class:`Execution` from Kestra's execution JSON.
+
+    ``task_types`` (task id → type, e.g. from the flow that ran) fills :attr:`TaskRun.type`, which
+    Kestra's task runs do not carry.
+    """
+    runs = []
+    for item in body.get("taskRunList") or []:
+        if not isinstance(item, dict):
+            continue
+        current = kestra_state(item)
+        attempts = item.get("attempts") or []
+        runs.append(
+            TaskRun(
+                id=str(item.get("id") or ""),
+                task_id=str(item.get("taskId") or ""),
+                type=(task_types or {}).get(str(item.get("taskId")), ""),
+                state=_state(current),
+                attempt=max(len(attempts), 1 if current else 0),
+                start_date=_date(item, "startDate"),
+                end_date=_date(item, "endDate") if current in TERMINAL else None,
+                outputs=dict(item.get("outputs") or {}),
+                parent_id=item.get("parentTaskRunId"),
+            )
+        )
+    current = kestra_state(body)
+    return Execution(
+        id=str(body.get("id") or ""),
+        namespace=str(body.get("namespace") or ""),
+        flow_id=str(body.get("flowId") or ""),
+        state=_state(current),
+        start_date=_date(body, "startDate"),
+        end_date=_date(body, "endDate") if current in TERMINAL else None,
+        inputs=dict(body.get("inputs") or {}),
+        labels=_labels(body.get("labels")),
+        task_runs=runs,
+    )

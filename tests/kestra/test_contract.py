@@ -1,0 +1,125 @@
+"""KestraServer against a mock generated from Kestra's OpenAPI spec (Prism, ``--errors``): every
+request the SDK sends must conform to the spec, and the SDK must parse the spec's answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from kestra_airflow_sdk import Flow, KestraServer
+from kestra_airflow_sdk.flows import Log, Schedule
+from kestra_airflow_sdk.kestra import DeployedFlow, FlowValidation, KestraError, LogEntry
+from kestra_airflow_sdk.runner import Execution, State
+
+
+class Recording(httpx.HTTPTransport):
+    """The real transport, keeping every request and response for the assertions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        response.read()
+        self.exchanges.append((request, response))
+        return response
+
+
+@pytest.fixture
+def recording() -> Recording:
+    return Recording()
+
+
+@pytest.fixture
+def server(prism_url: str, recording: Recording) -> Iterator[KestraServer]:
+    with KestraServer(prism_url, username="admin@kestra.io", password="Admin1234", transport=recording) as s:
+        yield s
+
+
+def _conformant(recording: Recording) -> None:
+    """Prism accepted every request: no error status, no violation reported."""
+    assert recording.exchanges
+    for request, response in recording.exchanges:
+        assert response.status_code < 400, (request.method, request.url, response.text[:500])
+        assert "sl-violations" not in response.headers, response.headers["sl-violations"]
+
+
+FLOWS = [
+    Flow(
+        id="etl",
+        namespace="company.airflow",
+        triggers=[Schedule(id="schedule", cron="0 6 * * *", disabled=True)],
+    ).task(Log(id="hello", message="hi {{ flow.id }}")),
+    Flow(id="reports", namespace="company.airflow").task(Log(id="hello", message="hi")),
+]
+
+
+def test_validate_sends_yaml_and_parses_the_verdicts(server: KestraServer, recording: Recording) -> None:
+    results = server.validate(FLOWS)
+    _conformant(recording)
+    assert results and all(isinstance(r, FlowValidation) for r in results)
+    [(request, _)] = recording.exchanges
+    assert (request.method, request.url.path) == ("POST", "/api/v1/main/flows/validate")
+    assert request.headers["content-type"] == "application/x-yaml"
+    assert request.content.decode().count("id: ") >= 4 and "---\n" in request.content.decode()
+
+
+def test_deploy_upserts_without_deleting(server: KestraServer, recording: Recording) -> None:
+    deployed = server.deploy(FLOWS)
+    _conformant(recording)
+    assert deployed and all(isinstance(d, DeployedFlow) for d in deployed)
+    [(request, _)] = recording.exchanges
+    assert request.url.path == "/api/v1/main/flows/bulk"
+    assert request.url.params["delete"] == "false"  # never the default that deletes other flows
+
+
+def test_run_without_waiting_parses_the_execution(server: KestraServer, recording: Recording) -> None:
+    execution = server.run(FLOWS[0], labels={"team": "data", "source": "sdk"}, wait=False)
+    _conformant(recording)
+    assert isinstance(execution, Execution) and execution.id
+    assert execution.state in set(State)
+    [(request, _)] = recording.exchanges
+    assert request.url.path == "/api/v1/main/executions/company.airflow/etl"
+    assert request.url.params.get_list("labels") == ["team:data", "source:sdk"]
+
+
+def test_reading_an_execution_and_its_logs(server: KestraServer, recording: Recording) -> None:
+    execution = server.execution("4SCXzZj2J6MgnG0QkscBMv")
+    logs = server.logs(execution.id or "4SCXzZj2J6MgnG0QkscBMv")
+    _conformant(recording)
+    assert isinstance(execution, Execution)
+    assert all(isinstance(task_run.state, State) for task_run in execution.task_runs)
+    assert logs and all(isinstance(entry, LogEntry) for entry in logs)
+    assert [r.url.path for r, _ in recording.exchanges] == [
+        "/api/v1/main/executions/4SCXzZj2J6MgnG0QkscBMv",
+        f"/api/v1/main/logs/{execution.id or '4SCXzZj2J6MgnG0QkscBMv'}",
+    ]
+
+
+def test_waiting_polls_with_conformant_requests_until_the_timeout(
+    server: KestraServer, recording: Recording
+) -> None:
+    """The mock's execution stays in its example state (not terminal): the wait polls, then says so."""
+    with pytest.raises(KestraError, match=r"did not end within 0\.6s") as info:
+        server.run(FLOWS[0], wait=True, poll_interval=0.2, timeout=0.6)
+    _conformant(recording)
+    polls = [r for r, _ in recording.exchanges if r.method == "GET"]
+    assert len(polls) >= 2 and all(r.url.path.startswith("/api/v1/main/executions/") for r in polls)
+    assert "last state:" in str(info.value)
+
+
+def test_the_mock_does_reject_what_the_spec_does_not_allow(prism_url: str) -> None:
+    """A control: the contract check can fail (wrong content type; no credentials)."""
+    wrong = httpx.post(
+        f"{prism_url}/api/v1/main/flows/validate", json={"id": "x"}, auth=("admin@kestra.io", "Admin1234")
+    )
+    assert wrong.status_code >= 400
+    anonymous = httpx.post(
+        f"{prism_url}/api/v1/main/flows/bulk",
+        content=b"id: x",
+        headers={"Content-Type": "application/x-yaml"},
+    )
+    assert anonymous.status_code == 401
