@@ -7,7 +7,6 @@ against that spec with a Prism mock (no Kestra server can be installed on the bu
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
@@ -17,6 +16,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from ..airflow.models import DagRun
 from ..flows.flow import Flow
 from ..runner.execution import Execution
 from ..runner.observer import Observer
@@ -301,6 +301,10 @@ class _Reported:
                 self.started.add(task_run.id)
                 for observer in self.observers:
                     observer.task_started(execution, task_run)
+            dag_run = _dag_run_of(task_run.outputs)
+            if dag_run is not None:  # a TriggerDagRun's outputs: the Airflow run it follows
+                for observer in self.observers:
+                    observer.dag_run_polled(execution, task_run, dag_run, None)
             if task_run.state.is_terminal and task_run.id not in self.ended:
                 self.ended.add(task_run.id)
                 for observer in self.observers:
@@ -309,6 +313,18 @@ class _Reported:
     def end(self, execution: Execution) -> None:
         for observer in self.observers:
             observer.execution_ended(execution)
+
+
+def _dag_run_of(outputs: Mapping[str, Any]) -> DagRun | None:
+    """The Airflow run a TriggerDagRun task run reports in its outputs (``dagId``, ``dagRunId``, ``state``)."""
+    if not isinstance(outputs.get("dagId"), str) or not isinstance(outputs.get("dagRunId"), str):
+        return None
+    try:
+        return DagRun.model_validate(
+            {"dag_id": outputs["dagId"], "dag_run_id": outputs["dagRunId"], "state": outputs.get("state")}
+        )
+    except ValidationError:
+        return None
 
 
 def _ref(flow: Any) -> tuple[str, str]:
@@ -365,11 +381,9 @@ def run_flow_on(
     unknown = sorted(set(options) - {"observers", "progress"})
     if unknown:
         raise KestraError(f"{', '.join(unknown)}: not available when running on a Kestra server")
-    observers = list(options.get("observers") or [])
-    progress = options.get("progress", True)
-    if progress not in (False, None, "off"):
-        from ..runner.observer import TextReporter
+    from ..runner.engine import progress_observers_for
 
-        observers.append(TextReporter(lambda line: print(line, file=sys.stderr)))
+    # the same progress display as a local run: the Airflow runs the TriggerDagRun tasks report
+    observers = [*(options.get("observers") or []), *progress_observers_for(options.get("progress", True))]
     server.deploy([flow])
     return server.run(flow, inputs, labels, observers=observers)

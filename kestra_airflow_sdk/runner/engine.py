@@ -66,7 +66,7 @@ class FlowRunner:
         self.given_inputs = dict(inputs or {})
         self.secrets = SecretResolver(secrets, environ)
         self.labels = {**flow.label_map, **(labels or {})}
-        self.events = Broadcast([*(observers or []), *_progress_observers(progress)])
+        self.events = Broadcast([*(observers or []), *progress_observers_for(progress)])
         self.cancel_airflow_runs = cancel_airflow_runs
         self.execution: Execution | None = None
         self._outputs: dict[str, dict[str, Any]] = {}
@@ -236,7 +236,7 @@ class FlowRunner:
             task_run.attempt += 1
 
 
-def _progress_observers(progress: Any) -> list[Observer]:
+def progress_observers_for(progress: Any) -> list[Observer]:
     """The live display asked for with ``progress=`` (none for False/"off")."""
     if progress is False or progress is None or progress == "off":
         return []

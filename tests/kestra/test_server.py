@@ -223,3 +223,35 @@ def test_flow_run_on_a_server_deploys_then_runs() -> None:
     assert fake.requests[0].url.params["delete"] == "false"
     assert "id: hello" in fake.requests[0].content.decode()
     assert json.loads(json.dumps(execution.outputs)) == {"t0": {"value": 0}}
+
+
+def test_flow_run_on_a_server_shows_the_same_progress_display() -> None:
+    """The Airflow runs that TriggerDagRun task runs report in their outputs feed the same
+    RunProgress table as a local run."""
+    from kestra_airflow_sdk.display import RunProgress
+
+    running = _execution("RUNNING", ["RUNNING"])
+    running["taskRunList"][0]["outputs"] = {
+        "dagId": "etl",
+        "dagRunId": "kestra__exec1__t0__1",
+        "state": "running",
+    }
+    done = _execution("SUCCESS", ["SUCCESS"])
+    done["taskRunList"][0]["outputs"] = {
+        "dagId": "etl",
+        "dagRunId": "kestra__exec1__t0__1",
+        "state": "success",
+    }
+    fake = FakeKestra([running, done])
+    progress = RunProgress("off")
+    flow = Flow(id="hello", namespace="company.team").task(Log(id="t0", message="hi"))
+    with _server(fake) as server:
+        execution = flow.run(on=server, progress=progress)
+    assert execution.state is State.SUCCESS
+    [snapshot] = progress.snapshots
+    assert (snapshot.dag_id, snapshot.dag_run_id, snapshot.state) == (
+        "etl",
+        "kestra__exec1__t0__1",
+        "success",
+    )
+    assert progress.closed
