@@ -12,7 +12,9 @@ import re
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
+
+from typing_extensions import Unpack
 
 from ..airflow.core import ClientCore, Op
 from ..airflow.errors import InvalidArgumentError
@@ -27,7 +29,7 @@ from .schedules import map_schedule
 if TYPE_CHECKING:
     from ..airflow.client import AirflowClient, AsyncAirflowClient
 
-__all__ = ["FlowsFromDags", "ScheduleNote", "flow_id_for", "flows_for_dags", "write_flows"]
+__all__ = ["FlowsFromDags", "GenerateOptions", "ScheduleNote", "flow_id_for", "flows_for_dags", "write_flows"]
 
 #: what the generated TriggerDagRun sends as ``body.conf``: where the run came from
 LINEAGE = {
@@ -165,19 +167,25 @@ def _generate_op(
     return result
 
 
+class GenerateOptions(TypedDict, total=False):
+    """Keyword options of :func:`flows_for_dags` (described there)."""
+
+    base_url: str | None
+    auth: Literal["basic", "bearer"]
+    username_secret: str
+    password_secret: str
+    token_secret: str
+    poll_frequency: str
+    max_duration: str
+
+
 @overload
 def flows_for_dags(
     client: AirflowClient,
     dag_ids: str | Iterable[str] | None = None,
     *,
     namespace: str,
-    base_url: str | None = None,
-    auth: Literal["basic", "bearer"] = "basic",
-    username_secret: str = "AIRFLOW_USERNAME",
-    password_secret: str = "AIRFLOW_PASSWORD",
-    token_secret: str = "AIRFLOW_TOKEN",
-    poll_frequency: str = "PT30S",
-    max_duration: str = "PT24H",
+    **options: Unpack[GenerateOptions],
 ) -> FlowsFromDags: ...
 @overload
 def flows_for_dags(
@@ -185,26 +193,14 @@ def flows_for_dags(
     dag_ids: str | Iterable[str] | None = None,
     *,
     namespace: str,
-    base_url: str | None = None,
-    auth: Literal["basic", "bearer"] = "basic",
-    username_secret: str = "AIRFLOW_USERNAME",
-    password_secret: str = "AIRFLOW_PASSWORD",
-    token_secret: str = "AIRFLOW_TOKEN",
-    poll_frequency: str = "PT30S",
-    max_duration: str = "PT24H",
+    **options: Unpack[GenerateOptions],
 ) -> Coroutine[Any, Any, FlowsFromDags]: ...
 def flows_for_dags(
     client: AirflowClient | AsyncAirflowClient,
     dag_ids: str | Iterable[str] | None = None,
     *,
     namespace: str,
-    base_url: str | None = None,
-    auth: Literal["basic", "bearer"] = "basic",
-    username_secret: str = "AIRFLOW_USERNAME",
-    password_secret: str = "AIRFLOW_PASSWORD",
-    token_secret: str = "AIRFLOW_TOKEN",
-    poll_frequency: str = "PT30S",
-    max_duration: str = "PT24H",
+    **options: Unpack[GenerateOptions],
 ) -> FlowsFromDags | Coroutine[Any, Any, FlowsFromDags]:
     """Kestra flows that orchestrate Airflow DAGs, one per DAG (one request: the DAG listing).
 
@@ -221,12 +217,12 @@ def flows_for_dags(
         dag_ids: one DAG id, several, or None for every DAG.
         namespace: the Kestra namespace of the flows, e.g. ``"company.team"``.
         base_url: the Airflow URL the flows call (default: the client's; give the URL Kestra reaches).
-        auth: ``"basic"`` (username and password secrets) or ``"bearer"`` (a token secret).
-        username_secret: name of the Kestra secret holding the Airflow user name.
-        password_secret: name of the Kestra secret holding the Airflow password.
-        token_secret: name of the Kestra secret holding a bearer token (``auth="bearer"``).
-        poll_frequency: the TriggerDagRun's ``pollFrequency`` (ISO-8601 duration).
-        max_duration: the TriggerDagRun's ``maxDuration``.
+        auth: ``"basic"`` (default: username and password secrets) or ``"bearer"`` (a token secret).
+        username_secret: name of the Kestra secret holding the Airflow user name (``AIRFLOW_USERNAME``).
+        password_secret: name of the Kestra secret holding the Airflow password (``AIRFLOW_PASSWORD``).
+        token_secret: name of the Kestra secret holding a bearer token (``AIRFLOW_TOKEN``).
+        poll_frequency: the TriggerDagRun's ``pollFrequency`` (ISO-8601 duration, default ``PT30S``).
+        max_duration: the TriggerDagRun's ``maxDuration`` (default ``PT24H``).
 
     Returns:
         :class:`FlowsFromDags`: ``.flows`` (iterate it directly) and ``.notes``, one
@@ -242,7 +238,19 @@ def flows_for_dags(
         raise InvalidArgumentError(
             f"client: expected an AirflowClient or AsyncAirflowClient, got {type(client).__name__}"
         )
-    options = _options(auth, username_secret, password_secret, token_secret)
+    unknown = sorted(set(options) - set(GenerateOptions.__annotations__))
+    if unknown:
+        raise InvalidArgumentError(
+            f"{', '.join(unknown)}: unknown option(s); expected {', '.join(GenerateOptions.__annotations__)}"
+        )
+    poll_frequency = options.get("poll_frequency", "PT30S")
+    max_duration = options.get("max_duration", "PT24H")
+    auth = _options(
+        options.get("auth", "basic"),
+        options.get("username_secret", "AIRFLOW_USERNAME"),
+        options.get("password_secret", "AIRFLOW_PASSWORD"),
+        options.get("token_secret", "AIRFLOW_TOKEN"),
+    )
     probe = TriggerDagRun(
         id=TASK_ID,
         base_url="http://probe",
@@ -251,7 +259,7 @@ def flows_for_dags(
         max_duration=max_duration,
     )
     Flow(id="probe", namespace=namespace).task(probe)  # bad namespace or durations: raised before any request
-    op = _generate_op(client, dag_ids, namespace, base_url, options, poll_frequency, max_duration)
+    op = _generate_op(client, dag_ids, namespace, options.get("base_url"), auth, poll_frequency, max_duration)
     return client._execute(op)
 
 

@@ -113,3 +113,34 @@ def test_write_flows_writes_namespace_folders(tmp_path: Path) -> None:
     assert [Flow.from_yaml(p) for p in paths] == flows
     with pytest.raises(InvalidArgumentError, match="expected Flow objects"):
         write_flows(["not a flow"], tmp_path)  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "says"),
+    [
+        ({"namespace": "Company Team"}, FlowValidationError, "not a valid namespace"),
+        (
+            {"namespace": "company.team", "auth": "oauth"},
+            InvalidArgumentError,
+            "auth: expected 'basic' or 'bearer'",
+        ),
+        (
+            {"namespace": "company.team", "poll_frequency": "1s"},
+            FlowValidationError,
+            "poll_frequency: expected an ISO-8601 duration",
+        ),
+        ({"namespace": "company.team", "colour": "blue"}, InvalidArgumentError, "colour: unknown option"),
+    ],
+)
+def test_flows_for_dags_refuses_bad_options_before_any_request(
+    kwargs: dict[str, object], error: type[Exception], says: str
+) -> None:
+    from kestra_airflow_sdk import AirflowClient, flows_for_dags
+
+    def no_request(request: object) -> None:
+        raise AssertionError(f"no request expected, got {request}")
+
+    with AirflowClient("http://airflow.test", username="u", password="p") as client:
+        client._http.event_hooks["request"] = [no_request]
+        with pytest.raises(error, match=says):
+            flows_for_dags(client, **kwargs)  # type: ignore[arg-type]
