@@ -9,7 +9,8 @@ Current form (what Kestra 2 accepts)::
 
 ``retry`` (Kestra's retry shape) sets how the task's HTTP requests to Airflow are retried (see
 :func:`kestra_airflow_sdk.runner.retry.http_retry_policy`); the task's own ``retry`` re-runs the
-whole task instead.
+whole task instead. A retry the client cannot follow (a ``delayFactor`` below 1, a ``minInterval``
+above ``maxInterval``) is refused when the flow is loaded, naming the field.
 
 The legacy flat fields (``basicAuthUser``, ``basicAuthPassword``, ``connectTimeout``,
 ``readTimeout``) are accepted. Options built in Python are upgraded to the current form at once; a
@@ -19,12 +20,13 @@ loaded document keeps what it says unless ``Flow.from_yaml(..., upgrade=True)``.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .base import KestraModel, SecretText
-from .durations import Duration
+from .durations import Duration, parse_duration
 from .task import Retry
 
 __all__ = ["BasicAuth", "BearerAuth", "HttpOptions", "HttpTimeout"]
@@ -81,6 +83,28 @@ class HttpOptions(KestraModel):
     basic_auth_password: SecretText | None = None
     connect_timeout: Duration | None = None
     read_timeout: Duration | None = None
+
+    @field_validator("retry")
+    @classmethod
+    def _retry_the_client_can_follow(cls, retry: Retry | None) -> Retry | None:
+        """HTTP retries wait longer each time (or as long): refuse what would shrink the delay."""
+        if retry is None:
+            return None
+        if (
+            retry.type == "exponential"
+            and retry.delay_factor is not None
+            and not 1 <= retry.delay_factor < math.inf
+        ):
+            raise ValueError(
+                f"delayFactor: expected a finite number >= 1 (the delay between HTTP retries never shrinks), "
+                f"got {retry.delay_factor!r}"
+            )
+        if retry.type == "random" and retry.min_interval is not None:
+            high = retry.max_interval or retry.interval
+            if high is not None and parse_duration(retry.min_interval) > parse_duration(high):
+                name = "maxInterval" if retry.max_interval else "interval"
+                raise ValueError(f"minInterval: expected at most {name} ({high}), got {retry.min_interval}")
+        return retry
 
     @model_validator(mode="after")
     def _upgrade_legacy(self, info: ValidationInfo) -> HttpOptions:

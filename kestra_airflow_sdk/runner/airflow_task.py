@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from ..airflow.errors import AirflowConnectionError, AirflowError, ApiError, WaitTimeoutError
 from ..airflow.models import DagRun, TaskInstance
+from ..airflow.retry import DEFAULT_RETRY, RetryPolicy, is_transient
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowValidationError
 from ..flows.options import BasicAuth, BearerAuth, HttpOptions
@@ -166,10 +167,27 @@ async def run_trigger_dag_run(task: TriggerDagRun, ctx: TaskContext) -> None:
     try:
         await _trigger_and_follow(task, ctx, rendered)
     except AirflowError as exc:
-        message = str(exc)
+        message = str(exc) + (_retry_hint(task) if is_transient(exc) else "")
         for text in _secret_texts(rendered):
             message = message.replace(text, MASK) if text else message
         raise TaskFailedError(message) from None
+
+
+def _retry_policy(task: TriggerDagRun) -> RetryPolicy:
+    """How the task's HTTP requests are retried: ``options.retry``, else the client's default."""
+    retry = task.options.retry if task.options is not None else None
+    return DEFAULT_RETRY if retry is None else http_retry_policy(retry)
+
+
+def _retry_hint(task: TriggerDagRun) -> str:
+    """After a transient error: how many attempts the retry policy allows, and where it is set."""
+    attempts = _retry_policy(task).max_attempts
+    if task.options is not None and task.options.retry is not None:
+        return f" [transient error; options.retry allows up to {attempts} attempt(s) per request to Airflow]"
+    return (
+        f" [transient error; requests to Airflow are tried up to {attempts} times by default, "
+        "options.retry sets how]"
+    )
 
 
 async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: dict[str, Any]) -> None:
@@ -179,12 +197,11 @@ async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: d
     arguments = _trigger_arguments(body, run_id)
     outputs = ctx.task_run.outputs
     sent_conf = (body or {}).get("conf")
-    retry = task.options.retry if task.options is not None else None
     client = ctx.clients.get(
         _text(rendered["base_url"]),
         headers=headers or None,
         timeout=_timeout(options),
-        **({"retry": http_retry_policy(retry)} if retry is not None else {}),
+        retry=_retry_policy(task),
         **_credentials(options),
     )
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import timedelta
 
@@ -59,25 +60,24 @@ class TaskRetry:
 def http_retry_policy(retry: Retry) -> RetryPolicy:
     """The client :class:`~kestra_airflow_sdk.RetryPolicy` for Kestra's ``options.retry``.
 
-    * ``maxAttempts`` → ``max_attempts`` (every attempt, the first included); without it, as many
-      attempts as fit in ``maxDuration``, else the client's default (5);
+    * ``maxAttempts`` → ``max_attempts`` (every attempt, the first included; default 5);
+    * ``maxDuration`` → as many attempts as the delays allow within it (with ``maxAttempts``: the
+      smaller of the two);
     * ``interval`` → ``initial_delay``; ``maxInterval`` → ``max_delay``;
-    * ``exponential``: the delay grows by ``delayFactor`` (default 2) per retry, with jitter;
-      ``constant``: always ``interval``, no jitter; ``random``: a random delay between
-      ``minInterval`` (default 0) and ``maxInterval`` (or ``interval``).
+    * ``exponential`` → ``multiplier`` = ``delayFactor`` (default 2), with the client's jitter;
+      ``constant`` → ``multiplier`` 1, no jitter: ``interval`` every time; ``random`` → a delay
+      drawn between ``minInterval`` (default 0) and ``maxInterval`` (or ``interval``) by jitter.
 
     Which failures are retried is the client's rule (connection errors, timeouts, 429, 502/503/504;
     a trigger only when it cannot have created a run): see ``docs/reliability.md``.
     """
-    interval = (
-        parse_duration(retry.interval).total_seconds() if retry.interval else DEFAULT_RETRY.initial_delay
-    )
+    interval = _seconds(retry.interval, DEFAULT_RETRY.initial_delay)
     cap = parse_duration(retry.max_interval).total_seconds() if retry.max_interval else None
     if retry.type == "constant":
         initial, multiplier, max_delay, jitter = interval, 1.0, interval, 0.0
     elif retry.type == "random":
-        high = cap if cap is not None else interval
-        low = parse_duration(retry.min_interval).total_seconds() if retry.min_interval else 0.0
+        high = interval if cap is None else cap
+        low = _seconds(retry.min_interval, 0.0)
         initial, multiplier, max_delay = high, 1.0, high
         jitter = 0.0 if high <= 0 else min(1.0, max(0.0, 1 - low / high))
     else:
@@ -87,23 +87,26 @@ def http_retry_policy(retry: Retry) -> RetryPolicy:
     policy = RetryPolicy(
         max_attempts=retry.max_attempts or DEFAULT_RETRY.max_attempts,
         initial_delay=initial,
-        multiplier=max(multiplier, 1.0),
+        multiplier=multiplier,
         max_delay=max_delay,
         jitter=jitter,
     )
-    if retry.max_attempts is None and retry.max_duration is not None:
-        budget, attempts = parse_duration(retry.max_duration).total_seconds(), 1
-        while attempts < 100 and budget >= policy.backoff(attempts, rng=_NO_JITTER):
-            budget -= policy.backoff(attempts, rng=_NO_JITTER)
-            attempts += 1
-        policy = RetryPolicy(
-            max_attempts=attempts,
-            initial_delay=policy.initial_delay,
-            multiplier=policy.multiplier,
-            max_delay=policy.max_delay,
-            jitter=policy.jitter,
-        )
-    return policy
+    if retry.max_duration is None:
+        return policy
+    budget, attempts = parse_duration(retry.max_duration).total_seconds(), 1
+    limit = retry.max_attempts or _MAX_ATTEMPTS_IN_DURATION
+    while attempts < limit and budget >= policy.backoff(attempts, rng=_NO_JITTER):
+        budget -= policy.backoff(attempts, rng=_NO_JITTER)
+        attempts += 1
+    return dataclasses.replace(policy, max_attempts=attempts)
+
+
+#: attempts allowed by a ``maxDuration`` without ``maxAttempts`` (at most)
+_MAX_ATTEMPTS_IN_DURATION = 100
+
+
+def _seconds(duration: str | None, default: float) -> float:
+    return parse_duration(duration).total_seconds() if duration else default
 
 
 class _Fixed(random.Random):

@@ -1,5 +1,5 @@
 """``options.retry`` of a TriggerDagRun: Kestra's retry shape mapped onto the client's RetryPolicy
-(real Airflow: tests/integration/test_reliability.py::test_flow_options_retry_*)."""
+(real Airflow: tests/integration/test_flow_reliability.py::test_flow_options_retry_*)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,22 @@ def test_max_duration_without_max_attempts_bounds_the_attempts() -> None:
     )
 
 
+@pytest.mark.parametrize(("max_attempts", "expected"), [(2, 2), (10, 4)])
+def test_max_attempts_and_max_duration_the_smaller_wins(max_attempts: int, expected: int) -> None:
+    retry = Retry(type="constant", interval="PT1S", maxDuration="PT3.5S", maxAttempts=max_attempts)
+    assert http_retry_policy(retry).max_attempts == expected
+
+
+def test_exponential_defaults_and_growth() -> None:
+    policy = http_retry_policy(Retry(type="exponential", maxAttempts=5, interval="PT1S", maxInterval="PT5S"))
+    assert policy.multiplier == 2.0  # delayFactor's default
+    no_jitter = RetryPolicy(
+        max_attempts=5, initial_delay=policy.initial_delay, multiplier=2, max_delay=policy.max_delay, jitter=0
+    )
+    assert [no_jitter.backoff(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 5.0]
+    assert all(policy.backoff(3) <= 4.0 for _ in range(50))
+
+
 def test_options_retry_round_trips_through_yaml() -> None:
     flow = Flow.from_yaml(YAML)
     task = flow.tasks[0]
@@ -73,10 +89,19 @@ def test_options_retry_round_trips_through_yaml() -> None:
 
 @pytest.mark.parametrize(
     ("line", "field", "value"),
-    [("maxAttempts: 4", "maxAttempts", "0"), ("interval: PT0.01S", "interval", "1s")],
+    [
+        ("maxAttempts: 4", "maxAttempts", "0"),
+        ("maxAttempts: 4", "maxAttempts", "two"),
+        ("interval: PT0.01S", "interval", "1s"),
+        ("interval: PT0.01S", "interval", "PT"),
+        ("type: constant", "type", "linear"),
+        ("type: constant", "type: exponential\n        delayFactor", "0.5"),
+        ("type: constant", "type: random\n        maxInterval: PT1S\n        minInterval", "PT2S"),
+    ],
 )
 def test_bad_options_retry_names_the_field(line: str, field: str, value: str) -> None:
     bad = YAML.replace(line, f"{field}: {value}")
+    field = field.rsplit("\n", 1)[-1].strip()
     with pytest.raises(FlowValidationError) as info:
         Flow.from_yaml(bad)
     message = str(info.value)
@@ -93,5 +118,6 @@ def test_the_task_retries_its_requests_as_options_retry_says(fake_airflow: FakeA
     fewer = Flow.from_yaml(YAML.replace("maxAttempts: 4", "maxAttempts: 3"))
     execution = fewer.run(secrets={"AIRFLOW_PASSWORD": "admin"}, progress=False)
     assert execution.state.value == "FAILED"
-    assert "500" in (execution.task_run("run_dag").error or "")
+    error = execution.task_run("run_dag").error or ""
+    assert "500" in error and "options.retry allows up to 3 attempt(s)" in error
     assert len(fake_airflow.runs) == 1  # the failed attempts created nothing
