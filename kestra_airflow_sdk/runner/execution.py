@@ -13,7 +13,7 @@ from ..flows.errors import FlowError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Execution", "ExecutionFailedError", "State", "TaskRun"]
+__all__ = ["Execution", "ExecutionFailedError", "LogEntry", "State", "TaskRun"]
 
 
 class State(str, Enum):
@@ -71,6 +71,18 @@ class TaskRun:
         return self.end_date - self.start_date
 
 
+@dataclass(frozen=True)
+class LogEntry:
+    """One log line of an execution, as Kestra's log API gives it (secrets already masked)."""
+
+    timestamp: datetime
+    level: str  # TRACE, DEBUG, INFO, WARN or ERROR
+    message: str
+    task_id: str | None = None
+    task_run_id: str | None = None
+    attempt: int | None = None
+
+
 @dataclass
 class Execution:
     """One local run of a flow.
@@ -79,6 +91,7 @@ class Execution:
         id: 22-character base62 id, as Kestra's (``{{ execution.id }}``).
         state: CREATED, RUNNING, then SUCCESS, WARNING, FAILED or KILLED.
         task_runs: every task run, in the order the tasks started.
+        logs: every log line of the execution, in the order they were written.
     """
 
     id: str
@@ -90,6 +103,7 @@ class Execution:
     inputs: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     task_runs: list[TaskRun] = field(default_factory=list)
+    logs: list[LogEntry] = field(default_factory=list)
 
     @property
     def outputs(self) -> dict[str, dict[str, Any]]:

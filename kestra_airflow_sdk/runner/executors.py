@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from ..flows.core_tasks import Log
 from ..flows.expressions import Renderer
 from ..flows.task import Task
 from .clients import AirflowClients
-from .execution import Execution, TaskRun
+from .execution import Execution, LogEntry, TaskRun
 from .observer import Broadcast
 
 __all__ = ["TaskContext", "TaskFailedError", "executes", "executor_for"]
@@ -49,6 +50,22 @@ class TaskContext:
             f"kestra_airflow_sdk.flow.{self.execution.namespace}.{self.execution.flow_id}"
         )
 
+    def log(self, level: str, message: str) -> LogEntry:
+        """Write one log line of this task run: appended to ``execution.logs``, told to the
+        observers, and sent to :attr:`logger` (``level``: TRACE, DEBUG, INFO, WARN or ERROR)."""
+        entry = LogEntry(
+            timestamp=datetime.now(timezone.utc),
+            level=level,
+            message=message,
+            task_id=self.task_run.task_id,
+            task_run_id=self.task_run.id,
+            attempt=self.task_run.attempt,
+        )
+        self.execution.logs.append(entry)
+        self.events.log_written(self.execution, entry)
+        self.logger.log(_LEVELS.get(level, logging.ERROR), "[%s] %s", entry.task_id, message)
+        return entry
+
 
 def executes(cls: type[T]) -> Callable[[Callable[[T, TaskContext], Awaitable[None]]], Executor]:
     """Register the decorated coroutine function as the executor of task class ``cls``."""
@@ -72,7 +89,6 @@ _LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO,
 async def run_log(task: Log, ctx: TaskContext) -> None:
     """``Log``: render the message(s) and write them to the flow's logger (secrets masked)."""
     messages = task.message if isinstance(task.message, list) else [task.message]
-    level = _LEVELS.get(task.level, logging.ERROR)
     for i, message in enumerate(messages):
         rendered = ctx.renderer.render(message, "message" if len(messages) == 1 else f"message[{i}]")
-        ctx.logger.log(level, "[%s] %s", task.id, rendered)
+        ctx.log(task.level, str(rendered))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..airflow.models import DagRun, TaskInstance
-    from .execution import Execution, TaskRun
+    from .execution import Execution, LogEntry, TaskRun
 
 __all__ = ["Broadcast", "Observer", "TextReporter"]
 
@@ -43,6 +43,9 @@ class Observer:
     ) -> None:
         """A TriggerDagRun task triggered or polled its Airflow run (``task_instances`` is None
         unless :attr:`wants_task_instances`)."""
+
+    def log_written(self, execution: Execution, entry: LogEntry) -> None:
+        """A log line was added to ``execution.logs`` (secrets already masked)."""
 
     def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
         """A task run reached SUCCESS, WARNING, FAILED or KILLED."""
@@ -92,7 +95,14 @@ class TextReporter(Observer):
         self._emit(f"execution {execution.id} ended {execution.state} after {execution.duration}")
 
 
-_EVENTS = ("execution_started", "task_started", "dag_run_polled", "task_ended", "execution_ended")
+_EVENTS = (
+    "execution_started",
+    "task_started",
+    "dag_run_polled",
+    "log_written",
+    "task_ended",
+    "execution_ended",
+)
 
 
 class Broadcast(Observer):
