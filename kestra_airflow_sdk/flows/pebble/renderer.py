@@ -1,0 +1,128 @@
+"""``Renderer``: render a task's properties against its variables, as Kestra renders them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
+from pydantic import SecretStr
+
+from ..errors import ExpressionError
+from ..secrets import SecretResolver
+from .check import TemplateProblem
+from .environment import RenderState, UndefinedVariable, compile_template, reset_state, reveal, set_state
+from .values import ExpressionProblem
+
+__all__ = ["MAX_RENDERING", "Renderer", "render_text"]
+
+#: how many times ``render()`` renders a value again before giving up (Kestra's limit)
+MAX_RENDERING = 100
+
+
+class Renderer:
+    """Render Kestra (Pebble) expressions against one task's variables.
+
+    Args:
+        variables: ``flow``, ``task``, ``execution``, ``inputs``, ``outputs``, ``labels``, ``vars`` ...
+        secrets: resolves ``secret('NAME')``.
+        task_id: the task being rendered, for error messages.
+        functions: the execution-bound functions the runner supplies, by name (e.g. ``errorLogs``,
+            ``tasksWithState``); each is called with the template's arguments and returns plain data.
+    """
+
+    def __init__(
+        self,
+        variables: Mapping[str, Any],
+        secrets: SecretResolver,
+        task_id: str = "",
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.variables = variables
+        self.secrets = secrets
+        self.task_id = task_id
+        self.functions = dict(functions or {})
+
+    def render(self, value: Any, where: str = "") -> Any:
+        """Render every string inside ``value`` (dicts and lists are walked; keys are kept)."""
+        if isinstance(value, str):
+            return self.render_text(value, where)
+        if isinstance(value, SecretStr):
+            rendered = self.render_text(value.get_secret_value(), where)
+            return rendered if isinstance(rendered, SecretStr) else SecretStr(rendered)
+        if isinstance(value, dict):
+            return {k: self.render(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.render(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    def render_text(self, text: str, where: str = "") -> str | SecretStr:
+        """Render one string; a :class:`SecretStr` when a secret went into it."""
+        if "{" not in text:  # as Kestra: no template without a brace
+            return text
+        place = self._where(where)
+        state = RenderState(
+            variables=self.variables,
+            functions=self.functions,
+            render=lambda value, recursive: self._render_again(value, recursive, where),
+            secret=lambda name: self.secrets.resolve(name, place),
+        )
+        token = set_state(state)
+        try:
+            result = compile_template(text).render(self.variables)
+        except ExpressionError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, text, place) from None
+        finally:
+            reset_state(token)
+        return SecretStr(result) if state.tainted else result
+
+    def _render_again(self, value: Any, recursive: bool, where: str) -> Any:
+        """``render(value)``: render the strings in ``value``, again and again when ``recursive``."""
+        for _ in range(MAX_RENDERING if recursive else 1):
+            rendered = reveal_all(self.render(value, where))
+            if rendered == value:
+                return rendered
+            value = rendered
+        if not recursive:
+            return value
+        raise ExpressionProblem(f"render(): too many rendering attempts (more than {MAX_RENDERING})")
+
+    def _where(self, where: str) -> str:
+        task = f"task {self.task_id!r}" if self.task_id else "the flow"
+        return f"{task}, property {where}" if where else task
+
+    def _error(self, exc: Exception, text: str, place: str) -> ExpressionError:
+        shown = text if len(text) <= 300 else text[:297] + "..."
+        if isinstance(exc, TemplateProblem):
+            head, _, hint = exc.problems[0].partition("; ")
+            message = f"{head[0].upper()}{head[1:]} in {shown} ({place}){'; ' + hint if hint else ''}"
+        elif isinstance(exc, TemplateSyntaxError):
+            line = f" (line {exc.lineno})" if "\n" in text else ""
+            message = f"Cannot parse the expression {shown} in {place}: {exc.message}{line}"
+        elif isinstance(exc, UndefinedVariable):
+            known = exc.known if exc.known is not None else sorted(map(str, self.variables))
+            listed = f" (known here: {', '.join(known)})" if known else ""
+            message = f"Undefined variable in {shown} ({place}): {exc.path} is not defined{listed}"
+        elif isinstance(exc, SecurityError):
+            message = f"Not allowed in {shown} ({place}): {exc}"
+        elif isinstance(exc, ExpressionProblem):
+            message = f"Cannot render {shown} ({place}): {exc}"
+        else:
+            message = f"Cannot render {shown} ({place}): {type(exc).__name__}: {exc}"
+        return ExpressionError(message, expression=shown, where=place)
+
+
+def reveal_all(value: Any) -> Any:
+    """``value`` with :class:`SecretStr` revealed (marking the render in progress as secret)."""
+    if isinstance(value, dict):
+        return {k: reveal_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal_all(v) for v in value]
+    return reveal(value)
+
+
+def render_text(text: str, variables: Mapping[str, Any], secrets: SecretResolver | None = None) -> Any:
+    """Render one string against ``variables`` (convenience for tests and one-off use)."""
+    return Renderer(variables, secrets or SecretResolver()).render_text(text)

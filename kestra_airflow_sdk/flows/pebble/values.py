@@ -1,0 +1,214 @@
+"""Values as Kestra's Pebble sees them: how they print, compare and combine.
+
+* Printing follows Kestra's ``JsonWriter``: a string as is, null as an empty string, booleans
+  ``true``/``false``, maps and lists as compact JSON, numbers as Java prints them, instants in ISO-8601.
+* Operators follow Pebble's ``OperatorUtils``: ``+`` concatenates when either side is a string and
+  appends to a list, arithmetic converts numeric strings, integer ``/`` and ``%`` truncate as in
+  Java, ``<``/``>`` need numbers, ``==`` compares numbers by value and everything else by equality.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from pydantic import SecretStr
+
+__all__ = ["ExpressionProblem", "iso", "java_text", "plain", "to_json", "to_number", "to_text"]
+
+
+class ExpressionProblem(Exception):
+    """A value-level error inside an expression (bad operand, bad filter argument); the renderer
+    turns it into an :class:`~kestra_airflow_sdk.flows.errors.ExpressionError` naming the field."""
+
+
+def iso(value: datetime) -> str:
+    """Kestra's ISO-8601 form of an instant (UTC, ``Z``)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def java_double(value: float) -> str:
+    """``Double.toString``: ``1.0``, ``0.1``, ``1.0E7``, ``1.5E-5``, ``NaN``, ``Infinity``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "-0.0" if math.copysign(1, value) < 0 else "0.0"
+    if 1e-3 <= abs(value) < 1e7:
+        text = repr(value)
+        return text if "." in text else f"{text}.0"
+    _, digits, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = "".join(map(str, digits))
+    power = len(mantissa) + exponent - 1
+    return f"{'-' if value < 0 else ''}{mantissa[0]}.{mantissa[1:] or '0'}E{power}"
+
+
+def plain(value: Any) -> Any:
+    """``value`` with instants as ISO text, tuples and sets as lists and secrets revealed (the
+    caller marks the result secret), ready for JSON."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    return value
+
+
+def to_json(value: Any, indent: int | None = None) -> str:
+    """Jackson's JSON of a value: compact unless ``indent`` is given."""
+    separators = (",", ":") if indent is None else (",", ": ")
+    return json.dumps(plain(value), separators=separators, indent=indent, ensure_ascii=False, default=str)
+
+
+def to_text(value: Any) -> str:
+    """How ``{{ value }}`` prints (Kestra's ``JsonWriter``)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return java_double(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        return to_json(value)
+    return str(value)
+
+
+def java_text(value: Any) -> str:
+    """``String.valueOf``: how ``~`` and string ``+`` see a value (``{a=1}``, ``[1, 2]``, ``null``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{java_text(k)}={java_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(java_text(v) for v in value) + "]"
+    return to_text(value)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def to_number(value: Any) -> int | float:
+    """A number operand: numbers as they are, numeric strings parsed (Pebble's ``toNumber``)."""
+    if is_number(value):
+        return value  # type: ignore[no-any-return]
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:
+            raise ExpressionProblem(f"{value!r} is not a number") from None
+    raise ExpressionProblem(f"cannot use {java_text(value)!r} ({_kind(value)}) as a number")
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a map", list: "a list", bool: "a boolean", type(None): "null"}.get(type(value), "a value")
+
+
+def _arithmetic(left: Any, right: Any, operation: str) -> int | float:
+    a, b = to_number(left), to_number(right)
+    if isinstance(a, int) and isinstance(b, int):
+        if operation in ("/", "%") and b == 0:
+            raise ExpressionProblem("division by zero")
+        quotient = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)  # Java truncates
+        results = {"+": a + b, "-": a - b, "*": a * b, "/": quotient, "%": a - b * quotient}
+        return results[operation]
+    fa, fb = float(a), float(b)
+    if operation in ("/", "%") and fb == 0:
+        if operation == "%" or fa == 0:
+            return math.nan
+        return math.copysign(math.inf, fa)
+    return {
+        "+": fa + fb,
+        "-": fa - fb,
+        "*": fa * fb,
+        "/": fa / fb if fb else 0.0,
+        "%": math.fmod(fa, fb) if fb else 0.0,
+    }[operation]
+
+
+def add(left: Any, right: Any) -> Any:
+    if isinstance(left, str) or isinstance(right, str):
+        return java_text(left) + java_text(right)
+    if isinstance(left, list):
+        return [*left, *right] if isinstance(right, (list, tuple)) else [*left, right]
+    return _arithmetic(left, right, "+")
+
+
+def subtract(left: Any, right: Any) -> Any:
+    if isinstance(left, list):
+        removed = right if isinstance(right, (list, tuple)) else [right]
+        return [item for item in left if item not in removed]
+    return _arithmetic(left, right, "-")
+
+
+def equals(left: Any, right: Any) -> bool:
+    if is_number(left) and is_number(right):
+        return float(left) == float(right)
+    if isinstance(left, bool) != isinstance(right, bool):
+        return False
+    return bool(left == right)
+
+
+def compare(left: Any, right: Any, operation: str) -> bool:
+    if left is None or right is None:
+        return False
+    if not (is_number(left) and is_number(right)):
+        raise ExpressionProblem(
+            f"{operation} compares numbers only, got {java_text(left)!r} and {java_text(right)!r}"
+        )
+    a, b = float(left), float(right)
+    return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[operation]
+
+
+def contains(container: Any, item: Any) -> bool:
+    if container is None:
+        return False
+    if isinstance(container, Mapping):
+        return item in container
+    if isinstance(container, (list, tuple, set)):
+        wanted = item if isinstance(item, (list, tuple, set)) else [item]
+        return all(any(equals(element, w) for element in container) for w in wanted)
+    if isinstance(container, str):
+        return java_text(item) in container
+    raise ExpressionProblem(f"contains works on lists, maps and strings, not on {_kind(container)}")
+
+
+def truth(value: Any) -> bool:
+    """A condition's value as Pebble casts it: null false, numbers non-zero, strings non-empty."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if is_number(value):
+        return not math.isnan(value) and value != 0
+    if isinstance(value, str):
+        return value != ""
+    raise ExpressionProblem(f"a condition must be a boolean, got {_kind(value)} {to_text(value)}")
+
+
+def inclusive_range(start: Any, end: Any, step: Any = 1) -> list[Any]:
+    """Pebble's ``a..b`` and ``range(a, b, step)``: both ends included."""
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end, step)):
+        raise ExpressionProblem("a range needs whole numbers")
+    if step == 0:
+        raise ExpressionProblem("a range's step cannot be 0")
+    return list(range(start, end + (1 if step > 0 else -1), step))
