@@ -120,3 +120,251 @@ def test_any_secret_value_survives_and_stays_hidden(secret: str) -> None:
     value = renderer(S=secret).render_text("{{ secret('S') }}")
     assert isinstance(value, SecretStr) and value.get_secret_value() == secret
     assert repr(value) == "SecretStr('**********')"
+
+
+# --------------------------------------------------------------------------- Pebble's grammar
+# Expected values come from Kestra's own tests (core/src/test/java/io/kestra/core/runners/pebble/
+# PebbleVariableRendererTest, expression/NullCoalescingExpressionTest ...) and from Pebble's rules
+# (pebble/extension/core/CoreExtension: operator precedences; utils/OperatorUtils: arithmetic).
+
+KESTRA_VARS: dict[str, Any] = {
+    # PebbleVariableRendererTest.firstDefined / NullCoalescingExpressionTest
+    "block": {"test": {"child": "awesome"}},
+    "inner": "test",
+    "nothing": None,
+    "empty_map": {},
+    "list": ["string", 1, 1.123],
+    "map": {"string": "string", "int": 1, "float": 1.123},
+    "numbers": [3, 1, 2],
+    "user": {"name": "Mitchell", "age": 42},
+}
+
+
+def kestra(text: str, **extra: Any) -> Any:
+    return Renderer({**KESTRA_VARS, **extra}, SecretResolver({}, environ={}), task_id="t").render_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # PebbleVariableRendererTest.out / autoJson
+        ("{{ list }}", '["string",1,1.123]'),
+        ("{{ list[3] is defined ? bla : null }}", ""),
+        ('{{ "apple" ~ "pear" ~ "banana" }}', "applepearbanana"),
+        ("{{ map | json }}", '{"string":"string","int":1,"float":1.123}'),
+        # PebbleVariableRendererTest.eval / get / firstDefined / firstDefinedEval
+        ("{{ block[inner].child }}", "awesome"),
+        ("{{ block['test'] }}", '{"child":"awesome"}'),
+        ("{{ block['test']['child'] }}", "awesome"),
+        ("{{ inner.bla is not defined ? block.test.child : null }}", "awesome"),
+        ("{{ block.test.child is defined ? block.test.child : inner.bla }}", "awesome"),
+        ("{{ block[missing].child is defined ? null : block[inner].child }}", "awesome"),
+        (
+            "{{ block[missing].child is not defined ? (block[missing2].child is not defined ? "
+            "block[inner].child : null) : null }}",
+            "awesome",
+        ),
+        ("{{ missing is defined ? null : block.test.child }}", "awesome"),
+        # NullCoalescingExpressionTest / UndefinedCoalescingExpressionTest
+        ("{{ inner.bla ?? block.test.child }}", "awesome"),
+        ("{{ block.test.child ?? inner.bla }}", "awesome"),
+        ("{{ block[missing].child ?? block[missing2].child ?? block[inner].child }}", "awesome"),
+        ("{{ missing ?? block.test.child }}", "awesome"),
+        ("{{ empty_map ?? 'UNDEFINED' }}", "{}"),
+        ("{{ nothing ?? 'IS NULL' }}", "IS NULL"),
+        ("{{ undefined ?? 'IS UNDEFINED' }}", "IS UNDEFINED"),
+        ("{{ nothing ??? 'IS NULL' }}", ""),
+        ("{{ undefined ??? 'IS UNDEFINED' }}", "IS UNDEFINED"),
+        # ?? binds tighter than | (precedence 120 vs 100): the blueprint daily-flow's idiom
+        ("{{ trigger.date ?? '2024-01-02T10:30:00Z' | date('HH:mm', timeZone='UTC') }}", "10:30"),
+        # Kestra docs, expression operators: comparison, equals, contains, is, logic, math, ternary
+        ("{{ user.name equals 'Mitchell' }}", "true"),
+        ("{{ user.name == 'Mitchell' and user.age >= 18 }}", "true"),
+        ("{{ user.age != 42 or not (user.age < 50) }}", "false"),
+        ("{{ 1 == 1.0 }} {{ '1' == 1 }} {{ true == 1 }}", "true false false"),
+        ("{{ ['apple', 'pear', 'banana'] contains 'apple' }}", "true"),
+        ("{{ {'apple': 'red', 'banana': 'yellow'} contains 'banana' }}", "true"),
+        ("{{ ['apple', 'pear', 'banana', 'peach'] contains ['apple', 'peach'] }}", "true"),
+        ("{{ 'kestra' contains 'est' }}", "true"),
+        ("{{ 2 is even and 3 is odd }}", "true"),
+        ("{{ 3 is not even }}", "true"),
+        ("{{ nothing is null }} {{ '' is empty }} {{ [] is empty }} {{ map is map }}", "true true true true"),
+        ("{{ 2 + 3 * 4 - 10 / 5 }}", "12"),
+        ("{{ (2 + 3) * 4 }}", "20"),
+        ("{{ 10 / 4 }} {{ -7 / 2 }} {{ 7 % -3 }} {{ 10 / 4.0 }}", "2 -3 1 2.5"),
+        ("{{ '3' + 4 }} {{ 3 + '4' }} {{ '5' * 2 }}", "34 34 10"),
+        ("{{ numbers + 4 }} {{ numbers - 1 }}", "[3,1,2,4] [3,2]"),
+        ("{{ -user.age }} {{ 1.5 * 2 }} {{ 0.1 + 0.2 }}", "-42 3.0 0.30000000000000004"),
+        ("{{ user.age > 40 ? 'senior' : 'junior' }}", "senior"),
+        ("{{ user.age > 50 ? 'a' : user.age > 40 ? 'b' : 'c' }}", "b"),
+        # ~ binds tighter than | (110 vs 100), so the filter applies to the concatenation
+        ("{{ 'a' ~ 'b' | upper }}", "AB"),
+        ("{{ 'n=' ~ 1 ~ ' ' ~ true ~ ' ' ~ nothing ~ map }}", "n=1 true {string=string, int=1, float=1.123}"),
+        ("{{ 1..3 }} {{ range(0, 10, 5) }}", "[1,2,3] [0,5,10]"),
+        ("{{ [1, 'a', [true, null]] }} {{ {'k': {'n': 1.5}} }}", '[1,"a",[true,null]] {"k":{"n":1.5}}'),
+        ("{{ TRUE }} {{ FALSE }} {{ NULL }}|{{ none }}", "true false |"),
+        # tags: if/elseif/else, for/else with loop variables, set, raw, filter, whitespace control
+        ("{% if user.age > 50 %}a{% elseif user.age > 40 %}b{% else %}c{% endif %}", "b"),
+        ("{% if nothing %}x{% else %}y{% endif %}", "y"),
+        (
+            "{% for n in numbers %}{{ loop.index }}/{{ loop.length }}:{{ n }}"
+            "{% if loop.first %}F{% endif %}{% if not loop.last %},{% endif %}{% endfor %}",
+            "0/3:3F,1/3:1,2/3:2",
+        ),
+        ("{% for n in numbers %}{{ loop.revindex }}{% endfor %}", "210"),
+        ("{% for n in [] %}x{% else %}none{% endfor %}", "none"),
+        ("{% for e in user %}{{ e.key }}={{ e.value }};{% endfor %}", "name=Mitchell;age=42;"),
+        ("{% set total = user.age + 1 %}{{ total }}", "43"),
+        (
+            "See some code {% raw %}{{ var }}{% endraw %}",
+            "See some code {{ var }}",
+        ),  # PebbleVariableRendererTest.raw
+        ("See some code {%-  raw%}{{ var }}{%endraw -%}", "See some code{{ var }}"),
+        ("{% filter upper %}hello {{ user.name }}{% endfilter %}", "HELLO MITCHELL"),
+        ("a  {{- ' b ' -}}  c", "a b c"),
+        ("{# a comment #}x", "x"),
+        ("line\n", "line\n"),  # Kestra keeps a trailing newline
+        ("{% for n in numbers %}\n{{ n }}{% endfor %}", "\n3\n1\n2"),  # newLineTrimming(false)
+    ],
+)
+def test_pebble_grammar(text: str, expected: str) -> None:
+    assert kestra(text) == expected
+
+
+def test_the_ternary_evaluates_only_the_branch_it_takes() -> None:
+    # corpus kestra-core/restart_last_failed.yaml: `ko` is undefined, on purpose
+    assert kestra("{{ attempts == 1 ? 'ok' : ko }}", attempts=1) == "ok"
+    with pytest.raises(ExpressionError, match="ko is not defined"):
+        kestra("{{ attempts == 1 ? 'ok' : ko }}", attempts=2)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{{ missing ?? missing2 }}", "missing2 is not defined"),  # NullCoalescingExpressionTest
+        ("{{ missing is defined ? missing : missing2 }}", "missing2 is not defined"),
+        ("{{ outputs.notexists == 2 }}", "outputs is not defined"),  # corpus task-runif.yaml fails
+        ("{{ user.nope | upper }}", "user.nope is not defined (known here: age, name)"),
+        ("{% if user.nope %}x{% endif %}", "user.nope is not defined"),
+        ("{% for x in user.nope %}{% endfor %}", "user.nope is not defined"),
+        ("{{ numbers[7] }}", "numbers[7] (index 7 of a list of 3) is not defined"),
+        ("{{ 'a' < 2 }}", "compares numbers only"),
+        ("{{ 1 / 0 }}", "division by zero"),
+        ("{{ 'x' * 2 }}", "'x' is not a number"),
+        ("{% if map %}x{% endif %}", "a condition must be a boolean"),
+        ("{% for c in 'abc' %}{% endfor %}", "for can only loop over a list or a map"),
+    ],
+)
+def test_rendering_errors_name_the_problem(text: str, problem: str) -> None:
+    with pytest.raises(ExpressionError) as err:
+        Renderer(KESTRA_VARS, SecretResolver({}, environ={}), task_id="t").render({"msg": text}, "body")
+    message = str(err.value)
+    assert problem in message
+    assert "task 't', property body.msg" in message and text in message
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{% elif x %}", "unsupported tag 'elif' (Pebble spells it elseif)"),
+        ("{% include 'secrets.yaml' %}", "unsupported tag 'include'"),
+        ("{% import 'x' as y %}", "unsupported tag 'import'"),
+        ("{% extends 'base' %}", "unsupported tag 'extends'"),
+        ("{% macro m() %}{% endmacro %}", "unsupported tag 'macro'"),
+        ("{{ 1 in numbers }}", "Pebble has no 'in' operator"),
+        ("{{ 2 ** 3 }}", "got '**'"),
+        ("{{ numbers.pop() }}", "calling a method is not supported"),
+        ('{{ "hello #{user.name}" }}', "string interpolation"),
+        ("{% if x %}never closed", "endif"),
+        ("{{ user.name | shout }}", "Unknown filter 'shout'"),
+        ("{{ 3 is prime }}", "Unknown test 'prime'"),
+    ],
+)
+def test_unsupported_syntax_is_refused_by_name(text: str, problem: str) -> None:
+    with pytest.raises(ExpressionError) as err:
+        kestra(text)
+    assert problem in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ user.__class__ }}",
+        "{{ user.__class__.__mro__ }}",
+        "{{ user['__class__'] }}",
+        "{{ inner.upper }}",
+        "{{ numbers.__len__ }}",
+        "{{ loop }}",
+        "{{ range.__globals__ }}",
+        "{{ pebble_call }}",
+    ],
+)
+def test_the_sandbox_gives_no_python_attribute(text: str) -> None:
+    with pytest.raises(ExpressionError, match=r"not defined|not allowed|reserved"):
+        kestra(text)
+
+
+def test_no_sdk_object_is_reachable() -> None:
+    # an SDK object handed in by mistake exposes nothing: attribute access is data lookup only
+    resolver = SecretResolver({"S": "hunter2"}, environ={})
+    with pytest.raises(ExpressionError, match=r"obj\._given is not defined"):
+        Renderer({"obj": resolver}, resolver).render_text("{{ obj._given }}")
+    with pytest.raises(ExpressionError, match=r"unknown function pebble_call\(\)"):
+        Renderer({"f": print}, resolver).render_text("{{ pebble_call('x') }}")
+    with pytest.raises(ExpressionError, match="not allowed"):
+        Renderer({"f": print}, resolver).render_text("{{ f }}")
+
+
+def test_compiled_templates_are_cached() -> None:
+    from kestra_airflow_sdk.flows.pebble.environment import compile_template
+
+    text = "{{ user.name ~ '-cache' }}"
+    kestra(text)
+    hits = compile_template.cache_info().hits
+    assert kestra(text) == "Mitchell-cache"
+    assert compile_template.cache_info().hits == hits + 1
+
+
+def test_runner_functions_are_called_with_the_template_arguments() -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def tasks_with_state(state: str) -> list[dict[str, Any]]:
+        calls.append((state,))
+        return [{"taskId": "t1", "state": state.upper()}]
+
+    def error_logs() -> list[dict[str, Any]]:
+        return [{"taskId": "fail", "message": "boom"}]
+
+    functions = {"tasksWithState": tasks_with_state, "errorLogs": error_logs}
+    renderer_ = Renderer(KESTRA_VARS, SecretResolver({}, environ={}), "t", functions=functions)
+    # corpus docs/errors_page_global_handler.yaml and kestra-core/errors.yaml
+    text = "I'm failing task '{{ tasksWithState('failed')[0]['taskId'] }}'"
+    assert renderer_.render_text(text) == "I'm failing task 't1'"
+    assert calls == [("failed",)]
+    logs = "{%- for log in errorLogs() -%}- task: {{ log.taskId }}, message: {{ log.message }}{%- endfor -%}"
+    assert renderer_.render_text(logs) == "- task: fail, message: boom"
+    with pytest.raises(ExpressionError, match=r"errorLogs\(\) is not available in this part of the flow"):
+        renderer().render_text("{{ errorLogs() }}")
+
+
+def test_a_secret_anywhere_in_a_template_makes_the_result_secret() -> None:
+    resolver = SecretResolver({"TOKEN": "hunter2"}, environ={})
+    variables = {"inputs": {"pw": SecretStr("s3cret"), "user": "bob"}}
+    r = Renderer(variables, resolver, "t")
+    for text, clear in [
+        ("{% if secret('TOKEN') == 'hunter2' %}yes{% endif %}", "yes"),
+        ("{{ secret('TOKEN') | length }}", "7"),
+        ("{{ inputs.pw ~ '!' }}", "s3cret!"),
+        ("{{ inputs }}", '{"pw":"s3cret","user":"bob"}'),
+    ]:
+        value = r.render_text(text)
+        assert isinstance(value, SecretStr), text
+        assert value.get_secret_value() == clear
+    assert r.render_text("{{ inputs.user }}") == "bob"
+
+
+def test_an_expression_error_never_shows_a_secret_value() -> None:
+    r = Renderer({}, SecretResolver({"TOKEN": "hunter2"}, environ={}), "t")
+    with pytest.raises(ExpressionError) as err:
+        r.render_text("{{ secret('TOKEN') * 2 }}")
+    assert "hunter2" not in str(err.value)

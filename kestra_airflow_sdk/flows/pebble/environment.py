@@ -79,8 +79,8 @@ class RenderState:
     #: resolves ``secret('NAME')``
     secret: Callable[[str], SecretStr]
     tainted: bool = False
-    depth: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the secret values revealed so far, masked in error messages
+    revealed: set[str] = field(default_factory=set)
 
 
 _STATE: ContextVar[RenderState | None] = ContextVar("pebble_render_state", default=None)
@@ -104,11 +104,22 @@ def reset_state(token: Any) -> None:
 def reveal(value: Any) -> Any:
     """The text of a secret value, marking the render as having used a secret."""
     if isinstance(value, SecretStr):
+        text = value.get_secret_value()
         state = _STATE.get()
         if state is not None:
             state.tainted = True
-        return value.get_secret_value()
+            state.revealed.add(text)
+        return text
     return value
+
+
+def reveal_deep(value: Any) -> Any:
+    """:func:`reveal` applied inside maps and lists too (what filters, functions and output see)."""
+    if isinstance(value, Mapping) and not isinstance(value, PebbleUndefined):
+        return {k: reveal_deep(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [reveal_deep(v) for v in value]
+    return reveal(value)
 
 
 _LOOP_ATTRIBUTES = {
@@ -146,7 +157,9 @@ def lookup(node: Any, key: Any, path: str) -> Any:
 def _finalize(value: Any) -> str:
     if isinstance(value, PebbleUndefined):
         value._fail_with_undefined_error()
-    return values.to_text(reveal(value))
+    if callable(value):
+        raise SecurityError("printing a function is not allowed in a template")
+    return values.to_text(reveal_deep(value))
 
 
 def _iterable(value: Any) -> Any:
@@ -169,7 +182,7 @@ def _strict(operation: Callable[..., Any]) -> Callable[..., Any]:
         for operand in operands:
             if isinstance(operand, PebbleUndefined):
                 operand._fail_with_undefined_error()
-        return operation(*map(reveal, operands))
+        return operation(*map(reveal_deep, operands))
 
     return apply
 
@@ -226,8 +239,9 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
 
 
 def _build() -> PebbleEnvironment:
-    from .filters import FILTERS, TESTS
+    from .filters import FILTERS
     from .functions import dispatch
+    from .predicates import TESTS
 
     env = PebbleEnvironment(
         undefined=PebbleUndefined,

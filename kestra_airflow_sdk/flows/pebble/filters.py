@@ -21,9 +21,9 @@ import yaml
 from babel.numbers import format_decimal
 
 from . import dates
-from .values import ExpressionProblem, is_number, java_text, plain, to_json, to_text
+from .values import ExpressionProblem, is_empty, is_number, java_text, plain, to_json, to_text
 
-__all__ = ["FILTERS", "TESTS"]
+__all__ = ["FILTERS"]
 
 
 def _undefined(value: Any) -> bool:
@@ -34,7 +34,7 @@ def _undefined(value: Any) -> bool:
 
 def _filter(function: Callable[..., Any], *, none_safe: bool = True) -> Callable[..., Any]:
     """Wrap a filter: undefined values pass through, secrets are revealed, null stays null."""
-    from .environment import reveal
+    from .environment import reveal_deep as reveal
 
     def apply(value: Any, *args: Any, **kwargs: Any) -> Any:
         for item in (value, *args, *kwargs.values()):
@@ -55,20 +55,10 @@ def _string(value: Any, name: str) -> str:
     return value
 
 
-def _empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value.strip() == ""
-    if isinstance(value, (Mapping, list, tuple, set)):
-        return len(value) == 0
-    return False
-
-
 def _default(value: Any, default: Any = None) -> Any:
-    from .environment import reveal
+    from .environment import reveal_deep as reveal
 
-    return reveal(default) if _undefined(value) or _empty(reveal(value)) else reveal(value)
+    return reveal(default) if _undefined(value) or is_empty(reveal(value)) else reveal(value)
 
 
 def _first(value: Any) -> Any:
@@ -280,7 +270,9 @@ def _number_format(value: Any, format: str, locale: str | None = None) -> str:
 
 
 def _yaml(value: Any) -> str:
-    return yaml.safe_dump(plain(value), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    text = yaml.safe_dump(plain(value), sort_keys=False, allow_unicode=True, default_flow_style=False)
+    text = text.removesuffix("...\n")  # PyYAML ends a lone scalar with a document end marker
+    return re.sub(r"(?m)^( *)- ", r"\1 - ", text)  # Jackson indents list items (INDENT_ARRAYS)
 
 
 def _class_name(value: Any) -> str:
@@ -366,34 +358,3 @@ FILTERS.update(
         "toIon": _filter(lambda v: "null" if v is None else to_json(v), none_safe=False),
     }
 )
-
-
-def _test(function: Callable[[Any], bool]) -> Callable[..., bool]:
-    from .environment import reveal
-
-    def apply(value: Any, *args: Any) -> bool:
-        if _undefined(value):
-            value._fail_with_undefined_error()
-        return function(reveal(value), *args)
-
-    return apply
-
-
-def _is_json(value: Any) -> bool:
-    try:
-        json.loads(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-TESTS: dict[str, Callable[..., bool]] = {
-    "defined": lambda v: not _undefined(v) and v is not None,
-    "null": _test(lambda v: v is None),
-    "empty": _test(_empty),
-    "even": _test(lambda v: is_number(v) and v % 2 == 0),
-    "odd": _test(lambda v: is_number(v) and v % 2 == 1),
-    "iterable": _test(lambda v: isinstance(v, (list, tuple, set, Mapping))),
-    "map": _test(lambda v: isinstance(v, Mapping)),
-    "json": _test(_is_json),
-}

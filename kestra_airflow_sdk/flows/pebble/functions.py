@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from . import dates
-from .environment import PebbleUndefined, current_state, reveal
+from .environment import PebbleUndefined, current_state, reveal, reveal_deep
 from .values import ExpressionProblem, inclusive_range, to_number
 
 __all__ = ["FUNCTIONS", "RUNNER_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "dispatch"]
@@ -31,7 +31,12 @@ UNSUPPORTED_FUNCTIONS = frozenset(
 )
 
 
-def _from_json(json_: Any = None) -> Any:
+_MISSING: Any = object()
+
+
+def _from_json(json_: Any = _MISSING) -> Any:
+    if json_ is _MISSING:
+        raise ExpressionProblem("fromJson(json) takes the JSON text to parse")
     if json_ is None:
         return None
     if not isinstance(json_, str):
@@ -122,8 +127,8 @@ def dispatch(__name: str, *args: Any, **kwargs: Any) -> Any:
         if __name in RUNNER_FUNCTIONS:
             raise ExpressionProblem(f"the function {__name}() is not available in this part of the flow")
         raise ExpressionProblem(f"unknown function {__name}(); supported: {', '.join(sorted(FUNCTIONS))}")
-    args = tuple(reveal(a) for a in args)
-    kwargs = {_KEYWORDS.get(k, k): reveal(v) for k, v in kwargs.items()}
+    args = tuple(reveal_deep(a) for a in args)
+    kwargs = {_KEYWORDS.get(k, k): reveal_deep(v) for k, v in kwargs.items()}
     try:
         return function(*args, **kwargs)
     except TypeError as exc:

@@ -9,7 +9,7 @@ from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from pydantic import SecretStr
 
 from ..errors import ExpressionError
-from ..secrets import SecretResolver
+from ..secrets import MASK, SecretResolver
 from .check import TemplateProblem
 from .environment import RenderState, UndefinedVariable, compile_template, reset_state, reveal, set_state
 from .values import ExpressionProblem
@@ -73,7 +73,7 @@ class Renderer:
         except ExpressionError:
             raise
         except Exception as exc:
-            raise self._error(exc, text, place) from None
+            raise self._error(exc, text, place, state.revealed) from None
         finally:
             reset_state(token)
         return SecretStr(result) if state.tainted else result
@@ -93,7 +93,7 @@ class Renderer:
         task = f"task {self.task_id!r}" if self.task_id else "the flow"
         return f"{task}, property {where}" if where else task
 
-    def _error(self, exc: Exception, text: str, place: str) -> ExpressionError:
+    def _error(self, exc: Exception, text: str, place: str, revealed: set[str]) -> ExpressionError:
         shown = text if len(text) <= 300 else text[:297] + "..."
         if isinstance(exc, TemplateProblem):
             head, _, hint = exc.problems[0].partition("; ")
@@ -111,7 +111,9 @@ class Renderer:
             message = f"Cannot render {shown} ({place}): {exc}"
         else:
             message = f"Cannot render {shown} ({place}): {type(exc).__name__}: {exc}"
-        return ExpressionError(message, expression=shown, where=place)
+        for value in sorted(filter(None, revealed), key=len, reverse=True):
+            message = message.replace(value, MASK)
+        return ExpressionError(self.secrets.redact(message), expression=shown, where=place)
 
 
 def reveal_all(value: Any) -> Any:

@@ -218,6 +218,8 @@ class PebbleParser(Parser):
             next(self.stream)
             node = self.parse_expression()
             self.stream.expect("rparen")
+        elif token.test(f"name:{CALL}"):
+            self.fail(f"{CALL} is reserved", token.lineno)
         else:
             node = self.parse_primary()
         return self._postfix(node)

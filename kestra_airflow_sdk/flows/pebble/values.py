@@ -103,6 +103,17 @@ def java_text(value: Any) -> str:
     return to_text(value)
 
 
+def is_empty(value: Any) -> bool:
+    """Pebble's ``empty`` test: null, a blank string, an empty list or map."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, (Mapping, list, tuple, set)):
+        return len(value) == 0
+    return False
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
