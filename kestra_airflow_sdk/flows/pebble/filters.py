@@ -276,12 +276,10 @@ def _yaml(value: Any) -> str:
 
 
 def _class_name(value: Any) -> str:
-    kinds = {
-        str: "java.lang.String",
-        bool: "java.lang.Boolean",
-        int: "java.lang.Long",
-        float: "java.lang.Double",
-    }
+    """Java's class name of the value as Kestra holds it (JSON numbers: Integer, then Long)."""
+    kinds = {str: "java.lang.String", bool: "java.lang.Boolean", float: "java.lang.Double"}
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "java.lang.Integer" if -(2**31) <= value < 2**31 else "java.lang.Long"
     if isinstance(value, Mapping):
         return "java.util.LinkedHashMap"
     if isinstance(value, (list, tuple)):
