@@ -15,7 +15,7 @@ from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
 from .schedule import AnyTrigger
 from .task import Task
-from .validation import flow_error
+from .validation import expression_problems, flow_error
 
 if TYPE_CHECKING:
     from ..kestra.server import KestraServer
@@ -171,7 +171,8 @@ class Flow(KestraModel):
     # ------------------------------------------------------------------ checking
 
     def problems(self) -> list[str]:
-        """Kestra's rules a model cannot check field by field: at least one task, unique task ids."""
+        """Kestra's rules a model cannot check field by field: at least one task, unique task ids,
+        task expressions that parse and use only Kestra's filters, tests, tags and functions."""
         found = []
         if not self.tasks:
             found.append("tasks: a flow needs at least one task")
@@ -182,6 +183,7 @@ class Flow(KestraModel):
                     f"tasks: task id {task.id!r} is used more than once; task ids must be unique in a flow"
                 )
             seen.add(task.id)
+        found.extend(expression_problems(self.to_dict()))
         return found
 
     def validate_flow(self) -> Flow:

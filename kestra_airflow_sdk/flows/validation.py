@@ -3,7 +3,7 @@ YAML spells it, with the task id), the value (never a credential's) and the rule
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from .errors import FlowValidationError
 from .registry import class_of_tag, is_tag
 
-__all__ = ["describe_errors", "flow_error"]
+__all__ = ["describe_errors", "expression_problems", "flow_error"]
 
 #: fields whose value must never be quoted in a message
 _SECRET_FIELDS = {"password", "token", "username", "basicAuthUser", "basicAuthPassword"}
@@ -82,3 +82,40 @@ def flow_error(problems: list[str], source: str = "") -> FlowValidationError:
     if len(problems) == 1:
         return FlowValidationError(f"{head}: {problems[0]}", problems)
     return FlowValidationError(head + ":\n" + "\n".join(f"  - {p}" for p in problems), problems)
+
+
+#: task properties that are documentation, never rendered
+_NOT_RENDERED = {"description"}
+_TASK_LISTS = ("tasks", "errors", "finally")
+
+
+def expression_problems(document: Mapping[str, Any], *, local: bool = False) -> list[str]:
+    """One line per task property whose expression cannot render: a syntax error, an unsupported
+    tag, an unknown filter, test or function (see :func:`~kestra_airflow_sdk.flows.pebble.check_template`).
+
+    Args:
+        document: the flow's document (``Flow.to_dict()``); every string of every task is checked.
+        local: also report Kestra functions the local runner cannot run.
+    """
+    from .pebble import check_template
+
+    problems: list[str] = []
+
+    def visit(value: Any, path: str, task_id: str) -> None:
+        if isinstance(value, str):
+            for problem in check_template(value, local=local):
+                problems.append(f"{path} (task {task_id!r}): {problem}")
+        elif isinstance(value, Mapping):
+            if isinstance(value.get("id"), str) and isinstance(value.get("type"), str):
+                task_id = value["id"]
+            for key, item in value.items():
+                if key not in _NOT_RENDERED:
+                    visit(item, f"{path}.{key}", task_id)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                visit(item, f"{path}[{i}]", task_id)
+
+    for key in _TASK_LISTS:
+        for i, task in enumerate(document.get(key) or []):
+            visit(task, f"{key}[{i}]", str(task.get("id", "?")) if isinstance(task, Mapping) else "?")
+    return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
@@ -20,11 +21,14 @@ class TemplateProblem(Exception):
         self.problems = problems
 
 
-def template_problems(tree: nodes.Template, functions: Iterable[str] | None = None) -> list[str]:
-    """The unknown filters and tests of a parsed template, and its unknown functions when
-    ``functions`` (the names the runner supplies) is given."""
+def template_problems(
+    tree: nodes.Template, functions: Iterable[str] | None = None, *, local: bool = False
+) -> list[str]:
+    """The unknown filters and tests of a parsed template; with ``functions`` (the names the runner
+    supplies) also its unknown functions, and with ``local`` those Kestra has but the local runner
+    cannot run."""
     from .environment import environment
-    from .functions import FUNCTIONS, UNSUPPORTED_FUNCTIONS
+    from .functions import FUNCTIONS, KESTRA_FUNCTIONS
 
     problems: list[str] = []
     for node in tree.find_all(nodes.Filter):
@@ -36,35 +40,43 @@ def template_problems(tree: nodes.Template, functions: Iterable[str] | None = No
             known = ", ".join(sorted(n for n in environment.tests if not n.startswith("op:")))
             problems.append(f"unknown test {test.name!r}; supported tests: {known}")
     if functions is not None:
-        available = {*FUNCTIONS, *functions}
+        given = set(functions)
         for call in tree.find_all(nodes.Call):
             if not (isinstance(call.node, nodes.Name) and call.node.name == CALL and call.args):
                 continue
             name = call.args[0].as_const()
-            if name in UNSUPPORTED_FUNCTIONS:
-                problems.append(f"function {name}() needs Kestra's storage and is not supported locally")
-            elif name not in available:
-                problems.append(f"unknown function {name}(); supported: {', '.join(sorted(available))}")
+            if name not in KESTRA_FUNCTIONS and name not in given:
+                known = ", ".join(sorted({*KESTRA_FUNCTIONS, *given}))
+                problems.append(f"unknown function {name}(); Kestra's functions are: {known}")
+            elif local and name not in FUNCTIONS and name not in given:
+                problems.append(f"function {name}() is not supported by the local runner")
     return list(dict.fromkeys(problems))
 
 
-def check_template(text: str, functions: Iterable[str] | None = None) -> list[str]:
-    """What keeps ``text`` from rendering, found without rendering it: syntax errors, unknown or
-    unsupported filters, tests, tags and functions. Empty when the template is fine.
+def check_template(text: str, functions: Iterable[str] | None = None, *, local: bool = False) -> list[str]:
+    """What keeps ``text`` from rendering, found without rendering it: syntax errors, unsupported
+    tags, unknown filters, tests and functions. Empty when the template is fine.
 
     Args:
         text: the template (a property's value).
-        functions: the names of the execution-bound functions available (default: those the
-            runner supplies, see :data:`~kestra_airflow_sdk.flows.pebble.functions.RUNNER_FUNCTIONS`).
+        functions: the execution-bound functions available (default: those the runner supplies,
+            :data:`~kestra_airflow_sdk.flows.pebble.functions.RUNNER_FUNCTIONS`).
+        local: also report Kestra functions the local runner cannot run (``kv()``, ``read()`` ...).
     """
-    from .environment import parse
     from .functions import RUNNER_FUNCTIONS
 
     if "{" not in text:
         return []
+    return list(_check(text, frozenset(RUNNER_FUNCTIONS if functions is None else functions), local))
+
+
+@lru_cache(maxsize=4096)
+def _check(text: str, functions: frozenset[str], local: bool) -> tuple[str, ...]:
+    from .environment import parse
+
     try:
         tree = parse(text)
     except TemplateSyntaxError as exc:
         line = f" (line {exc.lineno})" if "\n" in text else ""
-        return [f"syntax error: {exc.message}{line}"]
-    return template_problems(tree, RUNNER_FUNCTIONS if functions is None else functions)
+        return (f"syntax error: {exc.message}{line}",)
+    return tuple(template_problems(tree, functions, local=local))

@@ -269,6 +269,17 @@ def _number_format(value: Any, format: str, locale: str | None = None) -> str:
     )
 
 
+def _format(value: Any, *args: Any) -> str:
+    """Java's ``String.format`` for the usual conversions (``%s``, ``%d``, ``%.2f``, ``%n``, ``%%``)."""
+    pattern = _string(value, "format").replace("%n", "\n")
+    try:
+        return pattern % tuple(
+            java_text(a) if isinstance(a, (bool, list, dict)) or a is None else a for a in args
+        )
+    except (TypeError, ValueError) as exc:
+        raise ExpressionProblem(f"format: {exc}") from None
+
+
 def _yaml(value: Any) -> str:
     text = yaml.safe_dump(plain(value), sort_keys=False, allow_unicode=True, default_flow_style=False)
     text = text.removesuffix("...\n")  # PyYAML ends a lone scalar with a document end marker
@@ -301,6 +312,7 @@ _PLAIN_FILTERS: dict[str, Callable[..., Any]] = {
     "escapeChar": lambda v, type: _escape_char(v, str(type).upper()),
     "first": _first,
     "flatten": _flatten,
+    "format": _format,
     "indent": lambda v, amount, prefix=" ": _indent(v, amount, prefix),
     "jq": _jq,
     "join": _join,
@@ -310,6 +322,7 @@ _PLAIN_FILTERS: dict[str, Callable[..., Any]] = {
     "md5": _digest("md5"),
     "merge": _merge,
     "nindent": lambda v, amount, prefix=" ": _indent(v, amount, prefix, leading=True),
+    "nl2br": lambda v: java_text(v).replace("\n", "<br />"),
     "number": _number,
     "numberFormat": _number_format,
     "replace": _replace,

@@ -21,13 +21,13 @@ from . import dates
 from .environment import PebbleUndefined, current_state, reveal, reveal_deep
 from .values import ExpressionProblem, inclusive_range, to_number
 
-__all__ = ["FUNCTIONS", "RUNNER_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "dispatch"]
+__all__ = ["FUNCTIONS", "KESTRA_FUNCTIONS", "RUNNER_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "dispatch"]
 
 #: functions bound to an execution: the runner passes them to ``Renderer(functions=...)``
 RUNNER_FUNCTIONS = frozenset({"errorLogs", "tasksWithState", "currentEachOutput"})
 #: Kestra functions that need Kestra's storage, KV store or key: refused by name
 UNSUPPORTED_FUNCTIONS = frozenset(
-    {"kv", "read", "fileURI", "fileSize", "fileExists", "encrypt", "decrypt", "fromIon", "isFileEmpty"}
+    {"kv", "read", "fileURI", "fileSize", "fileExists", "isFileEmpty", "encrypt", "decrypt", "fromIon", "id"}
 )
 
 
@@ -101,6 +101,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "yaml": _from_yaml,
     "secret": _secret,
     "render": _render,
+    "renderOnce": lambda toRender=None: _render(toRender, recursive=False),
     "range": lambda start, end, step=1: inclusive_range(start, end, step),
     "max": _extreme(lambda a, b: a > b),
     "min": _extreme(lambda a, b: a < b),
@@ -109,6 +110,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "printContext": _print_context,
     "fetchContext": _print_context,
 }
+#: every function Kestra knows (a name outside it is an error in Kestra too)
+KESTRA_FUNCTIONS = frozenset({*FUNCTIONS, *RUNNER_FUNCTIONS, *UNSUPPORTED_FUNCTIONS})
 _KEYWORDS = {"json": "json_", "yaml": "yaml_"}  # Kestra argument names that clash with Python's
 
 
