@@ -42,7 +42,9 @@ def template_problems(
     if functions is not None:
         given = set(functions)
         for call in tree.find_all(nodes.Call):
-            if not (isinstance(call.node, nodes.Name) and call.node.name == CALL and call.args):
+            if not (
+                isinstance(call.node, nodes.EnvironmentAttribute) and call.node.name == CALL and call.args
+            ):
                 continue
             name = call.args[0].as_const()
             if name not in KESTRA_FUNCTIONS and name not in given:

@@ -26,7 +26,7 @@ from jinja2.utils import missing
 from pydantic import SecretStr
 
 from . import values
-from .syntax import CALL, PebbleLexer, PebbleParser
+from .syntax import PebbleLexer, PebbleParser
 from .values import ExpressionProblem
 
 __all__ = ["RenderState", "UndefinedVariable", "compile_template", "current_state", "environment", "lookup"]
@@ -115,6 +115,8 @@ def reveal(value: Any) -> Any:
 
 def reveal_deep(value: Any) -> Any:
     """:func:`reveal` applied inside maps and lists too (what filters, functions and output see)."""
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, Mapping) and not isinstance(value, PebbleUndefined):
         return {k: reveal_deep(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -122,6 +124,7 @@ def reveal_deep(value: Any) -> Any:
     return reveal(value)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 _LOOP_ATTRIBUTES = {
     "index": "index0",
     "revindex": "revindex0",
@@ -133,11 +136,19 @@ _LOOP_ATTRIBUTES = {
 
 def lookup(node: Any, key: Any, path: str) -> Any:
     """One step of a variable path (``.key`` or ``[key]``): a mapping's key or a list's index."""
+    if type(node) is dict and type(key) is str:  # the common case, first
+        if key in node:
+            return reveal(node[key])
+        return PebbleUndefined(name=path, known=sorted(node))
     if isinstance(node, PebbleUndefined):
         return node
     if isinstance(key, PebbleUndefined):
         return key
     key = reveal(key)
+    if type(node) is dict:
+        if key in node:
+            return reveal(node[key])
+        return PebbleUndefined(name=path, known=sorted(map(str, node)))
     if isinstance(node, Mapping):
         try:
             if key in node:
@@ -155,6 +166,8 @@ def lookup(node: Any, key: Any, path: str) -> Any:
 
 
 def _finalize(value: Any) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, PebbleUndefined):
         value._fail_with_undefined_error()
     if callable(value):
@@ -180,9 +193,11 @@ def _strict(operation: Callable[..., Any]) -> Callable[..., Any]:
 
     def apply(*operands: Any) -> Any:
         for operand in operands:
-            if isinstance(operand, PebbleUndefined):
-                operand._fail_with_undefined_error()
-        return operation(*map(reveal_deep, operands))
+            if type(operand) not in _SCALARS:
+                if isinstance(operand, PebbleUndefined):
+                    operand._fail_with_undefined_error()
+                return operation(*map(reveal_deep, operands))
+        return operation(*operands)
 
     return apply
 
@@ -219,6 +234,9 @@ _OPERATOR_TESTS: dict[str, Callable[..., bool]] = {
 class PebbleEnvironment(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox with Pebble's lexer, parser, operators and Kestra's output rules."""
 
+    #: calls Kestra's function by name (``functions.dispatch``), the only callable templates reach
+    pebble_call: Callable[..., Any]
+
     @cached_property
     def lexer(self) -> PebbleLexer:
         return PebbleLexer(self)
@@ -227,7 +245,7 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
         return PebbleParser(self, source, name, filename).parse()
 
     def call(__self, __context: Any, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if __obj is not __self.globals.get(CALL):
+        if __obj is not __self.pebble_call:
             raise SecurityError("calling a value is not allowed in a template")
         return __obj(*args, **kwargs)
 
@@ -252,7 +270,8 @@ def _build() -> PebbleEnvironment:
     )
     env.filters = {**FILTERS, **_OPERATORS}
     env.tests = {**TESTS, **_OPERATOR_TESTS}
-    env.globals = {CALL: dispatch}
+    env.globals = {}
+    env.pebble_call = dispatch
     return env
 
 
@@ -277,4 +296,4 @@ def compile_template(source: str) -> Template:
     if problems:
         raise TemplateProblem(problems)
     code = environment.compile(tree)
-    return environment.template_class.from_code(environment, code, environment.make_globals(None), None)
+    return environment.template_class.from_code(environment, code, {}, None)

@@ -21,24 +21,23 @@ import yaml
 from babel.numbers import format_decimal
 
 from . import dates
+from .environment import PebbleUndefined
+from .environment import reveal_deep as reveal
 from .values import ExpressionProblem, is_empty, is_number, java_text, plain, to_json, to_text
 
 __all__ = ["FILTERS"]
 
 
 def _undefined(value: Any) -> bool:
-    from .environment import PebbleUndefined
-
     return isinstance(value, PebbleUndefined)
 
 
 def _filter(function: Callable[..., Any], *, none_safe: bool = True) -> Callable[..., Any]:
     """Wrap a filter: undefined values pass through, secrets are revealed, null stays null."""
-    from .environment import reveal_deep as reveal
 
     def apply(value: Any, *args: Any, **kwargs: Any) -> Any:
         for item in (value, *args, *kwargs.values()):
-            if _undefined(item):
+            if isinstance(item, PebbleUndefined):
                 return item
         value = reveal(value)
         if value is None and none_safe:
@@ -56,8 +55,6 @@ def _string(value: Any, name: str) -> str:
 
 
 def _default(value: Any, default: Any = None) -> Any:
-    from .environment import reveal_deep as reveal
-
     return reveal(default) if _undefined(value) or is_empty(reveal(value)) else reveal(value)
 
 

@@ -39,6 +39,7 @@ class Renderer:
         functions: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
         self.variables = variables
+        self._context = variables if isinstance(variables, dict) else dict(variables)
         self.secrets = secrets
         self.task_id = task_id
         self.functions = dict(functions or {})
@@ -60,20 +61,21 @@ class Renderer:
         """Render one string; a :class:`SecretStr` when a secret went into it."""
         if "{" not in text:  # as Kestra: no template without a brace
             return text
-        place = self._where(where)
         state = RenderState(
             variables=self.variables,
             functions=self.functions,
             render=lambda value, recursive: self._render_again(value, recursive, where),
-            secret=lambda name: self.secrets.resolve(name, place),
+            secret=lambda name: self.secrets.resolve(name, self._where(where)),
         )
         token = set_state(state)
         try:
-            result = compile_template(text).render(self.variables)
+            template = compile_template(text)
+            # shared: the variables are the context as they are (no copy, no globals)
+            result = "".join(template.root_render_func(template.new_context(self._context, shared=True)))
         except ExpressionError:
             raise
         except Exception as exc:
-            raise self._error(exc, text, place, state.revealed) from None
+            raise self._error(exc, text, self._where(where), state.revealed) from None
         finally:
             reset_state(token)
         return SecretStr(result) if state.tainted else result

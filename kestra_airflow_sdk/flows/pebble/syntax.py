@@ -10,8 +10,8 @@ Jinja2 and Pebble share the template structure (``{{ }}``, ``{% %}``, ``{# #}``,
   internal filters named ``op:<name>`` (a name no template can spell);
 * only Kestra's tags are parsed: ``if``/``elseif``/``else``, ``for``/``else``, ``set``, ``filter``
   and ``raw``; ``include``, ``import``, ``extends``, ``macro``, ``block`` ... are refused;
-* a function is called by its bare name (``now()``) through one dispatcher, ``pebble_call``, so a
-  variable can never shadow it and calling anything else (a method) is refused.
+* a function is called by its bare name (``now()``) through one dispatcher held by the environment
+  (not a variable), so a variable can never shadow it and calling anything else (a method) is refused.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from jinja2.parser import Parser
 
 __all__ = ["CALL", "TAGS", "PebbleLexer", "PebbleParser"]
 
-#: the global every function call goes through: ``pebble_call(name, *args, **kwargs)``
+#: the environment attribute every function call goes through: ``pebble_call(name, *args, **kwargs)``
 CALL = "pebble_call"
 #: the tags Kestra's Pebble keeps (``raw`` is handled by the lexer)
 TAGS = ("if", "for", "set", "filter")
@@ -211,15 +211,12 @@ class PebbleParser(Parser):
             next(self.stream)
             args, kwargs, _, _ = self.parse_call_args()
             name = nodes.Const(token.value, lineno=token.lineno)
-            node = nodes.Call(
-                nodes.Name(CALL, "load"), [name, *args], kwargs, None, None, lineno=token.lineno
-            )
+            dispatcher = nodes.EnvironmentAttribute(CALL, lineno=token.lineno)
+            node = nodes.Call(dispatcher, [name, *args], kwargs, None, None, lineno=token.lineno)
         elif token.type == "lparen":
             next(self.stream)
             node = self.parse_expression()
             self.stream.expect("rparen")
-        elif token.test(f"name:{CALL}"):
-            self.fail(f"{CALL} is reserved", token.lineno)
         else:
             node = self.parse_primary()
         return self._postfix(node)

@@ -136,24 +136,20 @@ def _kind(value: Any) -> str:
 
 def _arithmetic(left: Any, right: Any, operation: str) -> int | float:
     a, b = to_number(left), to_number(right)
+    if operation == "+":
+        return a + b
+    if operation == "-":
+        return a - b
+    if operation == "*":
+        return a * b
     if isinstance(a, int) and isinstance(b, int):
-        if operation in ("/", "%") and b == 0:
+        if b == 0:
             raise ExpressionProblem("division by zero")
         quotient = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)  # Java truncates
-        results = {"+": a + b, "-": a - b, "*": a * b, "/": quotient, "%": a - b * quotient}
-        return results[operation]
-    fa, fb = float(a), float(b)
-    if operation in ("/", "%") and fb == 0:
-        if operation == "%" or fa == 0:
-            return math.nan
-        return math.copysign(math.inf, fa)
-    return {
-        "+": fa + fb,
-        "-": fa - fb,
-        "*": fa * fb,
-        "/": fa / fb if fb else 0.0,
-        "%": math.fmod(fa, fb) if fb else 0.0,
-    }[operation]
+        return quotient if operation == "/" else a - b * quotient
+    if b == 0:  # Java's double arithmetic: NaN or an infinity, no error
+        return math.nan if operation == "%" or a == 0 else math.copysign(math.inf, a)
+    return a / b if operation == "/" else math.fmod(a, b)
 
 
 def add(left: Any, right: Any) -> Any:
