@@ -214,6 +214,10 @@ def kestra(text: str, **extra: Any) -> Any:
         ),
         ("{% for n in numbers %}{{ loop.revindex }}{% endfor %}", "210"),
         ("{% for n in [] %}x{% else %}none{% endfor %}", "none"),
+        (
+            "[{% for n in nothing %}x{% else %}none{% endfor %}]",
+            "[]",
+        ),  # Pebble's ForNode: null renders nothing
         ("{% for e in user %}{{ e.key }}={{ e.value }};{% endfor %}", "name=Mitchell;age=42;"),
         ("{% set total = user.age + 1 %}{{ total }}", "43"),
         (

@@ -206,6 +206,7 @@ _OPERATORS: dict[str, Callable[..., Any]] = {
     "op:get": lookup,
     "op:iterable": _iterable,
     "op:bool": _strict(values.truth),
+    "op:not_null": _strict(lambda value: value is not None),
     "op:eq": _strict(values.equals),
     "op:ne": _strict(lambda a, b: not values.equals(a, b)),
     "op:lt": _strict(lambda a, b: values.compare(a, b, "<")),

@@ -131,14 +131,16 @@ class PebbleParser(Parser):
             break
         return result
 
-    def parse_for(self) -> nodes.For:
+    def parse_for(self) -> nodes.If:  # type: ignore[override]
         lineno = self.stream.expect("name:for").lineno
         target = nodes.Name(self.stream.expect("name").value, "store", lineno=lineno)
         self.stream.expect("name:in")
-        iterable = self._op("iterable", self.parse_expression())
+        source = self.parse_expression()
         body = self.parse_statements(("name:endfor", "name:else"))
         else_ = [] if next(self.stream).value == "endfor" else self.parse_statements(("name:endfor",), True)
-        return nodes.For(target, iterable, body, else_, None, False, lineno=lineno)
+        loop = nodes.For(target, self._op("iterable", source), body, else_, None, False, lineno=lineno)
+        # Pebble renders nothing at all, not even the else body, when the list is null
+        return nodes.If(self._op("not_null", source), [loop], [], [], lineno=lineno)
 
     def parse_set(self) -> nodes.Assign:
         lineno = next(self.stream).lineno
