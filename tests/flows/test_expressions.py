@@ -281,6 +281,7 @@ def test_rendering_errors_name_the_problem(text: str, problem: str) -> None:
         ("{{ numbers.pop() }}", "calling a method is not supported"),
         ('{{ "hello #{user.name}" }}', "string interpolation"),
         ("{% if x %}never closed", "endif"),
+        ("text{% endif %}", "unexpected {% endif %}: no open block it belongs to"),
         ("{{ user.name | shout }}", "Unknown filter 'shout'"),
         ("{{ 3 is prime }}", "Unknown test 'prime'"),
     ],

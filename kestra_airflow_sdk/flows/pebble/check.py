@@ -10,7 +10,13 @@ from jinja2.exceptions import TemplateSyntaxError
 
 from .syntax import CALL
 
-__all__ = ["TemplateProblem", "check_template", "template_problems"]
+__all__ = ["TemplateProblem", "check_template", "syntax_message", "template_problems"]
+
+
+def syntax_message(exc: TemplateSyntaxError, text: str) -> str:
+    """A syntax error as the user wrote Pebble, not Jinja, with its line in a multi-line text."""
+    message = (exc.message or "invalid syntax").replace("Jinja was looking for", "Expected")
+    return message + (f" (line {exc.lineno})" if "\n" in text else "")
 
 
 class TemplateProblem(Exception):
@@ -79,6 +85,5 @@ def _check(text: str, functions: frozenset[str], local: bool) -> tuple[str, ...]
     try:
         tree = parse(text)
     except TemplateSyntaxError as exc:
-        line = f" (line {exc.lineno})" if "\n" in text else ""
-        return (f"syntax error: {exc.message}{line}",)
+        return (f"syntax error: {syntax_message(exc, text)}",)
     return tuple(template_problems(tree, functions, local=local))

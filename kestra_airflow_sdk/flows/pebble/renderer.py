@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from ..errors import ExpressionError
 from ..secrets import MASK, SecretResolver
-from .check import TemplateProblem
+from .check import TemplateProblem, syntax_message
 from .environment import RenderState, UndefinedVariable, compile_template, reset_state, reveal, set_state
 from .values import ExpressionProblem
 
@@ -101,8 +101,7 @@ class Renderer:
             head, _, hint = exc.problems[0].partition("; ")
             message = f"{head[0].upper()}{head[1:]} in {shown} ({place}){'; ' + hint if hint else ''}"
         elif isinstance(exc, TemplateSyntaxError):
-            line = f" (line {exc.lineno})" if "\n" in text else ""
-            message = f"Cannot parse the expression {shown} in {place}: {exc.message}{line}"
+            message = f"Cannot parse the expression {shown} in {place}: {syntax_message(exc, text)}"
         elif isinstance(exc, UndefinedVariable):
             known = exc.known if exc.known is not None else sorted(map(str, self.variables))
             listed = f" (known here: {', '.join(known)})" if known else ""

@@ -58,6 +58,7 @@ _BINARY: dict[str, tuple[int, str]] = {
     "op:..": (120, "range"),
 }
 _UNARY_PRECEDENCE = 500
+_CLOSERS = {"elseif", "else", "endif", "endfor", "endfilter", "endraw"}
 _LITERALS = {"true": True, "TRUE": True, "false": False, "FALSE": False}
 _NULLS = {"null", "NULL", "none", "NONE"}
 
@@ -105,6 +106,8 @@ class PebbleParser(Parser):
 
     def parse_statement(self) -> nodes.Node | list[nodes.Node]:
         token = self.stream.current
+        if token.type == "name" and token.value in _CLOSERS:
+            self.fail(f"unexpected {{% {token.value} %}}: no open block it belongs to", token.lineno)
         if token.type == "name" and token.value not in TAGS:
             hint = " (Pebble spells it elseif)" if token.value == "elif" else ""
             self.fail(
