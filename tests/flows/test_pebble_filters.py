@@ -237,6 +237,9 @@ def test_now_and_random_functions() -> None:
         ("{{ kv('KEY') }}", "kv() needs Kestra's storage"),
         ("{{ nope() }}", "unknown function nope()"),
         ("{{ 'a' | slice(2, 1) }}", "out of bounds"),
+        ("{{ 'a' | date(fmt='x') }}", "the date filter: got an unexpected keyword argument 'fmt'"),
+        ("{{ 'x' | split }}", "the split filter: missing 1 required positional argument: 'delimiter'"),
+        ("{{ now(zone='UTC') }}", "now(): got an unexpected keyword argument 'zone'"),
     ],
 )
 def test_filter_and_function_errors(text: str, problem: str) -> None:

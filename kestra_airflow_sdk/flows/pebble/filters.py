@@ -23,7 +23,16 @@ from babel.numbers import format_decimal
 from . import dates
 from .environment import PebbleUndefined
 from .environment import reveal_deep as reveal
-from .values import ExpressionProblem, is_empty, is_number, java_text, plain, to_json, to_text
+from .values import (
+    ExpressionProblem,
+    arguments_problem,
+    is_empty,
+    is_number,
+    java_text,
+    plain,
+    to_json,
+    to_text,
+)
 
 __all__ = ["FILTERS"]
 
@@ -32,7 +41,7 @@ def _undefined(value: Any) -> bool:
     return isinstance(value, PebbleUndefined)
 
 
-def _filter(function: Callable[..., Any], *, none_safe: bool = True) -> Callable[..., Any]:
+def _filter(function: Callable[..., Any], name: str, *, none_safe: bool = True) -> Callable[..., Any]:
     """Wrap a filter: undefined values pass through, secrets are revealed, null stays null."""
 
     def apply(value: Any, *args: Any, **kwargs: Any) -> Any:
@@ -42,7 +51,13 @@ def _filter(function: Callable[..., Any], *, none_safe: bool = True) -> Callable
         value = reveal(value)
         if value is None and none_safe:
             return None
-        return function(value, *map(reveal, args), **{k: reveal(v) for k, v in kwargs.items()})
+        try:
+            return function(value, *map(reveal, args), **{k: reveal(v) for k, v in kwargs.items()})
+        except TypeError as exc:
+            problem = arguments_problem(f"the {name} filter", exc)
+            if problem is None:
+                raise
+            raise problem from None
 
     apply.__name__ = function.__name__
     return apply
@@ -355,14 +370,14 @@ _PLAIN_FILTERS: dict[str, Callable[..., Any]] = {
     "yaml": _yaml,
 }
 FILTERS: dict[str, Callable[..., Any]] = {
-    name: _filter(function) for name, function in _PLAIN_FILTERS.items()
+    name: _filter(function, name) for name, function in _PLAIN_FILTERS.items()
 }
 FILTERS.update(
     {
         "default": _default,
-        "length": _filter(_length, none_safe=False),
-        "json": _filter(to_json, none_safe=False),
-        "toJson": _filter(to_json, none_safe=False),
-        "toIon": _filter(lambda v: "null" if v is None else to_json(v), none_safe=False),
+        "length": _filter(_length, "length", none_safe=False),
+        "json": _filter(to_json, "json", none_safe=False),
+        "toJson": _filter(to_json, "toJson", none_safe=False),
+        "toIon": _filter(lambda v: "null" if v is None else to_json(v), "toIon", none_safe=False),
     }
 )

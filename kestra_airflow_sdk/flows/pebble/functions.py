@@ -19,7 +19,7 @@ import yaml
 
 from . import dates
 from .environment import PebbleUndefined, current_state, reveal, reveal_deep
-from .values import ExpressionProblem, inclusive_range, to_number
+from .values import ExpressionProblem, arguments_problem, inclusive_range, to_number
 
 __all__ = ["FUNCTIONS", "KESTRA_FUNCTIONS", "RUNNER_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "dispatch"]
 
@@ -135,6 +135,7 @@ def dispatch(__name: str, *args: Any, **kwargs: Any) -> Any:
     try:
         return function(*args, **kwargs)
     except TypeError as exc:
-        if "argument" not in str(exc):
+        problem = arguments_problem(f"{__name}()", exc)
+        if problem is None:
             raise
-        raise ExpressionProblem(f"{__name}(): {exc}") from None
+        raise problem from None

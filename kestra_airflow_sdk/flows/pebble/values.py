@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -24,6 +25,18 @@ __all__ = ["ExpressionProblem", "iso", "java_text", "plain", "to_json", "to_numb
 class ExpressionProblem(Exception):
     """A value-level error inside an expression (bad operand, bad filter argument); the renderer
     turns it into an :class:`~kestra_airflow_sdk.flows.errors.ExpressionError` naming the field."""
+
+
+_PYTHON_NAME = re.compile(r"^[\w.<>]+\(\) ")
+
+
+def arguments_problem(name: str, error: TypeError) -> ExpressionProblem | None:
+    """A wrong call of a filter or function (missing, extra or unknown argument), said with its
+    Kestra name instead of the Python function's; None for any other ``TypeError``."""
+    text = str(error)
+    if "argument" not in text:
+        return None
+    return ExpressionProblem(f"{name}: {_PYTHON_NAME.sub('', text)}")
 
 
 def iso(value: datetime) -> str:
