@@ -58,9 +58,13 @@ def test_renders(text: str, expected: str) -> None:
     assert renderer().render_text(text) == expected
 
 
-def test_renders_nested_structures_keeping_keys() -> None:
-    value = {"conf": {"flow": "{{ flow.id }}", "list": ["{{ task.id }}", 1, None]}}
-    assert renderer().render(value) == {"conf": {"flow": "airflow", "list": ["run_dag", 1, None]}}
+def test_renders_nested_structures_and_keys() -> None:
+    value = {"conf": {"flow": "{{ flow.id }}", "list": ["{{ task.id }}", 1, None], "{{ labels.env }}": 2}}
+    expected = {"conf": {"flow": "airflow", "list": ["run_dag", 1, None], "dev": 2}}
+    assert renderer().render(value) == expected  # Kestra's VariableRenderer renders map keys too
+    with pytest.raises(ExpressionError, match="A map key cannot hold a secret") as err:
+        renderer(K="hunter2").render({"{{ secret('K') }}": 1}, "body")
+    assert "hunter2" not in str(err.value)
 
 
 def test_undefined_variable_names_expression_and_task() -> None:

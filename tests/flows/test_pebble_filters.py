@@ -81,6 +81,10 @@ def render(text: str, **extra: Any) -> Any:
         ("{{ '2024-03-01T06:00:00Z' | dateAdd(-1, 'DAYS') | date('yyyy-MM-dd') }}", "2024-02-29"),
         ("{{ '2024-01-31T00:00:00Z' | dateAdd(1, 'MONTHS', format='yyyy-MM-dd') }}", "2024-02-29"),
         ("{{ 0 | date('yyyy-MM-dd HH:mm', timeZone='UTC') }}", "1970-01-01 00:00"),
+        # ISO instants as Kestra writes them (nanoseconds, Z) and short forms
+        ("{{ '2024-01-01T10:00:00.123456789Z' | date('HH:mm:ss.SSS') }}", "10:00:00.123"),
+        ("{{ '2024-01-01T10:00:00.1+02:00' | date('HH:mm:ss.SSS') }}", "08:00:00.100"),
+        ("{{ '2024-01-01T10:00' | date('HH:mm EEEE', timeZone='UTC') }}", "10:00 Monday"),
         # JqFilterTest
         ('{{ [1, 2, 3] | jq(".[0]") | first }}', "1"),
         ('{{ vars | jq(".second.list[0]") }}', '["string"]'),

@@ -9,6 +9,7 @@ Babel (CLDR patterns use the same letters). Kestra's default zone is the server'
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -118,6 +119,16 @@ def _tokens(pattern: str) -> list[tuple[str, str]]:
     return tokens
 
 
+_ISO_FRACTION = re.compile(r"(\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$")
+
+
+def _six_digits(match: re.Match[str]) -> str:
+    """Python reads at most microseconds and (before 3.11) no ``Z``: ``.123456789Z`` -> ``.123456+00:00``."""
+    time, fraction, offset = match.groups()
+    fraction = f".{(fraction + '000000')[:6]}" if fraction else ""
+    return time + fraction + ("+00:00" if offset == "Z" else offset or "")
+
+
 def convert(value: Any, where: tzinfo, existing_format: str | None = None) -> datetime:
     """A date-time from what a template holds (see the module documentation)."""
     if isinstance(value, datetime):
@@ -131,7 +142,7 @@ def convert(value: Any, where: tzinfo, existing_format: str | None = None) -> da
     if existing_format is not None:
         return _parse_with(value, existing_format, where)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+        parsed = datetime.fromisoformat(_ISO_FRACTION.sub(_six_digits, value.strip()))
     except ValueError:
         raise ExpressionProblem(
             f"cannot read {value!r} as a date: give an ISO-8601 date-time, or its pattern as existingFormat"

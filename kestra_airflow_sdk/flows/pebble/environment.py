@@ -139,7 +139,7 @@ def lookup(node: Any, key: Any, path: str) -> Any:
     if type(node) is dict and type(key) is str:  # the common case, first
         if key in node:
             return reveal(node[key])
-        return PebbleUndefined(name=path, known=sorted(node))
+        return PebbleUndefined(name=path, known=sorted(map(str, node)))
     if isinstance(node, PebbleUndefined):
         return node
     if isinstance(key, PebbleUndefined):
@@ -216,14 +216,12 @@ _OPERATORS: dict[str, Callable[..., Any]] = {
     "op:contains": _strict(values.contains),
     "op:add": _strict(values.add),
     "op:sub": _strict(values.subtract),
-    "op:mul": _strict(lambda a, b: values._arithmetic(a, b, "*")),
-    "op:div": _strict(lambda a, b: values._arithmetic(a, b, "/")),
-    "op:mod": _strict(lambda a, b: values._arithmetic(a, b, "%")),
-    "op:unary_sub": _strict(lambda a: values._arithmetic(-1, a, "*")),
-    "op:unary_add": _strict(lambda a: values._arithmetic(1, a, "*")),
-    "op:concat": _strict(
-        lambda a, b: ("" if a is None else values.java_text(a)) + ("" if b is None else values.java_text(b))
-    ),
+    "op:mul": _strict(lambda a, b: values.arithmetic(a, b, "*")),
+    "op:div": _strict(lambda a, b: values.arithmetic(a, b, "/")),
+    "op:mod": _strict(lambda a, b: values.arithmetic(a, b, "%")),
+    "op:unary_sub": _strict(lambda a: values.arithmetic(-1, a, "*")),
+    "op:unary_add": _strict(lambda a: values.arithmetic(1, a, "*")),
+    "op:concat": _strict(values.concat),
     "op:range": _strict(values.inclusive_range),
 }
 _OPERATOR_TESTS: dict[str, Callable[..., bool]] = {

@@ -45,17 +45,35 @@ class Renderer:
         self.functions = dict(functions or {})
 
     def render(self, value: Any, where: str = "") -> Any:
-        """Render every string inside ``value`` (dicts and lists are walked; keys are kept)."""
+        """Render every string inside ``value``: dicts (their keys too, as Kestra does) and lists are walked."""
         if isinstance(value, str):
             return self.render_text(value, where)
         if isinstance(value, SecretStr):
             rendered = self.render_text(value.get_secret_value(), where)
             return rendered if isinstance(rendered, SecretStr) else SecretStr(rendered)
         if isinstance(value, dict):
-            return {k: self.render(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+            rendered: dict[Any, Any] = {}
+            for key, item in value.items():
+                place = f"{where}.{key}" if where else str(key)
+                rendered.setdefault(
+                    self._key(key, place), self.render(item, place)
+                )  # first wins, as Kestra's
+            return rendered
         if isinstance(value, list):
             return [self.render(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return value
+
+    def _key(self, key: Any, where: str) -> Any:
+        if not isinstance(key, str):
+            return key
+        rendered = self.render_text(key, f"{where} (key)")
+        if isinstance(rendered, SecretStr):
+            raise ExpressionError(
+                f"A map key cannot hold a secret ({self._where(where)}): keys are not masked; move it to the value",
+                expression=key,
+                where=self._where(where),
+            )
+        return rendered
 
     def render_text(self, text: str, where: str = "") -> str | SecretStr:
         """Render one string; a :class:`SecretStr` when a secret went into it."""

@@ -147,7 +147,8 @@ def _kind(value: Any) -> str:
     return {dict: "a map", list: "a list", bool: "a boolean", type(None): "null"}.get(type(value), "a value")
 
 
-def _arithmetic(left: Any, right: Any, operation: str) -> int | float:
+def arithmetic(left: Any, right: Any, operation: str) -> int | float:
+    """``+ - * / %`` on numbers (numeric strings converted), with Java's integer division."""
     a, b = to_number(left), to_number(right)
     if operation == "+":
         return a + b
@@ -165,19 +166,24 @@ def _arithmetic(left: Any, right: Any, operation: str) -> int | float:
     return a / b if operation == "/" else math.fmod(a, b)
 
 
+def concat(left: Any, right: Any) -> str:
+    """``~``: both sides as Java prints them, null as nothing."""
+    return ("" if left is None else java_text(left)) + ("" if right is None else java_text(right))
+
+
 def add(left: Any, right: Any) -> Any:
     if isinstance(left, str) or isinstance(right, str):
         return java_text(left) + java_text(right)
     if isinstance(left, list):
         return [*left, *right] if isinstance(right, (list, tuple)) else [*left, right]
-    return _arithmetic(left, right, "+")
+    return arithmetic(left, right, "+")
 
 
 def subtract(left: Any, right: Any) -> Any:
     if isinstance(left, list):
         removed = right if isinstance(right, (list, tuple)) else [right]
         return [item for item in left if item not in removed]
-    return _arithmetic(left, right, "-")
+    return arithmetic(left, right, "-")
 
 
 def equals(left: Any, right: Any) -> bool:
