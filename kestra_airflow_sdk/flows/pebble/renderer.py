@@ -52,13 +52,12 @@ class Renderer:
             rendered = self.render_text(value.get_secret_value(), where)
             return rendered if isinstance(rendered, SecretStr) else SecretStr(rendered)
         if isinstance(value, dict):
-            rendered: dict[Any, Any] = {}
+            walked: dict[Any, Any] = {}
             for key, item in value.items():
                 place = f"{where}.{key}" if where else str(key)
-                rendered.setdefault(
-                    self._key(key, place), self.render(item, place)
-                )  # first wins, as Kestra's
-            return rendered
+                # the first of two keys that render alike wins, as in Kestra
+                walked.setdefault(self._key(key, place), self.render(item, place))
+            return walked
         if isinstance(value, list):
             return [self.render(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return value
