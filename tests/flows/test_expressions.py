@@ -378,3 +378,19 @@ def test_an_expression_error_never_shows_a_secret_value() -> None:
     with pytest.raises(ExpressionError) as err:
         r.render_text("{{ secret('TOKEN') * 2 }}")
     assert "hunter2" not in str(err.value)
+
+
+def test_a_syntax_error_names_the_field_and_the_task() -> None:
+    with pytest.raises(ExpressionError) as err:
+        renderer().render({"conf": {"when": "{% if flow.id %}x{% elif %}y{% endif %}"}}, "body")
+    assert err.value.where == "task 'run_dag', property body.conf.when"
+    assert "Cannot parse the expression {% if flow.id %}" in str(err.value)
+    assert "unsupported tag 'elif' (Pebble spells it elseif)" in str(err.value)
+
+
+def test_render_of_a_value_holding_a_secret_is_secret() -> None:
+    variables = {"vars": {"auth": "Bearer {{ secret('TOKEN') }}"}}
+    r = Renderer(variables, SecretResolver({"TOKEN": "hunter2"}, environ={}), "t")
+    assert r.render_text("{{ vars.auth }}") == "Bearer {{ secret('TOKEN') }}"  # not rendered again
+    value = r.render_text("{{ render(vars.auth) }}")
+    assert isinstance(value, SecretStr) and value.get_secret_value() == "Bearer hunter2"
