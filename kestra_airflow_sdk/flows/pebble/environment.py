@@ -54,13 +54,14 @@ class PebbleUndefined(StrictUndefined):
         obj: Any = missing,
         name: str | None = None,
         exc: type[TemplateRuntimeError] = UndefinedError,
-        known: list[str] | None = None,
+        known: Mapping[Any, Any] | None = None,
     ) -> None:
         super().__init__(hint, obj, name, exc)
-        self._known = known
+        self._known = known  # the mapping the path missed a key of (listed only in the error)
 
     def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise UndefinedVariable(self._undefined_name or "a value", self._known)
+        known = None if self._known is None else sorted(map(str, self._known))
+        raise UndefinedVariable(self._undefined_name or "a value", known)
 
     def __getattr__(self, name: str) -> Any:
         if name[:2] == "__":
@@ -139,7 +140,7 @@ def lookup(node: Any, key: Any, path: str) -> Any:
     if type(node) is dict and type(key) is str:  # the common case, first
         if key in node:
             return reveal(node[key])
-        return PebbleUndefined(name=path, known=sorted(map(str, node)))
+        return PebbleUndefined(name=path, known=node)
     if isinstance(node, PebbleUndefined):
         return node
     if isinstance(key, PebbleUndefined):
@@ -148,14 +149,14 @@ def lookup(node: Any, key: Any, path: str) -> Any:
     if type(node) is dict:
         if key in node:
             return reveal(node[key])
-        return PebbleUndefined(name=path, known=sorted(map(str, node)))
+        return PebbleUndefined(name=path, known=node)
     if isinstance(node, Mapping):
         try:
             if key in node:
                 return reveal(node[key])
         except TypeError:
             pass
-        return PebbleUndefined(name=path, known=sorted(map(str, node)))
+        return PebbleUndefined(name=path, known=node)
     if isinstance(node, (list, tuple)) and isinstance(key, int) and not isinstance(key, bool):
         if 0 <= key < len(node):
             return reveal(node[key])
