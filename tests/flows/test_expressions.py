@@ -228,7 +228,12 @@ def kestra(text: str, **extra: Any) -> Any:
             "See some code {% raw %}{{ var }}{% endraw %}",
             "See some code {{ var }}",
         ),  # PebbleVariableRendererTest.raw
-        ("See some code {%-  raw%}{{ var }}{%endraw -%}", "See some code{{ var }}"),
+        ("See some code {%-  raw%}{{ var }}{%endraw -%}", "See some code {{ var }}"),
+        (
+            "See some code {% raw %}{{ var }}{% endraw %} and some other code {% raw %}{{ var2 }}{% endraw %}",
+            "See some code {{ var }} and some other code {{ var2 }}",
+        ),
+        ("{% raw %}\n{{ multi }}\n{% endraw %}", "\n{{ multi }}\n"),
         ("{% filter upper %}hello {{ user.name }}{% endfilter %}", "HELLO MITCHELL"),
         ("a  {{- ' b ' -}}  c", "a b c"),
         ("{# a comment #}x", "x"),

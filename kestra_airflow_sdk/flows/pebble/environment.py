@@ -11,6 +11,7 @@ read) lives in a :class:`contextvars.ContextVar`, so one compiled template serve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -283,17 +284,47 @@ def parse(source: str) -> nodes.Template:
     return environment.parse(source)
 
 
+#: Kestra's own pre-processing of raw blocks (``VariableRenderer.RAW_PATTERN``, single line as in
+#: Java): their text is set aside before the template engine runs, so ``{%- raw %}`` trims nothing
+_RAW = re.compile(r"\{%-*\s*raw\s*-*%\}(.*?)\{%-*\s*endraw\s*-*%\}")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled template and the raw blocks to put back into its output."""
+
+    template: Template
+    raw: tuple[str, ...]
+
+    def render(self, variables: dict[str, Any]) -> str:
+        # shared: the variables are the context as they are (no copy, no globals)
+        text = "".join(self.template.root_render_func(self.template.new_context(variables, shared=True)))
+        for index, piece in enumerate(self.raw):
+            text = text.replace(_raw_mark(index), piece)
+        return text
+
+
+def _raw_mark(index: int) -> str:
+    return f"\x00raw{index}\x00"
+
+
 @lru_cache(maxsize=4096)
-def compile_template(source: str) -> Template:
+def compile_template(source: str) -> Compiled:
     """The compiled template of ``source``, cached: a flow renders the same texts many times.
 
     Raises Jinja's ``TemplateSyntaxError`` or :class:`~.check.TemplateProblem` (unknown filter/test).
     """
     from .check import TemplateProblem, template_problems
 
-    tree = parse(source)
+    raw: list[str] = []
+
+    def set_aside(match: re.Match[str]) -> str:
+        raw.append(match.group(1))
+        return _raw_mark(len(raw) - 1)
+
+    tree = parse(_RAW.sub(set_aside, source))
     problems = template_problems(tree)
     if problems:
         raise TemplateProblem(problems)
     code = environment.compile(tree)
-    return environment.template_class.from_code(environment, code, {}, None)
+    return Compiled(environment.template_class.from_code(environment, code, {}, None), tuple(raw))

@@ -86,9 +86,7 @@ class Renderer:
         )
         token = set_state(state)
         try:
-            template = compile_template(text)
-            # shared: the variables are the context as they are (no copy, no globals)
-            result = "".join(template.root_render_func(template.new_context(self._context, shared=True)))
+            result = compile_template(text).render(self._context)
         except ExpressionError:
             raise
         except Exception as exc:
