@@ -224,6 +224,7 @@ def kestra(text: str, **extra: Any) -> Any:
         ),  # Pebble's ForNode: null renders nothing
         ("{% for e in user %}{{ e.key }}={{ e.value }};{% endfor %}", "name=Mitchell;age=42;"),
         ("{% set total = user.age + 1 %}{{ total }}", "43"),
+        ("{% for n in numbers %}{{ fromJson('[' ~ n ~ ']')[0] }}{% endfor %}", "312"),  # calls inside loops
         (
             "See some code {% raw %}{{ var }}{% endraw %}",
             "See some code {{ var }}",
@@ -399,3 +400,62 @@ def test_render_of_a_value_holding_a_secret_is_secret() -> None:
     assert r.render_text("{{ vars.auth }}") == "Bearer {{ secret('TOKEN') }}"  # not rendered again
     value = r.render_text("{{ render(vars.auth) }}")
     assert isinstance(value, SecretStr) and value.get_secret_value() == "Bearer hunter2"
+
+
+CORPUS_VARS: dict[str, Any] = {
+    "taskrun": {"attemptsCount": 3, "value": "value 1", "startDate": "2026-01-01T08:30:00Z"},
+    "parent": {"taskrun": {"value": "value 1"}},
+    "trigger": {},
+    "execution": {"startDate": "2026-01-02T00:00:00Z"},
+    "inputs": {"release_name": "Latest"},
+    "vars": {"first": "1", "second": "{{vars.first}} > 2", "third": "{{vars.second}} > 3"},
+    "outputs": {
+        "output": {"values": {"taskrun_data": 1}},
+        "get_nr_of_namespaces": {"body": '{"total": 3}'},
+        "get_all_namespaces": {"body": '{"results": [{"id": "a"}, {"id": "b"}]}'},
+        "retrieve_values": {"ns1": [{"key": '{"key": "k1"}', "value": {"body": '{"x": 1}'}}]},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "expected"),
+    [
+        ("kestra-core/retry-success.yaml", "{{ taskrun.attemptsCount == 3 ? 'ok' : ko}}", "ok"),
+        ("kestra-core/each-sequential.yaml", "{{ parent.taskrun.value == 'value 1' ? 'ok' : ko }}", "ok"),
+        ("kestra-core/task-runif.yaml", "{{ outputs.output['values']['taskrun_data'] == 1 }}", "true"),
+        ("kestra-core/variables.yaml", "{{render(vars.third)}}", "1 > 2 > 3"),  # core/flow/VariablesTest
+        ("blueprints/get-all-namespaces.yaml", "{{ json(outputs.get_nr_of_namespaces['body']).total }}", "3"),
+        (
+            "blueprints/get-all-namespaces.yaml",
+            '[{% for elem in json(outputs.get_all_namespaces["body"]).results %}"{{ elem.id }}"'
+            "{% if not loop.last %},{% endif %}{% endfor %}]",
+            '["a","b"]',
+        ),
+        (
+            "blueprints/git-flows-files-kv-sync-to-gitlab.yaml",
+            '{% for elem in outputs.retrieve_values %}{"namespace":"{{ elem.key }}","keys":[{% for ele in '
+            '(elem.value) %}{"key":"{{ json(ele.key).key }}","body":{{ ele.value.body }}}{% if not loop.last %},'
+            "{% endif %}{% endfor %}]}{% endfor %}",
+            '{"namespace":"ns1","keys":[{"key":"k1","body":{"x": 1}}]}',
+        ),
+        (
+            "blueprints/git-flows-files-kv-sync-to-gitlab.yaml",
+            "{{ inputs.release_name equals 'Latest' }}",
+            "true",
+        ),
+        (
+            "docs/migration_guide_daily_orders.yaml",
+            "{{ (trigger.date ?? execution.startDate) | dateAdd(-1, 'DAYS') | date('yyyy-MM-dd') }}",
+            "2026-01-01",
+        ),
+        (
+            "blueprints/daily-flow.yaml",
+            'It\'s {{ trigger.date ?? taskrun.startDate | date("HH:mm") }}',
+            "It's 08:30",
+        ),
+    ],
+)
+def test_corpus_expressions(source: str, text: str, expected: str) -> None:
+    """Expressions of the Kestra corpus (file named), rendered against variables of their flow."""
+    assert Renderer(CORPUS_VARS, SecretResolver({}, environ={}), "t").render_text(text) == expected

@@ -248,6 +248,8 @@ class PebbleEnvironment(ImmutableSandboxedEnvironment):
     def call(__self, __context: Any, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if __obj is not __self.pebble_call:
             raise SecurityError("calling a value is not allowed in a template")
+        kwargs.pop("_loop_vars", None)  # what Jinja adds to calls made inside a loop or block
+        kwargs.pop("_block_vars", None)
         return __obj(*args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
