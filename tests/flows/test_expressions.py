@@ -313,6 +313,8 @@ def test_unsupported_syntax_is_refused_by_name(text: str, problem: str) -> None:
         "{{ loop }}",
         "{{ range.__globals__ }}",
         "{{ pebble_call }}",
+        "{{ self }}",
+        "{{ self | upper }}",
     ],
 )
 def test_the_sandbox_gives_no_python_attribute(text: str) -> None:

@@ -204,8 +204,14 @@ def _strict(operation: Callable[..., Any]) -> Callable[..., Any]:
     return apply
 
 
+def _variable(context: Any, name: str) -> Any:
+    value = context.resolve_or_missing(name)
+    return PebbleUndefined(name=name) if value is missing else value
+
+
 _OPERATORS: dict[str, Callable[..., Any]] = {
     "op:get": lookup,
+    "op:variable": _variable,
     "op:iterable": _iterable,
     "op:bool": _strict(values.truth),
     "op:not_null": _strict(lambda value: value is not None),

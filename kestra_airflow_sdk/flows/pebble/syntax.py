@@ -222,6 +222,9 @@ class PebbleParser(Parser):
             next(self.stream)
             node = self.parse_expression()
             self.stream.expect("rparen")
+        elif token.test("name:self"):  # Jinja would hand out its template object: a plain variable here
+            next(self.stream)
+            node = self._op("variable", nodes.ContextReference(), nodes.Const(token.value))
         else:
             node = self.parse_primary()
         return self._postfix(node)
