@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from kestra_airflow_sdk.flows import ExpressionError, SecretNotFoundError
-from kestra_airflow_sdk.flows.expressions import Renderer
+from kestra_airflow_sdk.flows.expressions import Renderer, check_template
 from kestra_airflow_sdk.flows.secrets import SecretResolver
 
 VARS: dict[str, Any] = {
@@ -461,3 +461,22 @@ CORPUS_VARS: dict[str, Any] = {
 def test_corpus_expressions(source: str, text: str, expected: str) -> None:
     """Expressions of the Kestra corpus (file named), rendered against variables of their flow."""
     assert Renderer(CORPUS_VARS, SecretResolver({}, environ={}), "t").render_text(text) == expected
+
+
+#: pieces of templates, valid and not, joined at random
+_PIECE_TEXT = """{{ }} {% %} {# #} a a.b [0] | upper default ('x') ?? ? : ~ + - / % == < and not is defined
+null if elseif else endif for in endfor set = raw endraw 'q' 1 0 2.5 ( ) [ ] { } , now() json(s) loop.index
+contains .. n s -}} {{-"""
+_PIECES = st.sampled_from([*_PIECE_TEXT.split(), "\n"])
+
+
+@given(st.lists(_PIECES, max_size=14).map(" ".join))
+def test_any_text_renders_or_raises_an_expression_error(text: str) -> None:
+    variables = {"a": {"b": [1, 2, "x"]}, "s": "str", "n": None}
+    try:
+        result = Renderer(variables, SecretResolver({}, environ={}), "t").render_text(text)
+    except ExpressionError as exc:
+        assert exc.where == "task 't'"
+    else:
+        assert isinstance(result, str)
+    assert all(isinstance(problem, str) for problem in check_template(text))
