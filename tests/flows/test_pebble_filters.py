@@ -136,7 +136,7 @@ def render(text: str, **extra: Any) -> Any:
         ('{{ "Test\\t\\t\\ntest*" | slugify }}', "test-test"),
         # UrlDecodeFilter / Pebble's UrlEncoderFilter (URLEncoder: space as +)
         ("{{ 'Kestra rulez !' | urlencode | urldecode }}", "Kestra rulez !"),
-        ("{{ 'a b&c=d/é' | urlencode }}", "a+b%26c%3Dd%2F%C3%A9"),
+        ("{{ 'a b&c=d/é~*' | urlencode }}", "a+b%26c%3Dd%2F%C3%A9%7E*"),
         # NumberFilterTest (value, not Java class) and PebbleVariableRendererTest.numberFormat
         ('{{ "12.3" | number }} {{ "2147483647" | number }} {{ "0x1F" | number }}', "12.3 2147483647 31"),
         ("{{ '42' | number + 1 }}", "43"),
@@ -167,7 +167,18 @@ def render(text: str, **extra: Any) -> Any:
         ('{{ vars.second | jq(".string") | first | className }}', "java.lang.String"),
         ('{{ vars.second | jq(".int") | first | className }}', "java.lang.Integer"),
         ("{{ [1] | className }}", "java.util.ArrayList"),
-        ("{{ {'a': 1} | toIon }}", '{"a":1}'),
+        # ToIonFilterTest (1.123 is a double here, a widened float there)
+        ("{{ vars.second.string | toIon }}", '"string"'),
+        ("{{ vars.second.int | toIon }} {{ vars.second.bool | toIon }} {{ null | toIon }}", "1 true null"),
+        ("{{ vars.second.list | toIon }}", '["string",1,1.123e0]'),
+        ("{{ vars.second.map | toIon }}", '{string:"string",int:1,float:1.123e0}'),
+        ('{{ {"empty_object":{}} | toIon }}', "{empty_object:{}}"),
+        ("{{ {'my-key': 1e20} | toIon }}", "{'my-key':1.0e20}"),
+        # EscapeCharFilterTest
+        ("{{ \"L'eau c'est la vie\" | escapeChar('single') }}", "L\\'eau c\\'est la vie"),
+        ("{{ '\"Hello\"' | escapeChar('double') }}", '\\"Hello\\"'),
+        ("{{ \"L'eau c'est la vie\" | escapeChar('shell') }}", "L'\\''eau c'\\''est la vie"),
+        ("{{ '' | escapeChar('single') }}", ""),
         # functions: FromJsonFunctionTest, YamlFunctionTest, PebbleVariableRendererTest.recursive
         ('{{ fromJson(\'{"test1": 1, "test2": 2, "test3": 3}\').test1 }}', "1"),
         (

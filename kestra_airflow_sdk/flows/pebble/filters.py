@@ -30,6 +30,7 @@ from .values import (
     is_number,
     java_text,
     plain,
+    to_ion,
     to_json,
     to_text,
 )
@@ -188,12 +189,20 @@ def _slice(value: Any, fromIndex: int = 0, toIndex: int | None = None) -> Any:
 
 
 def _sorted(value: Any, reverse: bool = False) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise ExpressionProblem(f"sort needs a list, got {to_text(value)!r}")
     try:
         return sorted(value, reverse=reverse)
     except TypeError:
         raise ExpressionProblem(
             "sort needs a list of comparable values (all numbers or all strings)"
         ) from None
+
+
+def _reverse(value: Any) -> list[Any]:
+    if not isinstance(value, (list, tuple)):
+        raise ExpressionProblem(f"reverse needs a list, got {to_text(value)!r}")
+    return list(reversed(value))
 
 
 def _merge(value: Any, items: Any = None) -> Any:
@@ -338,7 +347,7 @@ _PLAIN_FILTERS: dict[str, Callable[..., Any]] = {
     "number": _number,
     "numberFormat": _number_format,
     "replace": _replace,
-    "reverse": lambda v: v[::-1] if isinstance(v, (list, str)) else list(reversed(list(v))),
+    "reverse": _reverse,
     "rsort": lambda v: _sorted(v, reverse=True),
     "sha1": _digest("sha1"),
     "sha256": _digest("sha256"),
@@ -365,7 +374,7 @@ _PLAIN_FILTERS: dict[str, Callable[..., Any]] = {
     "trim": lambda v: java_text(v).strip(),
     "upper": lambda v: java_text(v).upper(),
     "urldecode": lambda v: unquote_plus(java_text(v)),
-    "urlencode": lambda v: quote_plus(java_text(v), safe="*"),
+    "urlencode": lambda v: quote_plus(java_text(v), safe="*").replace("~", "%7E"),  # as Java's URLEncoder
     "values": _values,
     "yaml": _yaml,
 }
@@ -378,6 +387,6 @@ FILTERS.update(
         "length": _filter(_length, "length", none_safe=False),
         "json": _filter(to_json, "json", none_safe=False),
         "toJson": _filter(to_json, "toJson", none_safe=False),
-        "toIon": _filter(lambda v: "null" if v is None else to_json(v), "toIon", none_safe=False),
+        "toIon": _filter(to_ion, "toIon", none_safe=False),
     }
 )

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-__all__ = ["ExpressionProblem", "iso", "java_text", "plain", "to_json", "to_number", "to_text"]
+__all__ = ["ExpressionProblem", "iso", "java_text", "plain", "to_ion", "to_json", "to_number", "to_text"]
 
 
 class ExpressionProblem(Exception):
@@ -84,6 +84,33 @@ def to_json(value: Any, indent: int | None = None) -> str:
     """Jackson's JSON of a value: compact unless ``indent`` is given."""
     separators = (",", ":") if indent is None else (",", ": ")
     return json.dumps(plain(value), separators=separators, indent=indent, ensure_ascii=False, default=str)
+
+
+_ION_SYMBOL = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_ION_KEYWORDS = {"true", "false", "null", "nan"}
+
+
+def to_ion(value: Any) -> str:
+    """Amazon Ion text, as Kestra's ``toIon`` writes it: ``{key:"text",n:1,f:1.5e0}``."""
+    value = plain(value) if isinstance(value, (datetime, date, SecretStr)) else value
+    if value is None or isinstance(value, bool):
+        return to_text(value) or "null"
+    if isinstance(value, float):
+        text = java_double(value)
+        return text.replace("E", "e") if "E" in text else f"{text}e0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{_ion_symbol(str(k))}:{to_ion(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "[" + ",".join(to_ion(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def _ion_symbol(key: str) -> str:
+    if _ION_SYMBOL.match(key) and key not in _ION_KEYWORDS:
+        return key
+    return "'" + key.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def to_text(value: Any) -> str:
