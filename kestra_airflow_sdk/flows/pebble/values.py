@@ -143,6 +143,13 @@ def java_text(value: Any) -> str:
     return to_text(value)
 
 
+def need_string(value: Any, name: str) -> str:
+    """``value`` when it is a string; else the error of filter ``name``, which needs one."""
+    if not isinstance(value, str):
+        raise ExpressionProblem(f"the {name!r} filter needs a string, got {to_text(value)!r}")
+    return value
+
+
 def is_empty(value: Any) -> bool:
     """Pebble's ``empty`` test: null, a blank string, an empty list or map."""
     if value is None:
