@@ -1,7 +1,8 @@
 """Kestra's Pebble expressions, evaluated on Jinja2's sandboxed environment.
 
 See :mod:`.syntax` for how Pebble's grammar is adapted, :mod:`.values` for how values print and
-combine, :mod:`.filters`, :mod:`.functions` and :mod:`.dates` for Kestra's filters and functions,
+combine, :mod:`.filters`, :mod:`.text`, :mod:`.dates`, :mod:`.predicates` and :mod:`.functions` for
+Kestra's filters, tests and functions,
 :mod:`.check` for static checks and :mod:`.renderer` for the :class:`Renderer` tasks use.
 """
 
