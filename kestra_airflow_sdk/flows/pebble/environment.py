@@ -30,7 +30,18 @@ from . import values
 from .syntax import PebbleLexer, PebbleParser
 from .values import ExpressionProblem
 
-__all__ = ["RenderState", "UndefinedVariable", "compile_template", "current_state", "environment", "lookup"]
+__all__ = [
+    "Compiled",
+    "PebbleUndefined",
+    "RenderState",
+    "UndefinedVariable",
+    "compile_template",
+    "current_state",
+    "environment",
+    "lookup",
+    "reveal",
+    "reveal_deep",
+]
 
 
 class UndefinedVariable(UndefinedError):
@@ -89,6 +100,7 @@ _STATE: ContextVar[RenderState | None] = ContextVar("pebble_render_state", defau
 
 
 def current_state() -> RenderState:
+    """The state of the render in progress (for functions such as ``secret()`` and ``render()``)."""
     state = _STATE.get()
     if state is None:
         raise ExpressionProblem("this function needs a render in progress")
@@ -96,10 +108,12 @@ def current_state() -> RenderState:
 
 
 def set_state(state: RenderState) -> Any:
+    """Make ``state`` the current render's; returns the token :func:`reset_state` takes."""
     return _STATE.set(state)
 
 
 def reset_state(token: Any) -> None:
+    """End the render :func:`set_state` started."""
     _STATE.reset(token)
 
 
