@@ -13,6 +13,7 @@ from typing_extensions import Unpack
 from .base import KestraModel
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
+from .inputs import FlowInput
 from .schedule import AnyTrigger
 from .task import Task
 from .validation import flow_error
@@ -55,23 +56,6 @@ class Label(KestraModel):
 
     key: str
     value: str
-
-
-class FlowInput(KestraModel):
-    """A flow input: ``{id, type, required (default true), defaults, description, ...}``.
-
-    Types the runner converts values to: STRING, INT, FLOAT, BOOLEAN/BOOL, JSON, SELECT, DATETIME,
-    DURATION, ARRAY; other Kestra types are passed on as given.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    type: str = "STRING"
-    required: bool = True
-    defaults: Any = None
-    description: str | None = None
-    values: list[Any] | None = None
 
 
 class Flow(KestraModel):

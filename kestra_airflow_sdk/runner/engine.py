@@ -87,7 +87,9 @@ class FlowRunner:
     async def run(self) -> Execution:
         """Run the execution to its end and return it (re-raises cancellation after marking KILLED)."""
         self.check()
-        inputs = resolve_inputs(self.flow.inputs, self.given_inputs)
+        inputs = resolve_inputs(
+            self.flow.inputs, self.given_inputs, self.secrets, f"{self.flow.namespace}.{self.flow.id}"
+        )
         execution = Execution(
             id=new_id(),
             namespace=self.flow.namespace,
