@@ -159,6 +159,12 @@ class Flow(KestraModel):
         found = []
         if not self.tasks:
             found.append("tasks: a flow needs at least one task")
+        for key, value in self.label_map.items():  # Kestra's FlowValidator: only system.readOnly
+            if key.startswith("system.") and key != "system.readOnly":
+                found.append(
+                    f"labels.{key}: system labels can only be set by Kestra itself (a flow may only "
+                    f"set system.readOnly), got {key}={value}"
+                )
         seen: set[str] = set()
         for task in self.walk():
             if task.id in seen:
