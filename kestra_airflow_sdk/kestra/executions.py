@@ -3,12 +3,15 @@ the same type the local runner returns."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
-from ..runner.execution import Execution, State, TaskRun
+from ..runner.execution import LOG_LEVELS, Execution, LogEntry, State, TaskRun
 
-__all__ = ["TERMINAL", "execution_from_kestra", "kestra_state"]
+if TYPE_CHECKING:
+    from . import models
+
+__all__ = ["TERMINAL", "execution_from_kestra", "kestra_state", "log_entry_from_kestra"]
 
 #: Kestra states after which an execution never changes again
 TERMINAL = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"})
@@ -92,4 +95,21 @@ def execution_from_kestra(body: dict[str, Any], task_types: dict[str, str] | Non
         inputs=dict(body.get("inputs") or {}),
         labels=_labels(body.get("labels")),
         task_runs=runs,
+    )
+
+
+def log_entry_from_kestra(entry: models.LogEntry) -> LogEntry:
+    """One line of Kestra's log API as the :class:`LogEntry` a local run writes.
+
+    Kestra counts ``attemptNumber`` from 0 (the number of attempts a task run had when the line was
+    written); :attr:`LogEntry.attempt` counts from 1, as :attr:`TaskRun.attempt` does.
+    """
+    level = (entry.level or "INFO").upper()
+    return LogEntry(
+        timestamp=entry.timestamp or datetime.fromtimestamp(0, timezone.utc),
+        level=level if level in LOG_LEVELS else "INFO",
+        message=entry.message or "",
+        task_id=entry.task_id,
+        task_run_id=entry.task_run_id,
+        attempt=None if entry.attempt_number is None else entry.attempt_number + 1,
     )

@@ -6,6 +6,7 @@ against that spec with a Prism mock (no Kestra server can be installed on the bu
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,12 +20,15 @@ from pydantic import SecretStr, ValidationError
 from ..airflow.models import DagRun
 from ..flows.flow import Flow
 from ..runner.execution import Execution
+from ..runner.execution import LogEntry as RunnerLogEntry
 from ..runner.observer import Observer
 from .errors import KestraApiError, KestraConnectionError, KestraError
-from .executions import TERMINAL, execution_from_kestra, kestra_state
+from .executions import TERMINAL, execution_from_kestra, kestra_state, log_entry_from_kestra
 from .models import DeployedFlow, FlowValidation, LogEntry
 
 __all__ = ["KestraServer"]
+
+logger = logging.getLogger("kestra_airflow_sdk.kestra")
 
 _TENANT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 FlowRef = Flow | tuple[str, str]
@@ -262,6 +266,17 @@ class KestraServer:
             body = self._get_execution(execution.id)
             execution = _execution(body, types)
             reported.update(execution)
+        try:
+            execution.logs = [log_entry_from_kestra(entry) for entry in self.logs(execution.id)]
+        except KestraError as exc:  # the execution ended: return it, without its log lines
+            logger.warning(
+                "execution %s ended %s, but its logs could not be read: %s",
+                execution.id,
+                execution.state,
+                exc,
+            )
+        for entry in execution.logs:
+            reported.log(execution, entry)
         reported.end(execution)
         return execution
 
@@ -309,6 +324,10 @@ class _Reported:
                 self.ended.add(task_run.id)
                 for observer in self.observers:
                     observer.task_ended(execution, task_run)
+
+    def log(self, execution: Execution, entry: RunnerLogEntry) -> None:
+        for observer in self.observers:
+            observer.log_written(execution, entry)
 
     def end(self, execution: Execution) -> None:
         for observer in self.observers:
