@@ -52,8 +52,8 @@ class InvalidInputsError(FlowValidationError):
 
     def __init__(self, problems: list[str], flow: str = "") -> None:
         head = f"Invalid inputs for flow {flow}" if flow else "Invalid inputs"
-        lines = problems[0] if len(problems) == 1 else "\n" + "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{head}: {lines}", problems)
+        lines = f" {problems[0]}" if len(problems) == 1 else "\n" + "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{head}:{lines}", problems)
 
 
 class ExpressionError(FlowError):
