@@ -13,7 +13,7 @@ from typing_extensions import Unpack
 from .base import KestraModel
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
-from .inputs import FlowInput
+from .inputs import FlowInput, inputs_problems
 from .schedule import AnyTrigger
 from .task import Task
 from .validation import flow_error
@@ -159,6 +159,7 @@ class Flow(KestraModel):
         found = []
         if not self.tasks:
             found.append("tasks: a flow needs at least one task")
+        found.extend(inputs_problems(self.inputs or []))
         for key, value in self.label_map.items():  # Kestra's FlowValidator: only system.readOnly
             if key.startswith("system.") and key != "system.readOnly":
                 found.append(

@@ -31,7 +31,7 @@ from pydantic import AliasChoices, ConfigDict, Field, model_validator
 from .base import KestraModel
 from .input_values import INPUT_TYPES, InputValueError, java_text, parse_value
 
-__all__ = ["FlowInput", "check_value"]
+__all__ = ["FlowInput", "check_value", "inputs_problems"]
 
 _INPUT_ID = re.compile(r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$")
 #: rule property → the types it applies to
@@ -176,3 +176,30 @@ def check_value(spec: FlowInput, value: Any) -> str | None:
                 if java_text(item) not in choices:
                     return f"it must match the values `{shown}`, but received `{java_text(item)}`"
     return None
+
+
+def inputs_problems(inputs: list[FlowInput]) -> list[str]:
+    """Kestra's checks across a flow's inputs: unique ids, ``dependsOn`` naming declared inputs,
+    no dependency cycle (one line each)."""
+    ids = [spec.input_id for spec in inputs]
+    problems = [
+        f"inputs: input id {i!r} is declared more than once" for i in sorted(set(ids)) if ids.count(i) > 1
+    ]
+    graph = {spec.input_id: [str(d) for d in (spec.depends_on or {}).get("inputs") or []] for spec in inputs}
+    for input_id, needs in graph.items():
+        problems += [
+            f"inputs: input {input_id!r} depends on {need!r}, which the flow does not declare"
+            for need in needs
+            if need not in graph
+        ]
+    for input_id in graph:  # a path from an input back to itself
+        seen, todo = set(), list(graph[input_id])
+        while todo:
+            current = todo.pop()
+            if current == input_id:
+                problems.append(f"inputs: input {input_id!r} depends on itself through dependsOn (a cycle)")
+                break
+            if current not in seen:
+                seen.add(current)
+                todo.extend(graph.get(current, []))
+    return problems

@@ -298,3 +298,25 @@ def test_refused_inputs_create_no_execution() -> None:
     with pytest.raises(InvalidInputsError, match=r"Invalid inputs for flow n\.f: inputs\.n"):
         asyncio.run(runner.run())
     assert runner.execution is None
+
+
+def test_flow_wide_input_checks_as_kestras_flow_validator() -> None:
+    flow = Flow(
+        "f",
+        "n",
+        inputs=[
+            {"id": "a", "type": "STRING"},
+            {"id": "a", "type": "INT"},
+            {"id": "b", "type": "STRING", "dependsOn": {"inputs": ["c"]}},
+            {"id": "c", "type": "STRING", "dependsOn": {"inputs": ["b"]}},
+            {"id": "d", "type": "STRING", "dependsOn": {"inputs": ["nope"]}},
+        ],
+    ).task(Log(id="l", message="x"))
+    with pytest.raises(FlowValidationError) as err:
+        flow.validate_flow()
+    assert err.value.problems[:4] == [
+        "inputs: input id 'a' is declared more than once",
+        "inputs: input 'd' depends on 'nope', which the flow does not declare",
+        "inputs: input 'b' depends on itself through dependsOn (a cycle)",
+        "inputs: input 'c' depends on itself through dependsOn (a cycle)",
+    ]
