@@ -187,8 +187,10 @@ class RunProgress:
         return progress_html(self.snapshots) + log_lines_html(self._log_lines)
 
     def text(self) -> str:
-        """The summary and one line per run, as plain text."""
-        return "\n".join([summary_line(self.snapshots), *map(progress_line, self.snapshots)])
+        """The summary, one line per run and the log lines, as plain text."""
+        return "\n".join(
+            [summary_line(self.snapshots), *map(progress_line, self.snapshots), *self._log_lines]
+        )
 
     def _repr_html_(self) -> str:
         return self.html()

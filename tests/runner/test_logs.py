@@ -138,6 +138,7 @@ def test_notebook_display_shows_the_log_lines() -> None:
     execution = Flow.from_yaml(INPUT_LOG_SECRET_YAML).run(progress=progress)
     assert progress.widget is not None
     assert "[log-secret] This is my secret: ********" in progress.widget.value
+    assert progress.text().endswith("[log-secret] This is my secret: ********")  # plain-text fallback
     html = execution._repr_html_()
     assert "This is my secret: ********" in html and "ka-logs" in html
     assert "<b>secret</b>: **********" in html  # the SECRET input, masked
