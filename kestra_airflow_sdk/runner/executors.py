@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from pydantic import SecretStr
@@ -26,6 +26,8 @@ __all__ = ["TaskContext", "TaskFailedError", "executes", "executor_for"]
 T = TypeVar("T", bound=Task)
 Executor = Callable[[Any, "TaskContext"], Awaitable[None]]
 _EXECUTORS: dict[type, Executor] = {}
+#: Kestra splits a longer log message into several entries (``RunContextLogger``)
+MAX_MESSAGE_LENGTH = 10 * 1024
 
 # log lines are shown by the progress observers (a terminal or a notebook): without a handler of
 # the application's, Python's last-resort handler must not print WARN/ERROR lines a second time
@@ -61,19 +63,26 @@ class TaskContext:
         observers, and sent to :attr:`logger` (``level``: TRACE, DEBUG, INFO, WARN or ERROR).
 
         Every secret value the run resolved (``secret()``, SECRET inputs) is masked in the message
-        as Kestra masks it: by as many ``*`` as it has characters."""
+        as Kestra masks it: by as many ``*`` as it has characters. As in Kestra, a message longer
+        than 10 KiB becomes several entries (1 ms apart); the last one is returned."""
         text = message.get_secret_value() if isinstance(message, SecretStr) else message
-        entry = LogEntry(
-            timestamp=datetime.now(timezone.utc),
-            level=level,
-            message=self.renderer.secrets.redact(text, keep_length=True),
-            task_id=self.task_run.task_id,
-            task_run_id=self.task_run.id,
-            attempt=self.task_run.attempt,
-        )
-        self.execution.logs.append(entry)
-        self.events.log_written(self.execution, entry)
-        self.logger.log(_LEVELS.get(level, logging.ERROR), "[%s] %s", entry.task_id, entry.message)
+        masked = self.renderer.secrets.redact(text, keep_length=True)
+        now = datetime.now(timezone.utc)
+        chunks = [masked[i : i + MAX_MESSAGE_LENGTH] for i in range(0, len(masked), MAX_MESSAGE_LENGTH)] or [
+            ""
+        ]
+        for i, chunk in enumerate(chunks):
+            entry = LogEntry(
+                timestamp=now + timedelta(milliseconds=i),
+                level=level,
+                message=chunk,
+                task_id=self.task_run.task_id,
+                task_run_id=self.task_run.id,
+                attempt=self.task_run.attempt,
+            )
+            self.execution.logs.append(entry)
+            self.events.log_written(self.execution, entry)
+            self.logger.log(_LEVELS.get(level, logging.ERROR), "[%s] %s", entry.task_id, entry.message)
         return entry
 
 

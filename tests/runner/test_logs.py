@@ -22,6 +22,7 @@ import pytest
 
 from kestra_airflow_sdk import Flow, RunProgress
 from kestra_airflow_sdk.cli import main
+from kestra_airflow_sdk.flows import Log
 from kestra_airflow_sdk.runner.execution import State
 
 LOGS_YAML = """
@@ -151,3 +152,12 @@ def test_cli_prints_log_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     out, err = capsys.readouterr()
     assert "INFO  [log-secret] This is my secret: ********" in err
     assert "password" not in out + err
+
+
+def test_a_long_message_becomes_several_entries_as_in_kestra() -> None:  # RunContextTest.inputsLarge
+    flow = Flow("f", "n", inputs=[{"id": "text", "type": "STRING"}]).task(
+        Log(id="big", message="{{ inputs.text }}")
+    )
+    execution = flow.run(inputs={"text": "a" * (11 * 1024)}, progress=False)
+    assert [len(e.message) for e in execution.logs] == [10 * 1024, 1024]
+    assert execution.logs[0].timestamp < execution.logs[1].timestamp
