@@ -89,7 +89,11 @@ class FlowRunner:
         """Run the execution to its end and return it (re-raises cancellation after marking KILLED)."""
         self.check()
         inputs = resolve_inputs(
-            self.flow.inputs, self.given_inputs, self.secrets, f"{self.flow.namespace}.{self.flow.id}"
+            self.flow.inputs,
+            self.given_inputs,
+            self.secrets,
+            f"{self.flow.namespace}.{self.flow.id}",
+            {"flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": None}},
         )
         execution_id = new_id()
         execution = Execution(

@@ -36,10 +36,17 @@ def _shown(spec: FlowInput, value: Any) -> str:
 class _Resolution:
     """Resolve every declared input once (an input's ``dependsOn`` inputs first)."""
 
-    def __init__(self, declared: list[FlowInput], given: dict[str, Any], secrets: SecretResolver) -> None:
+    def __init__(
+        self,
+        declared: list[FlowInput],
+        given: dict[str, Any],
+        secrets: SecretResolver,
+        variables: Mapping[str, Any],
+    ) -> None:
         self.specs = {spec.input_id: spec for spec in declared}
         self.given = given
         self.secrets = secrets
+        self.variables = dict(variables)
         self.values: dict[str, Any] = {}
         self.enabled: dict[str, bool] = {}
         self.problems: list[str] = []
@@ -79,7 +86,16 @@ class _Resolution:
         input_id = spec.input_id
         where = f"inputs.{input_id} ({spec.type})"
         raw = self.given.get(input_id)
-        if raw is None:
+        if raw is None and isinstance(spec.defaults, str) and "{{" in spec.defaults:
+            try:  # Kestra renders defaults (since 0.24), before the execution exists
+                rendered = Renderer(self.variables, self.secrets).render(
+                    spec.defaults, f"inputs.{input_id}.defaults"
+                )
+            except Exception as exc:  # the renderer's own errors name the expression and the variable
+                self.problems.append(f"inputs.{input_id}: its defaults cannot be rendered: {exc}")
+                return
+            raw = rendered.get_secret_value() if isinstance(rendered, SecretStr) else rendered
+        elif raw is None:
             raw = spec.defaults
         if raw is None:
             if spec.required:
@@ -137,6 +153,7 @@ def resolve_inputs(
     given: Mapping[str, Any] | None,
     secrets: SecretResolver | None = None,
     flow: str = "",
+    variables: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The execution's inputs, typed (see the module documentation).
 
@@ -145,6 +162,8 @@ def resolve_inputs(
         given: values by input id (text, as Kestra's API receives them, or already typed).
         secrets: the run's resolver; SECRET input values are registered with it for masking.
         flow: ``namespace.id`` of the flow, for the error message.
+        variables: what expressions in ``defaults`` and ``dependsOn.condition`` see besides the
+            inputs (``flow``; there is no execution yet).
 
     Raises:
         InvalidInputsError: one line per problem: missing required inputs, values of the wrong
@@ -152,7 +171,7 @@ def resolve_inputs(
     """
     declared = declared or []
     given = dict(given or {})
-    resolution = _Resolution(declared, given, secrets or SecretResolver())
+    resolution = _Resolution(declared, given, secrets or SecretResolver(), variables or {})
     for spec in declared:
         resolution.resolve(spec.input_id)
     undeclared = sorted(set(given) - set(resolution.specs))

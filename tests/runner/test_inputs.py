@@ -320,3 +320,22 @@ def test_flow_wide_input_checks_as_kestras_flow_validator() -> None:
         "inputs: input 'b' depends on itself through dependsOn (a cycle)",
         "inputs: input 'c' depends on itself through dependsOn (a cycle)",
     ]
+
+
+def test_defaults_are_rendered_before_the_execution_exists() -> None:
+    # Kestra >= 0.24 renders input defaults ("Input defaults are now dynamic" in its migration
+    # guide): the flow is known, the execution is not (its example with execution.id fails)
+    flow = Flow(
+        "f",
+        "company.team",
+        inputs=[
+            {"id": "where", "type": "STRING", "defaults": "{{ flow.namespace }}/{{ flow.id }}"},
+            {"id": "token", "type": "SECRET", "defaults": "{{ secret('API_TOKEN') }}"},
+        ],
+    ).task(Log(id="l", message="{{ inputs.where }} {{ inputs.token }}"))
+    execution = flow.run(secrets={"API_TOKEN": "t0k3n"}, progress=False)
+    assert execution.inputs["where"] == "company.team/f"
+    assert execution.logs[0].message == "company.team/f *****"
+    session = Flow("f", "n", inputs=[{"id": "s", "type": "STRING", "defaults": "{{ execution.id }}"}])
+    with pytest.raises(InvalidInputsError, match=r"inputs\.s: its defaults cannot be rendered: .*execution"):
+        session.task(Log(id="l", message="x")).run(progress=False)
