@@ -68,9 +68,8 @@ class TaskContext:
         text = message.get_secret_value() if isinstance(message, SecretStr) else message
         masked = self.renderer.secrets.redact(text, keep_length=True)
         now = datetime.now(timezone.utc)
-        chunks = [masked[i : i + MAX_MESSAGE_LENGTH] for i in range(0, len(masked), MAX_MESSAGE_LENGTH)] or [
-            ""
-        ]
+        size = MAX_MESSAGE_LENGTH
+        chunks = [masked[i : i + size] for i in range(0, max(len(masked), 1), size)]  # "" stays one line
         for i, chunk in enumerate(chunks):
             entry = LogEntry(
                 timestamp=now + timedelta(milliseconds=i),
