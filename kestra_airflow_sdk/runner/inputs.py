@@ -27,8 +27,8 @@ __all__ = ["resolve_inputs"]
 _UNSET = object()
 
 
-def _shown(spec: FlowInput, value: Any) -> str:
-    if spec.kind == "SECRET" or isinstance(value, SecretStr):
+def _shown(spec: FlowInput, value: Any, from_secret: bool = False) -> str:
+    if spec.kind == "SECRET" or from_secret or isinstance(value, SecretStr):
         return "a SECRET value (not shown)"
     return f"`{java_text(value)}`"
 
@@ -86,6 +86,7 @@ class _Resolution:
         input_id = spec.input_id
         where = f"inputs.{input_id} ({spec.type})"
         raw = self.given.get(input_id)
+        from_secret = False  # a default rendered from secret(): its text stays hidden
         if raw is None and isinstance(spec.defaults, str) and "{{" in spec.defaults:
             try:  # Kestra renders defaults (since 0.24), before the execution exists
                 rendered = Renderer(self.variables, self.secrets).render(
@@ -94,6 +95,7 @@ class _Resolution:
             except Exception as exc:  # the renderer's own errors name the expression and the variable
                 self.problems.append(f"inputs.{input_id}: its defaults cannot be rendered: {exc}")
                 return
+            from_secret = isinstance(rendered, SecretStr)
             raw = rendered.get_secret_value() if isinstance(rendered, SecretStr) else rendered
         elif raw is None:
             raw = spec.defaults
@@ -122,12 +124,14 @@ class _Resolution:
                 spec.kind, raw, spec.item_type or ("STRING" if spec.type == "MULTISELECT" else None)
             )
         except InputValueError as exc:
-            self.problems.append(f"{where}: {exc}, but received {_shown(spec, raw)}")
+            self.problems.append(f"{where}: {exc}, but received {_shown(spec, raw, from_secret)}")
             return
         broken = check_value(spec, value)
         if broken is not None:
-            self.problems.append(f"{where}: {broken}, but received {_shown(spec, raw)}")
+            self.problems.append(f"{where}: {broken}, but received {_shown(spec, raw, from_secret)}")
             return
+        if from_secret and isinstance(value, str):
+            value = SecretStr(value)
         if isinstance(value, SecretStr):
             self.secrets.register(value)
         self.values[input_id] = value

@@ -336,6 +336,18 @@ def test_defaults_are_rendered_before_the_execution_exists() -> None:
     execution = flow.run(secrets={"API_TOKEN": "t0k3n"}, progress=False)
     assert execution.inputs["where"] == "company.team/f"
     assert execution.logs[0].message == "company.team/f *****"
+    # a STRING default made from a secret stays hidden in the inputs and in errors
+    hidden = Flow(
+        "f", "n", inputs=[{"id": "s", "type": "STRING", "defaults": "{{ secret('K') }}", "validator": "x"}]
+    )
+    with pytest.raises(InvalidInputsError) as err:
+        hidden.task(Log(id="l", message="x")).run(secrets={"K": "v4lue-of-k"}, progress=False)
+    assert "v4lue-of-k" not in str(err.value) and "a SECRET value (not shown)" in str(err.value)
+    shown = Flow("f", "n", inputs=[{"id": "s", "type": "STRING", "defaults": "{{ secret('K') }}"}])
+    execution = shown.task(Log(id="l", message="{{ inputs.s }}")).run(
+        secrets={"K": "v4lue-of-k"}, progress=False
+    )
+    assert "v4lue-of-k" not in repr(execution.inputs) and execution.logs[0].message == "*" * 10
     session = Flow("f", "n", inputs=[{"id": "s", "type": "STRING", "defaults": "{{ execution.id }}"}])
     with pytest.raises(InvalidInputsError, match=r"inputs\.s: its defaults cannot be rendered: .*execution"):
         session.task(Log(id="l", message="x")).run(progress=False)
