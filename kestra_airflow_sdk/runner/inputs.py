@@ -99,6 +99,8 @@ class _Resolution:
             raw = rendered.get_secret_value() if isinstance(rendered, SecretStr) else rendered
         elif raw is None:
             raw = spec.defaults
+        if isinstance(raw, SecretStr) and spec.kind != "SECRET":  # a secret given to a text input
+            from_secret, raw = True, raw.get_secret_value()
         if raw is None:
             if spec.required:
                 self.problems.append(

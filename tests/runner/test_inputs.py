@@ -348,6 +348,8 @@ def test_defaults_are_rendered_before_the_execution_exists() -> None:
         secrets={"K": "v4lue-of-k"}, progress=False
     )
     assert "v4lue-of-k" not in repr(execution.inputs) and execution.logs[0].message == "*" * 10
+    given = resolve_inputs(shown.inputs, {"s": SecretStr("given-secret")})
+    assert isinstance(given["s"], SecretStr) and given["s"].get_secret_value() == "given-secret"
     session = Flow("f", "n", inputs=[{"id": "s", "type": "STRING", "defaults": "{{ execution.id }}"}])
     with pytest.raises(InvalidInputsError, match=r"inputs\.s: its defaults cannot be rendered: .*execution"):
         session.task(Log(id="l", message="x")).run(progress=False)
