@@ -1,15 +1,18 @@
-"""Live progress of a flow execution: its Airflow DAG runs in the same table as ``watch_dag_runs``."""
+"""Live progress of a flow execution: its Airflow DAG runs in the same table as ``watch_dag_runs``,
+and its log lines (INFO and up) printed in a terminal or shown under the table in a notebook."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..runner.execution import LOG_LEVELS
 from ..runner.observer import Observer
 from .progress import RunObserver
+from .text import log_line
 
 if TYPE_CHECKING:
     from ..airflow.models import DagRun, TaskInstance
-    from ..runner.execution import Execution, TaskRun
+    from ..runner.execution import Execution, LogEntry, TaskRun
 
 __all__ = ["ExecutionProgress"]
 
@@ -17,12 +20,19 @@ __all__ = ["ExecutionProgress"]
 class ExecutionProgress(Observer):
     """Runner observer that feeds every poll of a ``TriggerDagRun`` task's DAG run to a progress
     display (a :class:`~kestra_airflow_sdk.display.RunProgress` or any ``update``/``close`` object)
-    and closes it, showing the final states, when the execution ends."""
+    and closes it, showing the final states, when the execution ends. Log lines at ``log_level``
+    and above go to the display's ``log(line)`` when it has one (a RunProgress does)."""
 
     wants_task_instances = True
 
-    def __init__(self, display: RunObserver) -> None:
+    def __init__(self, display: RunObserver, log_level: str = "INFO") -> None:
         self.display = display
+        self.log_level = log_level
+
+    def log_written(self, execution: Execution, entry: LogEntry) -> None:
+        show = getattr(self.display, "log", None)
+        if callable(show) and _rank(entry.level) >= _rank(self.log_level):
+            show(log_line(entry))
 
     def dag_run_polled(
         self,
@@ -35,3 +45,7 @@ class ExecutionProgress(Observer):
 
     def execution_ended(self, execution: Execution) -> None:
         self.display.close()
+
+
+def _rank(level: str) -> int:
+    return LOG_LEVELS.index(level) if level in LOG_LEVELS else len(LOG_LEVELS)

@@ -14,7 +14,7 @@ from ..airflow.models import DagRun, TaskInstance
 from .snapshot import COUNTED_STATES, RunSnapshot, format_elapsed
 from .text import summary_line
 
-__all__ = ["STATE_COLOURS", "badge", "dag_run_html", "progress_html", "task_instances_html"]
+__all__ = ["STATE_COLOURS", "badge", "dag_run_html", "log_lines_html", "progress_html", "task_instances_html"]
 
 #: badge colours per state, those of the Airflow UI
 STATE_COLOURS: dict[str, str] = {
@@ -181,4 +181,15 @@ def task_instances_html(task_instances: Sequence[TaskInstance]) -> str:
         f"{caption}</div>"
         f'<table style="{_TABLE}"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
         "</div>"
+    )
+
+
+def log_lines_html(lines: Sequence[str]) -> str:
+    """Log lines as a scrollable preformatted block (nothing when there are none)."""
+    if not lines:
+        return ""
+    text = escape("\n".join(lines))
+    return (
+        '<pre class="ka-logs" style="font-size:12px;background:#f7f7f7;padding:6px;max-height:20em;'
+        f'overflow:auto;margin:4px 0">{text}</pre>'
     )

@@ -1,13 +1,15 @@
 """HTML renderers for the Kestra side: a flow (its tasks and its YAML) and an execution (state,
-duration, outputs, task runs). Inline styles only, every value escaped."""
+duration, inputs, outputs, task runs, log lines). Inline styles only, every value escaped; secret
+values show as masks."""
 
 from __future__ import annotations
 
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from .html import badge, definition_list, table
+from .html import badge, definition_list, log_lines_html, table
 from .snapshot import format_elapsed
+from .text import log_line
 
 if TYPE_CHECKING:
     from ..flows.flow import Flow
@@ -30,7 +32,8 @@ def _scalar_outputs(outputs: dict[str, Any]) -> str:
 
 
 def execution_html(execution: Execution) -> str:
-    """An execution: id, flow, state badge, dates and duration, then one row per task run."""
+    """An execution: id, flow, state badge, dates, duration and inputs, then one row per task run,
+    then its log lines."""
     head = definition_list(
         [
             ("execution", f"<code>{escape(execution.id)}</code>"),
@@ -39,6 +42,7 @@ def execution_html(execution: Execution) -> str:
             ("started", escape(_when(execution.start_date))),
             ("ended", escape(_when(execution.end_date))),
             ("duration", escape(format_elapsed(execution.duration))),
+            *([("inputs", _scalar_outputs(execution.inputs))] if execution.inputs else []),
         ]
     )
     rows = [
@@ -53,7 +57,8 @@ def execution_html(execution: Execution) -> str:
         for run in execution.task_runs
     ]
     runs = table(["task", "state", "attempt", "duration", "outputs", "error"], rows)
-    return f'<div class="ka-execution">{head}{runs}</div>'
+    logs = log_lines_html([log_line(entry) for entry in execution.logs])
+    return f'<div class="ka-execution">{head}{runs}{logs}</div>'
 
 
 def flow_html(flow: Flow) -> str:

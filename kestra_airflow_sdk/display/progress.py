@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO, runtime_checka
 
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.models import DagRun, TaskInstance
-from .html import progress_html
+from .html import log_lines_html, progress_html
 from .snapshot import RunSnapshot, airflow_ui_url
 from .text import progress_line, summary_line
 
@@ -107,6 +107,7 @@ class RunProgress:
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._snapshots: dict[tuple[str, str], RunSnapshot] = {}
         self._printed: dict[tuple[str, str], tuple[object, ...]] = {}
+        self._log_lines: list[str] = []
         self._handle: Any = None
         self.closed = False
         #: the ipywidgets.HTML that shows the table (widget mode only)
@@ -130,6 +131,15 @@ class RunProgress:
                 self._printed[key] = seen
                 self._write(progress_line(snapshot))
         return snapshot
+
+    def log(self, line: str) -> None:
+        """Show one log line of a flow execution: printed in text mode, under the table in
+        widget mode, kept only in ``"off"`` mode."""
+        self._log_lines.append(line)
+        if self.mode == "widget":
+            self.widget.value = self.html()
+        elif self.mode == "text":
+            self._write(line)
 
     def close(self) -> None:
         """Show the final state (idempotent)."""
@@ -167,13 +177,20 @@ class RunProgress:
         """The latest snapshot of one run (``KeyError`` if it was never updated)."""
         return self._snapshots[(dag_id, dag_run_id)]
 
+    @property
+    def log_lines(self) -> list[str]:
+        """The log lines given to :meth:`log`, in order."""
+        return list(self._log_lines)
+
     def html(self) -> str:
-        """The table as HTML (what the widget shows)."""
-        return progress_html(self.snapshots)
+        """The table (and the log lines, if any) as HTML (what the widget shows)."""
+        return progress_html(self.snapshots) + log_lines_html(self._log_lines)
 
     def text(self) -> str:
-        """The summary and one line per run, as plain text."""
-        return "\n".join([summary_line(self.snapshots), *map(progress_line, self.snapshots)])
+        """The summary, one line per run and the log lines, as plain text."""
+        return "\n".join(
+            [summary_line(self.snapshots), *map(progress_line, self.snapshots), *self._log_lines]
+        )
 
     def _repr_html_(self) -> str:
         return self.html()

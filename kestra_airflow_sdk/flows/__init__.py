@@ -7,6 +7,7 @@ from .errors import (
     FlowError,
     FlowValidationError,
     FlowYamlError,
+    InvalidInputsError,
     SecretNotFoundError,
     UnsupportedTaskError,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "FlowYamlError",
     "HttpOptions",
     "HttpTimeout",
+    "InvalidInputsError",
     "Label",
     "Log",
     "Parallel",

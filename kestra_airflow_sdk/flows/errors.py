@@ -11,6 +11,7 @@ __all__ = [
     "FlowError",
     "FlowValidationError",
     "FlowYamlError",
+    "InvalidInputsError",
     "SecretNotFoundError",
     "UnsupportedTaskError",
 ]
@@ -39,6 +40,20 @@ class FlowYamlError(FlowValidationError):
         super().__init__(message)
         self.line = line
         self.column = column
+
+
+class InvalidInputsError(FlowValidationError):
+    """A run's inputs break the flow's input declarations; raised before an execution exists.
+
+    Attributes:
+        problems: one line per problem, each naming the input, the value (never a SECRET's) and
+            the rule, e.g. ``inputs.age (INT): it must be less than `64`, but received `70```.
+    """
+
+    def __init__(self, problems: list[str], flow: str = "") -> None:
+        head = f"Invalid inputs for flow {flow}" if flow else "Invalid inputs"
+        lines = f" {problems[0]}" if len(problems) == 1 else "\n" + "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{head}:{lines}", problems)
 
 
 class ExpressionError(FlowError):

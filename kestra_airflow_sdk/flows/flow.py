@@ -13,6 +13,7 @@ from typing_extensions import Unpack
 from .base import KestraModel
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
+from .inputs import FlowInput, inputs_problems
 from .schedule import AnyTrigger
 from .task import Task
 from .validation import expression_problems, flow_error
@@ -55,23 +56,6 @@ class Label(KestraModel):
 
     key: str
     value: str
-
-
-class FlowInput(KestraModel):
-    """A flow input: ``{id, type, required (default true), defaults, description, ...}``.
-
-    Types the runner converts values to: STRING, INT, FLOAT, BOOLEAN/BOOL, JSON, SELECT, DATETIME,
-    DURATION, ARRAY; other Kestra types are passed on as given.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    type: str = "STRING"
-    required: bool = True
-    defaults: Any = None
-    description: str | None = None
-    values: list[Any] | None = None
 
 
 class Flow(KestraModel):
@@ -176,6 +160,13 @@ class Flow(KestraModel):
         found = []
         if not self.tasks:
             found.append("tasks: a flow needs at least one task")
+        found.extend(inputs_problems(self.inputs or []))
+        for key, value in self.label_map.items():  # Kestra's FlowValidator: only system.readOnly
+            if key.startswith("system.") and key != "system.readOnly":
+                found.append(
+                    f"labels.{key}: system labels can only be set by Kestra itself (a flow may only "
+                    f"set system.readOnly), got {key}={value}"
+                )
         seen: set[str] = set()
         for task in self.walk():
             if task.id in seen:

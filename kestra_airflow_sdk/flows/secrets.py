@@ -60,11 +60,18 @@ class SecretResolver:
             self._resolved.append(value)
         return value
 
-    def redact(self, text: str) -> str:
-        """``text`` with every value resolved so far masked (also base64- and URL-encoded forms)."""
+    def register(self, value: SecretStr) -> None:
+        """Mask ``value`` from now on too (e.g. the value of a SECRET input)."""
+        if value not in self._resolved:
+            self._resolved.append(value)
+
+    def redact(self, text: str, *, keep_length: bool = False) -> str:
+        """``text`` with every value resolved so far masked (also base64- and URL-encoded forms):
+        by :data:`MASK`, or with ``keep_length`` by as many ``*`` as the value has characters, as
+        Kestra masks secrets in log lines."""
         forms = {form for secret in self._resolved for form in _encodings(secret.get_secret_value()) if form}
         for form in sorted(forms, key=len, reverse=True):
-            text = text.replace(form, MASK)
+            text = text.replace(form, "*" * len(form) if keep_length else MASK)
         return text
 
     def _lookup(self, name: str, where: str) -> SecretStr:

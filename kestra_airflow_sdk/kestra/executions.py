@@ -3,12 +3,27 @@ the same type the local runner returns."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
-from ..runner.execution import Execution, State, TaskRun
+from pydantic import ValidationError
 
-__all__ = ["TERMINAL", "execution_from_kestra", "kestra_state"]
+from ..airflow.models import DagRun
+from ..runner.execution import LOG_LEVELS, Execution, LogEntry, State, TaskRun
+
+if TYPE_CHECKING:
+    from ..runner.observer import Observer
+    from . import models
+
+__all__ = [
+    "TERMINAL",
+    "ReportedProgress",
+    "dag_run_of",
+    "execution_from_kestra",
+    "kestra_state",
+    "log_entry_from_kestra",
+]
 
 #: Kestra states after which an execution never changes again
 TERMINAL = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"})
@@ -93,3 +108,67 @@ def execution_from_kestra(body: dict[str, Any], task_types: dict[str, str] | Non
         labels=_labels(body.get("labels")),
         task_runs=runs,
     )
+
+
+def log_entry_from_kestra(entry: models.LogEntry) -> LogEntry:
+    """One line of Kestra's log API as the :class:`LogEntry` a local run writes.
+
+    Kestra counts ``attemptNumber`` from 0 (the number of attempts a task run had when the line was
+    written); :attr:`LogEntry.attempt` counts from 1, as :attr:`TaskRun.attempt` does.
+    """
+    level = (entry.level or "INFO").upper()
+    return LogEntry(
+        timestamp=entry.timestamp or datetime.fromtimestamp(0, timezone.utc),
+        level=level if level in LOG_LEVELS else "INFO",
+        message=entry.message or "",
+        task_id=entry.task_id,
+        task_run_id=entry.task_run_id,
+        attempt=None if entry.attempt_number is None else entry.attempt_number + 1,
+    )
+
+
+class ReportedProgress:
+    """Feeds observers from successive snapshots of a remote execution (each task run started and
+    ended once, the Airflow runs TriggerDagRun task runs report, the log lines)."""
+
+    def __init__(self, observers: list[Observer]) -> None:
+        self.observers, self.started, self.ended, self.opened = observers, set[str](), set[str](), False
+
+    def update(self, execution: Execution) -> None:
+        if not self.opened:
+            self.opened = True
+            for observer in self.observers:
+                observer.execution_started(execution)
+        for task_run in execution.task_runs:
+            if task_run.id not in self.started:
+                self.started.add(task_run.id)
+                for observer in self.observers:
+                    observer.task_started(execution, task_run)
+            dag_run = dag_run_of(task_run.outputs)
+            if dag_run is not None:  # a TriggerDagRun's outputs: the Airflow run it follows
+                for observer in self.observers:
+                    observer.dag_run_polled(execution, task_run, dag_run, None)
+            if task_run.state.is_terminal and task_run.id not in self.ended:
+                self.ended.add(task_run.id)
+                for observer in self.observers:
+                    observer.task_ended(execution, task_run)
+
+    def log(self, execution: Execution, entry: LogEntry) -> None:
+        for observer in self.observers:
+            observer.log_written(execution, entry)
+
+    def end(self, execution: Execution) -> None:
+        for observer in self.observers:
+            observer.execution_ended(execution)
+
+
+def dag_run_of(outputs: Mapping[str, Any]) -> DagRun | None:
+    """The Airflow run a TriggerDagRun task run reports in its outputs (``dagId``, ``dagRunId``, ``state``)."""
+    if not isinstance(outputs.get("dagId"), str) or not isinstance(outputs.get("dagRunId"), str):
+        return None
+    try:
+        return DagRun.model_validate(
+            {"dag_id": outputs["dagId"], "dag_run_id": outputs["dagRunId"], "state": outputs.get("state")}
+        )
+    except ValidationError:
+        return None

@@ -6,6 +6,7 @@ against that spec with a Prism mock (no Kestra server can be installed on the bu
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,15 +17,16 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from ..airflow.models import DagRun
 from ..flows.flow import Flow
 from ..runner.execution import Execution
 from ..runner.observer import Observer
 from .errors import KestraApiError, KestraConnectionError, KestraError
-from .executions import TERMINAL, execution_from_kestra, kestra_state
+from .executions import TERMINAL, ReportedProgress, execution_from_kestra, kestra_state, log_entry_from_kestra
 from .models import DeployedFlow, FlowValidation, LogEntry
 
 __all__ = ["KestraServer"]
+
+logger = logging.getLogger("kestra_airflow_sdk.kestra")
 
 _TENANT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 FlowRef = Flow | tuple[str, str]
@@ -249,7 +251,7 @@ class KestraServer:
         observers: list[Observer],
     ) -> Execution:
         execution = _execution(body, types)
-        started, reported = time.monotonic(), _Reported(observers)
+        started, reported = time.monotonic(), ReportedProgress(observers)
         reported.update(execution)
         while kestra_state(body) not in TERMINAL:
             waited = time.monotonic() - started
@@ -262,6 +264,17 @@ class KestraServer:
             body = self._get_execution(execution.id)
             execution = _execution(body, types)
             reported.update(execution)
+        try:
+            execution.logs = [log_entry_from_kestra(entry) for entry in self.logs(execution.id)]
+        except KestraError as exc:  # the execution ended: return it, without its log lines
+            logger.warning(
+                "execution %s ended %s, but its logs could not be read: %s",
+                execution.id,
+                execution.state,
+                exc,
+            )
+        for entry in execution.logs:
+            reported.log(execution, entry)
         reported.end(execution)
         return execution
 
@@ -283,48 +296,6 @@ class _Bearer(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Any:
         request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
         yield request
-
-
-class _Reported:
-    """Feeds observers from successive snapshots of a remote execution."""
-
-    def __init__(self, observers: list[Observer]) -> None:
-        self.observers, self.started, self.ended, self.opened = observers, set[str](), set[str](), False
-
-    def update(self, execution: Execution) -> None:
-        if not self.opened:
-            self.opened = True
-            for observer in self.observers:
-                observer.execution_started(execution)
-        for task_run in execution.task_runs:
-            if task_run.id not in self.started:
-                self.started.add(task_run.id)
-                for observer in self.observers:
-                    observer.task_started(execution, task_run)
-            dag_run = _dag_run_of(task_run.outputs)
-            if dag_run is not None:  # a TriggerDagRun's outputs: the Airflow run it follows
-                for observer in self.observers:
-                    observer.dag_run_polled(execution, task_run, dag_run, None)
-            if task_run.state.is_terminal and task_run.id not in self.ended:
-                self.ended.add(task_run.id)
-                for observer in self.observers:
-                    observer.task_ended(execution, task_run)
-
-    def end(self, execution: Execution) -> None:
-        for observer in self.observers:
-            observer.execution_ended(execution)
-
-
-def _dag_run_of(outputs: Mapping[str, Any]) -> DagRun | None:
-    """The Airflow run a TriggerDagRun task run reports in its outputs (``dagId``, ``dagRunId``, ``state``)."""
-    if not isinstance(outputs.get("dagId"), str) or not isinstance(outputs.get("dagRunId"), str):
-        return None
-    try:
-        return DagRun.model_validate(
-            {"dag_id": outputs["dagId"], "dag_run_id": outputs["dagRunId"], "state": outputs.get("state")}
-        )
-    except ValidationError:
-        return None
 
 
 def _ref(flow: Any) -> tuple[str, str]:

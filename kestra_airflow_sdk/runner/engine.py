@@ -28,6 +28,7 @@ from .execution import Execution, State, TaskRun, worst
 from .executors import TaskContext, TaskFailedError, executor_for
 from .ids import new_id
 from .inputs import resolve_inputs
+from .labels import execution_labels, label_variables
 from .observer import Broadcast, Observer
 from .retry import TaskRetry
 
@@ -65,7 +66,7 @@ class FlowRunner:
         self.flow = flow
         self.given_inputs = dict(inputs or {})
         self.secrets = SecretResolver(secrets, environ)
-        self.labels = {**flow.label_map, **(labels or {})}
+        self.given_labels = dict(labels or {})
         self.events = Broadcast([*(observers or []), *progress_observers_for(progress)])
         self.cancel_airflow_runs = cancel_airflow_runs
         self.execution: Execution | None = None
@@ -87,13 +88,20 @@ class FlowRunner:
     async def run(self) -> Execution:
         """Run the execution to its end and return it (re-raises cancellation after marking KILLED)."""
         self.check()
-        inputs = resolve_inputs(self.flow.inputs, self.given_inputs)
+        inputs = resolve_inputs(
+            self.flow.inputs,
+            self.given_inputs,
+            self.secrets,
+            f"{self.flow.namespace}.{self.flow.id}",
+            {"flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": None}},
+        )
+        execution_id = new_id()
         execution = Execution(
-            id=new_id(),
+            id=execution_id,
             namespace=self.flow.namespace,
             flow_id=self.flow.id,
             inputs=inputs,
-            labels=self.labels,
+            labels=execution_labels(self.flow.label_map, self.given_labels, execution_id),
             start_date=_now(),
         )
         self.execution = execution
@@ -159,7 +167,7 @@ class FlowRunner:
             },
             "inputs": execution.inputs,
             "outputs": self._outputs,
-            "labels": execution.labels,
+            "labels": label_variables(execution.labels),
             "vars": self.flow.variables or {},
             "envs": {},
         }

@@ -13,7 +13,10 @@ from ..flows.errors import FlowError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Execution", "ExecutionFailedError", "LogEntry", "State", "TaskRun"]
+__all__ = ["LOG_LEVELS", "Execution", "ExecutionFailedError", "LogEntry", "State", "TaskRun"]
+
+#: Kestra's log levels, least severe first
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
 
 class State(str, Enum):
@@ -152,6 +155,32 @@ class Execution:
             "duration": [r.duration for r in self.task_runs],
             "error": [r.error for r in self.task_runs],
             "parent_id": [r.parent_id for r in self.task_runs],
+        }
+        frame = pd.DataFrame(data, columns=list(columns))
+        typed: pd.DataFrame = frame.astype(columns)
+        return typed
+
+    def logs_frame(self) -> pd.DataFrame:
+        """Every log line (:attr:`logs`), one row each in order, with a fixed schema (also when
+        there are none): ``timestamp`` (UTC), ``level``, ``task_id``, ``task_run_id``,
+        ``attempt`` and ``message`` (secrets masked)."""
+        import pandas as pd
+
+        columns = {
+            "timestamp": "datetime64[us, UTC]",
+            "level": pd.CategoricalDtype(list(LOG_LEVELS), ordered=True),
+            "task_id": "string",
+            "task_run_id": "string",
+            "attempt": "Int64",
+            "message": "string",
+        }
+        data = {
+            "timestamp": [e.timestamp for e in self.logs],
+            "level": [e.level for e in self.logs],
+            "task_id": [e.task_id for e in self.logs],
+            "task_run_id": [e.task_run_id for e in self.logs],
+            "attempt": [e.attempt for e in self.logs],
+            "message": [e.message for e in self.logs],
         }
         frame = pd.DataFrame(data, columns=list(columns))
         typed: pd.DataFrame = frame.astype(columns)

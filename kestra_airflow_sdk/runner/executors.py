@@ -9,14 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
+
+from pydantic import SecretStr
 
 from ..flows.core_tasks import Log
 from ..flows.expressions import Renderer
 from ..flows.task import Task
 from .clients import AirflowClients
-from .execution import Execution, LogEntry, TaskRun
+from .execution import LOG_LEVELS, Execution, LogEntry, TaskRun
 from .observer import Broadcast
 
 __all__ = ["TaskContext", "TaskFailedError", "executes", "executor_for"]
@@ -24,6 +26,12 @@ __all__ = ["TaskContext", "TaskFailedError", "executes", "executor_for"]
 T = TypeVar("T", bound=Task)
 Executor = Callable[[Any, "TaskContext"], Awaitable[None]]
 _EXECUTORS: dict[type, Executor] = {}
+#: Kestra splits a longer log message into several entries (``RunContextLogger``)
+MAX_MESSAGE_LENGTH = 10 * 1024
+
+# log lines are shown by the progress observers (a terminal or a notebook): without a handler of
+# the application's, Python's last-resort handler must not print WARN/ERROR lines a second time
+logging.getLogger("kestra_airflow_sdk.flow").addHandler(logging.NullHandler())
 
 
 class TaskFailedError(Exception):
@@ -50,20 +58,30 @@ class TaskContext:
             f"kestra_airflow_sdk.flow.{self.execution.namespace}.{self.execution.flow_id}"
         )
 
-    def log(self, level: str, message: str) -> LogEntry:
+    def log(self, level: str, message: str | SecretStr) -> LogEntry:
         """Write one log line of this task run: appended to ``execution.logs``, told to the
-        observers, and sent to :attr:`logger` (``level``: TRACE, DEBUG, INFO, WARN or ERROR)."""
-        entry = LogEntry(
-            timestamp=datetime.now(timezone.utc),
-            level=level,
-            message=message,
-            task_id=self.task_run.task_id,
-            task_run_id=self.task_run.id,
-            attempt=self.task_run.attempt,
-        )
-        self.execution.logs.append(entry)
-        self.events.log_written(self.execution, entry)
-        self.logger.log(_LEVELS.get(level, logging.ERROR), "[%s] %s", entry.task_id, message)
+        observers, and sent to :attr:`logger` (``level``: TRACE, DEBUG, INFO, WARN or ERROR).
+
+        Every secret value the run resolved (``secret()``, SECRET inputs) is masked in the message
+        as Kestra masks it: by as many ``*`` as it has characters. As in Kestra, a message longer
+        than 10 KiB becomes several entries (1 ms apart); the last one is returned."""
+        text = message.get_secret_value() if isinstance(message, SecretStr) else message
+        masked = self.renderer.secrets.redact(text, keep_length=True)
+        now = datetime.now(timezone.utc)
+        size = MAX_MESSAGE_LENGTH
+        chunks = [masked[i : i + size] for i in range(0, max(len(masked), 1), size)]  # "" stays one line
+        for i, chunk in enumerate(chunks):
+            entry = LogEntry(
+                timestamp=now + timedelta(milliseconds=i),
+                level=level,
+                message=chunk,
+                task_id=self.task_run.task_id,
+                task_run_id=self.task_run.id,
+                attempt=self.task_run.attempt,
+            )
+            self.execution.logs.append(entry)
+            self.events.log_written(self.execution, entry)
+            self.logger.log(_LEVELS.get(level, logging.ERROR), "[%s] %s", entry.task_id, entry.message)
         return entry
 
 
@@ -87,8 +105,11 @@ _LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO,
 
 @executes(Log)
 async def run_log(task: Log, ctx: TaskContext) -> None:
-    """``Log``: render the message(s) and write them to the flow's logger (secrets masked)."""
+    """``Log``: render the message(s) and write them at ``level`` (secrets masked); nothing is
+    written below the task's ``logLevel``, as in Kestra."""
+    if task.log_level in LOG_LEVELS and LOG_LEVELS.index(task.level) < LOG_LEVELS.index(task.log_level):
+        return
     messages = task.message if isinstance(task.message, list) else [task.message]
     for i, message in enumerate(messages):
         rendered = ctx.renderer.render(message, "message" if len(messages) == 1 else f"message[{i}]")
-        ctx.log(task.level, str(rendered))
+        ctx.log(task.level, rendered if isinstance(rendered, (str, SecretStr)) else str(rendered))

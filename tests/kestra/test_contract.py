@@ -11,7 +11,9 @@ import pytest
 from kestra_airflow_sdk import Flow, KestraServer
 from kestra_airflow_sdk.flows import Log, Schedule
 from kestra_airflow_sdk.kestra import DeployedFlow, FlowValidation, KestraError, LogEntry
+from kestra_airflow_sdk.kestra.executions import log_entry_from_kestra
 from kestra_airflow_sdk.runner import Execution, State
+from kestra_airflow_sdk.runner.execution import LOG_LEVELS
 
 
 class Recording(httpx.HTTPTransport):
@@ -93,6 +95,11 @@ def test_reading_an_execution_and_its_logs(server: KestraServer, recording: Reco
     assert isinstance(execution, Execution)
     assert all(isinstance(task_run.state, State) for task_run in execution.task_runs)
     assert logs and all(isinstance(entry, LogEntry) for entry in logs)
+    # the spec's answers map to the LogEntry lines a local run writes (what Execution.logs holds)
+    lines = [log_entry_from_kestra(entry) for entry in logs]
+    assert all(line.level in LOG_LEVELS and isinstance(line.message, str) for line in lines)
+    assert all(line.timestamp.tzinfo is not None for line in lines)
+    assert [line.task_run_id for line in lines] == [entry.task_run_id for entry in logs]
     assert [r.url.path for r, _ in recording.exchanges] == [
         "/api/v1/main/executions/4SCXzZj2J6MgnG0QkscBMv",
         f"/api/v1/main/logs/{execution.id or '4SCXzZj2J6MgnG0QkscBMv'}",

@@ -47,6 +47,24 @@ def _execution(current: str, task_states: list[str]) -> dict[str, Any]:
     }
 
 
+# Kestra's log API answer (OpenAPI 2.0 ``LogEntry``): attemptNumber counts from 0
+LOGS = [
+    {
+        "namespace": "company.team",
+        "flowId": "hello",
+        "taskId": f"t{i}",
+        "executionId": "exec1",
+        "taskRunId": f"tr{i}",
+        "attemptNumber": 0,
+        "timestamp": f"2026-11-24T10:00:0{i + 1}.123Z",
+        "level": "INFO",
+        "thread": "worker-1",
+        "message": message,
+    }
+    for i, message in enumerate(["a", "b"])
+]
+
+
 class FakeKestra:
     def __init__(self, polls: list[dict[str, Any]]) -> None:
         self.polls = polls
@@ -61,6 +79,8 @@ class FakeKestra:
             return httpx.Response(200, json=_execution("CREATED", []))
         if path.endswith("/executions/exec1"):
             return httpx.Response(200, json=self.polls.pop(0) if len(self.polls) > 1 else self.polls[0])
+        if path.endswith("/logs/exec1"):
+            return httpx.Response(200, json=LOGS)
         return httpx.Response(404, json={"message": f"Not Found: {path}"})
 
 
@@ -219,6 +239,7 @@ def test_flow_run_on_a_server_deploys_then_runs() -> None:
         ("POST", "/api/v1/main/flows/bulk"),
         ("POST", "/api/v1/main/executions/company.team/hello"),
         ("GET", "/api/v1/main/executions/exec1"),
+        ("GET", "/api/v1/main/logs/exec1"),  # the ended execution's log lines
     ]
     assert fake.requests[0].url.params["delete"] == "false"
     assert "id: hello" in fake.requests[0].content.decode()
@@ -255,3 +276,42 @@ def test_flow_run_on_a_server_shows_the_same_progress_display() -> None:
         "success",
     )
     assert progress.closed
+
+
+def test_a_followed_execution_has_kestras_log_lines_and_observers_see_them() -> None:
+    fake = FakeKestra([_execution("SUCCESS", ["SUCCESS", "SUCCESS"])])
+    lines: list[tuple[str, str]] = []
+
+    class Logs(Observer):
+        def log_written(self, execution: Any, entry: Any) -> None:
+            lines.append((entry.task_id, entry.message))
+
+    flow = (
+        Flow(id="hello", namespace="company.team")
+        .task(Log(id="t0", message="a"))
+        .task(Log(id="t1", message="b"))
+    )
+    with _server(fake) as server:
+        execution = server.run(flow, poll_interval=0.01, observers=[Logs()])
+    assert [(e.task_id, e.task_run_id, e.attempt, e.level, e.message) for e in execution.logs] == [
+        ("t0", "tr0", 1, "INFO", "a"),
+        ("t1", "tr1", 1, "INFO", "b"),
+    ]
+    assert execution.logs[0].timestamp.isoformat() == "2026-11-24T10:00:01.123000+00:00"
+    assert lines == [("t0", "a"), ("t1", "b")]
+    assert list(execution.logs_frame()["task_run_id"]) == ["tr0", "tr1"]
+
+
+def test_logs_that_cannot_be_read_do_not_lose_the_execution(caplog: pytest.LogCaptureFixture) -> None:
+    class NoLogs(FakeKestra):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/logs/exec1"):
+                self.requests.append(request)
+                return httpx.Response(403, json={"message": "Forbidden"})
+            return super().__call__(request)
+
+    fake = NoLogs([_execution("SUCCESS", ["SUCCESS"])])
+    with _server(fake) as server:
+        execution = server.run(("company.team", "hello"), poll_interval=0.01)
+    assert execution.state is State.SUCCESS and execution.logs == []
+    assert "its logs could not be read" in caplog.text
