@@ -62,13 +62,19 @@ class _Secret:
 
 
 @dataclass(frozen=True)
+class _Call:
+    name: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class _Literal:
     value: Any
 
 
 @dataclass(frozen=True)
 class _Expression:
-    term: _Path | _Secret | _Literal
+    term: _Path | _Secret | _Literal | _Call
     filters: tuple[tuple[str, tuple[Any, ...]], ...]
 
 
@@ -115,7 +121,7 @@ class _Parser:
         token = self.peek()
         if token is None:
             raise ValueError("the expression is empty")
-        term: _Path | _Secret | _Literal
+        term: _Path | _Secret | _Literal | _Call
         if token[0] in ("str", "num"):
             term = _Literal(self.literal())
         elif (
@@ -129,6 +135,15 @@ class _Parser:
             if not isinstance(name, str) or not name:
                 raise ValueError("secret() takes the secret's name as a quoted string")
             term = _Secret(name)
+        elif token[0] == "name" and self.i + 1 < len(self.tokens) and self.tokens[self.i + 1][1] == "(":
+            self.i += 2
+            call_args: list[Any] = []
+            while not self.at(")"):
+                call_args.append(self.literal())
+                if not self.at(")"):
+                    self.take("op", ",")
+            self.take("op", ")")
+            term = _Call(token[1], tuple(call_args))
         else:
             term = self.path()
         filters = []
@@ -222,12 +237,20 @@ class Renderer:
         variables: ``flow``, ``task``, ``execution``, ``inputs``, ``outputs``, ``labels``, ``vars`` ...
         secrets: resolves ``secret('NAME')``.
         task_id: the task being rendered, for error messages.
+        functions: functions bound to the execution (``errorLogs``, ``tasksWithState`` ...).
     """
 
-    def __init__(self, variables: Mapping[str, Any], secrets: SecretResolver, task_id: str = "") -> None:
+    def __init__(
+        self,
+        variables: Mapping[str, Any],
+        secrets: SecretResolver,
+        task_id: str = "",
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
         self.variables = variables
         self.secrets = secrets
         self.task_id = task_id
+        self.functions = dict(functions or {})
 
     def render(self, value: Any, where: str = "") -> Any:
         """Render every string inside ``value`` (dicts and lists are walked; keys are kept)."""
@@ -282,6 +305,15 @@ class Renderer:
             value: Any = self.secrets.resolve(term.name, self._where(where))
         elif isinstance(term, _Literal):
             value = term.value
+        elif isinstance(term, _Call):
+            if term.name not in self.functions:
+                raise ExpressionError(
+                    f"Unknown function {term.name!r} in {shown} ({self._where(where)}); supported: "
+                    f"{', '.join(sorted(['secret', *self.functions]))}",
+                    expression=shown,
+                    where=self._where(where),
+                )
+            value = self.functions[term.name](*term.args)
         else:
             value = self._lookup(term.parts)
         secret = isinstance(value, SecretStr)

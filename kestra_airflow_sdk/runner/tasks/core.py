@@ -1,0 +1,61 @@
+"""``Return``, ``Fail``, ``OutputValues``, ``Sleep`` and ``Exit``, as Kestra's core tasks run."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ...flows.core_tasks import Exit, Fail, OutputValues, Return, Sleep
+from ...flows.durations import parse_duration
+from ...flows.secrets import reveal
+from ...flows.tasks.runnable import scalar_text
+from ..execution import State
+from ..executors import TaskContext, TaskFailedError, executes
+from ..truth import is_truthy
+
+__all__ = ["run_exit", "run_fail", "run_output_values", "run_return", "run_sleep"]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(scalar_text(reveal(value)))
+
+
+@executes(Return)
+async def run_return(task: Return, ctx: TaskContext) -> None:
+    """Output ``value``: the rendered ``format`` (logged at DEBUG, as Kestra does)."""
+    value = _text(ctx.renderer.render(task.format, "format")) if task.format is not None else None
+    if value is not None:
+        ctx.log("DEBUG", value)
+    ctx.task_run.outputs["value"] = value
+
+
+@executes(Fail)
+async def run_fail(task: Fail, ctx: TaskContext) -> None:
+    """Fail with ``errorMessage``; with a ``condition``, only when it renders truthy (the message is
+    then logged as an ERROR line and the error is ``Fail on a condition``, as in Kestra)."""
+    if task.condition is None:
+        raise TaskFailedError(_text(ctx.renderer.render(task.error_message, "errorMessage")))
+    if is_truthy(ctx.renderer.render(task.condition, "condition")):
+        ctx.log("ERROR", _text(ctx.renderer.render(task.error_message, "errorMessage")))
+        raise TaskFailedError("Fail on a condition")
+
+
+@executes(OutputValues)
+async def run_output_values(task: OutputValues, ctx: TaskContext) -> None:
+    """Output ``values``: the rendered ``values`` map."""
+    ctx.task_run.outputs["values"] = ctx.renderer.render(task.values or {}, "values")
+
+
+@executes(Sleep)
+async def run_sleep(task: Sleep, ctx: TaskContext) -> None:
+    """Wait ``duration`` (on the event loop's clock)."""
+    ctx.log("INFO", f"Waiting for {task.duration}")
+    await asyncio.sleep(parse_duration(task.duration).total_seconds())
+
+
+@executes(Exit)
+async def run_exit(task: Exit, ctx: TaskContext) -> State:
+    """End the execution in ``state``: no further task starts (KILLED: the running ones are killed)."""
+    assert ctx.runner is not None
+    state = State(task.state)
+    ctx.runner.request_exit(state)
+    return state
