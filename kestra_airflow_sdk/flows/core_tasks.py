@@ -13,6 +13,8 @@ from .tasks.flowable import (
     AllowFailure,
     Dag,
     DagTask,
+    EachParallel,
+    EachSequential,
     FlowableTask,
     ForEach,
     If,
@@ -29,6 +31,8 @@ __all__ = [
     "AnyTask",
     "Dag",
     "DagTask",
+    "EachParallel",
+    "EachSequential",
     "Exit",
     "Fail",
     "FlowableTask",
@@ -91,11 +95,25 @@ AnyTask = Annotated[
     | Annotated[If, Tag("If")]
     | Annotated[Switch, Tag("Switch")]
     | Annotated[ForEach, Tag("ForEach")]
+    | Annotated[EachSequential, Tag("EachSequential")]
+    | Annotated[EachParallel, Tag("EachParallel")]
     | Annotated[Dag, Tag("Dag")]
     | Annotated[Subflow, Tag("Subflow")]
     | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
     Discriminator(tag_of),
 ]
 
-for _model in (FlowableTask, Sequential, Parallel, AllowFailure, If, Switch, ForEach, DagTask, Dag):
+for _model in (
+    FlowableTask,
+    Sequential,
+    Parallel,
+    AllowFailure,
+    If,
+    Switch,
+    ForEach,
+    EachSequential,
+    EachParallel,
+    DagTask,
+    Dag,
+):
     _model.model_rebuild(_types_namespace={"AnyTask": AnyTask})

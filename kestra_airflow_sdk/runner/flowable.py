@@ -13,7 +13,18 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..flows.core_tasks import AllowFailure, Dag, FlowableTask, ForEach, If, Parallel, Sequential, Switch
+from ..flows.core_tasks import (
+    AllowFailure,
+    Dag,
+    EachParallel,
+    EachSequential,
+    FlowableTask,
+    ForEach,
+    If,
+    Parallel,
+    Sequential,
+    Switch,
+)
 from ..flows.secrets import reveal
 from ..flows.task import Task
 from ..flows.tasks.runnable import scalar_text
@@ -148,7 +159,7 @@ async def run_flowable(runner: FlowRunner, task: FlowableTask, task_run: TaskRun
         cases = task.cases or {}
         task_run.outputs.update({"value": rendered, "defaults": rendered not in cases})
         state = await run_sequence(runner, cases.get(rendered, task.defaults), task_run)
-    elif isinstance(task, ForEach):
+    elif isinstance(task, (ForEach, EachSequential, EachParallel)):
         state = await run_foreach(runner, task, task_run)
     elif isinstance(task, Dag):
         state = await run_dag(runner, task, task_run)

@@ -22,6 +22,8 @@ __all__ = [
     "AllowFailure",
     "Dag",
     "DagTask",
+    "EachParallel",
+    "EachSequential",
     "FlowableTask",
     "ForEach",
     "If",
@@ -121,6 +123,33 @@ class ForEach(FlowableTask):
 
     values: str | list[Any]
     concurrency_limit: int = Field(default=1, ge=0)
+    tasks: list[AnyTask] = Field(min_length=1)
+
+    def branches(self) -> list[list[Task]]:
+        """``tasks``."""
+        return [list(self.tasks)]
+
+
+@register("io.kestra.plugin.core.flow.EachSequential", "io.kestra.core.tasks.flows.EachSequential")
+class EachSequential(FlowableTask):
+    """Deprecated by Kestra (0.19) for :class:`ForEach`: run ``tasks`` once per item of ``value``,
+    one group at a time."""
+
+    value: str | list[Any]
+    tasks: list[AnyTask] = Field(min_length=1)
+
+    def branches(self) -> list[list[Task]]:
+        """``tasks``."""
+        return [list(self.tasks)]
+
+
+@register("io.kestra.plugin.core.flow.EachParallel", "io.kestra.core.tasks.flows.EachParallel")
+class EachParallel(FlowableTask):
+    """Deprecated by Kestra (0.19) for :class:`ForEach`: run ``tasks`` once per item of ``value``,
+    ``concurrent`` groups at once (0 = all)."""
+
+    value: str | list[Any]
+    concurrent: int = Field(default=0, ge=0)
     tasks: list[AnyTask] = Field(min_length=1)
 
     def branches(self) -> list[list[Task]]:

@@ -1,0 +1,272 @@
+"""Kestra's core runnable tasks run locally: Return, Fail, OutputValues, Sleep, Exit (+ legacy names).
+
+Expected results come from Kestra's own test flows and tests (kestra-io/kestra,
+core/src/test/resources/flows/valids/*.yaml and core/src/test/java/...), cited per test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kestra_airflow_sdk.flows import Flow, FlowValidationError
+from kestra_airflow_sdk.runner import State
+from tests.runner.core_flows import Timeline, run, states
+from tests.runner.virtual_time import run_virtual
+
+
+def test_return_outputs_value_and_flow_outputs() -> None:
+    # flows/valids/flow-with-outputs.yml; FlowOutputTest: execution output "key" is the JSON of
+    # the task's outputs, {"value":"flow-with-outputs"}
+    execution = run(
+        """
+id: flow-with-outputs
+namespace: io.kestra.tests
+tasks:
+- id: return
+  type: io.kestra.plugin.core.debug.Return
+  format: "{{ flow.id }}"
+outputs:
+- id: "key"
+  value: "{{ outputs.return }}"
+  type: STRING
+"""
+    )
+    assert execution.state is State.SUCCESS
+    assert execution.outputs["return"] == {"value": "flow-with-outputs"}
+    assert execution.flow_outputs == {"key": '{"value":"flow-with-outputs"}'}
+    assert [(e.level, e.message) for e in execution.logs] == [("DEBUG", "flow-with-outputs")]
+
+
+def test_legacy_type_names_run() -> None:
+    # Return.java: aliases = "io.kestra.core.tasks.debugs.Return"; Fail.java: "io.kestra.core.tasks.executions.Fail"
+    execution = run(
+        """
+id: legacy
+namespace: n
+tasks:
+- id: r
+  type: io.kestra.core.tasks.debugs.Return
+  format: "{{ task.type }}"
+- id: f
+  type: io.kestra.core.tasks.executions.Fail
+  condition: "false"
+"""
+    )
+    assert execution.state is State.SUCCESS
+    assert execution.outputs["r"]["value"] == "io.kestra.core.tasks.debugs.Return"
+
+
+FAIL_ON_CONDITION = """
+id: fail-on-condition
+namespace: io.kestra.tests
+inputs:
+  - id: param
+    type: BOOLEAN
+tasks:
+  - id: before
+    type: io.kestra.plugin.core.debug.Return
+    format: I'm before the fail on condition
+  - id: fail
+    type: io.kestra.plugin.core.execution.Fail
+    condition: '{{ inputs.param }}'
+    errorMessage: "param was {{ inputs.param }}"
+  - id: after
+    type: io.kestra.plugin.core.debug.Return
+    format: I'm after the fail on condition
+"""
+
+
+def test_fail_on_a_true_condition() -> None:
+    # flows/valids/fail-on-condition.yaml (condition on an input; Kestra's FailTest: FAILED, 2 task
+    # runs); Fail.java: the rendered errorMessage is logged as ERROR, the error is "Fail on a condition"
+    execution = run(FAIL_ON_CONDITION, inputs={"param": True})
+    assert execution.state is State.FAILED
+    assert states(execution) == {"before": "SUCCESS", "fail": "FAILED"}
+    assert execution.task_run("fail").error == "Fail on a condition"
+    errors = [(e.task_id, e.message) for e in execution.logs if e.level == "ERROR"]
+    assert errors == [("fail", "param was true"), ("fail", "Fail on a condition")]
+
+
+def test_fail_on_a_false_condition_succeeds() -> None:
+    # FailTest: with a condition that renders false, the execution succeeds with 3 task runs
+    execution = run(FAIL_ON_CONDITION, inputs={"param": False})
+    assert execution.state is State.SUCCESS
+    assert list(states(execution)) == ["before", "fail", "after"]
+
+
+@pytest.mark.parametrize("falsy", ["0", "-0", "", "false"])
+def test_fail_condition_truthiness_is_kestras(falsy: str) -> None:
+    # TruthUtils.isTruthy: "false", "0", "-0" and "" are false, everything else true
+    flow = Flow.from_yaml(
+        "id: f\nnamespace: n\ntasks:\n  - id: fail\n    type: io.kestra.plugin.core.execution.Fail\n"
+        f"    condition: '{falsy}'\n"
+    )
+    assert run(flow).state is State.SUCCESS
+    truthy = Flow.from_yaml(flow.to_yaml().replace(f"condition: '{falsy}'", "condition: 'no'"))
+    assert run(truthy).state is State.FAILED
+
+
+def test_fail_without_condition_fails_with_its_message() -> None:
+    # Fail.java: no condition → the task fails with errorMessage (default "Task failure")
+    execution = run(
+        "id: f\nnamespace: n\ntasks:\n  - id: ko\n    type: io.kestra.plugin.core.execution.Fail\n"
+        "  - id: never\n    type: io.kestra.plugin.core.debug.Return\n    format: x\n"
+    )
+    assert execution.state is State.FAILED
+    assert execution.task_run("ko").error == "Task failure"
+    assert [(e.level, e.task_id, e.message) for e in execution.logs] == [("ERROR", "ko", "Task failure")]
+    assert "never" not in states(execution)
+
+
+def test_output_values() -> None:
+    # flows/valids/output-values.yml; OutputValuesTest: outputs.values has output1 "xyz", output2
+    # "abc" and the rendered taskInfo
+    execution = run(
+        """
+id: output-values
+namespace: io.kestra.tests
+tasks:
+  - id: return
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      output1: xyz
+      output2: abc
+      taskInfo: "{{ task.id }}"
+      nested: {count: 3, list: ["{{ flow.id }}"]}
+"""
+    )
+    values = execution.outputs["return"]["values"]
+    assert values == {
+        "output1": "xyz",
+        "output2": "abc",
+        "taskInfo": "return",
+        "nested": {"count": 3, "list": ["output-values"]},
+    }
+
+
+def test_sleep_takes_its_duration_on_the_loop_clock() -> None:
+    # Sleep.java: logs "Waiting for <duration>" and sleeps that long
+    flow = Flow.from_yaml(
+        "id: f\nnamespace: n\ntasks:\n  - id: nap\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT1H\n"
+    )
+    execution, elapsed = run_virtual(flow.arun(progress=False))
+    assert execution.state is State.SUCCESS
+    assert elapsed == 3600
+    assert [e.message for e in execution.logs] == ["Waiting for PT1H"]
+
+
+def test_timeout_and_retry_on_a_sleep() -> None:
+    # task timeout fails the attempt; retry (constant, maxAttempts 3, interval PT10S) tries again
+    flow = Flow.from_yaml(
+        """
+id: f
+namespace: n
+tasks:
+  - id: nap
+    type: io.kestra.plugin.core.flow.Sleep
+    duration: PT1H
+    timeout: PT1M
+    retry: {type: constant, maxAttempts: 3, interval: PT10S}
+"""
+    )
+    execution, elapsed = run_virtual(flow.arun(progress=False))
+    nap = execution.task_run("nap")
+    assert (execution.state, nap.state, nap.attempt) == (State.FAILED, State.FAILED, 3)
+    assert elapsed == 3 * 60 + 2 * 10
+    assert "did not finish within its timeout PT1M" in (nap.error or "")
+    assert [e.attempt for e in execution.logs if e.level == "ERROR"] == [1, 2, 3]
+
+
+def test_sleep_duration_must_be_iso() -> None:
+    with pytest.raises(FlowValidationError, match="duration"):
+        Flow.from_yaml(
+            "id: f\nnamespace: n\ntasks:\n  - id: s\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: 5s\n"
+        )
+
+
+EXIT = """
+id: exit
+namespace: company.team
+tasks:
+  - id: before
+    type: io.kestra.plugin.core.debug.Return
+    format: before
+  - id: exit
+    type: io.kestra.plugin.core.execution.Exit
+    state: {state}
+  - id: end
+    type: io.kestra.plugin.core.log.Log
+    message: I'm ending
+finally:
+  - id: cleanup
+    type: io.kestra.plugin.core.log.Log
+    message: never after an Exit
+"""
+
+
+@pytest.mark.parametrize("state", ["SUCCESS", "WARNING", "FAILED", "KILLED"])
+def test_exit_ends_the_execution_in_its_state(state: str) -> None:
+    # Exit plugin doc (kestra.io/plugins/core/execution/io.kestra.plugin.core.execution.exit):
+    # "terminate an execution in the state defined by the property state"; the tasks after it do not run
+    execution = run(EXIT.replace("{state}", state))
+    assert execution.state is State(state)
+    assert list(states(execution)) == ["before", "exit"]
+    assert execution.task_run("exit").state is State(state)
+
+
+def test_exit_killed_kills_running_siblings_other_states_let_them_end() -> None:
+    # Exit doc: "if this execution has running tasks, for example in a parallel branch, the tasks will
+    # not be terminated except if state is set to KILLED"
+    template = """
+id: exit
+namespace: company.team
+tasks:
+  - id: parallel
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:
+      - id: long
+        type: io.kestra.plugin.core.flow.Sleep
+        duration: PT1H
+      - id: branch
+        type: io.kestra.plugin.core.flow.Sequential
+        tasks:
+          - id: short
+            type: io.kestra.plugin.core.flow.Sleep
+            duration: PT1M
+          - id: exit
+            type: io.kestra.plugin.core.execution.Exit
+            state: {state}
+  - id: after
+    type: io.kestra.plugin.core.log.Log
+    message: never
+"""
+    killed, elapsed = run_virtual(Flow.from_yaml(template.replace("{state}", "KILLED")).arun(progress=False))
+    assert killed.state is State.KILLED and elapsed == 60
+    assert states(killed) == {
+        "parallel": "KILLED",
+        "long": "KILLED",
+        "branch": "KILLED",
+        "short": "SUCCESS",
+        "exit": "KILLED",
+    }
+    warned, elapsed = run_virtual(Flow.from_yaml(template.replace("{state}", "WARNING")).arun(progress=False))
+    assert warned.state is State.WARNING and elapsed == 3600
+    assert warned.task_run("long").state is State.SUCCESS
+    assert "after" not in states(warned)
+
+
+def test_exit_refuses_an_unknown_state() -> None:
+    with pytest.raises(FlowValidationError, match="state"):
+        Flow.from_yaml(
+            "id: f\nnamespace: n\ntasks:\n  - id: e\n    type: io.kestra.plugin.core.execution.Exit\n    state: DONE\n"
+        )
+
+
+def test_timeline_helper_sees_virtual_time() -> None:
+    timeline = Timeline()
+    flow = Flow.from_yaml(
+        "id: f\nnamespace: n\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT5S\n"
+        "  - id: b\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT7S\n"
+    )
+    run(flow, observers=[timeline])
+    assert (timeline.started("b"), timeline.ended("b")) == (5, 12)
