@@ -221,7 +221,7 @@ class FlowRunner:
             if parents:
                 variables["parent"] = parents[0]
                 variables["parents"] = parents
-        functions = execution_functions(execution)
+        functions = execution_functions(execution, task_run)
         return Renderer(variables, self.secrets, task.id if task else "", functions=functions)
 
     # ------------------------------------------------------------------ one task

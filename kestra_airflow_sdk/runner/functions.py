@@ -1,4 +1,5 @@
-"""Pebble functions bound to the running execution: ``errorLogs()`` and ``tasksWithState(state)``."""
+"""Pebble functions bound to the running execution: ``errorLogs()``, ``tasksWithState(state)`` and
+``currentEachOutput(outputs.<task>)``."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ..flows.expressions import iso
-from .execution import Execution
+from .execution import Execution, TaskRun
 
 __all__ = ["execution_functions"]
 
 
-def execution_functions(execution: Execution) -> dict[str, Callable[..., Any]]:
-    """The functions a task's expressions may call, reading ``execution`` when called."""
+def execution_functions(execution: Execution, task_run: TaskRun | None) -> dict[str, Callable[..., Any]]:
+    """The functions the expressions of ``task_run`` (None: the flow's) may call; they read
+    ``execution`` when called."""
 
     def error_logs() -> list[dict[str, Any]]:
         """Kestra's ``errorLogs()``: the execution's ERROR log lines so far, oldest first."""
@@ -41,4 +43,18 @@ def execution_functions(execution: Execution) -> dict[str, Callable[..., Any]]:
             if run.state.value == wanted
         ]
 
-    return {"errorLogs": error_logs, "tasksWithState": tasks_with_state}
+    def current_each_output(outputs: Any) -> Any:
+        """Kestra's ``currentEachOutput(outputs.<task>)``: in a ForEach, the outputs of ``<task>`` in
+        the current iteration (the outputs keyed by the iteration's values)."""
+        node = outputs
+        for value in task_run.iteration if task_run is not None else ():
+            if not isinstance(node, dict) or value not in node:
+                break
+            node = node[value]
+        return node
+
+    return {
+        "errorLogs": error_logs,
+        "tasksWithState": tasks_with_state,
+        "currentEachOutput": current_each_output,
+    }
