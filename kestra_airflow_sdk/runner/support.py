@@ -3,7 +3,7 @@ tasks it cannot honour as Kestra does (rather than ignore them)."""
 
 from __future__ import annotations
 
-from ..flows.core_tasks import FlowableTask, Subflow
+from ..flows.core_tasks import Exit, FlowableTask, Subflow
 from ..flows.flow import Flow
 from .catalog import FlowCatalog
 
@@ -24,6 +24,8 @@ def local_problems(flow: Flow, catalog: FlowCatalog, seen: frozenset[str] = froz
             for prop, value in (("retry", task.retry), ("timeout", task.timeout)):
                 if value is not None:
                     problems.append(f"{where}: {prop} on a flowable task is not supported locally")
+        if isinstance(task, Exit) and task.state == "CANCELLED":
+            problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")
         if not isinstance(task, Subflow):
             continue
         if task.revision is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from kestra_airflow_sdk.flows import Flow, FlowValidationError
+from kestra_airflow_sdk.flows import Flow, FlowValidationError, UnsupportedTaskError
 from kestra_airflow_sdk.runner import State
 from tests.runner.core_flows import Timeline, run, states
 from tests.runner.virtual_time import run_virtual
@@ -270,3 +270,19 @@ def test_timeline_helper_sees_virtual_time() -> None:
     )
     run(flow, observers=[timeline])
     assert (timeline.started("b"), timeline.ended("b")) == (5, 12)
+
+
+def test_exit_state_may_be_an_expression_and_cancelled_is_refused() -> None:
+    # Exit.java: state is a Property<ExitState> (rendered), SUCCESS/WARNING/KILLED/FAILED/CANCELLED;
+    # the Exit task run ends in that state (resolveState)
+    flow = Flow.from_yaml(
+        "id: f\nnamespace: n\ninputs:\n  - id: s\n    type: STRING\ntasks:\n"
+        "  - id: e\n    type: io.kestra.plugin.core.execution.Exit\n    state: '{{ inputs.s }}'\n"
+    )
+    assert run(flow, inputs={"s": "WARNING"}).state is State.WARNING
+    wrong = run(flow, inputs={"s": "DONE"})
+    assert wrong.state is State.FAILED
+    assert "'DONE' is not a state a local execution can end in" in (wrong.task_run("e").error or "")
+    cancelled = Flow.from_yaml(flow.to_yaml().replace("'{{ inputs.s }}'", "CANCELLED"))
+    with pytest.raises(UnsupportedTaskError, match="state CANCELLED is not supported locally"):
+        run(cancelled, inputs={"s": "x"})

@@ -6,13 +6,15 @@ Property names and defaults are Kestra's (``io.kestra.plugin.core.*``); the lega
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
+
+from pydantic import field_validator
 
 from ..durations import Duration
 from ..registry import register
 from ..task import Task
 
-__all__ = ["Exit", "Fail", "OutputValues", "Return", "Sleep", "scalar_text"]
+__all__ = ["EXIT_STATES", "Exit", "Fail", "OutputValues", "Return", "Sleep", "scalar_text"]
 
 
 def scalar_text(value: Any) -> Any:
@@ -54,9 +56,21 @@ class Sleep(Task):
     duration: Duration
 
 
+#: the states ``Exit`` may end an execution in (Kestra's ``Exit.ExitState``)
+EXIT_STATES = ("SUCCESS", "WARNING", "KILLED", "FAILED", "CANCELLED")
+
+
 @register("io.kestra.plugin.core.execution.Exit")
 class Exit(Task):
-    """End the execution now in ``state`` (SUCCESS, WARNING, KILLED or FAILED; default SUCCESS):
-    no further task starts; with KILLED the running ones are killed too."""
+    """End the execution now in ``state`` (SUCCESS, WARNING, KILLED, FAILED or CANCELLED, or an
+    expression rendering to one; default SUCCESS): no further task starts; with KILLED the running
+    ones are killed too. The Exit task run ends in that state as well."""
 
-    state: Literal["SUCCESS", "WARNING", "KILLED", "FAILED"] = "SUCCESS"
+    state: str = "SUCCESS"
+
+    @field_validator("state")
+    @classmethod
+    def _exit_state(cls, value: str) -> str:
+        if "{{" not in value and value not in EXIT_STATES:
+            raise ValueError(f"expected one of {', '.join(EXIT_STATES)} (or an expression), got {value!r}")
+        return value

@@ -12,7 +12,10 @@ from ..execution import State
 from ..executors import TaskContext, TaskFailedError, executes
 from ..truth import is_truthy
 
-__all__ = ["run_exit", "run_fail", "run_output_values", "run_return", "run_sleep"]
+#: the Exit states a local execution can end in (it has no CANCELLED state)
+LOCAL_EXIT_STATES = ("SUCCESS", "WARNING", "KILLED", "FAILED")
+
+__all__ = ["LOCAL_EXIT_STATES", "run_exit", "run_fail", "run_output_values", "run_return", "run_sleep"]
 
 
 def _text(value: object) -> str:
@@ -56,6 +59,12 @@ async def run_sleep(task: Sleep, ctx: TaskContext) -> None:
 async def run_exit(task: Exit, ctx: TaskContext) -> State:
     """End the execution in ``state``: no further task starts (KILLED: the running ones are killed)."""
     assert ctx.runner is not None
-    state = State(task.state)
+    rendered = _text(ctx.renderer.render(task.state, "state")).strip()
+    if rendered not in LOCAL_EXIT_STATES:
+        raise TaskFailedError(
+            f"state: {rendered!r} is not a state a local execution can end in; "
+            f"expected one of {', '.join(LOCAL_EXIT_STATES)}"
+        )
+    state = State(rendered)
     ctx.runner.request_exit(state)
     return state
