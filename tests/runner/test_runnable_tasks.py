@@ -283,6 +283,6 @@ def test_exit_state_may_be_an_expression_and_cancelled_is_refused() -> None:
     wrong = run(flow, inputs={"s": "DONE"})
     assert wrong.state is State.FAILED
     assert "'DONE' is not a state a local execution can end in" in (wrong.task_run("e").error or "")
-    cancelled = Flow.from_yaml(flow.to_yaml().replace("'{{ inputs.s }}'", "CANCELLED"))
+    cancelled = Flow.from_yaml(flow.to_yaml().replace('"{{ inputs.s }}"', "CANCELLED"))
     with pytest.raises(UnsupportedTaskError, match="state CANCELLED is not supported locally"):
         run(cancelled, inputs={"s": "x"})
