@@ -258,9 +258,9 @@ class FlowRunner:
         except asyncio.CancelledError:
             self._end_task(task_run, State.KILLED, task_run.error or "killed: the execution was cancelled")
             raise
-        if state is State.FAILED and task.allow_failure:
+        if state is State.FAILED and task.allow_failure:  # Kestra's guessFinalState: both apply in turn
             state = State.WARNING
-        elif state is State.WARNING and task.allow_warning:
+        if state is State.WARNING and task.allow_warning:
             state = State.SUCCESS
         self._end_task(task_run, state, task_run.error)
         return state

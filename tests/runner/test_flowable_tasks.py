@@ -582,3 +582,30 @@ tasks:
 """
     )
     assert states(execution) == {"seq": "SUCCESS", "enabled_one": "SUCCESS"}
+
+
+def test_allow_failure_and_allow_warning_together() -> None:
+    # flows/valids/task-allow-warning-flowable.yml; TaskWithAllowWarningTest.flowableTask: the
+    # execution is SUCCESS with 3 task runs (FAILED → WARNING by allowFailure → SUCCESS by allowWarning)
+    execution = run(
+        """
+id: task-allow-warning-flowable
+namespace: io.kestra.tests
+tasks:
+  - id: seq
+    type: io.kestra.plugin.core.flow.Sequential
+    allowFailure: true
+    allowWarning: true
+    tasks:
+      - id: fail
+        type: io.kestra.plugin.core.execution.Fail
+      - id: log-not-allowed
+        type: io.kestra.plugin.core.log.Log
+        message: not allowed
+  - id: log-allowed
+    type: io.kestra.plugin.core.log.Log
+    message: I'm allowed
+"""
+    )
+    assert execution.state is State.SUCCESS
+    assert states(execution) == {"seq": "SUCCESS", "fail": "FAILED", "log-allowed": "SUCCESS"}
