@@ -277,7 +277,7 @@ class FlowRunner:
     async def _flowable(self, task: FlowableTask, task_run: TaskRun) -> State:
         try:
             return await run_flowable(self, task, task_run)
-        except (FlowError, TaskFailedError, ValueError) as exc:
+        except Exception as exc:  # a property that cannot render, a bad ForEach value ...
             self._fail_with(task, task_run, _describe(exc))
             return State.FAILED
 

@@ -277,3 +277,14 @@ def test_task_runs_have_unique_ids_parents_and_a_frame() -> None:
     frame = execution.to_pandas()
     assert list(frame["task_id"]) == ["own", "defaulted", "nested", "deep"]
     assert "value" in frame.columns
+
+
+def test_subflow_labels_and_inherited_labels() -> None:
+    # Subflow.java: labels (rendered) and inheritLabels (the parent's labels) go to the child execution
+    child = Flow.from_yaml(CHILD.replace("{{ inputs.name == 'fail' }}", "0"))
+    parent = PARENT.replace(
+        "    inputs:\n", "    inheritLabels: true\n    labels:\n      caller: '{{ flow.id }}'\n    inputs:\n"
+    )
+    execution = run(parent, flows=[child], labels={"team": "data"})
+    sub = execution.subflows[execution.outputs["call"]["executionId"]]
+    assert sub.labels["team"] == "data" and sub.labels["caller"] == "parent"

@@ -19,9 +19,14 @@ from ..executors import TaskContext, TaskFailedError, executes
 
 __all__ = ["run_subflow"]
 
+_CORRELATION = "system.correlationId"
+
 
 def _labels(task: Subflow, ctx: TaskContext) -> dict[str, str]:
-    labels: dict[str, str] = dict(ctx.execution.labels) if task.inherit_labels else {}
+    inherited = ctx.execution.labels.items() if task.inherit_labels else ()
+    labels = {key: value for key, value in inherited if not key.startswith("system.")}
+    if _CORRELATION in ctx.execution.labels:  # a child execution keeps its parent's correlation id
+        labels[_CORRELATION] = ctx.execution.labels[_CORRELATION]
     given = task.labels or {}
     pairs = given.items() if isinstance(given, dict) else ((d.get("key"), d.get("value")) for d in given)
     for key, value in pairs:
