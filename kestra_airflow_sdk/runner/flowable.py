@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from ..flows.core_tasks import (
     AllowFailure,
     Dag,
@@ -155,9 +157,11 @@ async def run_flowable(runner: FlowRunner, task: FlowableTask, task_run: TaskRun
         branch = task.then if task_run.outputs["evaluationResult"] else task.else_
         state = await run_sequence(runner, branch, task_run)
     elif isinstance(task, Switch):
-        rendered = str(scalar_text(reveal(runner.renderer(task, task_run).render(task.value, "value"))))
+        value = runner.renderer(task, task_run).render(task.value, "value")
+        rendered = str(scalar_text(reveal(value)))
         cases = task.cases or {}
-        task_run.outputs.update({"value": rendered, "defaults": rendered not in cases})
+        shown = value if isinstance(value, SecretStr) else rendered  # a secret stays masked
+        task_run.outputs.update({"value": shown, "defaults": rendered not in cases})
         state = await run_sequence(runner, cases.get(rendered, task.defaults), task_run)
     elif isinstance(task, (ForEach, EachSequential, EachParallel)):
         state = await run_foreach(runner, task, task_run)

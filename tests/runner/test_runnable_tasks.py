@@ -286,3 +286,29 @@ def test_exit_state_may_be_an_expression_and_cancelled_is_refused() -> None:
     cancelled = Flow.from_yaml(flow.to_yaml().replace('"{{ inputs.s }}"', "CANCELLED"))
     with pytest.raises(UnsupportedTaskError, match="state CANCELLED is not supported locally"):
         run(cancelled, inputs={"s": "x"})
+
+
+def test_secrets_stay_masked_in_outputs_logs_and_errors() -> None:
+    flow = Flow.from_yaml(
+        """
+id: f
+namespace: n
+tasks:
+  - id: r
+    type: io.kestra.plugin.core.debug.Return
+    format: "token={{ secret('TOKEN') }}"
+  - id: v
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      token: "{{ secret('TOKEN') }}"
+  - id: ko
+    type: io.kestra.plugin.core.execution.Fail
+    errorMessage: "bad {{ secret('TOKEN') }}"
+"""
+    )
+    execution = run(flow, secrets={"TOKEN": "s3cr3t-value"})
+    assert execution.outputs["r"]["value"].get_secret_value() == "token=s3cr3t-value"
+    assert execution.outputs["v"]["values"]["token"].get_secret_value() == "s3cr3t-value"
+    everything = repr(execution.outputs) + repr(execution.logs) + repr(execution.task_runs)
+    assert "s3cr3t" not in everything
+    assert execution.state is State.FAILED

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from pydantic import SecretStr
+
 from ...flows.core_tasks import Exit, Fail, OutputValues, Return, Sleep
 from ...flows.durations import parse_duration
 from ...flows.secrets import reveal
@@ -22,12 +24,17 @@ def _text(value: object) -> str:
     return "" if value is None else str(scalar_text(reveal(value)))
 
 
+def _kept(value: object) -> str | SecretStr:
+    """A rendered value as text; one that involved a secret stays a :class:`SecretStr`."""
+    return value if isinstance(value, SecretStr) else _text(value)
+
+
 @executes(Return)
 async def run_return(task: Return, ctx: TaskContext) -> None:
     """Output ``value``: the rendered ``format`` (logged at DEBUG, as Kestra does)."""
-    value = _text(ctx.renderer.render(task.format, "format")) if task.format is not None else None
+    value = _kept(ctx.renderer.render(task.format, "format")) if task.format is not None else None
     if value is not None:
-        ctx.log("DEBUG", value)
+        ctx.log("DEBUG", str(value))  # a secret stays masked, in the log line and the output
     ctx.task_run.outputs["value"] = value
 
 
@@ -36,9 +43,9 @@ async def run_fail(task: Fail, ctx: TaskContext) -> None:
     """Fail with ``errorMessage``; with a ``condition``, only when it renders truthy (the message is
     then logged as an ERROR line and the error is ``Fail on a condition``, as in Kestra)."""
     if task.condition is None:
-        raise TaskFailedError(_text(ctx.renderer.render(task.error_message, "errorMessage")))
+        raise TaskFailedError(str(_kept(ctx.renderer.render(task.error_message, "errorMessage"))))
     if is_truthy(ctx.renderer.render(task.condition, "condition")):
-        ctx.log("ERROR", _text(ctx.renderer.render(task.error_message, "errorMessage")))
+        ctx.log("ERROR", str(_kept(ctx.renderer.render(task.error_message, "errorMessage"))))
         raise TaskFailedError("Fail on a condition")
 
 
