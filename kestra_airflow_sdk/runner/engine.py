@@ -29,6 +29,7 @@ from .catalog import FlowCatalog
 from .clients import AirflowClients
 from .execution import Execution, LogEntry, State, TaskRun, store_outputs, worst
 from .executors import TaskContext, TaskFailedError, executor_for
+from .flow_outputs import render_flow_outputs
 from .flowable import run_block, run_flowable
 from .functions import execution_functions
 from .ids import new_id
@@ -150,21 +151,14 @@ class FlowRunner:
         return execution
 
     def _render_flow_outputs(self) -> State:
-        """Kestra's flow ``outputs``, rendered once the tasks ended; one that cannot be rendered fails
-        the execution (logged as an ERROR line)."""
+        """Kestra's flow ``outputs``, rendered once the tasks ended; one that cannot be rendered (or
+        converted to its type) fails the execution, with an ERROR log line."""
         assert self.execution is not None
-        failed = State.SUCCESS
-        for output in self.flow.outputs or []:
-            renderer = self.renderer(None, None)
-            try:
-                self.execution.flow_outputs[output.id] = renderer.render(output.value, f"outputs.{output.id}")
-            except Exception as exc:
-                self.execution.logs.append(self._flow_log(f"flow output {output.id!r}: {_describe(exc)}"))
-                failed = State.FAILED
-        return failed
-
-    def _flow_log(self, message: str) -> LogEntry:
-        return LogEntry(timestamp=_now(), level="ERROR", message=message)
+        values, problems = render_flow_outputs(self.flow.outputs, self.renderer(None, None))
+        self.execution.flow_outputs.update(values)
+        for problem in problems:
+            self.execution.logs.append(LogEntry(timestamp=_now(), level="ERROR", message=problem))
+        return State.FAILED if problems else State.SUCCESS
 
     def _finish(self, state: State) -> None:
         assert self.execution is not None

@@ -288,3 +288,19 @@ def test_subflow_labels_and_inherited_labels() -> None:
     execution = run(parent, flows=[child], labels={"team": "data"})
     sub = execution.subflows[execution.outputs["call"]["executionId"]]
     assert sub.labels["team"] == "data" and sub.labels["caller"] == "parent"
+
+
+def test_flow_outputs_are_converted_to_their_type() -> None:
+    # FlowInputOutput.typedOutputs: an output is converted to its declared type; one that does not
+    # convert fails the execution
+    flow = (
+        "id: f\nnamespace: n\ntasks:\n  - id: r\n    type: io.kestra.plugin.core.debug.Return\n    format: '42'\n"
+        "outputs:\n  - id: number\n    type: INT\n    value: '{{ outputs.r.value }}'\n"
+        "  - id: items\n    type: JSON\n    value: '[1, 2]'\n"
+    )
+    execution = run(flow)
+    assert execution.state is State.SUCCESS
+    assert execution.flow_outputs == {"number": 42, "items": [1, 2]}
+    broken = run(flow.replace("type: INT", "type: BOOLEAN"))
+    assert broken.state is State.FAILED
+    assert "flow output 'number': expected a BOOLEAN value, got '42'" in broken.logs[-1].message
