@@ -14,6 +14,7 @@ import pytest
 from kestra_airflow_sdk.flows import Flow, FlowValidationError
 from kestra_airflow_sdk.runner import State
 from tests.runner.core_flows import Timeline, run, states
+from tests.runner.fake_airflow import FakeAirflow
 
 IF = """
 id: if
@@ -609,3 +610,39 @@ tasks:
     )
     assert execution.state is State.SUCCESS
     assert states(execution) == {"seq": "SUCCESS", "fail": "FAILED", "log-allowed": "SUCCESS"}
+
+
+def test_foreach_triggers_one_dag_run_per_value(fake_airflow: FakeAirflow) -> None:
+    # one TriggerDagRun task runs once per value: each run gets its own run id (the task run id is
+    # part of it inside a ForEach), so three values are three DAG runs of the same DAG
+    execution = run(
+        """
+id: f
+namespace: n
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: ["2026-01-01", "2026-01-02", "2026-01-03"]
+    concurrencyLimit: 0
+    tasks:
+      - id: run_dag
+        type: io.kestra.plugin.airflow.dags.TriggerDagRun
+        baseUrl: http://fake-airflow/
+        dagId: ok
+        wait: true
+        pollFrequency: PT0.01S
+        body:
+          conf:
+            day: "{{ taskrun.value }}"
+        options:
+          auth: {type: BASIC, username: admin, password: admin}
+"""
+    )
+    assert execution.state is State.SUCCESS
+    assert sorted(run.conf["day"] for run in fake_airflow.runs.values()) == [
+        "2026-01-01",
+        "2026-01-02",
+        "2026-01-03",
+    ]
+    outputs = execution.outputs["run_dag"]
+    assert {outputs[day]["dagRunId"] for day in outputs} == set(fake_airflow.runs)
