@@ -139,7 +139,9 @@ class Flow(KestraModel):
     def _with_plugin_defaults(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         """Tasks written as maps get the ``pluginDefaults`` merged before they are validated (a default
         may give a required property); what came only from a default is left out of the export."""
-        raw = data.get("pluginDefaults", data.get("plugin_defaults")) if isinstance(data, dict) else None
+        raw = None
+        if isinstance(data, dict):  # taskDefaults: Kestra's older name, kept as written
+            raw = data.get("pluginDefaults", data.get("plugin_defaults", data.get("taskDefaults")))
         if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
             return handler(data)
         try:
@@ -156,7 +158,7 @@ class Flow(KestraModel):
 
     def with_plugin_defaults(self) -> Flow:
         """This flow with its ``pluginDefaults`` applied to every task (what runs); itself without any."""
-        if not self.plugin_defaults:
+        if not self.plugin_defaults and "taskDefaults" not in (self.model_extra or {}):
             return self
         return Flow.model_validate(self.to_dict())
 

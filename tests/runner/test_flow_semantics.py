@@ -304,3 +304,10 @@ def test_flow_outputs_are_converted_to_their_type() -> None:
     broken = run(flow.replace("type: INT", "type: BOOLEAN"))
     assert broken.state is State.FAILED
     assert "flow output 'number': expected a BOOLEAN value, got '42'" in broken.logs[-1].message
+
+
+def test_task_defaults_the_older_name_applies_too() -> None:
+    # Flow.java: setTaskDefaults sets pluginDefaults (the older name); the document keeps its key
+    flow = Flow.from_yaml(PLUGIN_DEFAULTS.replace("pluginDefaults:", "taskDefaults:"))
+    assert run(flow).outputs["defaulted"] == {"value": "from default defaulted"}
+    assert "taskDefaults:" in flow.to_yaml() and "pluginDefaults" not in flow.to_yaml()
