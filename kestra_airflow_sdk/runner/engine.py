@@ -204,7 +204,7 @@ class FlowRunner:
             variables["taskrun"] = {
                 "id": task_run.id,
                 "startDate": iso(task_run.start_date or _now()),
-                "attemptsCount": task_run.attempt,
+                "attemptsCount": task_run.attempt - 1,  # Kestra: the attempts before this one
                 "value": task_run.value,
             }
             parents = []
@@ -314,7 +314,10 @@ class FlowRunner:
             try:
                 result = await asyncio.wait_for(executor(task, context), timeout)
                 task_run.error = None
-                return result if isinstance(result, State) else State.SUCCESS
+                if isinstance(result, State):
+                    return result
+                retried = task_run.attempt > 1 and task.retry is not None and task.retry.warning_on_retry
+                return State.WARNING if retried else State.SUCCESS  # warningOnRetry
             except asyncio.TimeoutError:
                 self._fail_with(
                     task, task_run, f"task {task.id!r} did not finish within its timeout {task.timeout}"

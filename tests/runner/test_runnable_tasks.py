@@ -9,7 +9,9 @@ from __future__ import annotations
 import pytest
 
 from kestra_airflow_sdk.flows import Flow, FlowValidationError, UnsupportedTaskError
+from kestra_airflow_sdk.flows.task import Task
 from kestra_airflow_sdk.runner import State
+from kestra_airflow_sdk.runner.executors import TaskContext, TaskFailedError, executes
 from tests.runner.core_flows import Timeline, run, states
 from tests.runner.virtual_time import run_virtual
 
@@ -312,3 +314,37 @@ tasks:
     everything = repr(execution.outputs) + repr(execution.logs) + repr(execution.task_runs)
     assert "s3cr3t" not in everything
     assert execution.state is State.FAILED
+
+
+class Flaky(Task):
+    """A test task that fails while ``taskrun.attemptsCount`` is below ``succeed_at``."""
+
+    succeed_at: int = 3
+
+
+@executes(Flaky)
+async def _run_flaky(task: Flaky, ctx: TaskContext) -> None:
+    count = int(ctx.renderer.render("{{ taskrun.attemptsCount }}"))
+    if count < task.succeed_at:
+        raise TaskFailedError(f"attemptsCount was {count}")
+
+
+def test_attempts_count_and_warning_on_retry() -> None:
+    # flows/valids/retry-success.yaml; RetryCaseTest.retrySuccess: a task that succeeds when
+    # taskrun.attemptsCount == 3 with maxAttempt 4 and warningOnRetry ends WARNING after 4 attempts
+    # (RunVariables: attemptsCount counts the attempts before the current one, 0 at first)
+    retry = {
+        "type": "constant",
+        "interval": "PT0.250S",
+        "maxAttempt": 4,
+        "maxDuration": "PT15S",
+        "warningOnRetry": True,
+    }
+    flow = Flow("retry-success", "io.kestra.tests").task(Flaky(id="failed", type="test.Flaky", retry=retry))
+    execution = run(flow)
+    failed = execution.task_run("failed")
+    assert (execution.state, failed.state, failed.attempt) == (State.WARNING, State.WARNING, 4)
+    assert [e.message for e in execution.logs] == [f"attemptsCount was {n}" for n in range(3)]
+    # RetryCaseTest.retrySuccessAtFirstAttempt: no retry needed → SUCCESS, one attempt
+    once = run(Flow("f", "n").task(Flaky(id="ok", type="test.Flaky", succeed_at=0, retry=retry)))
+    assert (once.state, once.task_run("ok").attempt) == (State.SUCCESS, 1)
