@@ -10,6 +10,7 @@ runnable executors in :mod:`.tasks`, :mod:`.airflow_task` and :mod:`.executors`.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -55,7 +56,8 @@ def _describe(exc: BaseException) -> str:
 class FlowRunner:
     """Run one execution of ``flow``; ``execution`` is available (and updated live) once started.
 
-    Arguments are those of :meth:`Flow.arun`; ``environ`` replaces ``os.environ`` for secrets;
+    Arguments are those of :meth:`Flow.arun`; ``environ`` replaces ``os.environ`` for secrets and
+    ``{{ envs.x }}`` (Kestra's ``ENV_``-prefixed variables, by their lower-case name without it);
     ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run.
     """
 
@@ -77,6 +79,8 @@ class FlowRunner:
         self.flow = flow.with_plugin_defaults()
         self.given_inputs = dict(inputs or {})
         self.secrets = secrets if isinstance(secrets, SecretResolver) else SecretResolver(secrets, environ)
+        environment = os.environ if environ is None else environ
+        self.envs = {k[4:].lower(): v for k, v in environment.items() if k.upper().startswith("ENV_")}
         self.labels = {**flow.label_map, **(labels or {})}
         self.events = Broadcast([*(observers or []), *progress_observers_for(progress)])
         self.cancel_airflow_runs = cancel_airflow_runs
@@ -197,7 +201,7 @@ class FlowRunner:
             "outputs": self._outputs,
             "labels": execution.labels,
             "vars": self.flow.variables or {},
-            "envs": {},
+            "envs": self.envs,
         }
         if task is not None and task_run is not None:
             variables["task"] = {"id": task.id, "type": task.type}

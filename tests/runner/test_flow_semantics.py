@@ -311,3 +311,19 @@ def test_task_defaults_the_older_name_applies_too() -> None:
     flow = Flow.from_yaml(PLUGIN_DEFAULTS.replace("pluginDefaults:", "taskDefaults:"))
     assert run(flow).outputs["defaulted"] == {"value": "from default defaulted"}
     assert "taskDefaults:" in flow.to_yaml() and "pluginDefaults" not in flow.to_yaml()
+
+
+def test_envs_are_the_env_prefixed_environment_variables() -> None:
+    # Kestra's envs: environment variables starting with ENV_, by their lower-case name without it
+    # (flows/valids/variables.yaml reads {{envs.test1}} {{envs.test2}})
+    from tests.runner.virtual_time import run_virtual
+
+    flow = Flow.from_yaml(
+        "id: f\nnamespace: n\ntasks:\n  - id: env\n    type: io.kestra.plugin.core.debug.Return\n"
+        "    format: '{{envs.test1}} {{envs.test2}}'\n"
+    )
+    runner = flow.runner(
+        progress=False, environ={"ENV_TEST1": "true", "ENV_TEST2": "Pass by env", "OTHER": "x"}
+    )
+    execution, _ = run_virtual(runner.run())
+    assert execution.outputs["env"] == {"value": "true Pass by env"}
