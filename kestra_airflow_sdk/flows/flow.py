@@ -345,6 +345,8 @@ class Flow(KestraModel):
                 (nothing shown) or a :class:`~kestra_airflow_sdk.display.RunProgress`.
             cancel_airflow_runs: when the execution is killed (or a wait ends early), mark the
                 Airflow DAG runs it is still waiting for as failed.
+            flows: the flows ``Subflow`` tasks may run (Flow objects).
+            flows_dir: a folder of flow YAML files ``Subflow`` tasks may run (searched recursively).
 
         Raises:
             FlowValidationError: the flow breaks a rule, or an input is missing or invalid.
