@@ -1,17 +1,53 @@
-"""Kestra core tasks a flow around TriggerDagRun needs (``Log``, ``Parallel``, ``Sequential``), the
-task union used in flows, and :class:`UnknownTask` for every other type."""
+"""The task union used in flows: every task type the SDK models (``Log`` here, the other core tasks in
+:mod:`kestra_airflow_sdk.flows.tasks`, ``TriggerDagRun``) and :class:`UnknownTask` for any other type."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import ConfigDict, Discriminator, Tag, field_validator
 
 from .registry import UNKNOWN_TAG, register, supported_types, tag_of
 from .task import Task
+from .tasks.flowable import (
+    AllowFailure,
+    Dag,
+    DagTask,
+    EachParallel,
+    EachSequential,
+    FlowableTask,
+    ForEach,
+    If,
+    Parallel,
+    Sequential,
+    Subflow,
+    Switch,
+)
+from .tasks.runnable import Exit, Fail, OutputValues, Return, Sleep
 from .trigger import TriggerDagRun
 
-__all__ = ["AnyTask", "Log", "Parallel", "Sequential", "UnknownTask"]
+__all__ = [
+    "AllowFailure",
+    "AnyTask",
+    "Dag",
+    "DagTask",
+    "EachParallel",
+    "EachSequential",
+    "Exit",
+    "Fail",
+    "FlowableTask",
+    "ForEach",
+    "If",
+    "Log",
+    "OutputValues",
+    "Parallel",
+    "Return",
+    "Sequential",
+    "Sleep",
+    "Subflow",
+    "Switch",
+    "UnknownTask",
+]
 
 
 @register("io.kestra.plugin.core.log.Log", "io.kestra.core.tasks.log.Log")
@@ -20,31 +56,6 @@ class Log(Task):
 
     message: str | list[str]
     level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] = "INFO"
-
-
-@register("io.kestra.plugin.core.flow.Parallel", "io.kestra.core.tasks.flows.Parallel")
-class Parallel(Task):
-    """Run child tasks at the same time (``concurrent``: how many at once, 0 = all)."""
-
-    tasks: list[AnyTask] = Field(min_length=1)
-    concurrent: int = Field(default=0, ge=0)
-
-    @property
-    def children(self) -> list[Task]:
-        """The child tasks."""
-        return list(self.tasks)
-
-
-@register("io.kestra.plugin.core.flow.Sequential", "io.kestra.core.tasks.flows.Sequential")
-class Sequential(Task):
-    """Run child tasks one after the other (groups tasks, e.g. as one branch of a Parallel)."""
-
-    tasks: list[AnyTask] = Field(min_length=1)
-
-    @property
-    def children(self) -> list[Task]:
-        """The child tasks."""
-        return list(self.tasks)
 
 
 class UnknownTask(Task):
@@ -73,11 +84,36 @@ class UnknownTask(Task):
 AnyTask = Annotated[
     Annotated[TriggerDagRun, Tag("TriggerDagRun")]
     | Annotated[Log, Tag("Log")]
+    | Annotated[Return, Tag("Return")]
+    | Annotated[Fail, Tag("Fail")]
+    | Annotated[OutputValues, Tag("OutputValues")]
+    | Annotated[Sleep, Tag("Sleep")]
+    | Annotated[Exit, Tag("Exit")]
     | Annotated[Parallel, Tag("Parallel")]
     | Annotated[Sequential, Tag("Sequential")]
+    | Annotated[AllowFailure, Tag("AllowFailure")]
+    | Annotated[If, Tag("If")]
+    | Annotated[Switch, Tag("Switch")]
+    | Annotated[ForEach, Tag("ForEach")]
+    | Annotated[EachSequential, Tag("EachSequential")]
+    | Annotated[EachParallel, Tag("EachParallel")]
+    | Annotated[Dag, Tag("Dag")]
+    | Annotated[Subflow, Tag("Subflow")]
     | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
     Discriminator(tag_of),
 ]
 
-Parallel.model_rebuild()
-Sequential.model_rebuild()
+for _model in (
+    FlowableTask,
+    Sequential,
+    Parallel,
+    AllowFailure,
+    If,
+    Switch,
+    ForEach,
+    EachSequential,
+    EachParallel,
+    DagTask,
+    Dag,
+):
+    _model.model_rebuild(_types_namespace={"AnyTask": AnyTask})

@@ -7,13 +7,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidatorFunctionWrapHandler, field_validator, model_validator
 from typing_extensions import Unpack
 
 from .base import KestraModel
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
 from .inputs import FlowInput, inputs_problems
+from .plugin_defaults import PluginDefault, apply_defaults, forget_defaults
 from .schedule import AnyTrigger
 from .task import Task
 from .validation import expression_problems, flow_error
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from ..runner.execution import Execution
     from ..runner.observer import Observer
 
-__all__ = ["Flow", "FlowInput", "Label", "RunOptions"]
+__all__ = ["Flow", "FlowInput", "FlowOutput", "Label", "RunOptions"]
 
 
 class RunOptions(TypedDict, total=False):
@@ -34,6 +35,10 @@ class RunOptions(TypedDict, total=False):
     observers: list[Observer]
     #: when the execution is killed or a wait ends early, mark the Airflow runs it follows failed
     cancel_airflow_runs: bool
+    #: flows a ``Subflow`` task may run (besides this one), as Flow objects
+    flows: list[Flow]
+    #: a folder of flow YAML files (``*.yaml``/``*.yml``, searched recursively) for ``Subflow`` tasks
+    flows_dir: str | Path
     #: live progress of the DAG runs: True/"auto" (widget in Jupyter, text lines elsewhere),
     #: "widget", "text", False/"off", or a RunProgress (see :mod:`kestra_airflow_sdk.display`)
     progress: Any
@@ -56,6 +61,22 @@ class Label(KestraModel):
 
     key: str
     value: str
+
+
+class FlowOutput(KestraModel):
+    """A flow output: ``{id, type, value}``, rendered when the execution ends
+    (``Execution.flow_outputs``; a ``Subflow`` task's ``outputs``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    type: str = "STRING"
+    value: Any = None
+    description: str | None = None
+    required: bool = True
+
+
+_TASK_LISTS = ("tasks", "errors", "finally")
 
 
 class Flow(KestraModel):
@@ -88,12 +109,42 @@ class Flow(KestraModel):
     errors: list[AnyTask] | None = None
     finally_: list[AnyTask] | None = Field(default=None, alias="finally")
     triggers: list[AnyTrigger] | None = None
+    outputs: list[FlowOutput] | None = None
+    plugin_defaults: list[PluginDefault] | None = None
     disabled: bool = False
 
     def __init__(self, id: str, namespace: str, **data: Any) -> None:
         super().__init__(id=id, namespace=namespace, **data)
 
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_plugin_defaults(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Tasks written as maps get the ``pluginDefaults`` merged before they are validated (a default
+        may give a required property); what came only from a default is left out of the export."""
+        raw = None
+        if isinstance(data, dict):  # taskDefaults: Kestra's older name, kept as written
+            raw = data.get("pluginDefaults", data.get("plugin_defaults", data.get("taskDefaults")))
+        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+            return handler(data)
+        try:
+            defaults = [PluginDefault.model_validate(item) for item in raw]
+        except ValueError:
+            return handler(data)  # the flow's own validation reports the broken default
+        merged = {k: apply_defaults(v, defaults) if k in _TASK_LISTS else v for k, v in data.items()}
+        flow = handler(merged)
+        if isinstance(flow, Flow):
+            for key in _TASK_LISTS:
+                name = "finally_" if key == "finally" else key
+                forget_defaults(getattr(flow, name), data.get(key))
+        return flow
+
+    def with_plugin_defaults(self) -> Flow:
+        """This flow with its ``pluginDefaults`` applied to every task (what runs); itself without any."""
+        if not self.plugin_defaults and "taskDefaults" not in (self.model_extra or {}):
+            return self
+        return Flow.model_validate(self.to_dict())
 
     @field_validator("id")
     @classmethod
@@ -287,6 +338,8 @@ class Flow(KestraModel):
                 (nothing shown) or a :class:`~kestra_airflow_sdk.display.RunProgress`.
             cancel_airflow_runs: when the execution is killed (or a wait ends early), mark the
                 Airflow DAG runs it is still waiting for as failed.
+            flows: the flows ``Subflow`` tasks may run (Flow objects).
+            flows_dir: a folder of flow YAML files ``Subflow`` tasks may run (searched recursively).
 
         Raises:
             FlowValidationError: the flow breaks a rule, or an input is missing or invalid.

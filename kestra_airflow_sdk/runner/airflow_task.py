@@ -193,7 +193,9 @@ def _retry_hint(task: TriggerDagRun) -> str:
 async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: dict[str, Any]) -> None:
     dag_id, body, options = rendered["dag_id"], rendered["body"], rendered["options"]
     headers = {k: _text(v) for k, v in rendered["headers"].items()}
-    run_id = f"kestra__{ctx.execution.id}__{task.id}__{ctx.task_run.attempt}"
+    # inside a ForEach one task runs once per value: its task run id keeps the run ids apart
+    which = f"{task.id}__{ctx.task_run.id}" if ctx.task_run.iteration else task.id
+    run_id = f"kestra__{ctx.execution.id}__{which}__{ctx.task_run.attempt}"
     arguments = _trigger_arguments(body, run_id)
     outputs = ctx.task_run.outputs
     sent_conf = (body or {}).get("conf")

@@ -1,36 +1,45 @@
-"""The local runner: schedules a flow's tasks on asyncio with Kestra's semantics.
+"""The local runner: one execution of a flow on asyncio, with Kestra's semantics.
 
-Tasks run in order; a FAILED task stops the list (its ``errors`` tasks then run); ``finally`` tasks
-always run; ``Parallel`` runs its children concurrently; ``retry``, ``timeout``, ``disabled``,
-``allowFailure`` (FAILED → WARNING) and ``allowWarning`` (WARNING → SUCCESS) behave as in Kestra.
-Cancelling the run (Ctrl-C) ends the running task runs and the execution KILLED.
+This module runs one task (``runIf``, attempts with ``retry`` and ``timeout``, ``allowFailure`` /
+``allowWarning``, the task run record) and the execution around the flow's lists; how flowable
+tasks schedule their children is in :mod:`.flowable` (``ForEach`` in :mod:`.foreach`), the
+runnable executors in :mod:`.tasks`, :mod:`.airflow_task` and :mod:`.executors`. Cancelling the run
+(Ctrl-C) ends the running task runs and the execution KILLED.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
-from ..flows.core_tasks import Parallel, Sequential, UnknownTask
+from ..flows.core_tasks import FlowableTask, UnknownTask
 from ..flows.durations import parse_duration
-from ..flows.errors import FlowError, UnsupportedTaskError
+from ..flows.errors import FlowError, FlowValidationError, UnsupportedTaskError
 from ..flows.expressions import Renderer, iso
 from ..flows.flow import Flow
 from ..flows.registry import supported_types
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
 from . import airflow_task as _airflow_task  # noqa: F401  (registers the TriggerDagRun executor)
+from . import tasks as _tasks  # noqa: F401  (registers the core task executors)
+from .catalog import FlowCatalog
 from .clients import AirflowClients
-from .execution import Execution, State, TaskRun, worst
+from .execution import Execution, LogEntry, State, TaskRun, store_outputs, worst
 from .executors import TaskContext, TaskFailedError, executor_for
+from .flow_outputs import render_flow_outputs
+from .flowable import run_block, run_flowable
+from .functions import execution_functions
 from .ids import new_id
 from .inputs import resolve_inputs
 from .labels import execution_labels, label_variables
 from .observer import Broadcast, Observer
 from .retry import TaskRetry
+from .support import local_problems
+from .truth import is_truthy
 
 __all__ = ["FlowRunner"]
 
@@ -48,7 +57,9 @@ def _describe(exc: BaseException) -> str:
 class FlowRunner:
     """Run one execution of ``flow``; ``execution`` is available (and updated live) once started.
 
-    Arguments are those of :meth:`Flow.arun`; ``environ`` replaces ``os.environ`` for secrets.
+    Arguments are those of :meth:`Flow.arun`; ``environ`` replaces ``os.environ`` for secrets and
+    ``{{ envs.x }}`` (Kestra's ``ENV_``-prefixed variables, by their lower-case name without it);
+    ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run.
     """
 
     def __init__(
@@ -56,33 +67,53 @@ class FlowRunner:
         flow: Flow,
         *,
         inputs: Mapping[str, Any] | None = None,
-        secrets: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, Any] | SecretResolver | None = None,
         labels: Mapping[str, str] | None = None,
         observers: Sequence[Observer] | None = None,
         progress: Any = True,
         cancel_airflow_runs: bool = False,
         environ: Mapping[str, str] | None = None,
+        flows: Sequence[Flow] | None = None,
+        flows_dir: str | Path | None = None,
+        catalog: FlowCatalog | None = None,
     ) -> None:
-        self.flow = flow
+        self.flow = flow.with_plugin_defaults()
         self.given_inputs = dict(inputs or {})
-        self.secrets = SecretResolver(secrets, environ)
+        self.secrets = secrets if isinstance(secrets, SecretResolver) else SecretResolver(secrets, environ)
+        environment = os.environ if environ is None else environ
+        self.envs = {k[4:].lower(): v for k, v in environment.items() if k.upper().startswith("ENV_")}
         self.given_labels = dict(labels or {})
         self.events = Broadcast([*(observers or []), *progress_observers_for(progress)])
         self.cancel_airflow_runs = cancel_airflow_runs
+        self.catalog = catalog or FlowCatalog(flows, flows_dir)
         self.execution: Execution | None = None
-        self._outputs: dict[str, dict[str, Any]] = {}
+        self.exit_state: State | None = None
+        self.background: list[asyncio.Task[Any]] = []
+        self._outputs: dict[str, Any] = {}
+        self._runs: dict[str, TaskRun] = {}
         self._clients = AirflowClients()
+        self._body: asyncio.Future[State] | None = None
+        self._killed_by_exit = False
 
     def check(self) -> None:
-        """Raise before anything runs: broken rules, or task types that cannot run locally."""
+        """Raise before anything runs: broken rules, a disabled flow, or tasks (or task properties)
+        the local runner cannot run as Kestra does."""
         self.flow.validate_flow()
+        name = f"{self.flow.namespace}.{self.flow.id}"
+        if self.flow.disabled:
+            raise FlowValidationError(f"Flow {name} is disabled: Kestra does not execute a disabled flow")
         unknown = self.flow.unsupported_tasks()
         if unknown:
             listed = ", ".join(f"{t.id!r} ({t.type})" for t in unknown)
             raise UnsupportedTaskError(
-                f"Flow {self.flow.namespace}.{self.flow.id} cannot run locally: task(s) {listed} have a type "
+                f"Flow {name} cannot run locally: task(s) {listed} have a type "
                 f"the SDK does not run. Supported types: {', '.join(supported_types())}. "
                 "The flow still exports to Kestra with to_yaml()."
+            )
+        problems = local_problems(self.flow, self.catalog)
+        if problems:
+            raise UnsupportedTaskError(
+                f"Flow {name} cannot run locally as Kestra would:\n" + "\n".join(f"  - {p}" for p in problems)
             )
 
     async def run(self) -> Execution:
@@ -107,13 +138,23 @@ class FlowRunner:
         self.execution = execution
         execution.state = State.RUNNING
         self.events.execution_started(execution)
+        flow = self.flow
         try:
-            state = await self._run_list(self.flow.tasks, None)
-            if state is State.FAILED and self.flow.errors:
-                await self._run_list(self.flow.errors, None)
-            if self.flow.finally_:
-                state = worst(state, await self._run_list(self.flow.finally_, None))
+            self._body = asyncio.ensure_future(run_block(self, flow.tasks, flow.errors, flow.finally_, None))
+            try:
+                state = await self._body
+            except asyncio.CancelledError:
+                if not self._killed_by_exit:
+                    raise
+                state = State.KILLED
+            if self.exit_state is not None:
+                state = self.exit_state
+            state = worst(state, self._render_flow_outputs())
+            if self.background:  # Subflow tasks with wait: false
+                await asyncio.gather(*self.background, return_exceptions=True)
         except asyncio.CancelledError:
+            for pending in self.background:
+                pending.cancel()
             self._finish(State.KILLED)
             raise
         finally:
@@ -121,37 +162,42 @@ class FlowRunner:
         self._finish(state)
         return execution
 
+    def _render_flow_outputs(self) -> State:
+        """Kestra's flow ``outputs``, rendered once the tasks ended; one that cannot be rendered (or
+        converted to its type) fails the execution, with an ERROR log line."""
+        assert self.execution is not None
+        values, problems = render_flow_outputs(self.flow.outputs, self.renderer(None, None))
+        self.execution.flow_outputs.update(values)
+        for problem in problems:
+            self.execution.logs.append(LogEntry(timestamp=_now(), level="ERROR", message=problem))
+        return State.FAILED if problems else State.SUCCESS
+
     def _finish(self, state: State) -> None:
         assert self.execution is not None
         self.execution.state = state
         self.execution.end_date = _now()
         self.events.execution_ended(self.execution)
 
-    async def _run_list(self, tasks: Sequence[Task], parent: TaskRun | None) -> State:
-        state = State.SUCCESS
-        for task in tasks:
-            if task.disabled:
-                continue
-            state = worst(state, await self._run_task(task, parent))
-            if state.is_failed:
-                break
-        return state
+    # ------------------------------------------------------------------ what tasks use
 
-    async def _run_parallel(self, task: Parallel, parent: TaskRun) -> State:
-        children = [child for child in task.tasks if not child.disabled]
-        limit = asyncio.Semaphore(task.concurrent or len(children) or 1)
+    def request_exit(self, state: State) -> None:
+        """``Exit``: no task starts any more; the execution ends ``state`` (KILLED also kills the
+        running tasks)."""
+        self.exit_state = state
+        if state is State.KILLED and self._body is not None:
+            self._killed_by_exit = True
+            asyncio.get_running_loop().call_soon(self._body.cancel)
 
-        async def one(child: Task) -> State:
-            async with limit:
-                return await self._run_task(child, parent)
+    @property
+    def stopping(self) -> bool:
+        """True once an ``Exit`` task ended the execution: no new task may start."""
+        return self.exit_state is not None
 
-        states = await asyncio.gather(*(one(child) for child in children))
-        return worst(*states)
-
-    def _renderer(self, task: Task, task_run: TaskRun) -> Renderer:
+    def renderer(self, task: Task | None, task_run: TaskRun | None) -> Renderer:
+        """The renderer of ``task``'s expressions in ``task_run`` (the flow's, for both None)."""
         assert self.execution is not None
         execution = self.execution
-        variables = {
+        variables: dict[str, Any] = {
             "flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": None},
             "execution": {
                 "id": execution.id,
@@ -159,22 +205,41 @@ class FlowRunner:
                 "originalId": execution.id,
                 "state": execution.state.value,
             },
-            "task": {"id": task.id, "type": task.type},
-            "taskrun": {
-                "id": task_run.id,
-                "startDate": iso(task_run.start_date or _now()),
-                "attemptsCount": task_run.attempt,
-            },
             "inputs": execution.inputs,
             "outputs": self._outputs,
             "labels": label_variables(execution.labels),
             "vars": self.flow.variables or {},
-            "envs": {},
+            "envs": self.envs,
         }
-        return Renderer(variables, self.secrets, task.id)
+        if task is not None and task_run is not None:
+            variables["task"] = {"id": task.id, "type": task.type}
+            variables["taskrun"] = {
+                "id": task_run.id,
+                "startDate": iso(task_run.start_date or _now()),
+                "attemptsCount": task_run.attempt - 1,  # Kestra: the attempts before this one
+                "value": task_run.value,
+            }
+            parents = []
+            parent = self._runs.get(task_run.parent_id or "")
+            while parent is not None:
+                parents.append({"taskrun": {"value": parent.value}, "outputs": parent.outputs})
+                parent = self._runs.get(parent.parent_id or "")
+            if parents:
+                variables["parent"] = parents[0]
+                variables["parents"] = parents
+        functions = execution_functions(execution, task_run)
+        return Renderer(variables, self.secrets, task.id if task else "", functions=functions)
 
-    async def _run_task(self, task: Task, parent: TaskRun | None) -> State:
+    # ------------------------------------------------------------------ one task
+
+    async def run_task(
+        self, task: Task, parent: TaskRun | None, value: str | None = None, iteration: tuple[str, ...] = ()
+    ) -> State:
+        """Run ``task`` as a child of ``parent`` (``value``/``iteration``: set by a ForEach, else the
+        parent's) and return its final state."""
         assert self.execution is not None
+        if parent is not None and value is None:
+            value, iteration = parent.value, parent.iteration
         task_run = TaskRun(
             id=new_id(),
             task_id=task.id,
@@ -183,33 +248,68 @@ class FlowRunner:
             attempt=1,
             start_date=_now(),
             parent_id=parent.id if parent else None,
+            value=value,
+            iteration=iteration,
         )
         self.execution.task_runs.append(task_run)
+        self._runs[task_run.id] = task_run
         self.events.task_started(self.execution, task_run)
         try:
-            if isinstance(task, Parallel):
-                state = await self._run_parallel(task, task_run)
-            elif isinstance(task, Sequential):
-                state = await self._run_list(task.tasks, task_run)
+            if task.run_if is not None and not self._should_run(task, task_run):
+                state = State.FAILED if task_run.error else State.SKIPPED
+            elif isinstance(task, FlowableTask):
+                state = await self._flowable(task, task_run)
             else:
                 state = await self._attempts(task, task_run)
         except asyncio.CancelledError:
             self._end_task(task_run, State.KILLED, task_run.error or "killed: the execution was cancelled")
             raise
-        if state is State.FAILED and task.allow_failure:
+        if state is State.FAILED and task.allow_failure:  # Kestra's guessFinalState: both apply in turn
             state = State.WARNING
-        elif state is State.WARNING and task.allow_warning:
+        if state is State.WARNING and task.allow_warning:
             state = State.SUCCESS
         self._end_task(task_run, state, task_run.error)
         return state
+
+    def _should_run(self, task: Task, task_run: TaskRun) -> bool:
+        """Render ``runIf``: false skips the task (SKIPPED); a rendering error fails it."""
+        try:
+            rendered = self.renderer(task, task_run).render(task.run_if, "runIf")
+        except Exception as exc:
+            self._fail_with(task, task_run, _describe(exc))
+            return False
+        return is_truthy(rendered)
+
+    async def _flowable(self, task: FlowableTask, task_run: TaskRun) -> State:
+        try:
+            return await run_flowable(self, task, task_run)
+        except Exception as exc:  # a property that cannot render, a bad ForEach value ...
+            self._fail_with(task, task_run, _describe(exc))
+            return State.FAILED
+
+    def _fail_with(self, task: Task, task_run: TaskRun, error: str) -> None:
+        """Record ``error`` on the task run and write it as an ERROR log line of the task run."""
+        task_run.error = error
+        self._context(task, task_run).log("ERROR", error)
+
+    def _context(self, task: Task, task_run: TaskRun) -> TaskContext:
+        assert self.execution is not None
+        return TaskContext(
+            self.execution,
+            task_run,
+            self.renderer(task, task_run),
+            self.events,
+            self.cancel_airflow_runs,
+            self._clients,
+            self,
+        )
 
     def _end_task(self, task_run: TaskRun, state: State, error: str | None) -> None:
         assert self.execution is not None
         task_run.state = state
         task_run.error = error
         task_run.end_date = _now()
-        if task_run.outputs:
-            self._outputs[task_run.task_id] = task_run.outputs
+        store_outputs(self._outputs, task_run)
         self.events.task_ended(self.execution, task_run)
 
     async def _attempts(self, task: Task, task_run: TaskRun) -> State:
@@ -219,25 +319,24 @@ class FlowRunner:
         assert self.execution is not None and not isinstance(task, UnknownTask)
         policy = TaskRetry(task.retry)
         timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
-        first = time.monotonic()
+        loop = asyncio.get_running_loop()
+        first = loop.time()
         while True:
-            context = TaskContext(
-                self.execution,
-                task_run,
-                self._renderer(task, task_run),
-                self.events,
-                self.cancel_airflow_runs,
-                self._clients,
-            )
+            context = self._context(task, task_run)
             try:
-                await asyncio.wait_for(executor(task, context), timeout)
+                result = await asyncio.wait_for(executor(task, context), timeout)
                 task_run.error = None
-                return State.SUCCESS
+                if isinstance(result, State):
+                    return result
+                retried = task_run.attempt > 1 and task.retry is not None and task.retry.warning_on_retry
+                return State.WARNING if retried else State.SUCCESS  # warningOnRetry
             except asyncio.TimeoutError:
-                task_run.error = f"task {task.id!r} did not finish within its timeout {task.timeout}"
+                self._fail_with(
+                    task, task_run, f"task {task.id!r} did not finish within its timeout {task.timeout}"
+                )
             except Exception as exc:
-                task_run.error = _describe(exc)
-            elapsed = timedelta(seconds=time.monotonic() - first)
+                self._fail_with(task, task_run, _describe(exc))
+            elapsed = timedelta(seconds=loop.time() - first)
             if not policy.allows(task_run.attempt, elapsed):
                 return State.FAILED
             await asyncio.sleep(policy.delay(task_run.attempt).total_seconds())

@@ -13,7 +13,15 @@ from ..flows.errors import FlowError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LOG_LEVELS", "Execution", "ExecutionFailedError", "LogEntry", "State", "TaskRun"]
+__all__ = [
+    "LOG_LEVELS",
+    "Execution",
+    "ExecutionFailedError",
+    "LogEntry",
+    "State",
+    "TaskRun",
+    "store_outputs",
+]
 
 #: Kestra's log levels, least severe first
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
@@ -28,6 +36,8 @@ class State(str, Enum):
     WARNING = "WARNING"
     FAILED = "FAILED"
     KILLED = "KILLED"
+    #: a task whose ``runIf`` rendered false
+    SKIPPED = "SKIPPED"
 
     def __str__(self) -> str:
         return self.value
@@ -35,7 +45,7 @@ class State(str, Enum):
     @property
     def is_terminal(self) -> bool:
         """True once nothing will change any more."""
-        return self in (State.SUCCESS, State.WARNING, State.FAILED, State.KILLED)
+        return self in (State.SUCCESS, State.WARNING, State.FAILED, State.KILLED, State.SKIPPED)
 
     @property
     def is_failed(self) -> bool:
@@ -43,11 +53,11 @@ class State(str, Enum):
         return self in (State.FAILED, State.KILLED)
 
 
-_SEVERITY = [State.SUCCESS, State.WARNING, State.FAILED, State.KILLED]
+_SEVERITY = [State.SKIPPED, State.SUCCESS, State.WARNING, State.FAILED, State.KILLED]
 
 
 def worst(*states: State) -> State:
-    """The most severe of terminal ``states`` (SUCCESS < WARNING < FAILED < KILLED)."""
+    """The most severe of terminal ``states`` (SKIPPED < SUCCESS < WARNING < FAILED < KILLED)."""
     return max(states, key=_SEVERITY.index, default=State.SUCCESS)
 
 
@@ -65,6 +75,10 @@ class TaskRun:
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     parent_id: str | None = None
+    #: ``{{ taskrun.value }}``: the item of the enclosing ForEach iteration (None outside one)
+    value: str | None = None
+    #: the items of every enclosing ForEach iteration, outermost first (keys of the outputs)
+    iteration: tuple[str, ...] = ()
 
     @property
     def duration(self) -> timedelta | None:
@@ -95,6 +109,9 @@ class Execution:
         state: CREATED, RUNNING, then SUCCESS, WARNING, FAILED or KILLED.
         task_runs: every task run, in the order the tasks started.
         logs: every log line of the execution, in the order they were written.
+        flow_outputs: the flow's ``outputs`` (``{id: value}``), rendered when the execution ended
+            (Kestra's ``execution.outputs``; task outputs are :attr:`outputs`).
+        subflows: the executions ``Subflow`` tasks started, by execution id.
     """
 
     id: str
@@ -107,11 +124,17 @@ class Execution:
     labels: dict[str, str] = field(default_factory=dict)
     task_runs: list[TaskRun] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
+    flow_outputs: dict[str, Any] = field(default_factory=dict)
+    subflows: dict[str, Execution] = field(default_factory=dict)
 
     @property
-    def outputs(self) -> dict[str, dict[str, Any]]:
-        """Outputs by task id (``{{ outputs.<taskId>.<name> }}``), for the tasks that have some."""
-        return {run.task_id: run.outputs for run in self.task_runs if run.outputs}
+    def outputs(self) -> dict[str, Any]:
+        """Outputs by task id (``{{ outputs.<taskId>.<name> }}``), for the tasks that have some;
+        inside a ForEach, keyed by the iteration's value too (``outputs[<taskId>][<value>]``)."""
+        tree: dict[str, Any] = {}
+        for run in self.task_runs:
+            store_outputs(tree, run)
+        return tree
 
     @property
     def duration(self) -> timedelta | None:
@@ -143,6 +166,7 @@ class Execution:
             "duration": "timedelta64[us]",
             "error": "string",
             "parent_id": "string",
+            "value": "string",
         }
         data = {
             "task_run_id": [r.id for r in self.task_runs],
@@ -155,6 +179,7 @@ class Execution:
             "duration": [r.duration for r in self.task_runs],
             "error": [r.error for r in self.task_runs],
             "parent_id": [r.parent_id for r in self.task_runs],
+            "value": [r.value for r in self.task_runs],
         }
         frame = pd.DataFrame(data, columns=list(columns))
         typed: pd.DataFrame = frame.astype(columns)
@@ -208,6 +233,19 @@ class Execution:
             f"Execution(id={self.id!r}, flow='{self.namespace}.{self.flow_id}', state={self.state.value}, "
             f"task_runs={len(self.task_runs)})"
         )
+
+
+def store_outputs(tree: dict[str, Any], run: TaskRun) -> None:
+    """Put ``run``'s outputs in ``tree`` at ``[task_id]``, or ``[task_id][value]...`` in a ForEach."""
+    if not run.outputs:
+        return
+    if not run.iteration:
+        tree[run.task_id] = run.outputs
+        return
+    node = tree.setdefault(run.task_id, {})
+    for value in run.iteration[:-1]:
+        node = node.setdefault(value, {})
+    node[run.iteration[-1]] = run.outputs
 
 
 class ExecutionFailedError(FlowError):

@@ -1,7 +1,8 @@
 """Which coroutine runs which task type, and what a running task can use (:class:`TaskContext`).
 
-Flowable tasks (Parallel, Sequential) are scheduled by the engine itself; every runnable type has
-one executor here, registered with :func:`executes`.
+Flowable tasks are scheduled by :mod:`kestra_airflow_sdk.runner.flowable`; every runnable type has
+one executor, registered with :func:`executes` (``Log`` here, the other core tasks in
+:mod:`kestra_airflow_sdk.runner.tasks`, ``TriggerDagRun`` in :mod:`kestra_airflow_sdk.runner.airflow_task`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import SecretStr
 
@@ -21,10 +22,14 @@ from .clients import AirflowClients
 from .execution import LOG_LEVELS, Execution, LogEntry, TaskRun
 from .observer import Broadcast
 
+if TYPE_CHECKING:
+    from .engine import FlowRunner
+
 __all__ = ["TaskContext", "TaskFailedError", "executes", "executor_for"]
 
 T = TypeVar("T", bound=Task)
-Executor = Callable[[Any, "TaskContext"], Awaitable[None]]
+#: an executor may return the state its task ends in (None: SUCCESS); raising fails the attempt
+Executor = Callable[[Any, "TaskContext"], Awaitable[Any]]
 _EXECUTORS: dict[type, Executor] = {}
 #: Kestra splits a longer log message into several entries (``RunContextLogger``)
 MAX_MESSAGE_LENGTH = 10 * 1024
@@ -41,8 +46,9 @@ class TaskFailedError(Exception):
 @dataclass
 class TaskContext:
     """What an executor gets: the run records, a renderer for the task's expressions, the
-    observers, the run's options and the execution's shared Airflow clients. Executors write their
-    outputs to ``task_run.outputs``."""
+    observers, the run's options, the execution's shared Airflow clients and the runner (for the
+    tasks that act on the execution: Exit, Subflow). Executors write their outputs to
+    ``task_run.outputs``."""
 
     execution: Execution
     task_run: TaskRun
@@ -50,6 +56,7 @@ class TaskContext:
     events: Broadcast
     cancel_airflow_runs: bool = False
     clients: AirflowClients = field(default_factory=AirflowClients)
+    runner: FlowRunner | None = None
 
     @property
     def logger(self) -> logging.Logger:
@@ -85,10 +92,10 @@ class TaskContext:
         return entry
 
 
-def executes(cls: type[T]) -> Callable[[Callable[[T, TaskContext], Awaitable[None]]], Executor]:
+def executes(cls: type[T]) -> Callable[[Callable[[T, TaskContext], Awaitable[Any]]], Executor]:
     """Register the decorated coroutine function as the executor of task class ``cls``."""
 
-    def decorate(fn: Callable[[T, TaskContext], Awaitable[None]]) -> Executor:
+    def decorate(fn: Callable[[T, TaskContext], Awaitable[Any]]) -> Executor:
         _EXECUTORS[cls] = fn
         return fn
 

@@ -1,0 +1,233 @@
+"""Kestra's core flowable tasks: they run other tasks.
+
+``Sequential``, ``Parallel``, ``If``, ``Switch``, ``ForEach``, ``Dag``, ``AllowFailure`` (each with
+``errors`` and ``finally`` lists) and ``Subflow``. Child lists are typed with the task union
+(``AnyTask``), resolved when :mod:`kestra_airflow_sdk.flows.core_tasks` builds it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, field_validator, model_validator
+
+from ..base import KestraModel
+from ..registry import register
+from ..task import Task, check_task_id
+
+if TYPE_CHECKING:
+    from ..core_tasks import AnyTask
+
+__all__ = [
+    "AllowFailure",
+    "Dag",
+    "DagTask",
+    "EachParallel",
+    "EachSequential",
+    "FlowableTask",
+    "ForEach",
+    "If",
+    "Parallel",
+    "Sequential",
+    "Subflow",
+    "Switch",
+]
+
+
+class FlowableTask(Task):
+    """A task that runs child tasks; ``errors`` run when a child fails, ``finally`` always runs."""
+
+    errors: list[AnyTask] | None = None
+    finally_: list[AnyTask] | None = Field(default=None, alias="finally")
+
+    def branches(self) -> list[list[Task]]:
+        """The task lists this task may run (besides ``errors`` and ``finally``)."""
+        return []
+
+    @property
+    def children(self) -> list[Task]:
+        """Every child task: branches, then ``errors``, then ``finally``."""
+        lists: list[list[Task]] = [*self.branches(), list(self.errors or []), list(self.finally_ or [])]
+        return [task for tasks in lists for task in tasks]
+
+
+@register("io.kestra.plugin.core.flow.Sequential", "io.kestra.core.tasks.flows.Sequential")
+class Sequential(FlowableTask):
+    """Run child tasks one after the other (groups tasks, e.g. as one branch of a Parallel)."""
+
+    tasks: list[AnyTask] = Field(min_length=1)
+
+    def branches(self) -> list[list[Task]]:
+        """``tasks``."""
+        return [list(self.tasks)]
+
+
+@register("io.kestra.plugin.core.flow.Parallel", "io.kestra.core.tasks.flows.Parallel")
+class Parallel(FlowableTask):
+    """Run child tasks at the same time (``concurrent``: how many at once, 0 = all)."""
+
+    tasks: list[AnyTask] = Field(min_length=1)
+    concurrent: int = Field(default=0, ge=0)
+
+    def branches(self) -> list[list[Task]]:
+        """``tasks``."""
+        return [list(self.tasks)]
+
+
+@register("io.kestra.plugin.core.flow.AllowFailure", "io.kestra.core.tasks.flows.AllowFailure")
+class AllowFailure(Sequential):
+    """Run child tasks one after the other; a failure ends this task WARNING, not FAILED."""
+
+
+@register("io.kestra.plugin.core.flow.If", "io.kestra.core.tasks.flows.If")
+class If(FlowableTask):
+    """Run ``then`` when ``condition`` renders truthy (anything but ``false``, ``0``, ``-0`` and the
+    empty string), else ``else``. Output ``evaluationResult``."""
+
+    condition: str | bool | int | float
+    then: list[AnyTask] = Field(min_length=1)
+    else_: list[AnyTask] | None = Field(default=None, alias="else")
+
+    def branches(self) -> list[list[Task]]:
+        """``then`` and ``else``."""
+        return [list(self.then), list(self.else_ or [])]
+
+
+@register("io.kestra.plugin.core.flow.Switch", "io.kestra.core.tasks.flows.Switch")
+class Switch(FlowableTask):
+    """Run the ``cases`` list whose key equals the rendered ``value``, else ``defaults``.
+    Outputs ``value`` and ``defaults`` (true when no case matched)."""
+
+    value: str | bool | int | float
+    cases: dict[str, list[AnyTask]] | None = None
+    defaults: list[AnyTask] | None = None
+
+    @model_validator(mode="after")
+    def _has_a_branch(self) -> Switch:
+        if not self.cases and not self.defaults:
+            raise ValueError("a Switch needs at least one of cases or defaults")
+        return self
+
+    def branches(self) -> list[list[Task]]:
+        """Every case, then ``defaults``."""
+        cases: list[list[Task]] = [list(tasks) for tasks in (self.cases or {}).values()]
+        return [*cases, list(self.defaults or [])]
+
+
+@register("io.kestra.plugin.core.flow.ForEach")
+class ForEach(FlowableTask):
+    """Run ``tasks`` once per item of ``values`` (a list, or a string rendering to a JSON list),
+    ``concurrencyLimit`` groups at once (default 1; 0 = all). Inside, ``{{ taskrun.value }}`` is
+    the item (as text; JSON for maps and lists) and outputs are keyed by it:
+    ``{{ outputs.<task>[<value>].<name> }}``."""
+
+    values: str | list[Any]
+    concurrency_limit: int = Field(default=1, ge=0)
+    tasks: list[AnyTask] = Field(min_length=1)
+
+    def branches(self) -> list[list[Task]]:
+        """``tasks``."""
+        return [list(self.tasks)]
+
+
+@register("io.kestra.plugin.core.flow.EachSequential", "io.kestra.core.tasks.flows.EachSequential")
+class EachSequential(FlowableTask):
+    """Deprecated by Kestra (0.19) for :class:`ForEach`: run ``tasks`` once per item of ``value``,
+    one group at a time."""
+
+    value: str | list[Any]
+    tasks: list[AnyTask] = Field(min_length=1)
+
+    def branches(self) -> list[list[Task]]:
+        """``tasks``."""
+        return [list(self.tasks)]
+
+
+@register("io.kestra.plugin.core.flow.EachParallel", "io.kestra.core.tasks.flows.EachParallel")
+class EachParallel(FlowableTask):
+    """Deprecated by Kestra (0.19) for :class:`ForEach`: run ``tasks`` once per item of ``value``,
+    ``concurrent`` groups at once (0 = all)."""
+
+    value: str | list[Any]
+    concurrent: int = Field(default=0, ge=0)
+    tasks: list[AnyTask] = Field(min_length=1)
+
+    def branches(self) -> list[list[Task]]:
+        """``tasks``."""
+        return [list(self.tasks)]
+
+
+class DagTask(KestraModel):
+    """One node of a :class:`Dag`: a ``task`` and the ids of the tasks it ``dependsOn``."""
+
+    task: AnyTask
+    depends_on: list[str] | None = None
+
+    @field_validator("depends_on")
+    @classmethod
+    def _ids(cls, value: list[str] | None) -> list[str] | None:
+        for task_id in value or []:
+            check_task_id(task_id)
+        return value
+
+
+@register("io.kestra.plugin.core.flow.Dag", "io.kestra.core.tasks.flows.Dag")
+class Dag(FlowableTask):
+    """Run ``tasks`` as a graph: each starts when every task it ``dependsOn`` succeeded
+    (``concurrent`` at once, 0 = no limit)."""
+
+    concurrent: int = Field(default=0, ge=0)
+    tasks: list[DagTask] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _graph(self) -> Dag:
+        ids = [node.task.id for node in self.tasks]
+        for node in self.tasks:
+            missing = [d for d in node.depends_on or [] if d not in ids]
+            if missing:
+                raise ValueError(
+                    f"task {node.task.id!r} depends on {', '.join(map(repr, missing))}, not a task of this Dag"
+                )
+        graph = {node.task.id: list(node.depends_on or []) for node in self.tasks}
+        done: set[str] = set()
+
+        def visit(task_id: str, path: tuple[str, ...]) -> None:
+            if task_id in path:
+                cycle = " -> ".join((*path[path.index(task_id) :], task_id))
+                raise ValueError(f"cyclic dependency: {cycle}")
+            if task_id not in done:
+                for dep in graph[task_id]:
+                    visit(dep, (*path, task_id))
+                done.add(task_id)
+
+        for task_id in graph:
+            visit(task_id, ())
+        return self
+
+    def branches(self) -> list[list[Task]]:
+        """The tasks of the graph."""
+        return [[node.task for node in self.tasks]]
+
+
+@register(
+    "io.kestra.plugin.core.flow.Subflow",
+    "io.kestra.core.tasks.flows.Subflow",
+    "io.kestra.core.tasks.flows.Flow",
+)
+class Subflow(Task):
+    """Run the flow ``namespace``.``flowId`` as a child execution with ``inputs`` (and ``labels``).
+
+    With ``wait`` (default true) the task ends when the child does: ``transmitFailed`` (default
+    true) makes a FAILED/KILLED/WARNING child fail the task (WARNING stays WARNING). Outputs:
+    ``executionId``, ``state`` (with ``wait``) and ``outputs`` (the child flow's ``outputs``)."""
+
+    namespace: str
+    flow_id: str
+    revision: int | None = None
+    inputs: dict[str, Any] | None = None
+    labels: dict[str, str] | list[dict[str, str]] | None = None
+    wait: bool = True
+    transmit_failed: bool = True
+    inherit_labels: bool = False
+    outputs: dict[str, Any] | None = None
+    schedule_date: str | None = None

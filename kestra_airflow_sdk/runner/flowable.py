@@ -1,0 +1,172 @@
+"""How flowable tasks run their children, as Kestra's ``FlowableUtils`` resolves them.
+
+* A list runs in order and stops at the first FAILED (or KILLED) child.
+* ``errors`` run when the tasks FAILED (the state stays FAILED); ``finally`` always runs and its
+  state counts too.
+* Once a child failed, no new child starts (Parallel, Dag, concurrent ForEach); running ones end.
+* Disabled children are left out; a child state SKIPPED (``runIf`` false) counts as a success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from ..flows.core_tasks import (
+    AllowFailure,
+    Dag,
+    EachParallel,
+    EachSequential,
+    FlowableTask,
+    ForEach,
+    If,
+    Parallel,
+    Sequential,
+    Switch,
+)
+from ..flows.secrets import reveal
+from ..flows.task import Task
+from ..flows.tasks.runnable import scalar_text
+from .execution import State, TaskRun, worst
+from .truth import is_truthy
+
+if TYPE_CHECKING:
+    from .engine import FlowRunner
+
+__all__ = ["run_block", "run_flowable", "run_parallel", "run_sequence"]
+
+
+async def run_sequence(
+    runner: FlowRunner,
+    tasks: Sequence[Task] | None,
+    parent: TaskRun | None,
+    value: str | None = None,
+    iteration: tuple[str, ...] = (),
+) -> State:
+    """Run ``tasks`` one after the other; stop at the first that fails."""
+    state = State.SUCCESS
+    for task in tasks or []:
+        if task.disabled:
+            continue
+        if runner.stopping:
+            break
+        state = worst(state, await runner.run_task(task, parent, value, iteration))
+        if state.is_failed:
+            break
+    return state
+
+
+async def run_block(
+    runner: FlowRunner,
+    tasks: Sequence[Task] | None,
+    errors: Sequence[Task] | None,
+    finally_: Sequence[Task] | None,
+    parent: TaskRun | None,
+) -> State:
+    """``tasks`` in order, then ``errors`` if they failed, then ``finally``."""
+    return await with_handlers(runner, await run_sequence(runner, tasks, parent), errors, finally_, parent)
+
+
+async def with_handlers(
+    runner: FlowRunner,
+    state: State,
+    errors: Sequence[Task] | None,
+    finally_: Sequence[Task] | None,
+    parent: TaskRun | None,
+) -> State:
+    """After a body ended ``state``: ``errors`` when it FAILED (still FAILED), then ``finally``."""
+    if state is State.FAILED and errors and not runner.stopping:
+        await run_sequence(runner, errors, parent)
+    if finally_ and not runner.stopping:
+        state = worst(state, await run_sequence(runner, finally_, parent))
+    return state
+
+
+async def run_parallel(runner: FlowRunner, tasks: Sequence[Task], parent: TaskRun, concurrent: int) -> State:
+    """Run ``tasks`` at the same time, ``concurrent`` at once (0: all); none starts after a failure."""
+    children = [child for child in tasks if not child.disabled]
+    limit = asyncio.Semaphore(concurrent or len(children) or 1)
+    failed = False
+
+    async def one(child: Task) -> State | None:
+        nonlocal failed
+        async with limit:
+            if failed or runner.stopping:
+                return None
+            state = await runner.run_task(child, parent)
+            failed = failed or state.is_failed
+            return state
+
+    states = await asyncio.gather(*(one(child) for child in children))
+    return worst(*(s for s in states if s is not None))
+
+
+async def run_dag(runner: FlowRunner, task: Dag, parent: TaskRun) -> State:
+    """Start each task once every task it depends on ended, ``concurrent`` at once (0: no limit)."""
+    nodes = {node.task.id: node for node in task.tasks}
+    ended: dict[str, State] = {n.task.id: State.SUCCESS for n in task.tasks if n.task.disabled}
+    running: dict[str, asyncio.Task[State]] = {}
+    failed = False
+    try:
+        while True:
+            ready = [
+                node
+                for task_id, node in nodes.items()
+                if task_id not in ended
+                and task_id not in running
+                and all(dep in ended for dep in node.depends_on or [])
+            ]
+            for node in ready:
+                if failed or runner.stopping or (task.concurrent and len(running) >= task.concurrent):
+                    break
+                running[node.task.id] = asyncio.ensure_future(runner.run_task(node.task, parent))
+            if not running:
+                break
+            done, _ = await asyncio.wait(running.values(), return_when=asyncio.FIRST_COMPLETED)
+            for task_id, future in list(running.items()):
+                if future in done:
+                    ended[task_id] = future.result()
+                    failed = failed or ended[task_id].is_failed
+                    del running[task_id]
+    finally:
+        for future in running.values():
+            future.cancel()
+        if running:
+            await asyncio.gather(*running.values(), return_exceptions=True)
+    return worst(*ended.values())
+
+
+async def run_flowable(runner: FlowRunner, task: FlowableTask, task_run: TaskRun) -> State:
+    """Run a flowable task's children (its ``errors`` and ``finally`` included); its state."""
+    from .foreach import run_foreach
+
+    if isinstance(task, AllowFailure):
+        state = await run_sequence(runner, task.tasks, task_run)
+        state = await with_handlers(runner, state, task.errors, task.finally_, task_run)
+        return State.WARNING if state.is_failed and state is not State.KILLED else state
+    if isinstance(task, Sequential):
+        state = await run_sequence(runner, task.tasks, task_run)
+    elif isinstance(task, Parallel):
+        state = await run_parallel(runner, task.tasks, task_run, task.concurrent)
+    elif isinstance(task, If):
+        rendered = runner.renderer(task, task_run).render(task.condition, "condition")
+        task_run.outputs["evaluationResult"] = is_truthy(rendered)
+        branch = task.then if task_run.outputs["evaluationResult"] else task.else_
+        state = await run_sequence(runner, branch, task_run)
+    elif isinstance(task, Switch):
+        value = runner.renderer(task, task_run).render(task.value, "value")
+        rendered = str(scalar_text(reveal(value)))
+        cases = task.cases or {}
+        shown = value if isinstance(value, SecretStr) else rendered  # a secret stays masked
+        task_run.outputs.update({"value": shown, "defaults": rendered not in cases})
+        state = await run_sequence(runner, cases.get(rendered, task.defaults), task_run)
+    elif isinstance(task, (ForEach, EachSequential, EachParallel)):
+        state = await run_foreach(runner, task, task_run)
+    elif isinstance(task, Dag):
+        state = await run_dag(runner, task, task_run)
+    else:  # a FlowableTask subclass without a scheduler: check() refuses it first
+        raise TypeError(f"no scheduler for flowable task type {task.type}")
+    return await with_handlers(runner, state, task.errors, task.finally_, task_run)

@@ -1,0 +1,78 @@
+"""``Subflow``: run another flow as a child execution, as Kestra's ``Subflow`` task does.
+
+The child flow comes from the run's catalog (``run(flows=[...])`` / ``flows_dir=``). With ``wait``
+the task ends with the child: ``transmitFailed`` makes a FAILED child fail the task and a KILLED or
+WARNING child end it so (Kestra's ``ExecutableUtils.guessState``). Outputs: ``executionId``,
+``state`` (with ``wait``) and ``outputs`` (the child flow's ``outputs``; else the task's ``outputs``
+rendered in the child execution).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ...flows.core_tasks import Subflow
+from ...flows.secrets import reveal
+from ..execution import State
+from ..executors import TaskContext, TaskFailedError, executes
+
+__all__ = ["run_subflow"]
+
+_CORRELATION = "system.correlationId"
+
+
+def _labels(task: Subflow, ctx: TaskContext) -> dict[str, str]:
+    inherited = ctx.execution.labels.items() if task.inherit_labels else ()
+    labels = {key: value for key, value in inherited if not key.startswith("system.")}
+    if _CORRELATION in ctx.execution.labels:  # a child execution keeps its parent's correlation id
+        labels[_CORRELATION] = ctx.execution.labels[_CORRELATION]
+    given = task.labels or {}
+    pairs = given.items() if isinstance(given, dict) else ((d.get("key"), d.get("value")) for d in given)
+    for key, value in pairs:
+        labels[str(key)] = str(reveal(ctx.renderer.render(value, f"labels.{key}")))
+    return labels
+
+
+@executes(Subflow)
+async def run_subflow(task: Subflow, ctx: TaskContext) -> State | None:
+    """Start the child execution; with ``wait``, follow it to its end."""
+    from ..engine import FlowRunner
+
+    runner = ctx.runner
+    assert runner is not None
+    namespace = str(reveal(ctx.renderer.render(task.namespace, "namespace")))
+    flow_id = str(reveal(ctx.renderer.render(task.flow_id, "flowId")))
+    flow = runner.catalog.find(namespace, flow_id)
+    if flow is None:
+        raise TaskFailedError(f"subflow {namespace}.{flow_id} not found; {runner.catalog.describe()}")
+    child = FlowRunner(
+        flow,
+        inputs=reveal(ctx.renderer.render(task.inputs or {}, "inputs")),
+        secrets=runner.secrets,
+        labels=_labels(task, ctx),
+        progress=False,
+        cancel_airflow_runs=runner.cancel_airflow_runs,
+        catalog=runner.catalog,
+    )
+    started = asyncio.ensure_future(child.run())
+    await asyncio.sleep(0)  # the child creates its execution before its first wait
+    if child.execution is None:
+        await started  # it could not start: its error (bad inputs, unsupported task) fails the task
+        raise TaskFailedError(f"subflow {namespace}.{flow_id} did not start")
+    ctx.execution.subflows[child.execution.id] = child.execution
+    ctx.task_run.outputs["executionId"] = child.execution.id
+    ctx.log("INFO", f"Started subflow execution {child.execution.id} of {namespace}.{flow_id}")
+    if not task.wait:
+        runner.background.append(started)
+        return None
+    execution = await started
+    outputs: Any = execution.flow_outputs
+    if not flow.outputs and task.outputs:
+        outputs = child.renderer(None, None).render(task.outputs, "outputs")
+    ctx.task_run.outputs.update({"state": execution.state.value, "outputs": outputs})
+    if not task.transmit_failed or execution.state in (State.SUCCESS, State.SKIPPED):
+        return None
+    if execution.state is State.FAILED:
+        raise TaskFailedError(f"subflow execution {execution.id} of {namespace}.{flow_id} ended FAILED")
+    return execution.state
