@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .html import badge, definition_list, table
 from .snapshot import format_elapsed
+from .timeline import execution_timeline_html
 
 if TYPE_CHECKING:
     from ..flows.flow import Flow
@@ -53,7 +54,7 @@ def execution_html(execution: Execution) -> str:
         for run in execution.task_runs
     ]
     runs = table(["task", "state", "attempt", "duration", "outputs", "error"], rows)
-    return f'<div class="ka-execution">{head}{runs}</div>'
+    return f'<div class="ka-execution">{head}{execution_timeline_html(execution)}{runs}</div>'
 
 
 def flow_html(flow: Flow) -> str:
