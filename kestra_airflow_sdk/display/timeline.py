@@ -108,7 +108,7 @@ def execution_timeline_html(execution: Execution) -> str:
                 f'width:{min(width, 100 - left):.2f}%;background:{state_colour(state)};border-radius:2px"></span>'
             )
         lines.append(
-            f'<div class="ka-timeline-row" data-depth="{depth}" data-state="{escape(state)}" '
+            f'<div class="ka-timeline-row" data-depth="{depth}" data-timeline-state="{escape(state)}" '
             'style="display:flex;align-items:center;height:16px">'
             f'<span style="{_LABEL}padding-left:{depth * 14}px;color:{"#222" if depth == 0 else "#555"}">'
             f"{'&#8627; ' if depth else ''}{escape(label)}</span>"

@@ -24,7 +24,7 @@ def rows(html: str) -> list[dict[str, str]]:
     found = []
     for match in re.finditer(r'<div class="ka-timeline-row"(.*?)</div>', html):
         row = match.group(1)
-        item = dict(re.findall(r'data-(depth|state|left|width)="([^"]*)"', row))
+        item = dict(re.findall(r'data-(?:timeline-)?(depth|state|left|width)="([^"]*)"', row))
         item["label"] = re.sub(r"<[^>]+>", "", row.split(">", 1)[1]).replace("&#8627; ", "").strip()
         colour = re.search(r"background:(#[0-9a-f]{6});border-radius", row)
         item["colour"] = colour.group(1) if colour else ""
