@@ -11,31 +11,12 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from ..airflow.models import DagRun, TaskInstance
+from ..history.palette import STATE_COLOURS, state_colour
 from .snapshot import COUNTED_STATES, RunSnapshot, format_elapsed
 from .text import summary_line
 
 __all__ = ["STATE_COLOURS", "badge", "dag_run_html", "log_lines_html", "progress_html", "task_instances_html"]
 
-#: badge colours per state, those of the Airflow UI
-STATE_COLOURS: dict[str, str] = {
-    "success": "#008000",
-    "running": "#32cd32",
-    "queued": "#808080",
-    "scheduled": "#d2b48c",
-    "failed": "#d00000",
-    "upstream_failed": "#ff8c00",
-    "skipped": "#ff69b4",
-    "up_for_retry": "#daa520",
-    "up_for_reschedule": "#40e0d0",
-    "deferred": "#9370db",
-    "removed": "#a9a9a9",
-    "restarting": "#ee82ee",
-    # Kestra's execution and task run states (lower-cased)
-    "created": "#808080",
-    "warning": "#ff8c00",
-    "killed": "#555555",
-}
-_UNKNOWN_COLOUR = "#bbbbbb"
 _TABLE = "border-collapse:collapse;font-family:sans-serif;font-size:12px;margin:4px 0"
 _CELL = "padding:2px 6px;border-bottom:1px solid #e0e0e0;text-align:left;white-space:nowrap"
 _HEAD = "padding:2px 6px;border-bottom:1px solid #e0e0e0;text-align:left;font-weight:600;color:#444"
@@ -44,7 +25,7 @@ _HEAD = "padding:2px 6px;border-bottom:1px solid #e0e0e0;text-align:left;font-we
 def badge(state: object) -> str:
     """A coloured pill with the state's name (grey ``none`` for no state)."""
     name = "none" if state is None else str(state)
-    colour = STATE_COLOURS.get(name.lower(), _UNKNOWN_COLOUR)
+    colour = state_colour(name)
     return (
         f'<span class="ka-badge" data-state="{escape(name)}" style="background:{colour};color:#fff;'
         f'border-radius:8px;padding:1px 7px;font-size:11px;font-weight:600">{escape(name)}</span>'

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .html import badge, definition_list, log_lines_html, table
 from .snapshot import format_elapsed
 from .text import log_line
+from .timeline import execution_timeline_html
 
 if TYPE_CHECKING:
     from ..flows.flow import Flow
@@ -58,7 +59,7 @@ def execution_html(execution: Execution) -> str:
     ]
     runs = table(["task", "state", "attempt", "duration", "outputs", "error"], rows)
     logs = log_lines_html([log_line(entry) for entry in execution.logs])
-    return f'<div class="ka-execution">{head}{runs}{logs}</div>'
+    return f'<div class="ka-execution">{head}{execution_timeline_html(execution)}{runs}{logs}</div>'
 
 
 def flow_html(flow: Flow) -> str:

@@ -291,8 +291,8 @@ class Flow(KestraModel):
     ) -> Execution:
         """Run the flow locally (or on a Kestra server), blocking, and return the finished :class:`Execution`.
 
-        Works in a plain script and inside a running event loop (Jupyter), where nest-asyncio is
-        applied to that loop. See :meth:`arun` for the arguments.
+        Works in a plain script and inside a running event loop (Jupyter), where the run goes on in a
+        worker thread while the cell waits. See :meth:`arun` for the arguments.
 
         Args:
             on: a :class:`~kestra_airflow_sdk.kestra.KestraServer`: deploy the flow there (upsert) and

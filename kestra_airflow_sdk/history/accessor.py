@@ -11,17 +11,24 @@ On a ``task_instances`` frame:
     >>> tis = client.task_instances("etl")
     >>> tis.airflow.slowest_tasks(5)               # tasks by p95 duration
     >>> tis.airflow.task_states()                  # one row per run, one column per task, the state
+
+Pictures (matplotlib, the ``plot`` extra; each returns the figure): ``tis.airflow.gantt()``,
+``runs.airflow.plot_durations()``, ``runs.airflow.plot_outcomes()``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..airflow import core
 from ..airflow.errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["AirflowAccessor"]
 
@@ -155,3 +162,53 @@ class AirflowAccessor:
         table.columns.name = None
         pivot: pd.DataFrame = table
         return pivot
+
+    def gantt(self) -> Figure:
+        """A Gantt chart of a task-instances frame (one run or several): one row per task instance,
+        one bar per try from its start to its end, coloured by state as in the Airflow UI, so retries
+        show as several bars on a row (labelled ``try N``). Returns the matplotlib figure; an empty
+        frame gives a figure that says there is nothing to draw.
+
+        Example:
+            >>> client.task_instances("etl", run_id).airflow.gantt()
+        """
+        from . import plots
+
+        columns = [
+            "dag_id",
+            "dag_run_id",
+            "task_id",
+            "map_index",
+            "try_number",
+            "state",
+            "start_date",
+            "end_date",
+        ]
+        return plots.gantt(self._need(columns, "gantt"))
+
+    def plot_durations(self, window: int = 20, max_dags: int = 10) -> Figure:
+        """Run durations over time for each DAG of a runs frame, with the rolling p50 (solid) and p95
+        (dashed) over the last ``window`` runs; the ``max_dags`` DAGs with the most runs are drawn.
+        Returns the matplotlib figure.
+
+        Example:
+            >>> client.dag_runs(since=last_week).airflow.plot_durations(window=10)
+        """
+        from . import plots
+
+        columns = ["dag_id", "state", "run_after", "start_date", "duration"]
+        return plots.plot_durations(self._need(columns, "plot_durations"), window=window, max_dags=max_dags)
+
+    def plot_outcomes(self) -> Figure:
+        """A heat-map of a runs frame: one row per DAG, one column per day (UTC, by ``run_after``), each
+        cell coloured by the share of that day's finished runs that succeeded. Returns the matplotlib
+        figure.
+
+        Example:
+            >>> client.dag_runs(since=last_month).airflow.plot_outcomes()
+        """
+        from . import plots
+
+        return plots.plot_outcomes(
+            self._need(["dag_id", "state", "run_after", "start_date"], "plot_outcomes")
+        )

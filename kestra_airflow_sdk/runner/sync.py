@@ -1,12 +1,15 @@
 """Run a coroutine to completion from synchronous code: in a plain script (``asyncio.run``) and
-inside an already-running event loop such as Jupyter's (nest-asyncio is applied to that loop then,
-never at import)."""
+inside an already-running event loop such as Jupyter's, where it runs on its own loop in a worker
+thread while the caller waits (the caller's loop is never re-entered)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import threading
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
 __all__ = ["run_blocking"]
@@ -18,17 +21,46 @@ def run_blocking(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run ``start()`` and return its result. On Ctrl-C the coroutine is cancelled and allowed to
     clean up before ``KeyboardInterrupt`` propagates."""
     try:
-        loop = asyncio.get_running_loop()
+        asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(start())
-    import nest_asyncio
+    return _run_in_worker_thread(start)
 
-    nest_asyncio.apply(loop)
-    task = loop.create_task(start())
+
+def _run_in_worker_thread(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Inside a running loop (a Jupyter kernel's), run ``start()`` on a fresh loop in a worker thread.
+
+    Re-entering the caller's loop (nest-asyncio) would let the kernel handle the next queued cell
+    inside this one, and break the kernel when several cells are queued (JupyterLab's *Run All*). The
+    worker runs in a copy of the caller's context, so what it displays goes to the caller's cell.
+    """
+    loop = asyncio.new_event_loop()
+    outcome: Future[T] = Future()
+    tasks: list[asyncio.Task[T]] = []
+    interrupted = threading.Event()
+
+    def work() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            task = loop.create_task(start())
+            tasks.append(task)
+            if interrupted.is_set():
+                task.cancel()
+            outcome.set_result(loop.run_until_complete(task))
+        except BaseException as exc:  # handed to the waiting caller
+            outcome.set_exception(exc)
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(work,), name="kestra-flow-run")
+    worker.start()
     try:
-        return loop.run_until_complete(task)
+        return outcome.result()
     except KeyboardInterrupt:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(task)
+        interrupted.set()
+        for task in tasks:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nothing left to cancel
+                loop.call_soon_threadsafe(task.cancel)
+        worker.join()
         raise
