@@ -16,9 +16,10 @@ import pytest
 import yaml
 
 from kestra_airflow_sdk import AirflowClient
-from kestra_airflow_sdk.flows import Flow, FlowError
+from kestra_airflow_sdk.flows import Flow, FlowError, supported_types
 from tests.airflow_servers import PASSWORD, USERNAME, AirflowServer
 from tests.corpus.harness import (
+    KINDS,
     RESULTS,
     Case,
     Context,
@@ -32,6 +33,8 @@ from tests.corpus.harness import (
     task_types,
 )
 
+CORE_PREFIXES = ("io.kestra.plugin.core.", "io.kestra.core.tasks.")
+TRIGGER_DAG_RUN = "io.kestra.plugin.airflow.dags.TriggerDagRun"
 EXPECTED = load_expected()
 CASES = [case for path, entry in EXPECTED.items() for case in cases_of(path, entry)]
 LOCAL = [c for c in CASES if not c.uses_airflow]
@@ -83,7 +86,10 @@ def _refusal(case: Case, exc: BaseException) -> Outcome:
             return Outcome(case.id, "refused" if case.expect == "invalid" else "ran", _first_line(exc))
         return Outcome(case.id, "diverged", f"error does not contain {missing}: {_first_line(exc)}")
     if isinstance(exc, FlowError):  # run expected: the SDK does not run it yet (or not these inputs)
-        return Outcome(case.id, "gap", _first_line(exc))
+        missing = [t for t in case.spec["types"] if t not in supported_types()]
+        return Outcome(
+            case.id, "gap", f"[types not yet supported: {', '.join(missing) or 'none'}] {_first_line(exc)}"
+        )
     return Outcome(case.id, "diverged", f"raw error before running: {_first_line(exc)}")
 
 
@@ -175,6 +181,20 @@ def test_expectations_cover_the_corpus(corpus: Path) -> None:
     files = set(corpus_files(corpus))
     assert files - set(EXPECTED) == set(), "corpus flows without an entry in expected.yaml"
     assert set(EXPECTED) - files == set(), "expected.yaml entries without a corpus flow"
+
+
+def test_expectations_follow_the_rule_run_or_refused() -> None:
+    """A flow made only of Kestra core tasks and TriggerDagRun is expected to run; a refused one
+    names types it uses, and refusing a flow of core tasks only needs a reason (``why``)."""
+    for path, entry in EXPECTED.items():
+        types, expect = entry["types"], entry["expect"]
+        core_only = all(t.startswith(CORE_PREFIXES) or t == TRIGGER_DAG_RUN for t in types)
+        if expect == "run":
+            assert core_only, f"{path}: expected to run but uses {types}"
+        if expect == "refused":
+            assert set(entry["refused_types"]) <= set(types), path
+            assert not core_only or entry.get("why"), f"{path}: only core tasks, refused without a why"
+        assert expect in KINDS, path
 
 
 @pytest.mark.parametrize("case", LOCAL, ids=[c.id for c in LOCAL])
