@@ -278,6 +278,9 @@ def compare(spec: Mapping[str, Any], document: Mapping[str, Any], ctx: Context) 
         )
     if "labels" in spec:
         found.extend(mismatches(spec["labels"], execution.labels, ctx.resolver(), "labels"))
+    for key in spec.get("labels_absent") or []:
+        if key in execution.labels:
+            found.append(f"labels.{key}: expected absent, got {execution.labels[key]!r}")
     if "logs" in spec:
         found.extend(compare_logs(spec, log_levels(document), ctx))
     return found

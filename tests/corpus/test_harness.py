@@ -76,6 +76,12 @@ def _execution(
     return execution
 
 
+def _labelled(labels: dict[str, str]) -> Execution:
+    execution = _execution()
+    execution.labels = labels
+    return execution
+
+
 SPEC = {
     "state": "SUCCESS",
     "task_runs": 3,
@@ -114,6 +120,7 @@ def test_an_execution_as_kestra_gives_no_difference() -> None:
             _spec(labels={"system.correlationId": "${execution.id}"}),
             "labels.system.correlationId",
         ),
+        (_labelled({"system.readOnly": "true"}), _spec(labels_absent=["system.readOnly"]), "expected absent"),
     ],
 )
 def test_each_difference_from_kestra_is_reported(
