@@ -20,6 +20,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 if outcome.kind == "gap"
                 else ("known divergence" if outcome.known else "DIVERGED")
             )
-            terminalreporter.write_line(f"{label}: {outcome.case}: {outcome.detail[:300]}")
+            terminalreporter.write_line(f"{label}: {outcome.case}: {outcome.detail[:500]}")
     if RESULTS.by_path:
         terminalreporter.write_line(RESULTS.summary())

@@ -69,7 +69,9 @@ def _substitute(value: Any, extra: dict[str, str]) -> Any:
 
 
 def _first_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    """The error on one line (its lines joined), for the summary."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {' | '.join(lines)}"
 
 
 def _refusal(case: Case, exc: BaseException) -> Outcome:
