@@ -254,6 +254,10 @@ def compare(spec: Mapping[str, Any], document: Mapping[str, Any], ctx: Context) 
     if "task_runs" in spec and len(execution.task_runs) != spec["task_runs"]:
         got = [r.task_id for r in execution.task_runs]
         found.append(f"task_runs: expected {spec['task_runs']}, got {len(got)} {got}")
+    for task_id, count in (spec.get("task_run_counts") or {}).items():
+        runs = sum(1 for r in execution.task_runs if r.task_id == task_id)
+        if runs != count:
+            found.append(f"task_run_counts.{task_id}: expected {count}, got {runs}")
     if "task_order" in spec:
         got = [r.task_id for r in execution.task_runs][: len(spec["task_order"])]
         if got != spec["task_order"]:

@@ -115,6 +115,7 @@ def test_an_execution_as_kestra_gives_no_difference() -> None:
             "task_states.ret: expected SKIPPED, got SUCCESS",
         ),
         (_execution(), _spec(attempts={"ret": 4}), "attempts.ret: expected 4, got 0"),
+        (_execution(), _spec(task_run_counts={"ret": 3}), "task_run_counts.ret: expected 3, got 1"),
         (
             _execution(),
             _spec(labels={"system.correlationId": "${execution.id}"}),
