@@ -39,6 +39,8 @@ class RunOptions(TypedDict, total=False):
     flows: list[Flow]
     #: a folder of flow YAML files (``*.yaml``/``*.yml``, searched recursively) for ``Subflow`` tasks
     flows_dir: str | Path
+    #: ``{{ globals.x }}``: what a Kestra server's ``kestra.variables.globals`` configuration gives
+    globals: Mapping[str, Any]
     #: live progress of the DAG runs: True/"auto" (widget in Jupyter, text lines elsewhere),
     #: "widget", "text", False/"off", or a RunProgress (see :mod:`kestra_airflow_sdk.display`)
     progress: Any
@@ -340,6 +342,9 @@ class Flow(KestraModel):
                 Airflow DAG runs it is still waiting for as failed.
             flows: the flows ``Subflow`` tasks may run (Flow objects).
             flows_dir: a folder of flow YAML files ``Subflow`` tasks may run (searched recursively).
+            globals: the values of ``{{ globals.x }}``, which a Kestra server takes from its
+                ``kestra.variables.globals`` configuration (none by default: ``globals`` is then an
+                empty map, so ``{{ globals.x }}`` is an undefined-variable error naming it).
 
         Raises:
             FlowValidationError: the flow breaks a rule, or an input is missing or invalid.

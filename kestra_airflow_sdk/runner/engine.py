@@ -59,7 +59,7 @@ class FlowRunner:
 
     Arguments are those of :meth:`Flow.arun`; ``environ`` replaces ``os.environ`` for secrets and
     ``{{ envs.x }}`` (Kestra's ``ENV_``-prefixed variables, by their lower-case name without it);
-    ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run.
+    ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run; ``globals`` gives ``{{ globals.x }}``.
     """
 
     def __init__(
@@ -76,6 +76,7 @@ class FlowRunner:
         flows: Sequence[Flow] | None = None,
         flows_dir: str | Path | None = None,
         catalog: FlowCatalog | None = None,
+        globals: Mapping[str, Any] | None = None,
     ) -> None:
         self.flow = flow.with_plugin_defaults()
         self.given_inputs = dict(inputs or {})
@@ -83,6 +84,7 @@ class FlowRunner:
         environment = os.environ if environ is None else environ
         self.envs = {k[4:].lower(): v for k, v in environment.items() if k.upper().startswith("ENV_")}
         self.given_labels = dict(labels or {})
+        self.globals = dict(globals or {})
         self.events = Broadcast([*(observers or []), *progress_observers_for(progress)])
         self.cancel_airflow_runs = cancel_airflow_runs
         self.catalog = catalog or FlowCatalog(flows, flows_dir)
@@ -210,6 +212,7 @@ class FlowRunner:
             "labels": label_variables(execution.labels),
             "vars": self.flow.variables or {},
             "envs": self.envs,
+            "globals": self.globals,
         }
         if task is not None and task_run is not None:
             variables["task"] = {"id": task.id, "type": task.type}

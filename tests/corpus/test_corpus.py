@@ -134,6 +134,8 @@ def run_case(
             value = str(path)
         inputs[name] = value
     options: dict[str, Any] = {"progress": False}
+    if "globals" in spec:  # a Kestra server's kestra.variables.globals configuration
+        options["globals"] = spec["globals"]
     if "subflows" in spec:
         options["flows"] = [Flow.from_yaml(t) for t in spec["subflows"]]
 

@@ -54,6 +54,7 @@ async def run_subflow(task: Subflow, ctx: TaskContext) -> State | None:
         progress=False,
         cancel_airflow_runs=runner.cancel_airflow_runs,
         catalog=runner.catalog,
+        globals=runner.globals,
     )
     started = asyncio.ensure_future(child.run())
     await asyncio.sleep(0)  # the child creates its execution before its first wait
