@@ -148,15 +148,15 @@ def test_logical_date_and_pagination(client: Any, airflow: AirflowServer) -> Non
             )
             assert run.logical_date == base + timedelta(hours=i)
             created.append(run.dag_run_id)
-        import kestra_airflow_sdk.airflow.core as core
+        import kestra_airflow_sdk.airflow.pagination as pagination
 
-        old = core.PAGE_SIZE
-        core.PAGE_SIZE = 2
+        old = pagination.PAGE_SIZE
+        pagination.PAGE_SIZE = 2
         try:
             listed = client.list_dag_runs("slow_dag", state="queued")
             limited = client.list_dag_runs("slow_dag", state=["queued"], limit=3)
         finally:
-            core.PAGE_SIZE = old
+            pagination.PAGE_SIZE = old
         assert set(created) <= {r.dag_run_id for r in listed}
         assert len({r.dag_run_id for r in listed}) == len(listed)
         assert len(limited) == 3

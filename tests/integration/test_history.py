@@ -21,10 +21,10 @@ import httpx
 import pandas as pd
 import pytest
 
-import kestra_airflow_sdk.airflow.core as core
+import kestra_airflow_sdk.airflow.pagination as pagination
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRun, DagRunState
+from kestra_airflow_sdk.airflow.waits import RunPoller
 from kestra_airflow_sdk.history import DAG_RUNS, TASK_INSTANCES
-from kestra_airflow_sdk.history.waits import RunPoller
 from tests.airflow_servers import AirflowServer
 from tests.clients import open_client
 
@@ -69,7 +69,7 @@ def seed(airflow: AirflowServer) -> Seed:
 
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 2)
 
 
 def _requests(client: Any) -> list[httpx.Request]:
@@ -217,7 +217,7 @@ def test_task_instances_has_one_row_per_try(
         version = raw.get_version().api_version
         for task in tasks:
             path = f"/dags/hello_world_dag/dagRuns/{retried}/taskInstances/{task}/tries"
-            body = raw._execute(raw._call("GET", path, action="reading tries"))
+            body = raw.execute(raw.call("GET", path, action="reading tries"))
             answered = {t["try_number"]: t for t in body["task_instances"]}
             assert sorted(answered) == [1, 2], version
             for row in frame[frame["task_id"] == task].to_dict("records"):
@@ -253,22 +253,24 @@ def test_offset_pages_are_fetched_concurrently(
 
     def raw_rows() -> tuple[list[str], list[httpx.Request]]:
         sent = _requests(client)
-        op = target._pages(f"/dags/{A}/dagRuns", "dag_runs", action="export", params={}, limit=None)
-        rows = client._execute(op)
+        op = pagination.pages(
+            target, f"/dags/{A}/dagRuns", "dag_runs", action="export", params={}, limit=None
+        )
+        rows = client.execute(op)
         return [r["dag_run_id"] for r in rows], _api_requests(sent)
 
     concurrent, sent = raw_rows()
-    monkeypatch.setattr(core, "PAGE_CONCURRENCY", 1)
+    monkeypatch.setattr(pagination, "PAGE_CONCURRENCY", 1)
     sequential, _ = raw_rows()
     assert concurrent == sequential  # same rows, same order
     assert set(seed.a) <= set(concurrent) and len(set(concurrent)) == len(concurrent)
     assert len(sent) == math.ceil(len(concurrent) / 2)  # no empty page, no page twice
     offsets = sorted(int(r.url.params["offset"]) for r in sent)
     assert offsets == list(range(0, len(concurrent), 2))
-    monkeypatch.setattr(core, "PAGE_CONCURRENCY", 4)
+    monkeypatch.setattr(pagination, "PAGE_CONCURRENCY", 4)
     frame = client.dag_runs(A)
     many = client.dag_runs([A, B])  # the batch POST endpoint pages the same way
-    monkeypatch.setattr(core, "PAGE_SIZE", 1000)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 1000)
     pd.testing.assert_frame_equal(frame, client.dag_runs(A))
     pd.testing.assert_frame_equal(many, client.dag_runs([A, B]))
     assert list(seed.mine(frame)["dag_run_id"]) == seed.a

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from kestra_airflow_sdk import NO_RETRY, AirflowConnectionError, ApiError, ConflictError, RetryPolicy
-from kestra_airflow_sdk.airflow.core import new_run_id
+from kestra_airflow_sdk.airflow.operations import new_run_id
 from tests.reliability.mock_airflow import (
     FakeAirflow,
     after_forwarding,

@@ -13,7 +13,7 @@ from kestra_airflow_sdk import (
     InvalidArgumentError,
     WaitTimeoutError,
 )
-from kestra_airflow_sdk.airflow import core
+from kestra_airflow_sdk.airflow import lookups
 from tests.reliability.mock_airflow import FakeAirflow, answering, fake_client, raising, run_body
 
 FAST_WAIT = {"poll_frequency": 0.001, "timeout": 30.0}
@@ -80,7 +80,7 @@ def test_a_permanent_error_ends_the_wait_at_once() -> None:
 
 @pytest.fixture
 def check_paused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core, "PAUSED_CHECK_AFTER", 0.0)
+    monkeypatch.setattr(lookups, "PAUSED_CHECK_AFTER", 0.0)
 
 
 @pytest.mark.usefixtures("check_paused_at_once")

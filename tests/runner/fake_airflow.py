@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 
-from kestra_airflow_sdk.airflow.client import AsyncAirflowClient
+from kestra_airflow_sdk.runner.clients import AirflowClients
 
 _RUN = re.compile(r"^/api/v2/dags/(?P<dag>[^/]+)/dagRuns(?:/(?P<run>[^/]+))?(?P<tis>/taskInstances)?$")
 
@@ -140,8 +140,25 @@ class FakeAirflow:
         return httpx.Response(200, json={"dag_runs": rows[offset:], "total_entries": len(rows)})
 
 
+def route_runner_to(fake: FakeAirflow) -> Callable[[], None]:
+    """Make the Airflow clients the runner opens reach ``fake`` (through their public ``transport=``
+    seam); returns the function that undoes it."""
+    transport = httpx.MockTransport(fake.handle)
+    opened = AirflowClients.get
+
+    def through_fake(self: AirflowClients, base_url: str, **options: Any) -> Any:
+        return opened(self, base_url, **options, transport=transport)
+
+    AirflowClients.get = through_fake  # type: ignore[method-assign]
+
+    def undo() -> None:
+        AirflowClients.get = opened  # type: ignore[method-assign]
+
+    return undo
+
+
 @pytest.fixture
-def fake_airflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAirflow]:
+def fake_airflow() -> Iterator[FakeAirflow]:
     fake = FakeAirflow(
         scripts={
             "ok": ["queued", "running", "success"],
@@ -149,10 +166,8 @@ def fake_airflow(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAirflow]:
             "forever": ["running"],
         }
     )
-    transport = httpx.MockTransport(fake.handle)
-
-    def _open(self: AsyncAirflowClient, options: dict[str, Any]) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=transport, **options)
-
-    monkeypatch.setattr(AsyncAirflowClient, "_open", _open)
-    yield fake
+    undo = route_runner_to(fake)
+    try:
+        yield fake
+    finally:
+        undo()

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
-from kestra_airflow_sdk.airflow import core
+from kestra_airflow_sdk.airflow import pagination
 from kestra_airflow_sdk.airflow.errors import ApiError
 from kestra_airflow_sdk.airflow.retry import RetryPolicy
 from tests.unit.fake_airflow import FakeAirflow, make_runs
@@ -47,7 +47,7 @@ def test_sync_offset_pages_are_concurrent_bounded_and_ordered(api: str) -> None:
     assert [r.dag_run_id for r in runs] == [f"r{i}" for i in range(20)]
     assert sorted(frame["dag_run_id"]) == sorted(f"r{i}" for i in range(20))
     assert _offsets(fake) == sorted([0, 3, 6, 9, 12, 15, 18] * 2)  # 7 pages each, none empty, none twice
-    assert 1 <= most[0] <= core.PAGE_CONCURRENCY
+    assert 1 <= most[0] <= pagination.PAGE_CONCURRENCY
 
 
 def test_async_offset_pages_are_concurrent_bounded_and_ordered() -> None:
@@ -69,7 +69,7 @@ def test_async_offset_pages_are_concurrent_bounded_and_ordered() -> None:
 
     assert asyncio.run(main()) == [f"r{i}" for i in range(20)]
     assert _offsets(fake) == [0, 3, 6, 9, 12, 15, 18]
-    assert most[0] == core.PAGE_CONCURRENCY  # 6 pages after the first, 4 at a time
+    assert most[0] == pagination.PAGE_CONCURRENCY  # 6 pages after the first, 4 at a time
 
 
 def test_limit_bounds_the_concurrent_pages() -> None:
