@@ -12,6 +12,7 @@ from .client import AirflowClient, AsyncAirflowClient
 from .display import RunProgress, TaskInstances, watch_dag_runs
 from .display.html import dag_run_html
 from .display.text import dag_run_repr
+from .errors import KestraAirflowError
 from .flows import *  # noqa: F403  (flows, tasks, YAML, expressions and secrets errors)
 from .kestra import KestraApiError, KestraError, KestraServer
 from .migration import FlowsFromDags, ScheduleNote, flows_for_dags, map_schedule, write_flows
@@ -25,6 +26,7 @@ __all__: list[str] = [
     "AirflowClient",
     "AsyncAirflowClient",
     "FlowsFromDags",
+    "KestraAirflowError",
     "KestraApiError",
     "KestraError",
     "KestraServer",
