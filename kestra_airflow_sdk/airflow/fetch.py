@@ -17,7 +17,7 @@ from typing import Any, cast
 from . import arguments, pagination
 from .effects import Op, gather
 from .models import DagRun, DagRunState, TaskInstance
-from .pagination import Page, offset_pages, page, page_size, pages
+from .pagination import Page, by_offsets, page, pages
 from .session import Session
 
 __all__ = ["RunQuery", "fetch_runs", "fetch_task_instances"]
@@ -82,7 +82,7 @@ def _post_pages(
     client: Session, path: str, key: str, *, action: str, body: Mapping[str, Any], limit: int | None
 ) -> Op[list[Row]]:
     """Every page of a batch ``POST .../list`` endpoint (offset pagination, stable order): the first
-    page tells the total, the others are fetched concurrently (see :func:`.pagination.offset_pages`)."""
+    page tells the total, the others are fetched concurrently (see :func:`.pagination.by_offsets`)."""
 
     def at_offset(offset: int, size: int) -> Op[Page]:
         return page(
@@ -94,22 +94,7 @@ def _post_pages(
             json_body={**body, "page_offset": offset, "page_limit": size},
         )
 
-    rows: list[Row] = []
-    concurrent = True
-    while limit is None or len(rows) < limit:
-        answer, got = yield from at_offset(len(rows), page_size(limit, len(rows)))
-        rows.extend(got)
-        total = answer.get("total_entries")
-        if not got or (isinstance(total, int) and len(rows) >= total):
-            break
-        if concurrent and isinstance(total, int):
-            concurrent = False
-            end = total if limit is None else min(total, limit)
-            more = yield from offset_pages(at_offset, size=len(got), received=len(rows), end=end)
-            rows.extend(more)
-            if not more or len(rows) >= end:
-                break
-    return rows[:limit] if limit is not None else rows
+    return (yield from by_offsets(at_offset, limit=limit))
 
 
 def fetch_runs(

@@ -17,7 +17,17 @@ from .effects import Op, gather
 from .errors import ApiError
 from .session import Session
 
-__all__ = ["PAGE_CONCURRENCY", "PAGE_SIZE", "Page", "offset_pages", "page", "pages", "paginate", "parse_rows"]
+__all__ = [
+    "PAGE_CONCURRENCY",
+    "PAGE_SIZE",
+    "Page",
+    "by_offsets",
+    "offset_pages",
+    "page",
+    "pages",
+    "paginate",
+    "parse_rows",
+]
 
 logger = logging.getLogger("kestra_airflow_sdk")
 
@@ -81,6 +91,42 @@ def _complete(body: Mapping[str, Any], received: int) -> bool:
     return received >= total
 
 
+def by_offsets(
+    fetch: Callable[[int, int], Op[Page]],
+    *,
+    limit: int | None,
+    stop: Callable[[list[Row]], bool] | None = None,
+    received: Page | None = None,
+) -> Op[list[Row]]:
+    """Operation: every offset page of a collection, ``fetch(offset, size)`` fetching one.
+
+    The first page tells ``total_entries``; the others are then fetched ``PAGE_CONCURRENCY`` at a
+    time (sequentially when ``stop(rows)`` may end the export early, or after a short page).
+    ``received``: the first page, when the caller has fetched it already.
+    """
+    rows: list[Row] = list(received[1]) if received is not None else []
+    concurrent = stop is None
+    answer = received
+    while answer is not None or limit is None or len(rows) < limit:
+        if answer is None:
+            answer = yield from fetch(len(rows), page_size(limit, len(rows)))
+            rows.extend(answer[1])
+            if stop is not None and stop(rows):
+                break
+        (body, got), answer = answer, None
+        total = body.get("total_entries")
+        if not got or (isinstance(total, int) and len(rows) >= total):
+            break
+        if concurrent and isinstance(total, int):
+            concurrent = False  # once; a page that came back short continues sequentially
+            end = total if limit is None else min(total, limit)
+            more = yield from offset_pages(fetch, size=len(got), received=len(rows), end=end)
+            rows.extend(more)
+            if not more or len(rows) >= end:
+                break
+    return rows[:limit] if limit is not None else rows
+
+
 def pages(
     session: Session,
     path: str,
@@ -94,43 +140,36 @@ def pages(
     """Operation: every page of a GET collection, as plain dict rows.
 
     Uses Airflow 3.3's cursor pagination where the server offers it (sequential, constant cost
-    per page). Otherwise offsets: once the first page gave ``total_entries``, the other pages are
-    fetched ``PAGE_CONCURRENCY`` at a time. Asks for the largest page (``PAGE_SIZE``) and advances
-    by the number of items actually received (servers silently clamp ``limit``); stops at
-    ``total_entries``, an empty page, the caller's ``limit`` or when ``stop(rows)`` says so.
+    per page). Otherwise offsets (:func:`by_offsets`): once the first page gave ``total_entries``,
+    the other pages are fetched ``PAGE_CONCURRENCY`` at a time. Asks for the largest page
+    (``PAGE_SIZE``) and advances by the number of items actually received (servers silently clamp
+    ``limit``); stops at ``total_entries``, an empty page, the caller's ``limit`` or when
+    ``stop(rows)`` says so.
     """
     dialect = yield from session.dialect()
-    rows: list[Row] = []
-    cursor: str | None = "" if dialect.cursor_pagination else None
-    concurrent = stop is None
 
     def at_offset(offset: int, size: int) -> Op[Page]:
         query = {**params, "limit": size, "offset": offset}
         return page(session, "GET", path, key, action=action, params=query)
 
+    if not dialect.cursor_pagination:
+        return (yield from by_offsets(at_offset, limit=limit, stop=stop))
+    rows: list[Row] = []
+    cursor = ""
     while limit is None or len(rows) < limit:
-        where = {"cursor": cursor} if cursor is not None else {"offset": len(rows)}
-        query = {**params, "limit": page_size(limit, len(rows)), **where}
+        query = {**params, "limit": page_size(limit, len(rows)), "cursor": cursor}
         body, got = yield from page(session, "GET", path, key, action=action, params=query)
+        if "next_cursor" not in body and not rows:
+            # an Airflow 3 older than 3.3 ignores the cursor: that was the first offset page
+            if stop is not None and stop(got):
+                return got[:limit] if limit is not None else got
+            return (yield from by_offsets(at_offset, limit=limit, stop=stop, received=(body, got)))
         rows.extend(got)
         if stop is not None and stop(rows):
             break
-        if cursor is not None and "next_cursor" in body:
-            cursor = body["next_cursor"]
-            if not cursor or not got or _complete(body, len(rows)):
-                break
-            continue
-        cursor = None  # an Airflow 3 older than 3.3 ignores the cursor: offsets from here on
-        total = body.get("total_entries")
-        if not got or (isinstance(total, int) and len(rows) >= total):
+        cursor = body.get("next_cursor") or ""
+        if not cursor or not got or _complete(body, len(rows)):
             break
-        if concurrent and isinstance(total, int):
-            concurrent = False  # once; a page that came back short continues sequentially
-            end = total if limit is None else min(total, limit)
-            more = yield from offset_pages(at_offset, size=len(got), received=len(rows), end=end)
-            rows.extend(more)
-            if not more or len(rows) >= end:
-                break
     return rows[:limit] if limit is not None else rows
 
 
