@@ -14,15 +14,14 @@ from kestra_airflow_sdk import (
     WaitTimeoutError,
 )
 from kestra_airflow_sdk.airflow import lookups
-from tests.reliability.mock_airflow import FakeAirflow, answering, fake_client, raising, run_body
+from tests.fake_airflow import FakeAirflow, answering, fake_client, raising
 
 FAST_WAIT = {"poll_frequency": 0.001, "timeout": 30.0}
 
 
 def _fake_with_run(*states: str, paused: bool = False) -> FakeAirflow:
-    fake = FakeAirflow(paused=paused)
-    fake.runs["r"] = run_body("d", "r")
-    fake.states = list(states)
+    fake = FakeAirflow(api="v1", paused=paused)
+    fake.add_run("d", "r", "queued", *states)
     return fake
 
 
@@ -111,7 +110,7 @@ def test_no_paused_check_in_the_first_seconds_of_a_wait() -> None:
 
 
 def test_triggering_a_paused_dag_warns_or_raises_before_posting() -> None:
-    fake = FakeAirflow(paused=True)
+    fake = FakeAirflow(api="v1", paused=True)
     with fake_client(fake) as client:
         with pytest.raises(DagPausedError):
             client.trigger_dag_run("d", if_paused="raise")
@@ -132,7 +131,7 @@ def test_triggering_a_paused_dag_warns_or_raises_before_posting() -> None:
     ],
 )
 def test_bad_wait_arguments_fail_before_any_request(kwargs: dict[str, object], field: str) -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     with fake_client(fake) as client, pytest.raises(InvalidArgumentError, match=field):
         client.wait_for_dag_run("d", "r", **kwargs)
     assert fake.log == []

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, InvalidArgumentError
 from kestra_airflow_sdk.airflow.auth import AirflowPasswordAuth, BearerTokenAuth
-from tests.unit.fake_airflow import FakeAirflow, make_runs
+from tests.fake_airflow import FakeAirflow, make_runs
 
 
 def client_for(fake: FakeAirflow, **kwargs: object) -> AirflowClient:
@@ -190,3 +191,29 @@ def test_transport_is_the_seam_and_must_match_the_driver() -> None:
 
     with pytest.raises(InvalidArgumentError, match=r"transport: expected an httpx\.BaseTransport"):
         AirflowClient("http://airflow.test", transport=Async())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_the_fake_replays_recorded_polls_of_a_real_run(api: str) -> None:
+    """The one fake also serves runs recorded from real Airflow, poll by poll, with their task instances."""
+    samples = sorted((Path(__file__).resolve().parents[1] / "samples").glob(f"*{api}*_progress_polls*.json"))
+    samples = samples or sorted(
+        (Path(__file__).resolve().parents[1] / "samples").glob("*_progress_polls*.json")
+    )
+    polls = json.loads(samples[0].read_text())
+    fake = FakeAirflow(api=api)
+    run = fake.replay(polls)
+    seen = []
+    with AirflowClient(
+        "http://airflow.test", username="a", password="b", transport=fake.transport()
+    ) as client:
+        for _ in polls:
+            state = client.get_dag_run(run.dag_id, run.run_id).state
+            tis = client.list_task_instances(run.dag_id, run.run_id)
+            seen.append((state, [ti.task_id for ti in tis]))
+        final = client.wait_for_dag_run(run.dag_id, run.run_id, poll_frequency=0.001, timeout=5.0)
+    expected = [
+        (p["dag_run"]["state"], [t["task_id"] for t in p["task_instances"]["task_instances"]]) for p in polls
+    ]
+    assert [(str(s), t) for s, t in seen] == expected
+    assert str(final.state) == polls[-1]["dag_run"]["state"]
