@@ -196,11 +196,9 @@ def test_transport_is_the_seam_and_must_match_the_driver() -> None:
 @pytest.mark.parametrize("api", ["v1", "v2"])
 def test_the_fake_replays_recorded_polls_of_a_real_run(api: str) -> None:
     """The one fake also serves runs recorded from real Airflow, poll by poll, with their task instances."""
-    samples = sorted((Path(__file__).resolve().parents[1] / "samples").glob(f"*{api}*_progress_polls*.json"))
-    samples = samples or sorted(
-        (Path(__file__).resolve().parents[1] / "samples").glob("*_progress_polls*.json")
+    polls = json.loads(
+        (Path(__file__).resolve().parents[1] / "samples" / f"{api}_progress_polls.json").read_text()
     )
-    polls = json.loads(samples[0].read_text())
     fake = FakeAirflow(api=api)
     run = fake.replay(polls)
     seen = []
