@@ -1,10 +1,10 @@
 """Airflow REST layer: the sans-I/O core, its two drivers, auth, version dialects, models and errors.
 
-No pandas here: the public clients (:mod:`kestra_airflow_sdk.client`) add the DataFrame operations.
+No pandas here: the REST-only clients are in :mod:`.client`; the public clients
+(:mod:`kestra_airflow_sdk.client`) add the DataFrame operations.
 """
 
 from .auth import AirflowPasswordAuth, BearerTokenAuth
-from .client import AirflowRestClient, AsyncAirflowRestClient
 from .errors import (
     AirflowConnectionError,
     AirflowError,
@@ -28,10 +28,8 @@ __all__ = [
     "AirflowConnectionError",
     "AirflowError",
     "AirflowPasswordAuth",
-    "AirflowRestClient",
     "ApiError",
     "ApiVersion",
-    "AsyncAirflowRestClient",
     "AuthenticationError",
     "BearerTokenAuth",
     "ConflictError",
