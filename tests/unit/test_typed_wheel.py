@@ -65,7 +65,17 @@ def _run(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_a_user_program_type_checks_against_the_installed_wheel(tmp_path: Path) -> None:
     built = _run(
-        sys.executable, "-m", "pip", "wheel", ROOT, "--no-deps", "-q", "-w", tmp_path / "dist", cwd=tmp_path
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        ROOT,
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        tmp_path / "dist",
+        cwd=tmp_path,
     )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("kestra_airflow_sdk-*.whl")
