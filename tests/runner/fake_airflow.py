@@ -10,14 +10,25 @@ runs are recorded for assertions.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from kestra_airflow_sdk.runner.clients import AirflowClients
-from tests.fake_airflow import FakeAirflow, FakeRun
+from tests import fake_airflow as one
+from tests.fake_airflow import FakeRun
 
 __all__ = ["FakeAirflow", "FakeRun", "fake_airflow", "route_runner_to"]
+
+
+@dataclass
+class FakeAirflow(one.FakeAirflow):
+    """The one fake with the runner tests' defaults: Airflow 3, only the DAGs of ``scripts`` exist
+    (others answer 404), and the password is ``admin``."""
+
+    default_script: list[str] | None = None
+    password: str | None = "admin"
 
 
 def route_runner_to(fake: FakeAirflow) -> Callable[[], None]:
@@ -37,15 +48,14 @@ def route_runner_to(fake: FakeAirflow) -> Callable[[], None]:
     return undo
 
 
-def runner_fake(**scripts: list[str]) -> FakeAirflow:
-    """An Airflow 3 that knows only these DAGs (others answer 404) and the password ``admin``."""
-    return FakeAirflow(api="v2", scripts=dict(scripts), default_script=None, password="admin")
-
-
 @pytest.fixture
 def fake_airflow() -> Iterator[FakeAirflow]:
-    fake = runner_fake(
-        ok=["queued", "running", "success"], fails=["queued", "running", "failed"], forever=["running"]
+    fake = FakeAirflow(
+        scripts={
+            "ok": ["queued", "running", "success"],
+            "fails": ["queued", "running", "failed"],
+            "forever": ["running"],
+        }
     )
     undo = route_runner_to(fake)
     try:

@@ -12,9 +12,9 @@ SCRIPT = textwrap.dedent(
     """
     from kestra_airflow_sdk.flows import Flow, TriggerDagRun
     from kestra_airflow_sdk.runner import ExecutionKilled, Observer
-    from tests.runner.fake_airflow import route_runner_to, runner_fake
+    from tests.runner.fake_airflow import FakeAirflow, route_runner_to
 
-    fake = runner_fake(forever=["running"])
+    fake = FakeAirflow(scripts={"forever": ["running"]})
     route_runner_to(fake)
 
     class Ready(Observer):
