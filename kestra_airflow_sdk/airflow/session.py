@@ -56,7 +56,8 @@ class Session:
             with one connection each exhausted it and wedged an Airflow 3.3 API server in tests.
         transport: the :class:`httpx.BaseTransport` (:class:`httpx.AsyncBaseTransport` for the
             async client) requests go through, as in httpx; e.g. ``httpx.MockTransport(handler)``
-            or an in-memory fake Airflow in tests. Default: httpx's network transport.
+            or an in-memory fake Airflow in tests. Default: httpx's network transport. As in httpx, a
+            given transport brings its own TLS settings and limits (``verify``, ``max_connections``).
     """
 
     _http: httpx.Client | httpx.AsyncClient

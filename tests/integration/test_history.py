@@ -7,11 +7,12 @@ they stay ``queued`` until a test marks them; every assertion filters on this mo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,18 +73,83 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pagination, "PAGE_SIZE", 2)
 
 
+class Watched(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """The network as a client of these tests sees it (its ``transport=``, sync or async): every
+    request goes to each open watch list. ``cursors = False`` makes Airflow look like a server
+    without cursor pagination (Airflow 3 < 3.3): no cursor is sent, no ``next_cursor`` comes back."""
+
+    def __init__(self) -> None:
+        limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)  # the client's default
+        self.network = httpx.HTTPTransport(limits=limits)
+        self.async_network = httpx.AsyncHTTPTransport(limits=limits)
+        self.watches: list[list[httpx.Request]] = []
+        self.cursors = True
+
+    def _sending(self, request: httpx.Request) -> None:
+        if not self.cursors and "cursor" in request.url.params:
+            request.url = request.url.copy_remove_param("cursor")
+        for watch in self.watches:
+            watch.append(request)
+
+    def _received(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        body = response.json() if "json" in response.headers.get("content-type", "") else None
+        if not isinstance(body, dict) or "next_cursor" not in body:
+            return httpx.Response(response.status_code, headers=response.headers, content=response.content)
+        body.pop("next_cursor")
+        return httpx.Response(response.status_code, json=body, request=request)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._sending(request)
+        response = self.network.handle_request(request)
+        if self.cursors:
+            return response
+        response.read()
+        return self._received(request, response)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._sending(request)
+        response = await self.async_network.handle_async_request(request)
+        if self.cursors:
+            return response
+        await response.aread()
+        return self._received(request, response)
+
+    def close(self) -> None:
+        self.network.close()
+
+    async def aclose(self) -> None:
+        await self.async_network.aclose()
+
+
+#: the watched transport of each client these tests opened
+_NETWORK: dict[int, Watched] = {}
+
+
+@contextmanager
+def watched_client(mode: str, base_url: str, **kwargs: Any) -> Iterator[Any]:
+    """:func:`open_client` whose requests :func:`_requests` can see."""
+    network = Watched()
+    with open_client(mode, base_url, transport=network, **kwargs) as client:
+        _NETWORK[id(client)] = network
+        try:
+            yield client
+        finally:
+            del _NETWORK[id(client)]
+
+
+@pytest.fixture(params=["sync", "async"])
+def client(
+    request: pytest.FixtureRequest, airflow: AirflowServer, credentials: dict[str, str]
+) -> Iterator[Any]:
+    """The sync client, then the async one (as in conftest.py), watched."""
+    with watched_client(request.param, airflow.base_url, **credentials) as c:
+        yield c
+
+
 def _requests(client: Any) -> list[httpx.Request]:
-    """Every request the client sends from now on (an httpx event hook, sync or async)."""
+    """Every request the client sends from now on."""
     sent: list[httpx.Request] = []
-    http = client._http
-    if isinstance(http, httpx.AsyncClient):
-
-        async def hook(request: httpx.Request) -> None:
-            sent.append(request)
-
-        http.event_hooks["request"].append(hook)
-    else:
-        http.event_hooks["request"].append(sent.append)
+    _NETWORK[id(client)].watches.append(sent)
     return sent
 
 
@@ -239,9 +305,7 @@ def test_task_instances_has_one_row_per_try(
 
 def _force_offsets(client: Any) -> None:
     """Make the client page by offsets, as against a server without cursors (Airflow 3 < 3.3)."""
-    client.get_version()
-    target = getattr(client, "_client", client)  # the async client behind the blocking view
-    target._dialect = dataclasses.replace(target._dialect, cursor_pagination=False)
+    _NETWORK[id(client)].cursors = False
 
 
 def test_offset_pages_are_fetched_concurrently(
@@ -265,7 +329,7 @@ def test_offset_pages_are_fetched_concurrently(
     assert concurrent == sequential  # same rows, same order
     assert set(seed.a) <= set(concurrent) and len(set(concurrent)) == len(concurrent)
     assert len(sent) == math.ceil(len(concurrent) / 2)  # no empty page, no page twice
-    offsets = sorted(int(r.url.params["offset"]) for r in sent)
+    offsets = sorted(int(r.url.params.get("offset", 0)) for r in sent)  # the first asks for a cursor
     assert offsets == list(range(0, len(concurrent), 2))
     monkeypatch.setattr(pagination, "PAGE_CONCURRENCY", 4)
     frame = client.dag_runs(A)
@@ -320,7 +384,7 @@ def test_incremental_refresh_equals_a_full_export(
     assert set(added) <= set(refreshed["dag_run_id"])
     assert refreshed.set_index("dag_run_id").loc[seed.b[1], "state"] == "success"
     # a new client (a restarted notebook) refreshes from the file, row for row again
-    with open_client("sync", airflow.base_url, **credentials) as fresh:
+    with watched_client("sync", airflow.base_url, **credentials) as fresh:
         fresh_sent = _requests(fresh)
         reloaded = fresh.run_history([A, B], path=file)
         assert len([r for r in fresh_sent if "dagRuns" in r.url.path]) == 1
@@ -359,9 +423,11 @@ def test_concurrent_waits_share_one_poll_per_dag(
     refreshes = _count_refreshes(monkeypatch)
 
     async def wait_all() -> tuple[list[DagRun], list[httpx.Request]]:
-        async with AsyncAirflowClient(airflow.base_url, **credentials) as client:
+        network = Watched()
+        async with AsyncAirflowClient(airflow.base_url, **credentials, transport=network) as client:
             await client.get_version()
-            sent = _requests(client)
+            sent: list[httpx.Request] = []
+            network.watches.append(sent)
             marker = threading.Thread(target=_mark_all, args=(airflow.base_url, credentials, runs, 1.5))
             marker.start()
             waits = [client.wait_for_dag_run(d, r, poll_frequency=0.5, timeout=240.0) for d, r in runs]
