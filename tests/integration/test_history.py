@@ -93,8 +93,13 @@ class Watched(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _received(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         body = response.json() if "json" in response.headers.get("content-type", "") else None
-        if not isinstance(body, dict) or "next_cursor" not in body:
-            return httpx.Response(response.status_code, headers=response.headers, content=response.content)
+        if not isinstance(body, dict) or "next_cursor" not in body:  # the body as read: decoded already
+            headers = {
+                k: v for k, v in response.headers.items() if k not in ("content-encoding", "content-length")
+            }
+            return httpx.Response(
+                response.status_code, headers=headers, content=response.content, request=request
+            )
         body.pop("next_cursor")
         return httpx.Response(response.status_code, json=body, request=request)
 
