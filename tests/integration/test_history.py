@@ -310,6 +310,7 @@ def test_task_instances_has_one_row_per_try(
 
 def _force_offsets(client: Any) -> None:
     """Make the client page by offsets, as against a server without cursors (Airflow 3 < 3.3)."""
+    client.get_version()
     _NETWORK[id(client)].cursors = False
 
 
