@@ -306,7 +306,7 @@ def waits(base_url: str, log: AccessLog, batched: bool, n: int = 100, poll: floa
     ticks, are all final. Per-run polling: 2 ticks of one GET per run (at most 8 in flight) (by construction 100 per tick;
     run to completion it overloads this server, which is the point of batching)."""
     from kestra_airflow_sdk import AirflowError, AsyncAirflowClient
-    from kestra_airflow_sdk.history.waits import RunPoller
+    from kestra_airflow_sdk.airflow.waits import RunPoller
 
     prefix = f"wait_{'b' if batched else 'n'}_{int(time.time())}"
     with api(base_url) as http:

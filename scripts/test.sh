@@ -23,4 +23,5 @@ NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict  # the docs, zero warnings
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy kestra_airflow_sdk
+.venv/bin/lint-imports --contract rest-history  # layers point down (pyproject.toml [tool.importlinter])
 exec .venv/bin/pytest -q -p no:cacheprovider "$@"

@@ -1,7 +1,10 @@
-"""Airflow REST client: transport drivers, auth, version dialects, models and errors."""
+"""Airflow REST layer: the sans-I/O core, its two drivers, auth, version dialects, models and errors.
+
+No pandas here: the REST-only clients are in :mod:`.client`; the public clients
+(:mod:`kestra_airflow_sdk.client`) add the DataFrame operations.
+"""
 
 from .auth import AirflowPasswordAuth, BearerTokenAuth
-from .client import AirflowClient, AsyncAirflowClient
 from .errors import (
     AirflowConnectionError,
     AirflowError,
@@ -22,13 +25,11 @@ from .versions import ApiVersion
 __all__ = [
     "DEFAULT_RETRY",
     "NO_RETRY",
-    "AirflowClient",
     "AirflowConnectionError",
     "AirflowError",
     "AirflowPasswordAuth",
     "ApiError",
     "ApiVersion",
-    "AsyncAirflowClient",
     "AuthenticationError",
     "BearerTokenAuth",
     "ConflictError",

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from ..errors import KestraAirflowError
+
 __all__ = [
     "AirflowConnectionError",
     "AirflowError",
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 
-class AirflowError(Exception):
+class AirflowError(KestraAirflowError):
     """Base class of every error raised by the Airflow client."""
 
 

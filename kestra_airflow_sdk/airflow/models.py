@@ -8,13 +8,24 @@ ignored and unknown states are kept, so a newer Airflow does not break an older 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Dag", "DagRun", "DagRunState", "DagTask", "TaskInstance", "TaskInstanceState", "VersionInfo"]
+__all__ = [
+    "DAG_RUN_VIEWS",
+    "Dag",
+    "DagRun",
+    "DagRunState",
+    "DagTask",
+    "TaskInstance",
+    "TaskInstanceState",
+    "VersionInfo",
+    "show_dag_runs_with",
+]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -164,6 +175,16 @@ class DagTask(_Model):
         return data
 
 
+#: how a :class:`DagRun` shows itself: ``"text"`` for ``repr``, ``"html"`` in a notebook. The display
+#: layer supplies them (:func:`show_dag_runs_with`); without them the pydantic repr is used.
+DAG_RUN_VIEWS: dict[Literal["text", "html"], Callable[[DagRun], str]] = {}
+
+
+def show_dag_runs_with(*, text: Callable[[DagRun], str], html: Callable[[DagRun], str]) -> None:
+    """Install how :class:`DagRun` objects show themselves (called by the SDK's public package)."""
+    DAG_RUN_VIEWS["text"], DAG_RUN_VIEWS["html"] = text, html
+
+
 class DagRun(_Model):
     """A DAG run. ``logical_date`` holds v1's ``execution_date`` too; ``duration`` is always set
     once the run has started and ended."""
@@ -204,14 +225,12 @@ class DagRun(_Model):
         return self
 
     def __repr__(self) -> str:
-        from ..display.text import dag_run_repr  # display imports the models: import when used
+        text = DAG_RUN_VIEWS.get("text")
+        return text(self) if text is not None else super().__repr__()
 
-        return dag_run_repr(self)
-
-    def _repr_html_(self) -> str:
-        from ..display.html import dag_run_html
-
-        return dag_run_html(self)
+    def _repr_html_(self) -> str | None:
+        html = DAG_RUN_VIEWS.get("html")
+        return html(self) if html is not None else None
 
 
 class TaskInstance(_Model):

@@ -86,10 +86,8 @@ class RetryPolicy:
         """Seconds to wait before retry number ``retry`` (1-based), jitter included."""
         if retry < 1:
             raise InvalidArgumentError(f"retry: expected an integer >= 1, got {retry!r}")
-        # exponent capped so that huge retry numbers cannot overflow a float
-        exponent = min(retry - 1, 1024)
-        try:
-            ceiling = min(self.max_delay, self.initial_delay * self.multiplier**exponent)
+        try:  # a float power that would overflow raises (it never silently becomes inf)
+            ceiling = min(self.max_delay, self.initial_delay * float(self.multiplier) ** (retry - 1))
         except OverflowError:  # far beyond max_delay, unless there is no delay at all
             ceiling = self.max_delay if self.initial_delay > 0 else 0.0
         draw = (rng or random).random()

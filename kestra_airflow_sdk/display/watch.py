@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, overload
 
-from ..airflow.core import ClientCore, Op
+from ..airflow.core import ClientCore
+from ..airflow.effects import Op
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.models import DagRun
-from ..history.waits import run_refs, wait_runs
+from ..airflow.waits import run_refs, wait_runs
 from .progress import ProgressOption, RunObserver, progress_observer
 
 if TYPE_CHECKING:
-    from ..airflow.client import AirflowClient, AsyncAirflowClient
+    from ..airflow.drivers import AsyncDriver, SyncDriver
 
 __all__ = ["watch_dag_runs", "watch_op"]
 
@@ -57,7 +58,7 @@ def watch_op(
 
 @overload
 def watch_dag_runs(
-    client: AirflowClient,
+    client: SyncDriver,
     runs: DagRun | Iterable[DagRun],
     *,
     progress: ProgressOption = True,
@@ -66,7 +67,7 @@ def watch_dag_runs(
 ) -> list[DagRun]: ...
 @overload
 def watch_dag_runs(
-    client: AsyncAirflowClient,
+    client: AsyncDriver,
     runs: DagRun | Iterable[DagRun],
     *,
     progress: ProgressOption = True,
@@ -74,7 +75,7 @@ def watch_dag_runs(
     timeout: float = 3600.0,
 ) -> Coroutine[Any, Any, list[DagRun]]: ...
 def watch_dag_runs(
-    client: AirflowClient | AsyncAirflowClient,
+    client: SyncDriver | AsyncDriver,
     runs: DagRun | Iterable[DagRun],
     *,
     progress: ProgressOption = True,
@@ -110,4 +111,4 @@ def watch_dag_runs(
         raise InvalidArgumentError(f"runs: expected DagRun objects (from trigger_dag_run), got {bad}")
     observer = progress_observer(progress, client=client)
     op = watch_op(client, items, observer, poll_frequency=poll_frequency, timeout=timeout)
-    return client._execute(op)
+    return client.execute(op)

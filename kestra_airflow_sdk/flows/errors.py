@@ -6,6 +6,8 @@ is not secret, and the rule that was broken.
 
 from __future__ import annotations
 
+from ..errors import KestraAirflowError
+
 __all__ = [
     "ExpressionError",
     "FlowError",
@@ -17,7 +19,7 @@ __all__ = [
 ]
 
 
-class FlowError(Exception):
+class FlowError(KestraAirflowError):
     """Base class of every flow error raised by the SDK."""
 
 

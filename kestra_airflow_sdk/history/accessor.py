@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..airflow import core
+from ..airflow.arguments import aware
 from ..airflow.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class AirflowAccessor:
         if "run_after" in frame.columns:
             when = when.fillna(frame["run_after"])
         mask = frame["state"].astype("string").isin(_FAILED).fillna(False)
-        start, end = core._aware(since, "since"), core._aware(until, "until")
+        start, end = aware(since, "since"), aware(until, "until")
         if start is not None:
             mask &= (when >= pd.Timestamp(start)).fillna(False)
         if end is not None:

@@ -20,19 +20,18 @@ from typing import Any
 
 import pandas as pd
 
-from ..airflow.core import ClientCore, Op
+from ..airflow.effects import Op
 from ..airflow.errors import InvalidArgumentError
-from .fetch import RunQuery, fetch_runs
+from ..airflow.fetch import RunQuery, fetch_runs
+from ..airflow.session import Session
+from ..airflow.state import per_client
 from .frames import merge_runs, runs_frame
 from .schemas import DAG_RUNS
-from .state import per_client
 
-__all__ = ["DEFAULT_OVERLAP", "HistoryCache", "sync_runs"]
+__all__ = ["HistoryCache", "cache_of", "sync_runs"]
 
 logger = logging.getLogger("kestra_airflow_sdk")
 
-#: how far before the previous sync a refresh looks for updated runs
-DEFAULT_OVERLAP = timedelta(minutes=2)
 _META_KEY = b"kestra_airflow_sdk.history"
 _FORMAT = 1
 
@@ -62,12 +61,12 @@ class HistoryCache:
         self._entries.clear()
 
 
-def cache_of(client: ClientCore) -> HistoryCache:
+def cache_of(client: Session) -> HistoryCache:
     """The client's history cache (created on first use)."""
     return per_client(client, "cache", HistoryCache)
 
 
-def _query_key(client: ClientCore, query: RunQuery) -> str:
+def _query_key(client: Session, query: RunQuery) -> str:
     return json.dumps(
         {
             "base_url": client.base_url,
@@ -80,7 +79,7 @@ def _query_key(client: ClientCore, query: RunQuery) -> str:
 
 
 def sync_runs(
-    client: ClientCore,
+    client: Session,
     query: RunQuery,
     *,
     path: str | os.PathLike[str] | None,

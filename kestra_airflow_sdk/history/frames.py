@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ..airflow.models import Dag
+from . import accessor  # noqa: F401  (registers ``df.airflow`` on every frame these functions build)
 from .schemas import DAG_RUNS, DAGS, TASK_INSTANCES
 
 __all__ = ["RUN_KEY", "RUN_ORDER", "dags_frame", "runs_frame", "task_instances_frame"]

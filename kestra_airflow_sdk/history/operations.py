@@ -1,9 +1,9 @@
-"""The history operations of both clients: DataFrame views, the incremental history, batched waits.
+"""The DataFrame operations of both public clients: run history as pandas DataFrames.
 
 Naming rule of the client: ``get_*`` / ``list_*`` return pydantic models, plural nouns
 (``dags``, ``dag_runs``, ``task_instances``, ``run_history``) return DataFrames. Like every client
-method these are declared once as sans-I/O operations and work on :class:`AirflowClient` (returning
-the value) and :class:`AsyncAirflowClient` (returning a coroutine).
+method these are declared once as sans-I/O operations and work on the sync client (returning the
+value) and the async client (returning a coroutine). pandas is imported when one of them first runs.
 """
 
 from __future__ import annotations
@@ -11,24 +11,27 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from ..airflow import arguments
+from ..airflow.core import ClientCore
+from ..airflow.effects import Op
+from ..airflow.fetch import RunQuery, fetch_runs, fetch_task_instances
+from ..airflow.models import Dag, DagRunState, TaskInstanceState
+from ..airflow.operation import operation
 
-from ..airflow import core
-from ..airflow.core import ClientCore, IfPaused, Op, operation
-from ..airflow.models import Dag, DagRun, DagRunState, TaskInstanceState
-from .cache import DEFAULT_OVERLAP, cache_of, sync_runs
-from .fetch import RunQuery, fetch_runs, fetch_task_instances
-from .frames import dags_frame, runs_frame, task_instances_frame
-from .waits import OnPoll, RunRef, run_refs, wait_runs
+if TYPE_CHECKING:
+    import pandas as pd
 
-__all__ = ["HistoryOperations"]
+__all__ = ["DEFAULT_OVERLAP", "HistoryOperations"]
 
 States = str | DagRunState | Iterable[str | DagRunState] | None
+#: how far back a refresh of :meth:`HistoryOperations.run_history` looks before the previous one
+DEFAULT_OVERLAP = timedelta(minutes=2)
 
 
 class HistoryOperations(ClientCore):
-    """Run history as pandas DataFrames, and waits on many runs at once (mixed into both clients)."""
+    """Run history as pandas DataFrames (mixed into both public clients)."""
 
     @operation
     def dags(self, *, paused: bool | None = None, tags: Iterable[str] | None = None) -> Op[pd.DataFrame]:
@@ -37,34 +40,10 @@ class HistoryOperations(ClientCore):
         Example:
             >>> client.dags(paused=False)[["dag_id", "schedule", "next_dagrun_run_after"]]
         """
+        from .frames import dags_frame
+
         dags: list[Dag] = yield from ClientCore.list_dags.fn(self, paused=paused, tags=tags)
         return dags_frame(dags)
-
-    @operation
-    def inventory(
-        self,
-        dag_ids: str | Iterable[str] | None = None,
-        *,
-        since: datetime | None = None,
-        window: timedelta = timedelta(days=30),
-    ) -> Op[pd.DataFrame]:
-        """One row per DAG to plan a migration (columns: :data:`~kestra_airflow_sdk.migration.INVENTORY`).
-
-        dag_id, description, owners, tags, is_paused, schedule and the Kestra cron it maps to, the
-        number of tasks and their operators, the latest run's state and time, and over the window:
-        runs, success rate, p50/p95 duration of finished runs.
-
-        Args:
-            dag_ids: one DAG id, several, or None for every DAG.
-            since: start of the window (timezone-aware); default: ``window`` before now.
-            window: length of the window when ``since`` is not given (default 30 days).
-
-        Example:
-            >>> client.inventory().sort_values("runs", ascending=False)[["dag_id", "runs", "success_rate"]]
-        """
-        from ..migration.inventory import inventory_op
-
-        return (yield from inventory_op(self, dag_ids, since=since, window=window))
 
     @operation
     def dag_runs(
@@ -95,6 +74,8 @@ class HistoryOperations(ClientCore):
             >>> runs = client.dag_runs(["etl", "reports"], since=datetime(2026, 1, 1, tzinfo=timezone.utc))
             >>> runs.airflow.summary()
         """
+        from .frames import runs_frame
+
         query = RunQuery.build(dag_id, state=state, since=since, until=until, limit=limit)
         return runs_frame((yield from fetch_runs(self, query)))
 
@@ -131,10 +112,12 @@ class HistoryOperations(ClientCore):
             >>> tis = client.task_instances("etl")
             >>> tis.airflow.slowest_tasks()
         """
-        core._aware(since, "since")
-        core._aware(until, "until")
+        from .frames import task_instances_frame
+
+        arguments.aware(since, "since")
+        arguments.aware(until, "until")
         rows = yield from fetch_task_instances(
-            self, dag_id, dag_run_id, state=core._states(state), since=since, until=until, limit=limit
+            self, dag_id, dag_run_id, state=arguments.states(state), since=since, until=until, limit=limit
         )
         return task_instances_frame(rows)
 
@@ -163,8 +146,10 @@ class HistoryOperations(ClientCore):
             >>> runs = client.run_history("etl", since=last_month, path="etl_runs.parquet")
             >>> runs = client.run_history("etl", since=last_month, path="etl_runs.parquet")  # a refresh
         """
+        from .cache import sync_runs
+
         query = RunQuery.build(dag_id, since=since, until=until)
-        wanted = core._states(state)
+        wanted = arguments.states(state)
         frame = yield from sync_runs(self, query, path=path, overlap=overlap, full=full)
         if wanted:
             frame = frame[frame["state"].isin(wanted)].reset_index(drop=True)
@@ -173,44 +158,6 @@ class HistoryOperations(ClientCore):
 
     def clear_history_cache(self) -> None:
         """Forget the frames :meth:`run_history` cached in memory (files are left alone)."""
+        from .cache import cache_of
+
         cache_of(self).clear()
-
-    @operation
-    def wait_for_dag_runs(
-        self,
-        runs: Iterable[DagRun | RunRef],
-        *,
-        poll_frequency: float = 1.0,
-        timeout: float = 3600.0,
-        if_paused: IfPaused = "warn",
-        on_poll: OnPoll | None = None,
-        task_instances: bool = False,
-    ) -> Op[list[DagRun]]:
-        """Wait until every run is ``success`` or ``failed``; return the final runs, in order.
-
-        Polls per DAG, not per run: one list request per DAG per tick serves every run of that DAG
-        (and every other wait of this client on it, e.g. concurrent ``wait_for_dag_run`` calls).
-        Transient failures do not end the wait (see :meth:`wait_for_dag_run`).
-
-        Args:
-            runs: :class:`DagRun` objects (e.g. what :meth:`trigger_dag_run` returned) or
-                ``(dag_id, dag_run_id)`` pairs.
-            poll_frequency: seconds between polls.
-            timeout: seconds before :class:`WaitTimeoutError`.
-            if_paused: what to do when a run stays queued because its DAG is paused (as in
-                :meth:`wait_for_dag_run`).
-            on_poll: called as ``on_poll(run, task_instances)`` for each run after every poll.
-            task_instances: also read each unfinished run's task instances for ``on_poll``.
-        """
-        refs = run_refs(runs)
-        return (
-            yield from wait_runs(
-                self,
-                refs,
-                poll_frequency=poll_frequency,
-                timeout=timeout,
-                if_paused=if_paused,
-                on_poll=on_poll,
-                task_instances=task_instances,
-            )
-        )

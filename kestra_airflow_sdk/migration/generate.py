@@ -16,18 +16,19 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from typing_extensions import Unpack
 
-from ..airflow.core import ClientCore, Op
+from ..airflow.core import ClientCore
+from ..airflow.effects import Op
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.models import Dag
 from ..flows.flow import Flow
 from ..flows.options import BasicAuth, BearerAuth, HttpOptions
 from ..flows.schedule import Schedule
 from ..flows.trigger import TriggerDagRun
-from .inventory import _selected
 from .schedules import map_schedule
+from .selection import selected_dags
 
 if TYPE_CHECKING:
-    from ..airflow.client import AirflowClient, AsyncAirflowClient
+    from ..airflow.drivers import AsyncDriver, SyncDriver
 
 __all__ = ["FlowsFromDags", "GenerateOptions", "ScheduleNote", "flow_id_for", "flows_for_dags", "write_flows"]
 
@@ -145,7 +146,7 @@ def _generate_op(
 ) -> Op[FlowsFromDags]:
     dags: list[Dag] = yield from ClientCore.list_dags.fn(client)
     result = FlowsFromDags()
-    for dag in sorted(_selected(dags, dag_ids), key=lambda d: d.dag_id):
+    for dag in sorted(selected_dags(dags, dag_ids), key=lambda d: d.dag_id):
         flow, note = _flow_for(
             dag,
             namespace=namespace,
@@ -181,7 +182,7 @@ class GenerateOptions(TypedDict, total=False):
 
 @overload
 def flows_for_dags(
-    client: AirflowClient,
+    client: SyncDriver,
     dag_ids: str | Iterable[str] | None = None,
     *,
     namespace: str,
@@ -189,14 +190,14 @@ def flows_for_dags(
 ) -> FlowsFromDags: ...
 @overload
 def flows_for_dags(
-    client: AsyncAirflowClient,
+    client: AsyncDriver,
     dag_ids: str | Iterable[str] | None = None,
     *,
     namespace: str,
     **options: Unpack[GenerateOptions],
 ) -> Coroutine[Any, Any, FlowsFromDags]: ...
 def flows_for_dags(
-    client: AirflowClient | AsyncAirflowClient,
+    client: SyncDriver | AsyncDriver,
     dag_ids: str | Iterable[str] | None = None,
     *,
     namespace: str,
@@ -260,7 +261,7 @@ def flows_for_dags(
     )
     Flow(id="probe", namespace=namespace).task(probe)  # bad namespace or durations: raised before any request
     op = _generate_op(client, dag_ids, namespace, options.get("base_url"), auth, poll_frequency, max_duration)
-    return client._execute(op)
+    return client.execute(op)
 
 
 def write_flows(flows: Iterable[Flow], folder: str | Path) -> list[Path]:

@@ -13,14 +13,17 @@ from typing import Any
 
 import pandas as pd
 
-from ..airflow import core
-from ..airflow.core import PAGE_CONCURRENCY, ClientCore, Op, gather
+from ..airflow import pagination
+from ..airflow.arguments import aware
+from ..airflow.core import ClientCore
+from ..airflow.effects import Op, gather
 from ..airflow.errors import InvalidArgumentError
+from ..airflow.fetch import RunQuery, fetch_runs
 from ..airflow.models import Dag, DagRunState, DagTask
-from ..history.fetch import RunQuery, fetch_runs
 from ..history.frames import runs_frame
 from ..history.schemas import Column, Schema
 from .schedules import map_schedule
+from .selection import selected_dags
 
 __all__ = ["INVENTORY", "inventory_op"]
 
@@ -51,22 +54,6 @@ number of tasks, ``operators`` their distinct operator names, ``last_run_*`` the
 the window (success rate and durations of finished runs)."""
 
 
-def _selected(dags: list[Dag], dag_ids: str | Iterable[str] | None) -> list[Dag]:
-    if dag_ids is None:
-        return dags
-    wanted = [dag_ids] if isinstance(dag_ids, str) else list(dag_ids)
-    for one in wanted:
-        core._segment(one, "dag_ids")
-    known = {dag.dag_id: dag for dag in dags}
-    missing = [one for one in wanted if one not in known]
-    if missing:
-        raise InvalidArgumentError(
-            f"dag_ids: Airflow does not know {', '.join(map(repr, missing))} "
-            f"(it has {len(known)} DAGs; client.dags() lists them)"
-        )
-    return [known[one] for one in dict.fromkeys(wanted)]
-
-
 def _window_stats(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
     stats: dict[str, dict[str, Any]] = {}
     for dag_id, group in runs.groupby("dag_id", sort=False, observed=True):
@@ -92,21 +79,21 @@ def inventory_op(
         if not isinstance(window, timedelta) or window <= timedelta(0):
             raise InvalidArgumentError(f"window: expected a positive timedelta, got {window!r}")
         since = datetime.now(timezone.utc) - window
-    since = core._aware(since, "since")
+    since = aware(since, "since")
     all_dags: list[Dag] = yield from ClientCore.list_dags.fn(client)
-    dags = sorted(_selected(all_dags, dag_ids), key=lambda dag: dag.dag_id)
+    dags = sorted(selected_dags(all_dags, dag_ids), key=lambda dag: dag.dag_id)
     if not dags:
         return INVENTORY.empty()
     ids = tuple(dag.dag_id for dag in dags)
     tasks: list[list[DagTask]] = yield from gather(
-        (ClientCore.list_dag_tasks.fn(client, dag_id) for dag_id in ids), PAGE_CONCURRENCY
+        (ClientCore.list_dag_tasks.fn(client, dag_id) for dag_id in ids), pagination.PAGE_CONCURRENCY
     )
     query = RunQuery(dag_ids=None if dag_ids is None else ids, since=since)
     stats = _window_stats(runs_frame((yield from fetch_runs(client, query))))
     quiet = [dag_id for dag_id in ids if dag_id not in stats]
     latest_rows = yield from gather(
         (fetch_runs(client, RunQuery(dag_ids=(d,), newest_first=True, limit=1)) for d in quiet),
-        PAGE_CONCURRENCY,
+        pagination.PAGE_CONCURRENCY,
     )
     latest = runs_frame([rows[0] for rows in latest_rows if rows])
     for _, run in latest.iterrows():

@@ -1,9 +1,9 @@
 """The Airflow clients of one execution, shared by its tasks.
 
 Tasks that reach the same Airflow the same way (URL, credentials, headers, timeouts) use one
-:class:`~kestra_airflow_sdk.AsyncAirflowClient`, so that the DAG runs of a ``Parallel`` are polled
+REST client (:class:`~kestra_airflow_sdk.airflow.AsyncAirflowRestClient`), so that the DAG runs of a ``Parallel`` are polled
 together: one request per DAG and tick serves every task waiting on that DAG (see
-:mod:`kestra_airflow_sdk.history.waits`), and connections and the login are reused.
+:mod:`kestra_airflow_sdk.airflow.waits`), and connections and the login are reused.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from ..airflow.client import AsyncAirflowClient
+from ..airflow.client import AsyncAirflowRestClient
 
 __all__ = ["AirflowClients"]
 
@@ -31,17 +31,17 @@ class AirflowClients:
     """One client per distinct connection, opened on first use and closed with :meth:`aclose`."""
 
     def __init__(self) -> None:
-        self._clients: dict[Hashable, AsyncAirflowClient] = {}
+        self._clients: dict[Hashable, AsyncAirflowRestClient] = {}
 
     def __repr__(self) -> str:
         return f"AirflowClients(open={len(self._clients)})"
 
-    def get(self, base_url: str, **options: Any) -> AsyncAirflowClient:
-        """The client for ``base_url`` with these :class:`AsyncAirflowClient` keyword options."""
+    def get(self, base_url: str, **options: Any) -> AsyncAirflowRestClient:
+        """The client for ``base_url`` with these :class:`AsyncAirflowRestClient` keyword options."""
         key = (base_url, _key(options))
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = AsyncAirflowClient(base_url, **options)
+            client = self._clients[key] = AsyncAirflowRestClient(base_url, **options)
         return client
 
     async def aclose(self) -> None:

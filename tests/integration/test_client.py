@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import pytest
 
 from kestra_airflow_sdk import (
@@ -148,15 +149,15 @@ def test_logical_date_and_pagination(client: Any, airflow: AirflowServer) -> Non
             )
             assert run.logical_date == base + timedelta(hours=i)
             created.append(run.dag_run_id)
-        import kestra_airflow_sdk.airflow.core as core
+        import kestra_airflow_sdk.airflow.pagination as pagination
 
-        old = core.PAGE_SIZE
-        core.PAGE_SIZE = 2
+        old = pagination.PAGE_SIZE
+        pagination.PAGE_SIZE = 2
         try:
             listed = client.list_dag_runs("slow_dag", state="queued")
             limited = client.list_dag_runs("slow_dag", state=["queued"], limit=3)
         finally:
-            core.PAGE_SIZE = old
+            pagination.PAGE_SIZE = old
         assert set(created) <= {r.dag_run_id for r in listed}
         assert len({r.dag_run_id for r in listed}) == len(listed)
         assert len(limited) == 3
@@ -195,20 +196,34 @@ def test_auth_scheme_per_version_and_rejected_token_relogin(
 ) -> None:
     """Airflow 2 gets basic auth on every request; Airflow 3 gets a JWT, and when the cached token is
     rejected (Airflow 3 answers 403 "Invalid JWT token"), the client logs in again once."""
-    from pydantic import SecretStr
-
     seen: list[tuple[str, str]] = []
-    with AirflowClient(airflow.base_url, **credentials) as c:
-        c._http.event_hooks["request"].append(
-            lambda r: seen.append((r.url.path, r.headers.get("authorization", "").split(" ")[0]))
-        )
+    expire = [False]
+
+    class Watching(httpx.BaseTransport):
+        """The network, seen from the client: records each request; ``expire`` makes the next API
+        request carry a token Airflow does not know (what an expired token gets)."""
+
+        def __init__(self) -> None:
+            self.network = httpx.HTTPTransport()
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            if expire[0] and request.url.path.startswith("/api/"):
+                expire[0] = False
+                request.headers["authorization"] = "Bearer not-a-valid-jwt"
+            seen.append((request.url.path, request.headers.get("authorization", "").split(" ")[0]))
+            return self.network.handle_request(request)
+
+        def close(self) -> None:
+            self.network.close()
+
+    with AirflowClient(airflow.base_url, **credentials, transport=Watching()) as c:
         c.get_dag("hello_world_dag")
         if airflow.major == "2":
             assert ("/api/v1/dags/hello_world_dag", "Basic") in seen
             assert all(path != "/auth/token" for path, _ in seen)
             return
         assert [p for p, _ in seen].count("/auth/token") == 1
-        c._auth._token = SecretStr("not-a-valid-jwt")  # type: ignore[union-attr]  # what an expired token gets
+        expire[0] = True
         assert c.get_dag("hello_world_dag").dag_id == "hello_world_dag"
         assert [p for p, _ in seen].count("/auth/token") == 2
         assert seen[-1] == ("/api/v2/dags/hello_world_dag", "Bearer")

@@ -7,11 +7,12 @@ they stay ``queued`` until a test marks them; every assertion filters on this mo
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,10 +22,10 @@ import httpx
 import pandas as pd
 import pytest
 
-import kestra_airflow_sdk.airflow.core as core
+import kestra_airflow_sdk.airflow.pagination as pagination
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRun, DagRunState
+from kestra_airflow_sdk.airflow.waits import RunPoller
 from kestra_airflow_sdk.history import DAG_RUNS, TASK_INSTANCES
-from kestra_airflow_sdk.history.waits import RunPoller
 from tests.airflow_servers import AirflowServer
 from tests.clients import open_client
 
@@ -69,21 +70,91 @@ def seed(airflow: AirflowServer) -> Seed:
 
 @pytest.fixture
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 2)
+
+
+class Watched(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """The network as a client of these tests sees it (its ``transport=``, sync or async): every
+    request goes to each open watch list. ``cursors = False`` makes Airflow look like a server
+    without cursor pagination (Airflow 3 < 3.3): no cursor is sent, no ``next_cursor`` comes back."""
+
+    def __init__(self) -> None:
+        limits = httpx.Limits(max_connections=10, max_keepalive_connections=10)  # the client's default
+        self.network = httpx.HTTPTransport(limits=limits)
+        self.async_network = httpx.AsyncHTTPTransport(limits=limits)
+        self.watches: list[list[httpx.Request]] = []
+        self.cursors = True
+
+    def _sending(self, request: httpx.Request) -> None:
+        if not self.cursors and "cursor" in request.url.params:
+            request.url = request.url.copy_remove_param("cursor")
+        for watch in self.watches:
+            watch.append(request)
+
+    def _received(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        body = response.json() if "json" in response.headers.get("content-type", "") else None
+        if not isinstance(body, dict) or "next_cursor" not in body:  # the body as read: decoded already
+            headers = {
+                k: v for k, v in response.headers.items() if k not in ("content-encoding", "content-length")
+            }
+            return httpx.Response(
+                response.status_code, headers=headers, content=response.content, request=request
+            )
+        body.pop("next_cursor")
+        return httpx.Response(response.status_code, json=body, request=request)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._sending(request)
+        response = self.network.handle_request(request)
+        if self.cursors:
+            return response
+        response.read()
+        return self._received(request, response)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._sending(request)
+        response = await self.async_network.handle_async_request(request)
+        if self.cursors:
+            return response
+        await response.aread()
+        return self._received(request, response)
+
+    def close(self) -> None:
+        self.network.close()
+
+    async def aclose(self) -> None:
+        await self.async_network.aclose()
+
+
+#: the watched transport of each client these tests opened
+_NETWORK: dict[int, Watched] = {}
+
+
+@contextmanager
+def watched_client(mode: str, base_url: str, **kwargs: Any) -> Iterator[Any]:
+    """:func:`open_client` whose requests :func:`_requests` can see."""
+    network = Watched()
+    with open_client(mode, base_url, transport=network, **kwargs) as client:
+        _NETWORK[id(client)] = network
+        try:
+            yield client
+        finally:
+            del _NETWORK[id(client)]
+
+
+@pytest.fixture(params=["sync", "async"])
+def client(
+    request: pytest.FixtureRequest, airflow: AirflowServer, credentials: dict[str, str]
+) -> Iterator[Any]:
+    """The sync client, then the async one (as in conftest.py), watched."""
+    with watched_client(request.param, airflow.base_url, **credentials) as c:
+        yield c
 
 
 def _requests(client: Any) -> list[httpx.Request]:
-    """Every request the client sends from now on (an httpx event hook, sync or async)."""
+    """Every request the client sends from now on."""
     sent: list[httpx.Request] = []
-    http = client._http
-    if isinstance(http, httpx.AsyncClient):
-
-        async def hook(request: httpx.Request) -> None:
-            sent.append(request)
-
-        http.event_hooks["request"].append(hook)
-    else:
-        http.event_hooks["request"].append(sent.append)
+    _NETWORK[id(client)].watches.append(sent)
     return sent
 
 
@@ -217,7 +288,7 @@ def test_task_instances_has_one_row_per_try(
         version = raw.get_version().api_version
         for task in tasks:
             path = f"/dags/hello_world_dag/dagRuns/{retried}/taskInstances/{task}/tries"
-            body = raw._execute(raw._call("GET", path, action="reading tries"))
+            body = raw.execute(raw.call("GET", path, action="reading tries"))
             answered = {t["try_number"]: t for t in body["task_instances"]}
             assert sorted(answered) == [1, 2], version
             for row in frame[frame["task_id"] == task].to_dict("records"):
@@ -240,8 +311,7 @@ def test_task_instances_has_one_row_per_try(
 def _force_offsets(client: Any) -> None:
     """Make the client page by offsets, as against a server without cursors (Airflow 3 < 3.3)."""
     client.get_version()
-    target = getattr(client, "_client", client)  # the async client behind the blocking view
-    target._dialect = dataclasses.replace(target._dialect, cursor_pagination=False)
+    _NETWORK[id(client)].cursors = False
 
 
 def test_offset_pages_are_fetched_concurrently(
@@ -253,22 +323,24 @@ def test_offset_pages_are_fetched_concurrently(
 
     def raw_rows() -> tuple[list[str], list[httpx.Request]]:
         sent = _requests(client)
-        op = target._pages(f"/dags/{A}/dagRuns", "dag_runs", action="export", params={}, limit=None)
-        rows = client._execute(op)
+        op = pagination.pages(
+            target, f"/dags/{A}/dagRuns", "dag_runs", action="export", params={}, limit=None
+        )
+        rows = client.execute(op)
         return [r["dag_run_id"] for r in rows], _api_requests(sent)
 
     concurrent, sent = raw_rows()
-    monkeypatch.setattr(core, "PAGE_CONCURRENCY", 1)
+    monkeypatch.setattr(pagination, "PAGE_CONCURRENCY", 1)
     sequential, _ = raw_rows()
     assert concurrent == sequential  # same rows, same order
     assert set(seed.a) <= set(concurrent) and len(set(concurrent)) == len(concurrent)
     assert len(sent) == math.ceil(len(concurrent) / 2)  # no empty page, no page twice
-    offsets = sorted(int(r.url.params["offset"]) for r in sent)
+    offsets = sorted(int(r.url.params.get("offset", 0)) for r in sent)  # the first asks for a cursor
     assert offsets == list(range(0, len(concurrent), 2))
-    monkeypatch.setattr(core, "PAGE_CONCURRENCY", 4)
+    monkeypatch.setattr(pagination, "PAGE_CONCURRENCY", 4)
     frame = client.dag_runs(A)
     many = client.dag_runs([A, B])  # the batch POST endpoint pages the same way
-    monkeypatch.setattr(core, "PAGE_SIZE", 1000)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 1000)
     pd.testing.assert_frame_equal(frame, client.dag_runs(A))
     pd.testing.assert_frame_equal(many, client.dag_runs([A, B]))
     assert list(seed.mine(frame)["dag_run_id"]) == seed.a
@@ -318,7 +390,7 @@ def test_incremental_refresh_equals_a_full_export(
     assert set(added) <= set(refreshed["dag_run_id"])
     assert refreshed.set_index("dag_run_id").loc[seed.b[1], "state"] == "success"
     # a new client (a restarted notebook) refreshes from the file, row for row again
-    with open_client("sync", airflow.base_url, **credentials) as fresh:
+    with watched_client("sync", airflow.base_url, **credentials) as fresh:
         fresh_sent = _requests(fresh)
         reloaded = fresh.run_history([A, B], path=file)
         assert len([r for r in fresh_sent if "dagRuns" in r.url.path]) == 1
@@ -357,9 +429,11 @@ def test_concurrent_waits_share_one_poll_per_dag(
     refreshes = _count_refreshes(monkeypatch)
 
     async def wait_all() -> tuple[list[DagRun], list[httpx.Request]]:
-        async with AsyncAirflowClient(airflow.base_url, **credentials) as client:
+        network = Watched()
+        async with AsyncAirflowClient(airflow.base_url, **credentials, transport=network) as client:
             await client.get_version()
-            sent = _requests(client)
+            sent: list[httpx.Request] = []
+            network.watches.append(sent)
             marker = threading.Thread(target=_mark_all, args=(airflow.base_url, credentials, runs, 1.5))
             marker.start()
             waits = [client.wait_for_dag_run(d, r, poll_frequency=0.5, timeout=240.0) for d, r in runs]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kestra_airflow_sdk import InvalidArgumentError
@@ -137,10 +138,14 @@ def test_flows_for_dags_refuses_bad_options_before_any_request(
 ) -> None:
     from kestra_airflow_sdk import AirflowClient, flows_for_dags
 
-    def no_request(request: object) -> None:
-        raise AssertionError(f"no request expected, got {request}")
+    sent: list[httpx.Request] = []
 
-    with AirflowClient("http://airflow.test", username="u", password="p") as client:
-        client._http.event_hooks["request"] = [no_request]
-        with pytest.raises(error, match=says):
-            flows_for_dags(client, **kwargs)  # type: ignore[arg-type]
+    def no_request(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500, json={"detail": "no request expected"})
+
+    transport = httpx.MockTransport(no_request)
+    client = AirflowClient("http://airflow.test", username="u", password="p", transport=transport)
+    with client, pytest.raises(error, match=says):
+        flows_for_dags(client, **kwargs)  # type: ignore[arg-type]
+    assert sent == []

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kestra_airflow_sdk import AirflowClient, InvalidArgumentError, RetryPolicy
-from tests.reliability.mock_airflow import FakeAirflow, fake_client
+from tests.fake_airflow import FakeAirflow, fake_client
 
 
 @given(st.text())
@@ -70,7 +70,7 @@ def test_credentials_in_the_url_are_refused(url: str) -> None:
     ],
 )
 def test_conf_is_checked_before_any_request(conf: Any, expected: str) -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     with fake_client(fake) as client, pytest.raises(InvalidArgumentError, match=expected):
         client.trigger_dag_run("d", conf=conf)
     assert fake.log == []
@@ -92,7 +92,7 @@ def test_bad_client_arguments(kwargs: dict[str, Any], field: str) -> None:
 
 
 def test_with_retry_checks_its_argument_and_keeps_the_original() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     with fake_client(fake) as client:
         view = client.with_retry(RetryPolicy(max_attempts=2))
         assert view.retry.max_attempts == 2 and client.retry.max_attempts == 5
@@ -102,7 +102,7 @@ def test_with_retry_checks_its_argument_and_keeps_the_original() -> None:
 
 @pytest.mark.parametrize("if_paused", ["no", None, True])
 def test_if_paused_is_checked(if_paused: Any) -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     with fake_client(fake) as client, pytest.raises(InvalidArgumentError, match="if_paused"):
         client.trigger_dag_run("d", if_paused=if_paused)
     assert fake.log == []

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from kestra_airflow_sdk import NO_RETRY, AirflowConnectionError, ApiError, ConflictError, RetryPolicy
-from kestra_airflow_sdk.airflow.core import new_run_id
-from tests.reliability.mock_airflow import (
+from kestra_airflow_sdk.airflow.operations import new_run_id
+from tests.fake_airflow import (
     FakeAirflow,
     after_forwarding,
     answering,
@@ -31,7 +31,7 @@ def test_generated_run_id_is_manual_style_and_unique() -> None:
 
 
 def test_client_chooses_the_run_id_when_none_is_given() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     with fake_client(fake) as client:
         run = client.trigger_dag_run("d", conf={"a": 1})
     assert run.dag_run_id.startswith("manual__")
@@ -40,7 +40,7 @@ def test_client_chooses_the_run_id_when_none_is_given() -> None:
 
 @pytest.mark.parametrize("exc", [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout])
 def test_unsent_post_is_retried_blindly(exc: type[httpx.TransportError]) -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, raising(exc))
     fake.fault("POST", RUNS, raising(exc))
     with fake_client(fake) as client:
@@ -52,7 +52,7 @@ def test_unsent_post_is_retried_blindly(exc: type[httpx.TransportError]) -> None
 
 @pytest.mark.parametrize("exc", [httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError])
 def test_ambiguous_failure_that_created_the_run_returns_it(exc: type[httpx.TransportError]) -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, after_forwarding(fake, exc))
     with fake_client(fake) as client:
         run = client.trigger_dag_run("d", conf={"k": "v"}, if_paused="ignore")
@@ -64,7 +64,7 @@ def test_ambiguous_failure_that_created_the_run_returns_it(exc: type[httpx.Trans
 
 @pytest.mark.parametrize("exc", [httpx.ReadTimeout, httpx.RemoteProtocolError])
 def test_ambiguous_failure_that_created_nothing_posts_again(exc: type[httpx.TransportError]) -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, raising(exc))
     with fake_client(fake) as client:
         run = client.trigger_dag_run("d", if_paused="ignore")
@@ -75,7 +75,7 @@ def test_ambiguous_failure_that_created_nothing_posts_again(exc: type[httpx.Tran
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_5xx_is_settled_then_retried(status: int) -> None:
     """Airflow 3 on SQLite answers 500 "database is locked" and creates nothing."""
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, answering(status))
     fake.fault("POST", RUNS, answering(status))
     with fake_client(fake) as client:
@@ -86,10 +86,10 @@ def test_5xx_is_settled_then_retried(status: int) -> None:
 
 
 def test_5xx_after_creating_the_run_is_not_a_failure() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
 
     def created_then_500(request: httpx.Request) -> httpx.Response:
-        fake.answer(request, request.url.path)
+        fake.answer(request)
         return httpx.Response(500, json={"detail": "oops"})
 
     fake.fault("POST", RUNS, created_then_500)
@@ -101,7 +101,7 @@ def test_5xx_after_creating_the_run_is_not_a_failure() -> None:
 
 def test_409_on_our_own_retry_returns_the_existing_run() -> None:
     """Read timeout, the settle GET misses the run (still being written), the retry gets 409."""
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     state: dict[str, httpx.Request] = {}
 
     def slow_commit(request: httpx.Request) -> None:
@@ -109,7 +109,7 @@ def test_409_on_our_own_retry_returns_the_existing_run() -> None:
         raise httpx.ReadTimeout("injected", request=request)
 
     def commit_then_404(request: httpx.Request) -> httpx.Response:
-        fake.answer(state["post"], state["post"].url.path)  # the first POST lands only now
+        fake.answer(state["post"])  # the first POST lands only now
         return httpx.Response(404, json={"detail": "not yet"})
 
     fake.fault("POST", RUNS, slow_commit)
@@ -121,7 +121,7 @@ def test_409_on_our_own_retry_returns_the_existing_run() -> None:
 
 
 def test_409_for_a_run_id_the_user_gave_is_a_conflict() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     with fake_client(fake) as client:
         client.trigger_dag_run("d", dag_run_id="mine", if_paused="ignore")
         with pytest.raises(ConflictError, match="mine"):
@@ -131,7 +131,7 @@ def test_409_for_a_run_id_the_user_gave_is_a_conflict() -> None:
 
 
 def test_user_run_id_is_settled_after_an_ambiguous_failure() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, after_forwarding(fake, httpx.ReadTimeout))
     with fake_client(fake) as client:
         run = client.trigger_dag_run("d", dag_run_id="mine", if_paused="ignore")
@@ -140,7 +140,7 @@ def test_user_run_id_is_settled_after_an_ambiguous_failure() -> None:
 
 
 def test_client_errors_are_not_retried() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, answering(400))
     with fake_client(fake) as client, pytest.raises(ApiError) as info:
         client.trigger_dag_run("d", if_paused="ignore")
@@ -150,7 +150,7 @@ def test_client_errors_are_not_retried() -> None:
 
 
 def test_gives_up_after_max_attempts_with_the_last_error() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     for _ in range(10):
         fake.fault("POST", RUNS, answering(503))
     policy = RetryPolicy(max_attempts=3, initial_delay=0.001, max_delay=0.001)
@@ -163,7 +163,7 @@ def test_gives_up_after_max_attempts_with_the_last_error() -> None:
 
 def test_no_retry_still_settles_an_ambiguous_failure() -> None:
     """Nothing fails that succeeded, even without retries."""
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, after_forwarding(fake, httpx.ReadTimeout))
     with fake_client(fake, retry=NO_RETRY) as client:
         run = client.trigger_dag_run("d", if_paused="ignore")
@@ -171,7 +171,7 @@ def test_no_retry_still_settles_an_ambiguous_failure() -> None:
 
 
 def test_unknown_outcome_when_the_lookup_fails_too() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, raising(httpx.ReadTimeout))
     for _ in range(5):
         fake.fault("GET", "manual__", raising(httpx.ConnectError))
@@ -185,7 +185,7 @@ def test_unknown_outcome_when_the_lookup_fails_too() -> None:
 
 
 def test_429_honours_retry_after_and_posts_again() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, answering(429, {"Retry-After": "0"}))
     with fake_client(fake) as client:
         run = client.trigger_dag_run("d", if_paused="ignore")
@@ -195,7 +195,7 @@ def test_429_honours_retry_after_and_posts_again() -> None:
 
 
 def test_async_driver_settles_the_same_way() -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     fake.fault("POST", RUNS, after_forwarding(fake, httpx.RemoteProtocolError))
     fake.fault("POST", RUNS, answering(500))
 

@@ -13,16 +13,15 @@ from kestra_airflow_sdk import (
     InvalidArgumentError,
     WaitTimeoutError,
 )
-from kestra_airflow_sdk.airflow import core
-from tests.reliability.mock_airflow import FakeAirflow, answering, fake_client, raising, run_body
+from kestra_airflow_sdk.airflow import lookups
+from tests.fake_airflow import FakeAirflow, answering, fake_client, raising
 
 FAST_WAIT = {"poll_frequency": 0.001, "timeout": 30.0}
 
 
 def _fake_with_run(*states: str, paused: bool = False) -> FakeAirflow:
-    fake = FakeAirflow(paused=paused)
-    fake.runs["r"] = run_body("d", "r")
-    fake.states = list(states)
+    fake = FakeAirflow(api="v1", paused=paused)
+    fake.add_run("d", "r", "queued", *states)
     return fake
 
 
@@ -80,7 +79,7 @@ def test_a_permanent_error_ends_the_wait_at_once() -> None:
 
 @pytest.fixture
 def check_paused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core, "PAUSED_CHECK_AFTER", 0.0)
+    monkeypatch.setattr(lookups, "PAUSED_CHECK_AFTER", 0.0)
 
 
 @pytest.mark.usefixtures("check_paused_at_once")
@@ -111,7 +110,7 @@ def test_no_paused_check_in_the_first_seconds_of_a_wait() -> None:
 
 
 def test_triggering_a_paused_dag_warns_or_raises_before_posting() -> None:
-    fake = FakeAirflow(paused=True)
+    fake = FakeAirflow(api="v1", paused=True)
     with fake_client(fake) as client:
         with pytest.raises(DagPausedError):
             client.trigger_dag_run("d", if_paused="raise")
@@ -132,7 +131,7 @@ def test_triggering_a_paused_dag_warns_or_raises_before_posting() -> None:
     ],
 )
 def test_bad_wait_arguments_fail_before_any_request(kwargs: dict[str, object], field: str) -> None:
-    fake = FakeAirflow()
+    fake = FakeAirflow(api="v1")
     with fake_client(fake) as client, pytest.raises(InvalidArgumentError, match=field):
         client.wait_for_dag_run("d", "r", **kwargs)
     assert fake.log == []

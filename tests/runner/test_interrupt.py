@@ -10,15 +10,12 @@ from pathlib import Path
 
 SCRIPT = textwrap.dedent(
     """
-    import httpx
-    from kestra_airflow_sdk.airflow.client import AsyncAirflowClient
     from kestra_airflow_sdk.flows import Flow, TriggerDagRun
     from kestra_airflow_sdk.runner import ExecutionKilled, Observer
-    from tests.runner.fake_airflow import FakeAirflow
+    from tests.runner.fake_airflow import FakeAirflow, route_runner_to
 
     fake = FakeAirflow(scripts={"forever": ["running"]})
-    transport = httpx.MockTransport(fake.handle)
-    AsyncAirflowClient._open = lambda self, options: httpx.AsyncClient(transport=transport, **options)
+    route_runner_to(fake)
 
     class Ready(Observer):
         def dag_run_polled(self, execution, task_run, dag_run, task_instances):

@@ -5,19 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, InvalidArgumentError
-from kestra_airflow_sdk.airflow.auth import AirflowPasswordAuth
-from tests.unit.fake_airflow import FakeAirflow, make_runs
+from kestra_airflow_sdk.airflow.auth import AirflowPasswordAuth, BearerTokenAuth
+from tests.fake_airflow import FakeAirflow, make_runs
 
 
 def client_for(fake: FakeAirflow, **kwargs: object) -> AirflowClient:
-    client = AirflowClient("http://airflow.test", username="admin", password="s3cret-pw", **kwargs)  # type: ignore[arg-type]
-    client._http._transport = fake.transport()
-    return client
+    return AirflowClient(
+        "http://airflow.test", username="admin", password="s3cret-pw", transport=fake.transport(), **kwargs
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
@@ -83,8 +84,10 @@ def test_async_client_runs_the_same_operations() -> None:
     fake = FakeAirflow(api="v2", max_page=2, runs=make_runs(5))
 
     async def main() -> list[str]:
-        async with AsyncAirflowClient("http://airflow.test", username="admin", password="pw") as client:
-            client._http._transport = httpx.MockTransport(fake.handle)
+        transport = httpx.MockTransport(fake.handle)
+        async with AsyncAirflowClient(
+            "http://airflow.test", username="admin", password="pw", transport=transport
+        ) as client:
             return [r.dag_run_id for r in await client.list_dag_runs("d")]
 
     assert asyncio.run(main()) == [f"r{i}" for i in range(5)]
@@ -144,8 +147,8 @@ def test_secrets_stay_out_of_reprs() -> None:
     assert "s3cret-pw" not in repr(client)
     auth = AirflowPasswordAuth("admin", "s3cret-pw", root_url="http://h")
     assert "s3cret-pw" not in repr(auth)
-    assert "s3cret-pw" not in repr(AirflowClient("http://h", token="tok-s3cret")._auth)
-    assert "tok-s3cret" not in repr(AirflowClient("http://h", token="tok-s3cret")._auth)
+    assert "tok-s3cret" not in repr(AirflowClient("http://h", token="tok-s3cret"))
+    assert "tok-s3cret" not in repr(BearerTokenAuth("tok-s3cret"))
 
 
 def test_method_signatures_are_the_same_on_both_clients() -> None:
@@ -165,3 +168,50 @@ def test_method_signatures_are_the_same_on_both_clients() -> None:
         assert inspect.signature(getattr(sync_client, name)) == inspect.signature(
             getattr(async_client, name)
         ), name
+
+
+def test_transport_is_the_seam_and_must_match_the_driver() -> None:
+    fake = FakeAirflow(api="v1", runs=make_runs(2))
+    with AirflowClient(
+        "http://airflow.test", username="a", password="b", transport=fake.transport()
+    ) as client:
+        assert client.get_version().version == "2.10.5"
+    assert fake.paths[:2] == ["/api/v2/version", "/api/v1/version"]  # the probe went through the fake
+
+    class Sync(httpx.BaseTransport):  # (httpx.MockTransport is both kinds)
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            return fake.handle(request)
+
+    with pytest.raises(InvalidArgumentError, match=r"transport: expected an httpx\.AsyncBaseTransport"):
+        AsyncAirflowClient("http://airflow.test", transport=Sync())
+
+    class Async(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return fake.handle(request)
+
+    with pytest.raises(InvalidArgumentError, match=r"transport: expected an httpx\.BaseTransport"):
+        AirflowClient("http://airflow.test", transport=Async())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("api", ["v1", "v2"])
+def test_the_fake_replays_recorded_polls_of_a_real_run(api: str) -> None:
+    """The one fake also serves runs recorded from real Airflow, poll by poll, with their task instances."""
+    polls = json.loads(
+        (Path(__file__).resolve().parents[1] / "samples" / f"{api}_progress_polls.json").read_text()
+    )
+    fake = FakeAirflow(api=api)
+    run = fake.replay(polls)
+    seen = []
+    with AirflowClient(
+        "http://airflow.test", username="a", password="b", transport=fake.transport()
+    ) as client:
+        for _ in polls:
+            state = client.get_dag_run(run.dag_id, run.run_id).state
+            tis = client.list_task_instances(run.dag_id, run.run_id)
+            seen.append((state, [ti.task_id for ti in tis]))
+        final = client.wait_for_dag_run(run.dag_id, run.run_id, poll_frequency=0.001, timeout=5.0)
+    expected = [
+        (p["dag_run"]["state"], [t["task_id"] for t in p["task_instances"]["task_instances"]]) for p in polls
+    ]
+    assert [(str(s), t) for s, t in seen] == expected
+    assert str(final.state) == polls[-1]["dag_run"]["state"]

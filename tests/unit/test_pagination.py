@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
-from kestra_airflow_sdk.airflow import core
+from kestra_airflow_sdk.airflow import pagination
 from kestra_airflow_sdk.airflow.errors import ApiError
 from kestra_airflow_sdk.airflow.retry import RetryPolicy
-from tests.unit.fake_airflow import FakeAirflow, make_runs
+from tests.fake_airflow import FakeAirflow, make_runs
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_delay=0.01, max_delay=0.01, jitter=0.0)
 
@@ -40,14 +40,14 @@ def test_sync_offset_pages_are_concurrent_bounded_and_ordered(api: str) -> None:
                 in_flight[0] -= 1
         return fake.handle(request)
 
-    with AirflowClient("http://airflow.test", username="admin", password="pw") as client:
-        client._http._transport = httpx.MockTransport(slow)
+    transport = httpx.MockTransport(slow)
+    with AirflowClient("http://airflow.test", username="admin", password="pw", transport=transport) as client:
         runs = client.list_dag_runs("d")
         frame = client.dag_runs("d")
     assert [r.dag_run_id for r in runs] == [f"r{i}" for i in range(20)]
     assert sorted(frame["dag_run_id"]) == sorted(f"r{i}" for i in range(20))
     assert _offsets(fake) == sorted([0, 3, 6, 9, 12, 15, 18] * 2)  # 7 pages each, none empty, none twice
-    assert 1 <= most[0] <= core.PAGE_CONCURRENCY
+    assert 1 <= most[0] <= pagination.PAGE_CONCURRENCY
 
 
 def test_async_offset_pages_are_concurrent_bounded_and_ordered() -> None:
@@ -63,19 +63,22 @@ def test_async_offset_pages_are_concurrent_bounded_and_ordered() -> None:
         return fake.handle(request)
 
     async def main() -> list[str]:
-        async with AsyncAirflowClient("http://airflow.test", username="admin", password="pw") as client:
-            client._http._transport = httpx.MockTransport(slow)
+        transport = httpx.MockTransport(slow)
+        async with AsyncAirflowClient(
+            "http://airflow.test", username="admin", password="pw", transport=transport
+        ) as client:
             return [r.dag_run_id for r in await client.list_dag_runs("d")]
 
     assert asyncio.run(main()) == [f"r{i}" for i in range(20)]
     assert _offsets(fake) == [0, 3, 6, 9, 12, 15, 18]
-    assert most[0] == core.PAGE_CONCURRENCY  # 6 pages after the first, 4 at a time
+    assert most[0] == pagination.PAGE_CONCURRENCY  # 6 pages after the first, 4 at a time
 
 
 def test_limit_bounds_the_concurrent_pages() -> None:
     fake = FakeAirflow(api="v1", max_page=3, runs=make_runs(20))
-    with AirflowClient("http://airflow.test", username="admin", password="pw") as client:
-        client._http._transport = fake.transport()
+    with AirflowClient(
+        "http://airflow.test", username="admin", password="pw", transport=fake.transport()
+    ) as client:
         runs = client.list_dag_runs("d", limit=8)
     assert [r.dag_run_id for r in runs] == [f"r{i}" for i in range(8)]
     pages = [r.url.params for r in fake.requests if r.url.path.endswith("/dagRuns")]
@@ -97,15 +100,20 @@ def test_a_failing_page_is_retried_on_its_own_then_fails_the_export(mode: str) -
 
     def export() -> list[str]:
         if mode == "sync":
-            with AirflowClient("http://airflow.test", username="a", password="b", retry=FAST_RETRY) as client:
-                client._http._transport = httpx.MockTransport(flaky)
+            transport = httpx.MockTransport(flaky)
+            with AirflowClient(
+                "http://airflow.test", username="a", password="b", retry=FAST_RETRY, transport=transport
+            ) as client:
                 return [r.dag_run_id for r in client.list_dag_runs("d")]
 
         async def main() -> list[str]:
             async with AsyncAirflowClient(
-                "http://airflow.test", username="a", password="b", retry=FAST_RETRY
+                "http://airflow.test",
+                username="a",
+                password="b",
+                retry=FAST_RETRY,
+                transport=httpx.MockTransport(flaky),
             ) as client:
-                client._http._transport = httpx.MockTransport(flaky)
                 return [r.dag_run_id for r in await client.list_dag_runs("d")]
 
         return asyncio.run(main())

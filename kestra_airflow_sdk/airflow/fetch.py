@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from ..airflow import core
-from ..airflow.core import ClientCore, Op
-from ..airflow.errors import InvalidArgumentError
-from ..airflow.models import DagRun, DagRunState, TaskInstance
+from . import arguments, pagination
+from .effects import Op, gather
+from .models import DagRun, DagRunState, TaskInstance
+from .pagination import Page, by_offsets, page, pages
+from .session import Session
 
 __all__ = ["RunQuery", "fetch_runs", "fetch_task_instances"]
 
@@ -34,14 +35,8 @@ def _dag_ids(dag_id: str | Iterable[str] | None) -> tuple[str, ...] | None:
         return None
     ids = [dag_id] if isinstance(dag_id, str) else list(dag_id)
     for one in ids:
-        core._segment(one, "dag_id")
+        arguments.segment(one, "dag_id")
     return tuple(dict.fromkeys(ids))
-
-
-def _limit(limit: int | None) -> int | None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise InvalidArgumentError(f"limit: expected a non-negative integer, got {limit!r}")
-    return limit
 
 
 @dataclass(frozen=True)
@@ -76,59 +71,44 @@ class RunQuery:
         """Validate user arguments (before any request) into a query."""
         return cls(
             dag_ids=_dag_ids(dag_id),
-            states=tuple(core._states(state)),
-            since=core._aware(since, "since"),
-            until=core._aware(until, "until"),
-            limit=_limit(limit),
+            states=tuple(arguments.states(state)),
+            since=arguments.aware(since, "since"),
+            until=arguments.aware(until, "until"),
+            limit=arguments.limit(limit),
         )
-
-
-def _page_size(limit: int | None, received: int) -> int:
-    """Ask for the largest page (the server clamps it), or just what the caller's limit still needs."""
-    return core.PAGE_SIZE if limit is None else min(core.PAGE_SIZE, limit - received)
 
 
 def _post_pages(
-    client: ClientCore, path: str, key: str, *, action: str, body: Mapping[str, Any], limit: int | None
+    client: Session, path: str, key: str, *, action: str, body: Mapping[str, Any], limit: int | None
 ) -> Op[list[Row]]:
     """Every page of a batch ``POST .../list`` endpoint (offset pagination, stable order): the first
-    page tells the total, the others are fetched concurrently (see ``ClientCore._offset_pages``)."""
+    page tells the total, the others are fetched concurrently (see :func:`.pagination.by_offsets`)."""
 
-    def page(offset: int, size: int) -> Op[tuple[Row, list[Row]]]:
-        return client._page(
-            "POST", path, key, action=action, json_body={**body, "page_offset": offset, "page_limit": size}
+    def at_offset(offset: int, size: int) -> Op[Page]:
+        return page(
+            client,
+            "POST",
+            path,
+            key,
+            action=action,
+            json_body={**body, "page_offset": offset, "page_limit": size},
         )
 
-    rows: list[Row] = []
-    concurrent = True
-    while limit is None or len(rows) < limit:
-        answer, got = yield from page(len(rows), _page_size(limit, len(rows)))
-        rows.extend(got)
-        total = answer.get("total_entries")
-        if not got or (isinstance(total, int) and len(rows) >= total):
-            break
-        if concurrent and isinstance(total, int):
-            concurrent = False
-            end = total if limit is None else min(total, limit)
-            more = yield from client._offset_pages(page, size=len(got), received=len(rows), end=end)
-            rows.extend(more)
-            if not more or len(rows) >= end:
-                break
-    return rows[:limit] if limit is not None else rows
+    return (yield from by_offsets(at_offset, limit=limit))
 
 
 def fetch_runs(
-    client: ClientCore, query: RunQuery, *, stop: Callable[[list[Row]], bool] | None = None
+    client: Session, query: RunQuery, *, stop: Callable[[list[Row]], bool] | None = None
 ) -> Op[list[Row]]:
     """The runs a query selects, as rows normalised like :class:`DagRun` (one shape for v1 and v2).
 
     ``stop`` (given the raw rows so far) may end a single-DAG or all-DAG export early.
     """
-    dialect = yield from client._api()
+    dialect = yield from client.dialect()
     field_name = dialect.run_time_field
     window = {
-        f"{field_name}_gte": core._iso(query.since),
-        f"{field_name}_lte": core._iso(query.until),
+        f"{field_name}_gte": arguments.iso(query.since),
+        f"{field_name}_lte": arguments.iso(query.until),
     }
     dag_ids = query.dag_ids
     many = dag_ids is not None and len(dag_ids) > 1
@@ -151,13 +131,14 @@ def fetch_runs(
         single = dag_ids[0] if dag_ids is not None and len(dag_ids) == 1 else None
         params: dict[str, Any] = {
             "state": list(query.states) or None,
-            "updated_at_gte": core._iso(query.updated_since),
+            "updated_at_gte": arguments.iso(query.updated_since),
             "order_by": f"-{field_name}" if query.newest_first else None,
             **window,
         }
-        path = f"/dags/{'~' if single is None else core._segment(single, 'dag_id')}/dagRuns"
+        path = f"/dags/{'~' if single is None else arguments.segment(single, 'dag_id')}/dagRuns"
         action = f"Listing runs of DAG {single!r}" if single else "Listing DAG runs"
-        rows = yield from client._pages(
+        rows = yield from pages(
+            client,
             path,
             "dag_runs",
             action=action,
@@ -181,7 +162,7 @@ def _row_filter(query: RunQuery) -> Callable[[Row], bool]:
 
 
 def fetch_task_instances(
-    client: ClientCore,
+    client: Session,
     dag_id: str,
     dag_run_id: str | None,
     *,
@@ -197,27 +178,28 @@ def fetch_task_instances(
     (``.../tries``, Airflow 2.10+ and 3), ``PAGE_CONCURRENCY`` at a time. Earlier tries are kept
     when their state is one of ``state`` (all of them without a state filter). Rows are normalised.
     """
-    dialect = yield from client._api()
+    dialect = yield from client.dialect()
     field_name = dialect.run_time_field
-    run = "~" if dag_run_id is None else core._segment(dag_run_id, "dag_run_id")
+    run = "~" if dag_run_id is None else arguments.segment(dag_run_id, "dag_run_id")
     states = list(state)
     params = {
         "state": states or None,
-        f"{field_name}_gte": core._iso(since),
-        f"{field_name}_lte": core._iso(until),
+        f"{field_name}_gte": arguments.iso(since),
+        f"{field_name}_lte": arguments.iso(until),
     }
     where = f"DAG run {dag_run_id!r} of DAG {dag_id!r}" if dag_run_id else f"the runs of DAG {dag_id!r}"
-    dag = core._segment(dag_id, "dag_id")
-    latest = yield from client._pages(
+    dag = arguments.segment(dag_id, "dag_id")
+    latest = yield from pages(
+        client,
         f"/dags/{dag}/dagRuns/{run}/taskInstances",
         "task_instances",
         action=f"Listing task instances of {where}",
         params=params,
-        limit=_limit(limit),
+        limit=arguments.limit(limit),
     )
     retried = [row for row in latest if _try_number(row) > 1]
-    earlier = yield from core.gather(
-        (_earlier_tries(client, dag, row) for row in retried), core.PAGE_CONCURRENCY
+    earlier = yield from gather(
+        (_earlier_tries(client, dag, row) for row in retried), pagination.PAGE_CONCURRENCY
     )
     keep = set(states)
     rows = latest + [t for tries in earlier for t in tries if not keep or t.get("state") in keep]
@@ -229,16 +211,17 @@ def _try_number(row: Row) -> int:
     return number if isinstance(number, int) else 0
 
 
-def _earlier_tries(client: ClientCore, dag: str, latest: Row) -> Op[list[Row]]:
+def _earlier_tries(client: Session, dag: str, latest: Row) -> Op[list[Row]]:
     """The tries of one task instance before its latest one (which the list already gave)."""
     task_id, run_id, map_index = latest.get("task_id"), latest.get("dag_run_id"), latest.get("map_index")
     path = (
-        f"/dags/{dag}/dagRuns/{core._segment(str(run_id), 'dag_run_id')}"
-        f"/taskInstances/{core._segment(str(task_id), 'task_id')}"
+        f"/dags/{dag}/dagRuns/{arguments.segment(str(run_id), 'dag_run_id')}"
+        f"/taskInstances/{arguments.segment(str(task_id), 'task_id')}"
     )
     if isinstance(map_index, int) and map_index >= 0:
         path += f"/{map_index}"  # a mapped task instance (Airflow 2 answers 404 for /-1/tries)
-    tries = yield from client._pages(
+    tries = yield from pages(
+        client,
         f"{path}/tries",
         "task_instances",
         action=f"Listing the tries of task {task_id!r} (map index {map_index}) in DAG run {run_id!r}",

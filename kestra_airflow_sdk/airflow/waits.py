@@ -24,12 +24,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..airflow import core
-from ..airflow.core import ClientCore, Op, Sleep, logger
-from ..airflow.errors import AirflowError, InvalidArgumentError, WaitTimeoutError
-from ..airflow.models import DagRun, DagRunState, TaskInstance
-from ..airflow.retry import NO_RETRY, is_transient
+from . import arguments, lookups
+from .arguments import IfPaused
+from .effects import Op, Sleep
+from .errors import AirflowError, InvalidArgumentError, WaitTimeoutError
 from .fetch import RunQuery, fetch_runs
+from .lookups import check_paused, read_run, read_task_instances
+from .models import DagRun, DagRunState, TaskInstance
+from .retry import NO_RETRY, is_transient
+from .session import Session, logger
 from .state import per_client
 
 __all__ = ["OnPoll", "RunPoller", "wait_runs"]
@@ -97,7 +100,7 @@ class RunPoller:
         """How many refreshes of this DAG have completed."""
         return self._dags[dag_id].generation
 
-    def refresh(self, client: ClientCore, dag_id: str, seen: int, max_age: float) -> Op[None]:
+    def refresh(self, client: Session, dag_id: str, seen: int, max_age: float) -> Op[None]:
         """Bring the DAG's watched runs up to date, at most once per ``max_age`` seconds for all waiters.
 
         ``seen`` is the generation the caller last read; a refresh newer than that and younger
@@ -118,13 +121,13 @@ class RunPoller:
             if not state.watchers:
                 self._dags.pop(dag_id, None)
 
-    def _refresh(self, client: ClientCore, dag_id: str, state: _DagState) -> Op[None]:
+    def _refresh(self, client: Session, dag_id: str, state: _DagState) -> Op[None]:
         started = datetime.now(timezone.utc)
         watched = frozenset(state.watchers)
         if len(watched) == 1:  # a lone wait: reading the run itself costs the same one request
             (run_id,) = watched
             try:
-                state.runs[run_id] = yield from client._get_run(dag_id, run_id)
+                state.runs[run_id] = yield from read_run(client, dag_id, run_id)
                 state.errors.pop(run_id, None)
             except AirflowError as exc:
                 state.errors[run_id] = exc
@@ -149,7 +152,7 @@ class RunPoller:
         for run_id in sorted(unknown - state.runs.keys()):
             # finished before this wait started (or unknown to Airflow): read it once
             try:
-                state.runs[run_id] = yield from client._get_run(dag_id, run_id)
+                state.runs[run_id] = yield from read_run(client, dag_id, run_id)
             except AirflowError as exc:
                 state.errors[run_id] = exc
 
@@ -160,7 +163,7 @@ def _clear_errors(state: _DagState, runs: dict[str, DagRun]) -> None:
 
 
 def _list(
-    client: ClientCore,
+    client: Session,
     dag_id: str,
     run_ids: frozenset[str],
     states: Sequence[str],
@@ -183,7 +186,7 @@ def _list(
     return {row["dag_run_id"]: DagRun.model_validate(row) for row in rows}
 
 
-def poller_of(client: ClientCore) -> RunPoller:
+def poller_of(client: Session) -> RunPoller:
     """The client's poller (created on first use)."""
     return per_client(client, "poller", RunPoller)
 
@@ -208,12 +211,12 @@ OnPoll = Callable[[DagRun, "list[TaskInstance] | None"], object]
 
 
 def wait_runs(
-    client: ClientCore,
+    client: Session,
     refs: Sequence[RunRef],
     *,
     poll_frequency: float,
     timeout: float,
-    if_paused: core.IfPaused = "warn",
+    if_paused: IfPaused = "warn",
     on_poll: OnPoll | None = None,
     task_instances: bool = False,
 ) -> Op[list[DagRun]]:
@@ -231,12 +234,12 @@ def wait_runs(
     on each of those polls too (a poll whose task instances could not be read does not count),
     else ``None`` is passed.
     """
-    core._positive(poll_frequency, "poll_frequency")
-    core._positive(timeout, "timeout")
-    core._if_paused(if_paused)
+    arguments.positive(poll_frequency, "poll_frequency")
+    arguments.positive(timeout, "timeout")
+    arguments.check_if_paused(if_paused)
     for dag_id, run_id in refs:
-        core._segment(dag_id, "dag_id")
-        core._segment(run_id, "dag_run_id")
+        arguments.segment(dag_id, "dag_id")
+        arguments.segment(run_id, "dag_run_id")
     poller = poller_of(client)
     for dag_id, run_id in refs:
         poller.watch(dag_id, run_id)
@@ -257,10 +260,10 @@ class _Wait:
 
     def __init__(
         self,
-        client: ClientCore,
+        client: Session,
         poller: RunPoller,
         refs: Sequence[RunRef],
-        if_paused: core.IfPaused,
+        if_paused: IfPaused,
         on_poll: OnPoll | None,
         task_instances: bool,
     ) -> None:
@@ -276,7 +279,7 @@ class _Wait:
     def loop(self, poll_frequency: float, timeout: float) -> Op[list[DagRun]]:
         started = time.monotonic()
         for dag_id, _ in self.refs:
-            self.next_paused_check[dag_id] = started + core.PAUSED_CHECK_AFTER
+            self.next_paused_check[dag_id] = started + lookups.PAUSED_CHECK_AFTER
         while True:
             failed = False
             pending = [ref for ref in dict.fromkeys(self.refs) if not _is_final(self.latest[ref])]
@@ -311,14 +314,14 @@ class _Wait:
             try:
                 run = self.poller.known(*ref)
                 if run is None:
-                    run = yield from self.client._get_run(*ref, retry=NO_RETRY)
+                    run = yield from read_run(self.client, *ref, retry=NO_RETRY)
             except AirflowError as exc:
                 ok = self._transient(exc, *ref) and ok
                 continue
             tis = None
             if self.task_instances:
                 try:
-                    tis = yield from ClientCore.list_task_instances.fn(self.client, *ref)
+                    tis = yield from read_task_instances(self.client, *ref)
                 except AirflowError as exc:  # read the run again next tick, with its task instances
                     ok = self._transient(exc, *ref) and ok
                     continue
@@ -327,9 +330,9 @@ class _Wait:
                 self.on_poll(run, tis)
         queued = [ref for ref in refs if _state(self.latest[ref]) == DagRunState.QUEUED]
         if queued and self.if_paused != "ignore" and time.monotonic() >= self.next_paused_check[dag_id]:
-            self.next_paused_check[dag_id] = time.monotonic() + core.PAUSED_CHECK_INTERVAL
-            self.paused[dag_id] = yield from self.client._check_paused(
-                dag_id, queued[0][1], self.if_paused, warned=bool(self.paused.get(dag_id))
+            self.next_paused_check[dag_id] = time.monotonic() + lookups.PAUSED_CHECK_INTERVAL
+            self.paused[dag_id] = yield from check_paused(
+                self.client, dag_id, queued[0][1], self.if_paused, warned=bool(self.paused.get(dag_id))
             )
         return ok
 

@@ -1,0 +1,16 @@
+"""The Airflow REST operations, one module per resource, each a mixin of sans-I/O operations."""
+
+from .dag_runs import DagRunOperations
+from .dags import DagOperations
+from .task_instances import TaskInstanceOperations
+from .trigger import TriggerOperations, new_run_id
+from .waiting import WaitOperations
+
+__all__ = [
+    "DagOperations",
+    "DagRunOperations",
+    "TaskInstanceOperations",
+    "TriggerOperations",
+    "WaitOperations",
+    "new_run_id",
+]

@@ -1,0 +1,347 @@
+"""The one in-memory fake Airflow of the fast tests, reached through the clients' ``transport=`` seam.
+
+It answers like Airflow 3 (``/api/v2``, JWT from ``POST /auth/token``) or Airflow 2 (``/api/v1``,
+basic auth) and keeps what a test asserts on: every request, the DAG runs, the logins. It is no
+substitute for the real servers (the integration tests are); it drives edge cases deterministically:
+
+* runs that progress: each DAG has a script of states (``scripts``, else ``default_script``); a
+  run starts at the first state and moves one step on each poll (a read of the run, or the list of
+  the DAG's finished runs that batched waits send each tick); the last state repeats;
+* paging: ``limit`` silently clamped to ``max_page``, offsets with ``total_entries``, or Airflow
+  3.3 cursors (``cursor=True``);
+* tokens: each login issues a new token and invalidates the previous ones (``valid_tokens``);
+* recorded runs: ``replay(polls)`` serves the polls recorded from a real run, one per read;
+* faults: ``fault(method, path_part, reaction)`` answers the next matching request with the
+  reaction (a status, a raised transport error, ...), and ``errors`` counts 5xx answers to the next
+  triggers (``"trigger"``) or polls (``"poll"``).
+
+Use: ``AirflowClient(url, transport=fake.transport())`` (``fake_client`` below), or the runner's
+fixture in ``tests/runner/fake_airflow.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, RetryPolicy
+
+Reaction = Callable[[httpx.Request], "httpx.Response | None"]
+
+_ROUTE = re.compile(
+    r"^/dags/(?P<dag>[^/]+)(?:/(?P<runs>dagRuns)(?:/(?P<run>[^/]+))?(?P<tis>/taskInstances)?)?(?P<tasks>/tasks)?$"
+)
+#: the default policy's shape with millisecond delays, so unit tests do not sleep
+FAST = RetryPolicy(initial_delay=0.001, max_delay=0.004)
+
+
+@dataclass
+class FakeRun:
+    """One DAG run: its state is ``script[polls]`` (the last state repeats) unless ``forced``."""
+
+    dag_id: str
+    run_id: str
+    conf: dict[str, Any]
+    script: list[str]
+    polls: int = 0
+    forced: str | None = None
+    #: recorded polls of a real run ({"dag_run": ..., "task_instances": ...}, see ``replay``)
+    recorded: list[dict[str, Any]] | None = None
+
+    @property
+    def state(self) -> str:
+        if self.forced:
+            return self.forced
+        if self.recorded is not None:
+            return str(self._poll()["dag_run"]["state"])
+        return self.script[min(self.polls, len(self.script) - 1)]
+
+    def _poll(self) -> dict[str, Any]:
+        assert self.recorded is not None  # the first read serves the first recorded poll
+        return self.recorded[max(0, min(self.polls - 1, len(self.recorded) - 1))]
+
+    def task_instances(self) -> dict[str, Any]:
+        if self.recorded is not None:
+            return dict(self._poll()["task_instances"])
+        state = self.state if self.state in ("success", "failed") else "running"
+        ti = {
+            "dag_id": self.dag_id,
+            "dag_run_id": self.run_id,
+            "task_id": "t1",
+            "state": state,
+            "try_number": 1,
+        }
+        return {"task_instances": [ti], "total_entries": 1}
+
+    def body(self) -> dict[str, Any]:
+        if self.recorded is not None:
+            return {**self._poll()["dag_run"], **({"state": self.forced} if self.forced else {})}
+        final = self.state in ("success", "failed")
+        return {
+            "dag_id": self.dag_id,
+            "dag_run_id": self.run_id,
+            "state": self.state,
+            "conf": self.conf,
+            "run_type": "manual",
+            "start_date": "2026-01-01T00:00:00Z" if self.state != "queued" else None,
+            "end_date": "2026-01-01T00:00:10Z" if final else None,
+        }
+
+
+def make_runs(n: int, dag_id: str = "d") -> dict[str, FakeRun]:
+    """``n`` finished runs ``r0`` ... of one DAG, in that order."""
+    return {f"r{i}": FakeRun(dag_id, f"r{i}", {}, ["success"]) for i in range(n)}
+
+
+@dataclass
+class FakeAirflow:
+    api: str = "v2"
+    #: the states a run of each DAG goes through, one step per poll
+    scripts: dict[str, list[str]] = field(default_factory=dict)
+    #: the script of DAGs not in ``scripts``; None: such DAGs do not exist (404)
+    default_script: list[str] | None = field(default_factory=lambda: ["queued"])
+    runs: dict[str, FakeRun] = field(default_factory=dict)
+    paused: bool = False
+    #: the password ``POST /auth/token`` accepts (None: any)
+    password: str | None = None
+    #: the largest page the server answers (a larger ``limit`` is clamped silently)
+    max_page: int = 100
+    #: Airflow 3.3 cursor pagination (``next_cursor``) instead of offsets
+    cursor: bool = False
+    #: answer 500 to the next N triggers / 503 to the next N polls ({"trigger": N, "poll": N})
+    errors: dict[str, int] = field(default_factory=dict)
+    #: a trigger answered with an error still created the run (as a locked SQLite Airflow may)
+    create_on_error: bool = False
+    faults: list[tuple[str, str, Reaction]] = field(default_factory=list)
+    requests: list[httpx.Request] = field(default_factory=list)
+    valid_tokens: set[str] = field(default_factory=set)
+    logins: int = 0
+
+    # ------------------------------------------------------------------ what tests use
+
+    def transport(self) -> httpx.MockTransport:
+        """The transport to give a client (``transport=``); sync and async alike."""
+        return httpx.MockTransport(self)
+
+    def add_run(self, dag_id: str, run_id: str, *states: str) -> FakeRun:
+        """A run that already exists, going through ``states`` (default: the DAG's script)."""
+        run = FakeRun(dag_id, run_id, {}, list(states) or self._script(dag_id) or ["queued"])
+        self.runs[run_id] = run
+        return run
+
+    def replay(self, polls: list[dict[str, Any]]) -> FakeRun:
+        """A run that replays recorded polls of a real run (``tests/samples/*_progress_polls*.json``):
+        each read of the run serves the next poll, its task instances those of the same poll."""
+        first = polls[0]["dag_run"]
+        run = FakeRun(first["dag_id"], first["dag_run_id"], {}, [], recorded=polls)
+        self.runs[run.run_id] = run
+        return run
+
+    def fault(self, method: str, path_part: str, reaction: Reaction) -> None:
+        """Answer the next ``method`` request whose path contains ``path_part`` with ``reaction``
+        (a reaction that returns None lets the fake answer normally)."""
+        self.faults.append((method, path_part, reaction))
+
+    @property
+    def log(self) -> list[tuple[str, str]]:
+        """Every request as (method, unquoted path)."""
+        return [(r.method, unquote(r.url.path)) for r in self.requests]
+
+    @property
+    def paths(self) -> list[str]:
+        return [r.url.path for r in self.requests]
+
+    def count(self, method: str, path_part: str = "") -> int:
+        """How many ``method`` requests had a path containing ``path_part``."""
+        return sum(1 for m, p in self.log if m == method and path_part in p)
+
+    # ------------------------------------------------------------------ the server
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        return self.handle(request)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Record the request, apply the first matching fault, else answer like Airflow."""
+        self.requests.append(request)
+        path = unquote(request.url.path)
+        for i, (method, part, reaction) in enumerate(self.faults):
+            if method == request.method and part in path:
+                del self.faults[i]
+                answer = reaction(request)
+                if answer is not None:
+                    return answer
+                break
+        return self.answer(request)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        """Airflow's answer to ``request`` (no fault, not recorded)."""
+        path = unquote(request.url.path)
+        if path == "/auth/token":
+            return self._login(request)
+        prefix = f"/api/{self.api}"
+        if not path.startswith(prefix + "/"):
+            return _error(404, "Not Found")
+        path = path[len(prefix) :]
+        if path == "/version":
+            return httpx.Response(
+                200, json={"version": "3.3.2" if self.api == "v2" else "2.10.5", "git_version": None}
+            )
+        if self.api == "v2":
+            auth = request.headers.get("authorization", "")
+            if not auth:
+                return _error(401, "Not authenticated")
+            if auth.removeprefix("Bearer ") not in self.valid_tokens:
+                return _error(403, "Invalid JWT token")
+        match = _ROUTE.match(path)
+        if match is None:
+            return _error(404, f"no route {path}")
+        dag = match["dag"]
+        if dag != "~" and self._script(dag) is None:
+            return _error(404, f"Dag with dag_id: '{dag}' not found")
+        if match["tasks"]:
+            return httpx.Response(200, json={"tasks": [{"task_id": "t1", "operator_name": "BashOperator"}]})
+        if not match["runs"]:
+            return httpx.Response(200, json={"dag_id": dag, "is_paused": self.paused})
+        if match["run"] is None:
+            return self._list(request, dag) if request.method == "GET" else self._trigger(request, dag)
+        return self._run(request, dag, match["run"], bool(match["tis"]))
+
+    def _script(self, dag: str) -> list[str] | None:
+        return self.scripts.get(dag, self.default_script)
+
+    def _error_due(self, kind: str) -> bool:
+        if self.errors.get(kind, 0) > 0:
+            self.errors[kind] -= 1
+            return True
+        return False
+
+    def _login(self, request: httpx.Request) -> httpx.Response:
+        if self.password is not None and json.loads(request.content).get("password") != self.password:
+            return _error(401, "Invalid credentials")
+        self.logins += 1
+        token = f"token-{self.logins}"
+        self.valid_tokens = {token}
+        return httpx.Response(201, json={"access_token": token})
+
+    def _trigger(self, request: httpx.Request, dag: str) -> httpx.Response:
+        body = json.loads(request.content)
+        script = self._script(dag) or ["queued"]
+        run = FakeRun(
+            dag, body.get("dag_run_id") or f"manual__{len(self.runs)}", body.get("conf") or {}, script
+        )
+        if self._error_due("trigger"):
+            if self.create_on_error:
+                self.runs[run.run_id] = run
+            return _error(500, "database is locked")
+        if run.run_id in self.runs:
+            return _error(409, "exists")
+        self.runs[run.run_id] = run
+        return httpx.Response(200, json=run.body())
+
+    def _run(self, request: httpx.Request, dag: str, run_id: str, tis: bool) -> httpx.Response:
+        run = self.runs.get(run_id)
+        if run is None or run.dag_id != dag:
+            return _error(404, "The DagRun was not found")
+        if tis:
+            return httpx.Response(200, json=run.task_instances())
+        if request.method == "PATCH":
+            run.forced = json.loads(request.content)["state"]
+            return httpx.Response(200, json=run.body())
+        if self._error_due("poll"):
+            return _error(503, "busy")
+        run.polls += 1
+        return httpx.Response(200, json=run.body())
+
+    def _list(self, request: httpx.Request, dag: str) -> httpx.Response:
+        """``GET /dags/{dag}/dagRuns``: a list that asks for finished runs is the batched poll of
+        waits, which moves every run of the DAG one step along its script."""
+        params = request.url.params
+        states = params.get_list("state")
+        runs = [run for run in self.runs.values() if dag == "~" or run.dag_id == dag]
+        if "success" in states:
+            if self._error_due("poll"):
+                return _error(503, "busy")
+            for run in runs:
+                run.polls += 1
+        rows = [run.body() for run in runs if not states or run.state in states]
+        if params.get("order_by", "").startswith("-"):
+            rows.reverse()
+        limit = min(int(params.get("limit", 50)), self.max_page)
+        if self.cursor and "cursor" in params:
+            start = int(params["cursor"] or 0)
+            following = str(start + limit) if start + limit < len(rows) else None
+            return httpx.Response(
+                200,
+                json={
+                    "dag_runs": rows[start : start + limit],
+                    "total_entries": None,
+                    "next_cursor": following,
+                },
+            )
+        offset = int(params.get("offset", 0))
+        return httpx.Response(
+            200, json={"dag_runs": rows[offset : offset + limit], "total_entries": len(rows)}
+        )
+
+
+def _error(status: int, detail: str) -> httpx.Response:
+    return httpx.Response(status, json={"detail": detail, "status": status, "title": detail})
+
+
+# ---------------------------------------------------------------------- faults and clients
+
+
+def raising(exc_type: type[httpx.TransportError]) -> Reaction:
+    """A fault: the request fails with ``exc_type`` before reaching Airflow."""
+
+    def react(request: httpx.Request) -> None:
+        raise exc_type("injected", request=request)
+
+    return react
+
+
+def answering(status: int, headers: dict[str, str] | None = None) -> Reaction:
+    """A fault: Airflow answers ``status``."""
+    return lambda request: httpx.Response(status, json={"detail": "injected"}, headers=headers)
+
+
+def after_forwarding(fake: FakeAirflow, exc_type: type[httpx.TransportError]) -> Reaction:
+    """A fault: Airflow acts on the request, then the answer is lost (the outcome is unknown)."""
+
+    def react(request: httpx.Request) -> None:
+        fake.answer(request)
+        raise exc_type("injected after the server acted", request=request)
+
+    return react
+
+
+def fake_client(fake: FakeAirflow, **kwargs: Any) -> AirflowClient:
+    """A sync client talking to ``fake`` in its dialect (tiny retry delays unless ``retry=`` is given)."""
+    kwargs.setdefault("retry", FAST)
+    return AirflowClient(
+        "http://airflow.test",
+        username="u",
+        password="p",
+        api_version=fake.api,
+        transport=fake.transport(),
+        **kwargs,
+    )
+
+
+def fake_async_client(fake: FakeAirflow, **kwargs: Any) -> AsyncAirflowClient:
+    """An async client talking to ``fake``."""
+    kwargs.setdefault("retry", FAST)
+    return AsyncAirflowClient(
+        "http://airflow.test",
+        username="u",
+        password="p",
+        api_version=fake.api,
+        transport=fake.transport(),
+        **kwargs,
+    )
