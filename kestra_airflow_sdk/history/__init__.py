@@ -2,7 +2,7 @@
 
 The DataFrame operations (``dags``, ``dag_runs``, ``task_instances``, ``run_history``) are methods
 of both public clients (:mod:`.client`). pandas is imported on first use: the names below load it
-when they are first read, and building a frame registers the ``df.airflow`` accessor.
+when they are first read, which registers the ``df.airflow`` accessor (so does building a frame).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> Any:
-    """Load the pandas-backed names on first use (PEP 562)."""
+    """Load the pandas-backed names on first use (PEP 562); that also registers ``df.airflow``."""
     if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    importlib.import_module(".accessor", __name__)
     return getattr(importlib.import_module(_HOMES[name], __name__), name)

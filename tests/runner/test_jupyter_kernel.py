@@ -18,14 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 FLOW_CELL = textwrap.dedent(
     """
-    import httpx
-    from kestra_airflow_sdk.airflow.client import AsyncAirflowClient
     from kestra_airflow_sdk.flows import Flow, TriggerDagRun
-    from tests.runner.fake_airflow import FakeAirflow
+    from tests.runner.fake_airflow import FakeAirflow, route_runner_to
 
     fake = FakeAirflow(scripts={"ok": ["queued", "running", "running", "success"]})
-    transport = httpx.MockTransport(fake.handle)
-    AsyncAirflowClient._open = lambda self, options: httpx.AsyncClient(transport=transport, **options)
+    route_runner_to(fake)
     flow = Flow("f", "n").task(TriggerDagRun(
         id="t", base_url="http://fake", dag_id="ok", wait=True, poll_frequency="PT0.2S",
         options={"auth": {"type": "BASIC", "username": "admin", "password": "admin"}}))
