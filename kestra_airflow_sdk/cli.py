@@ -25,6 +25,7 @@ from .flows.registry import supported_types
 from .flows.yaml_io import dump_document
 from .runner.execution import Execution, State
 from .runner.observer import TextReporter
+from .runner.support import local_problems
 
 __all__ = ["main"]
 
@@ -88,6 +89,8 @@ def _validate(args: argparse.Namespace) -> int:
             f"  note: task {task.id!r} has type {task.type}, which Kestra may know but this SDK cannot run "
             f"locally (supported: {', '.join(supported_types())})"
         )
+    for problem in local_problems(flow):
+        print(f"  note: cannot run locally as Kestra would: {problem}")
     if args.upgrade:
         sys.stdout.write(dump_document(flow.to_dict()))
     return 0

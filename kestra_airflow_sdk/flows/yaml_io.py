@@ -105,7 +105,15 @@ class _KestraDumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+#: line breaks YAML knows besides ``\n`` (NEL, LINE and PARAGRAPH SEPARATOR): written raw in a plain,
+#: single-quoted or block scalar they are read back as ``\n`` or folded into a space, so a string
+#: holding one is written double-quoted, where PyYAML escapes them (``\N``, ``\L``, ``\P``)
+_OTHER_LINE_BREAKS = frozenset("\x85\u2028\u2029")
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if not _OTHER_LINE_BREAKS.isdisjoint(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     if value.startswith("{"):  # an expression value: quoted as people write it, "{{ flow.id }}"

@@ -19,7 +19,8 @@ STATE_COLOURS: dict[str, str] = {
     "deferred": "#9370db",
     "removed": "#a9a9a9",
     "restarting": "#ee82ee",
-    # Kestra's execution and task run states (lower-cased)
+    # Kestra's execution and task run states (lower-cased; SUCCESS, RUNNING, FAILED and SKIPPED
+    # share Airflow's colours above)
     "created": "#808080",
     "warning": "#ff8c00",
     "killed": "#555555",

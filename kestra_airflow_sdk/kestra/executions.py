@@ -29,7 +29,7 @@ __all__ = [
 TERMINAL = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"})
 _STATES = {
     "SUCCESS": State.SUCCESS,
-    "SKIPPED": State.SUCCESS,
+    "SKIPPED": State.SKIPPED,
     "WARNING": State.WARNING,
     "FAILED": State.FAILED,
     "RETRIED": State.FAILED,
@@ -50,7 +50,7 @@ def kestra_state(body: Any) -> str:
 
 
 def _state(current: str) -> State:
-    """Kestra's many states in the runner's six (RUNNING, PAUSED, KILLING, RETRYING... run)."""
+    """Kestra's many states in the runner's seven (RUNNING, PAUSED, KILLING, RETRYING... run)."""
     return _STATES.get(current, State.RUNNING)
 
 

@@ -1,10 +1,12 @@
 """What the local runner refuses before running, besides unknown task types: properties of known
-tasks it cannot honour as Kestra does (rather than ignore them)."""
+tasks it cannot honour as Kestra does (rather than ignore them), and Kestra functions it cannot
+run. :meth:`FlowRunner.check` raises them; ``kestra-airflow validate`` lists them as notes."""
 
 from __future__ import annotations
 
 from ..flows.core_tasks import Exit, FlowableTask, Subflow
 from ..flows.flow import Flow
+from ..flows.validation import expression_problems
 from .catalog import FlowCatalog
 
 __all__ = ["local_problems"]
@@ -14,8 +16,20 @@ def _is_expression(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def local_problems(flow: Flow, catalog: FlowCatalog, seen: frozenset[str] = frozenset()) -> list[str]:
-    """One line per task property of ``flow`` (and of the subflows it runs) that cannot run locally."""
+def _local_expression_problems(flow: Flow) -> list[str]:
+    """Expressions valid for Kestra that call a function only Kestra can run (``kv()``, ``read()``...)."""
+    document = flow.to_dict()
+    everywhere = set(expression_problems(document))
+    return [p for p in expression_problems(document, local=True) if p not in everywhere]
+
+
+def local_problems(
+    flow: Flow, catalog: FlowCatalog | None = None, seen: frozenset[str] = frozenset()
+) -> list[str]:
+    """One line per task property of ``flow`` (with its plugin defaults applied) that cannot run
+    locally, and per problem of the subflows it runs when a ``catalog`` is given to find them in
+    (without one, subflows are not looked up)."""
+    flow = flow.with_plugin_defaults()
     problems = []
     name = f"{flow.namespace}.{flow.id}"
     for task in flow.walk():
@@ -32,7 +46,7 @@ def local_problems(flow: Flow, catalog: FlowCatalog, seen: frozenset[str] = froz
             problems.append(f"{where}: revision is not supported locally (flows have no revisions here)")
         if task.schedule_date is not None:
             problems.append(f"{where}: scheduleDate is not supported locally")
-        if _is_expression(task.namespace) or _is_expression(task.flow_id):
+        if catalog is None or _is_expression(task.namespace) or _is_expression(task.flow_id):
             continue  # found when the task runs
         child = catalog.find(task.namespace, task.flow_id)
         key = f"{task.namespace}.{task.flow_id}"
@@ -45,4 +59,4 @@ def local_problems(flow: Flow, catalog: FlowCatalog, seen: frozenset[str] = froz
                     f"{where}: subflow {key} has task types the SDK does not run: {', '.join(unknown)}"
                 )
             problems += [f"subflow {key}: {p}" for p in local_problems(child, catalog, seen | {name})]
-    return problems
+    return problems + _local_expression_problems(flow)

@@ -150,6 +150,7 @@ def test_run_waits_until_terminal_and_returns_an_execution() -> None:
         ("KILLED", State.KILLED),
         ("CANCELLED", State.KILLED),
         ("WARNING", State.WARNING),
+        ("SKIPPED", State.SKIPPED),  # a skipped execution (concurrency SKIP) or task run (runIf false)
     ],
 )
 def test_terminal_states_map_to_the_runner_states(kestra: str, state: State) -> None:

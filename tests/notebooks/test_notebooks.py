@@ -31,7 +31,7 @@ def _widget_values(nb: Any) -> list[str]:
 
 def test_notebooks_are_stored_without_outputs() -> None:
     names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
-    assert names == ["async.ipynb", "history.ipynb", "migration.ipynb", "quickstart.ipynb"]
+    assert names == ["async.ipynb", "flows.ipynb", "history.ipynb", "migration.ipynb", "quickstart.ipynb"]
     for name in names:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         nbformat.validate(nb)
@@ -117,3 +117,41 @@ def test_migration_notebook_generates_and_runs_a_flow(airflow: AirflowServer, tm
     plain = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "migration_asset_dag" in plain and "no cron" in plain  # the unmappable schedule, reported
     assert "company.airflow/migration_cron_dag.yaml" in plain
+
+
+def test_flows_notebook_runs_foreach_if_errors_finally_and_subflows(
+    airflow: AirflowServer, tmp_path: Path
+) -> None:
+    """Runs against both Airflow versions (the ``airflow`` fixture's parameters)."""
+    nb = execute_notebook("flows.ipynb", airflow, tmp_path)
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    texts = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    plain = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    htmls = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    # the failing run: FAILED, the task after the failure never ran, errors and finally did
+    assert "execution: FAILED" in texts
+    assert 'class="ka-execution"' in htmls and 'data-state="FAILED"' in htmls
+    assert "risky: DAG run 'kestra__" in texts and "of DAG 'failing_dag' ended failed in Airflow" in texts
+    assert "after_check" not in htmls.split('class="ka-execution"', 1)[1]
+    # ForEach outputs keyed by value: one subflow per DAG id, each Airflow run checked in Airflow
+    for dag_id in ("hello_world_dag", "core_sleep_1"):
+        assert f"{dag_id}: subflow SUCCESS, Airflow run kestra__" in texts
+        assert f"'{dag_id}': {{'dagRunId': 'kestra__" in plain
+    assert plain.count("'state': 'success'}") == 2
+    # the errors branch saw the failure: failed task runs and the first ERROR line
+    assert "'failed': 'check, risky'" in plain
+    assert "'first_error': \"DAG run 'kestra__" in plain
+    assert "flow outputs: {'hello_run': 'kestra__" in texts
+    # the logs: the subflows started, the errors task's line and the finally task's
+    assert plain.count("Started subflow execution") >= 1
+    assert "failed tasks: check, risky" in plain
+    assert "cleanup: core_sleep_1, hello_world_dag" in plain
+    assert "{'INFO': 3, 'ERROR': 2}" in texts  # 2 subflows started and cleanup; the failure and alert
+    # without the failure: SUCCESS, else branch, no errors branch, finally still ran
+    assert "execution: SUCCESS" in texts
+    assert (
+        "{'each_dag': 'SUCCESS', 'check': 'SUCCESS', 'all_good': 'SUCCESS', 'after_check': 'SUCCESS', 'cleanup': 'SUCCESS'}"
+        in texts
+    )
+    assert "type: io.kestra.plugin.core.flow.ForEach" in texts  # the YAML for Kestra
