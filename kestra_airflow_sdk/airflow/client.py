@@ -38,11 +38,15 @@ class AirflowClient(HistoryOperations):
     def _open(self, options: dict[str, Any]) -> httpx.Client:
         return httpx.Client(**options)
 
+    def _sleep(self, seconds: float) -> None:
+        """Execute a :class:`Sleep` effect (a test driver fast-forwards it together with :meth:`_now`)."""
+        time.sleep(seconds)
+
     def _execute(self, op: Op[T]) -> T:
         run = Driving(op)
         while (effect := run.next_effect()) is not None:
             if isinstance(effect, Sleep):
-                time.sleep(effect.seconds)
+                self._sleep(effect.seconds)
             elif isinstance(effect, Gather):  # threads on the one (thread-safe) httpx.Client
                 with ThreadPoolExecutor(max_workers=effect.limit) as pool:
                     run.reply(list(pool.map(self._execute, effect.ops)))
@@ -77,6 +81,13 @@ class AsyncAirflowClient(HistoryOperations):
 
     def _open(self, options: dict[str, Any]) -> httpx.AsyncClient:
         return httpx.AsyncClient(**options)
+
+    def _now(self) -> float:
+        """The event loop's clock, which ``asyncio.sleep`` runs on (so a virtual-time loop moves both)."""
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:  # outside a running loop: the same clock asyncio's default loop uses
+            return time.monotonic()
 
     async def _execute(self, op: Op[T]) -> T:
         run = Driving(op)

@@ -303,6 +303,14 @@ class ClientCore:
         """Create the HTTP client the driver sends requests with."""
         raise NotImplementedError
 
+    def _now(self) -> float:
+        """The driver's monotonic clock, in seconds: the clock its :class:`Sleep` effects run on.
+
+        Operations read the time only through this, so a test driver that fast-forwards ``Sleep``
+        (see ``tests/virtual_time.py``) also moves the time the operations see.
+        """
+        return time.monotonic()
+
     def __repr__(self) -> str:
         parts = [f"base_url={self.base_url!r}", f"api_version={self.api_version!r}"]
         if self.server_version:
@@ -932,16 +940,16 @@ class ClientCore:
         One check per DAG and ``PAUSED_CHECK_INTERVAL`` serves every waiter of this client, so 100
         waits on a paused DAG cost one request, not 100 (and warn once)."""
         checked = self._paused_checks.get(dag_id)
-        if checked is not None and time.monotonic() - checked[0] < PAUSED_CHECK_INTERVAL:
+        if checked is not None and self._now() - checked[0] < PAUSED_CHECK_INTERVAL:
             return checked[1]
-        self._paused_checks[dag_id] = (time.monotonic(), None)  # concurrent waiters: being checked
+        self._paused_checks[dag_id] = (self._now(), None)  # concurrent waiters: being checked
         try:
             dag = yield from self._get_dag(dag_id, retry=NO_RETRY)
         except AirflowError as exc:
             if is_transient(exc):
                 return None
             raise
-        self._paused_checks[dag_id] = (time.monotonic(), bool(dag.is_paused))
+        self._paused_checks[dag_id] = (self._now(), bool(dag.is_paused))
         if dag.is_paused and not warned:
             _paused(dag_id, if_paused, f"waiting for DAG run {dag_run_id!r}")
         return bool(dag.is_paused)

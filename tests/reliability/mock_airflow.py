@@ -14,7 +14,8 @@ from urllib.parse import unquote
 
 import httpx
 
-from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, RetryPolicy
+from kestra_airflow_sdk import AsyncAirflowClient, RetryPolicy
+from tests.virtual_time import VirtualTimeClient
 
 Reaction = Callable[[httpx.Request], httpx.Response | None]
 
@@ -97,7 +98,9 @@ def after_forwarding(fake: FakeAirflow, exc_type: type[httpx.TransportError]) ->
     return react
 
 
-class FakeSyncClient(AirflowClient):
+class FakeSyncClient(VirtualTimeClient):
+    """The sync driver on ``fake``, its sleeps (retry backoff, poll ticks) on a virtual clock."""
+
     fake: FakeAirflow
 
     def _open(self, options: dict[str, Any]) -> httpx.Client:
