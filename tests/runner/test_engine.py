@@ -347,7 +347,10 @@ def test_text_reporter_lines(fake_airflow: FakeAirflow) -> None:
     lines: list[str] = []
     Flow("f", "n").task(trigger("t")).run(secrets=SECRETS, observers=[TextReporter(lines.append)])
     assert lines[0].startswith("execution ") and "n.f started" in lines[0]
-    assert any("Airflow run ok/" in line and line.endswith(": success") for line in lines)
+    assert any(
+        line.startswith("[t] Airflow run ok/") and line.endswith(": success, 1/1 tasks done")
+        for line in lines
+    )
     assert lines[-1].split(" after ")[0].endswith("ended SUCCESS")
 
 
