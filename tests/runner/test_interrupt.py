@@ -10,6 +10,11 @@ from pathlib import Path
 
 SCRIPT = textwrap.dedent(
     """
+    import signal
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal, even when the tests were started in the
+    # background by a non-interactive shell (its children inherit SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     import httpx
     from kestra_airflow_sdk.airflow.client import AsyncAirflowClient
     from kestra_airflow_sdk.flows import Flow, TriggerDagRun
