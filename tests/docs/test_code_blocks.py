@@ -1,8 +1,9 @@
 """Every code block of README.md and docs/*.md runs as written, or says in the source why not.
 
 Python blocks run page by page, top to bottom in one namespace (as a reader runs them in one
-script or notebook), in a fresh working folder, against the real Airflow of the session:
-``AIRFLOW_BASE_URL`` is set to it, which is how every snippet says where Airflow is. Blocks that
+script or notebook), in a fresh working folder, against the real Airflow 3 of the session (the
+Airflow the snippets default to; the client's Airflow 2 side is what tests/integration covers on
+both): ``AIRFLOW_BASE_URL`` is set to it, which is how every snippet says where Airflow is. Blocks that
 talk to a Kestra server get ``KESTRA_URL``: the Prism mock generated from Kestra's OpenAPI spec.
 A block with top-level ``await`` runs as a notebook cell does. YAML blocks are flows the SDK loads
 and validates. Bash blocks either run or carry a visible ``<!-- not run: reason -->``.
@@ -70,6 +71,7 @@ def _token(airflow: AirflowServer) -> str:
     return str(answer.json()["access_token"])
 
 
+@pytest.mark.parametrize("airflow", ["3"], indirect=True, ids=["airflow3"])  # the snippets' default
 @pytest.mark.parametrize("page", PYTHON_PAGES, ids=lambda p: str(p.relative_to(REPO)))
 def test_python_blocks_run_as_written(
     page: Path,

@@ -11,6 +11,7 @@ import yaml
 
 from kestra_airflow_sdk import cli
 from kestra_airflow_sdk.cli import main
+from tests.airflow_servers import PASSWORD, USERNAME, AirflowServer
 from tests.flows.conftest import ISSUE_FLOW
 from tests.runner.fake_airflow import FakeAirflow
 
@@ -188,3 +189,27 @@ def test_bad_secrets_file(
 def test_malformed_secret(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(_fake_flow(tmp_path)), "--secret", "=oops"]) == 2
     assert "--secret expects NAME (or NAME=VALUE)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("airflow", ["3"], indirect=True, ids=["airflow3"])
+def test_run_on_real_airflow_shows_one_progress_style(
+    airflow: AirflowServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "flow.yaml"
+    path.write_text(ISSUE_FLOW.replace("http://host.docker.internal:8080", airflow.base_url))
+    secrets = tmp_path / "airflow.env"
+    secrets.write_text(f"AIRFLOW_PASSWORD={PASSWORD}\n")
+    monkeypatch.setenv("AIRFLOW_USERNAME", USERNAME)
+    code = main(["run", str(path), "--secret", "AIRFLOW_USERNAME", "--secrets-file", str(secrets)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert yaml.safe_load(out)["outputs"]["run_dag"]["state"] == "success"
+    lines = err.splitlines()
+    assert all(line.startswith("[run_dag] ") for line in lines[1:-1]), lines
+    polls = [line for line in lines if "] Airflow run hello_world_dag/" in line]
+    assert polls[-1].endswith(": success, 3/3 tasks done"), polls
+    assert len(polls) == len(set(polls))
+    assert not [line for line in lines if "tasks done (" in line]  # not the display's second style
