@@ -1,26 +1,39 @@
 """``kestra-airflow``: run or validate a Kestra flow file from the command line.
 
-    kestra-airflow run FLOW.yaml [--secret NAME=VALUE ...] [--input KEY=VALUE ...] [--cancel-airflow-runs]
+    kestra-airflow run FLOW.yaml [--secret NAME ...] [--secrets-file FILE] [--input KEY=VALUE ...]
+                                 [--cancel-airflow-runs]
     kestra-airflow validate FLOW.yaml [--upgrade]
 
-``run`` prints progress to stderr and the outputs (YAML) to stdout; it exits 0 for SUCCESS or
-WARNING, 1 for FAILED, 2 for a flow or input error, 130 when interrupted (execution KILLED).
-``validate`` checks Kestra's rules, says which tasks could not run locally, and with ``--upgrade``
-prints the document with legacy options rewritten for Kestra 2.
+``run`` prints progress to stderr (one line per event, each about a task starting with its task
+id) and the outputs (YAML) to stdout; it exits 0 for SUCCESS or WARNING, 1 for FAILED, 2 for a
+flow, input or secret error, 130 when interrupted (execution KILLED).
+
+Secret values never need to be on the command line (where ``ps`` and the shell history see them):
+``--secret NAME`` reads the environment variable ``NAME``, or asks for it without echo when stdin is
+a terminal; ``--secrets-file FILE`` reads ``NAME=VALUE`` lines (dotenv format). ``--secret
+NAME=VALUE`` still works but prints a warning.
+
+``validate`` checks Kestra's rules, says which tasks could not run locally and which use legacy
+options, and with ``--upgrade`` prints the document with legacy options rewritten for Kestra 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
+from dotenv import dotenv_values
 
 from .flows.errors import FlowError
 from .flows.flow import Flow
+from .flows.options import HttpOptions
 from .flows.registry import supported_types
 from .flows.yaml_io import dump_document
 from .runner.execution import Execution, State
@@ -38,6 +51,60 @@ def _pairs(values: Sequence[str], option: str) -> dict[str, str]:
             raise SystemExit(f"kestra-airflow: {option} expects NAME=VALUE, got {value.split('=')[0]!r}...")
         pairs[name] = text
     return pairs
+
+
+class _UsageError(Exception):
+    """A command-line mistake: printed as ``kestra-airflow: <message>``, exit status 2."""
+
+
+#: the legacy (pre-Kestra 2) option fields, by their model name, as a flow document spells them
+LEGACY_OPTIONS = {
+    "basic_auth_user": "basicAuthUser",
+    "basic_auth_password": "basicAuthPassword",
+    "connect_timeout": "connectTimeout",
+    "read_timeout": "readTimeout",
+}
+
+
+def _secrets(names: Sequence[str], secrets_file: str | None) -> dict[str, str]:
+    """The secret values of ``--secrets-file`` then ``--secret`` (a later one wins)."""
+    secrets: dict[str, str] = {}
+    if secrets_file is not None:
+        path = Path(secrets_file)
+        if not path.is_file():
+            raise _UsageError(f"--secrets-file: no such file: {secrets_file}")
+        for name, value in dotenv_values(path).items():
+            if value is None:
+                raise _UsageError(
+                    f"--secrets-file {secrets_file}: {name!r} has no value (expected NAME=VALUE)"
+                )
+            secrets[name] = value
+    for given in names:
+        name, sep, value = given.partition("=")
+        if not name:
+            raise _UsageError(f"--secret expects NAME (or NAME=VALUE), got {given.split('=')[0]!r}...")
+        if sep:
+            _err(
+                f"kestra-airflow: WARNING: --secret {name}=... puts the value of {name} in the process list "
+                f"and the shell history; use --secret {name} (read from the environment variable {name}, "
+                "or asked for) or --secrets-file FILE"
+            )
+            secrets[name] = value
+        else:
+            secrets[name] = _secret_value(name)
+    return secrets
+
+
+def _secret_value(name: str) -> str:
+    """The value of ``--secret NAME``: the environment variable, else a hidden prompt on a terminal."""
+    if name in os.environ:
+        return os.environ[name]
+    if sys.stdin is not None and sys.stdin.isatty():
+        return getpass.getpass(f"secret {name}: ")
+    raise _UsageError(
+        f"--secret {name}: the environment variable {name} is not set and stdin is not a terminal to ask "
+        f"for it; export {name}=... before running, or put {name}=... in a file given with --secrets-file"
+    )
 
 
 def _printable(value: Any) -> Any:
@@ -58,11 +125,13 @@ def _err(text: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    secrets = _secrets(args.secret, args.secrets_file)
     flow = Flow.from_yaml(args.flow)
     runner = flow.runner(
         _pairs(args.input, "--input"),
-        _pairs(args.secret, "--secret"),
+        secrets,
         observers=[TextReporter(_err)],
+        progress=False,  # the TextReporter's lines are the progress: one style
         cancel_airflow_runs=args.cancel_airflow_runs,
     )
     try:
@@ -84,11 +153,20 @@ def _validate(args: argparse.Namespace) -> int:
     flow.validate_flow()
     tasks = list(flow.walk())
     print(f"{args.flow}: valid flow {flow.namespace}.{flow.id} with {len(tasks)} task(s)")
-    for task in flow.unsupported_tasks():
+    for unsupported in flow.unsupported_tasks():
         print(
-            f"  note: task {task.id!r} has type {task.type}, which Kestra may know but this SDK cannot run "
+            f"  note: task {unsupported.id!r} has type {unsupported.type}, which Kestra may know but this SDK cannot run "
             f"locally (supported: {', '.join(supported_types())})"
         )
+    for task in tasks:
+        options = getattr(task, "options", None)
+        if isinstance(options, HttpOptions) and options.is_legacy:
+            used = [key for name, key in LEGACY_OPTIONS.items() if name in options.model_fields_set]
+            print(
+                f"  note: task {task.id!r} uses the legacy options {', '.join(used)} (Kestra 2 reads "
+                f"options.auth and options.timeout); `kestra-airflow validate --upgrade {args.flow}` prints "
+                "the flow with them rewritten"
+            )
     for problem in local_problems(flow):
         print(f"  note: cannot run locally as Kestra would: {problem}")
     if args.upgrade:
@@ -105,7 +183,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="run a flow file locally and print its outputs")
     run.add_argument("flow", help="a Kestra flow YAML file")
     run.add_argument(
-        "--secret", action="append", default=[], metavar="NAME=VALUE", help="a secret('NAME') value"
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a secret('NAME') value, read from the environment variable NAME (or asked for on a terminal); "
+        "NAME=VALUE works too but shows the value to `ps` and the shell history",
+    )
+    run.add_argument(
+        "--secrets-file", metavar="FILE", help="NAME=VALUE lines (dotenv format) with secret('NAME') values"
     )
     run.add_argument("--input", action="append", default=[], metavar="KEY=VALUE", help="a flow input")
     run.add_argument(
@@ -123,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except FlowError as exc:
+    except (FlowError, _UsageError) as exc:
         _err(f"kestra-airflow: {exc}")
         return 2
 

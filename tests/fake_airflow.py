@@ -31,6 +31,7 @@ from urllib.parse import unquote
 import httpx
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, RetryPolicy
+from tests.virtual_time import VirtualTimeClient
 
 Reaction = Callable[[httpx.Request], "httpx.Response | None"]
 
@@ -322,9 +323,10 @@ def after_forwarding(fake: FakeAirflow, exc_type: type[httpx.TransportError]) ->
 
 
 def fake_client(fake: FakeAirflow, **kwargs: Any) -> AirflowClient:
-    """A sync client talking to ``fake`` in its dialect (tiny retry delays unless ``retry=`` is given)."""
+    """A sync client talking to ``fake`` in its dialect (tiny retry delays unless ``retry=`` is given),
+    its sleeps (retry backoff, poll ticks) on a virtual clock (``tests/virtual_time.py``)."""
     kwargs.setdefault("retry", FAST)
-    return AirflowClient(
+    return VirtualTimeClient(
         "http://airflow.test",
         username="u",
         password="p",

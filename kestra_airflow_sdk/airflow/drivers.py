@@ -44,12 +44,16 @@ class SyncDriver(Session):
         _transport(options, httpx.BaseTransport, "the async client takes an httpx.AsyncBaseTransport")
         return httpx.Client(**options)
 
+    def _sleep(self, seconds: float) -> None:
+        """Execute a :class:`Sleep` effect (a test driver fast-forwards it together with :meth:`_now`)."""
+        time.sleep(seconds)
+
     def execute(self, op: Op[T]) -> T:
         """Run a sans-I/O operation (a generator of effects) to completion and return its result."""
         run = Driving(op)
         while (effect := run.next_effect()) is not None:
             if isinstance(effect, Sleep):
-                time.sleep(effect.seconds)
+                self._sleep(effect.seconds)
             elif isinstance(effect, Gather):  # threads on the one (thread-safe) httpx.Client
                 with ThreadPoolExecutor(max_workers=effect.limit) as pool:
                     run.reply(list(pool.map(self.execute, effect.ops)))
@@ -79,6 +83,13 @@ class AsyncDriver(Session):
     def _open(self, options: dict[str, Any]) -> httpx.AsyncClient:
         _transport(options, httpx.AsyncBaseTransport, "the sync client takes an httpx.BaseTransport")
         return httpx.AsyncClient(**options)
+
+    def _now(self) -> float:
+        """The event loop's clock, which ``asyncio.sleep`` runs on (so a virtual-time loop moves both)."""
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:  # outside a running loop: the same clock asyncio's default loop uses
+            return time.monotonic()
 
     async def execute(self, op: Op[T]) -> T:
         """Run a sans-I/O operation (a generator of effects) to completion and return its result."""

@@ -5,7 +5,6 @@ Building blocks shared by the operations of the client and the waiting loop (:mo
 
 from __future__ import annotations
 
-import time
 import warnings
 
 from .arguments import IfPaused, segment
@@ -84,16 +83,16 @@ def check_paused(
     waits on a paused DAG cost one request, not 100 (and warn once)."""
     checks: dict[str, tuple[float, bool | None]] = per_client(session, "paused_checks", dict)
     checked = checks.get(dag_id)
-    if checked is not None and time.monotonic() - checked[0] < PAUSED_CHECK_INTERVAL:
+    if checked is not None and session._now() - checked[0] < PAUSED_CHECK_INTERVAL:
         return checked[1]
-    checks[dag_id] = (time.monotonic(), None)  # concurrent waiters: being checked
+    checks[dag_id] = (session._now(), None)  # concurrent waiters: being checked
     try:
         dag = yield from read_dag(session, dag_id, retry=NO_RETRY)
     except AirflowError as exc:
         if is_transient(exc):
             return None
         raise
-    checks[dag_id] = (time.monotonic(), bool(dag.is_paused))
+    checks[dag_id] = (session._now(), bool(dag.is_paused))
     if dag.is_paused and not warned:
         paused_dag(dag_id, if_paused, f"waiting for DAG run {dag_run_id!r}")
     return bool(dag.is_paused)

@@ -11,6 +11,7 @@ import copy
 import functools
 import itertools
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
@@ -115,6 +116,13 @@ class Session:
     def _open(self, options: dict[str, Any]) -> httpx.Client | httpx.AsyncClient:
         """Create the HTTP client the driver sends requests with."""
         raise NotImplementedError
+
+    def _now(self) -> float:
+        """The driver's monotonic clock, in seconds: the clock its :class:`~.effects.Sleep` effects run on.
+
+        Operations read the time only through this, so a test driver that fast-forwards ``Sleep``
+        (see ``tests/virtual_time.py``) also moves the time the operations see."""
+        return time.monotonic()
 
     def __repr__(self) -> str:
         parts = [f"base_url={self.base_url!r}", f"api_version={self.api_version!r}"]

@@ -60,18 +60,19 @@ class _DagState:
     in_flight: bool = False
     refreshed_at: float = float("-inf")
     finished_since: datetime | None = None
-    reconciled_at: float = field(default_factory=time.monotonic)
+    reconciled_at: float = 0.0
 
 
 class RunPoller:
     """Per-client registry of the runs being waited on, and their latest known state."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self._dags: dict[str, _DagState] = {}
+        self._now = now
 
     def watch(self, dag_id: str, run_id: str) -> None:
         """Register one waiter of a run."""
-        state = self._dags.setdefault(dag_id, _DagState())
+        state = self._dags.setdefault(dag_id, _DagState(reconciled_at=self._now()))
         if not state.watchers:
             state.finished_since = datetime.now(timezone.utc)
         state.watchers[run_id] += 1
@@ -109,7 +110,7 @@ class RunPoller:
         state = self._dags[dag_id]
         while state.in_flight:  # another waiter's refresh is on its way: use its answer
             yield Sleep(_SETTLE)
-        if state.generation > seen and time.monotonic() - state.refreshed_at < max_age:
+        if state.generation > seen and self._now() - state.refreshed_at < max_age:
             return
         state.in_flight = True
         try:
@@ -117,7 +118,7 @@ class RunPoller:
         finally:
             state.in_flight = False
             state.generation += 1
-            state.refreshed_at = time.monotonic()
+            state.refreshed_at = self._now()
             if not state.watchers:
                 self._dags.pop(dag_id, None)
 
@@ -133,8 +134,8 @@ class RunPoller:
                 state.errors[run_id] = exc
             state.finished_since = started
             return
-        if time.monotonic() - state.reconciled_at >= RECONCILE_EVERY:
-            state.reconciled_at = time.monotonic()
+        if self._now() - state.reconciled_at >= RECONCILE_EVERY:
+            state.reconciled_at = self._now()
             for run_id in [r for r, run in state.runs.items() if not _is_final(run)]:
                 del state.runs[run_id]
         unknown = {run_id for run_id in watched if run_id not in state.runs and run_id not in state.errors}
@@ -188,7 +189,7 @@ def _list(
 
 def poller_of(client: Session) -> RunPoller:
     """The client's poller (created on first use)."""
-    return per_client(client, "poller", RunPoller)
+    return per_client(client, "poller", lambda: RunPoller(client._now))
 
 
 def run_refs(runs: Iterable[DagRun | RunRef | Any]) -> list[RunRef]:
@@ -277,7 +278,7 @@ class _Wait:
         self.next_paused_check: dict[str, float] = {}
 
     def loop(self, poll_frequency: float, timeout: float) -> Op[list[DagRun]]:
-        started = time.monotonic()
+        started = self.client._now()
         for dag_id, _ in self.refs:
             self.next_paused_check[dag_id] = started + lookups.PAUSED_CHECK_AFTER
         while True:
@@ -293,7 +294,7 @@ class _Wait:
                 self.error = None
             if all(_is_final(self.latest[ref]) for ref in self.refs):
                 return [run for run in (self.latest[ref] for ref in self.refs) if run is not None]
-            waited = time.monotonic() - started
+            waited = self.client._now() - started
             if waited >= timeout:
                 raise self._timeout(timeout, waited)
             pause = poll_frequency
@@ -329,8 +330,8 @@ class _Wait:
             if self.on_poll is not None:
                 self.on_poll(run, tis)
         queued = [ref for ref in refs if _state(self.latest[ref]) == DagRunState.QUEUED]
-        if queued and self.if_paused != "ignore" and time.monotonic() >= self.next_paused_check[dag_id]:
-            self.next_paused_check[dag_id] = time.monotonic() + lookups.PAUSED_CHECK_INTERVAL
+        if queued and self.if_paused != "ignore" and self.client._now() >= self.next_paused_check[dag_id]:
+            self.next_paused_check[dag_id] = self.client._now() + lookups.PAUSED_CHECK_INTERVAL
             self.paused[dag_id] = yield from check_paused(
                 self.client, dag_id, queued[0][1], self.if_paused, warned=bool(self.paused.get(dag_id))
             )

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..runner.execution import LOG_LEVELS
 from ..runner.observer import Observer
 from .progress import RunObserver
-from .text import log_line
 
 if TYPE_CHECKING:
     from ..airflow.models import DagRun, TaskInstance
@@ -31,8 +29,8 @@ class ExecutionProgress(Observer):
 
     def log_written(self, execution: Execution, entry: LogEntry) -> None:
         show = getattr(self.display, "log", None)
-        if callable(show) and _rank(entry.level) >= _rank(self.log_level):
-            show(log_line(entry))
+        if callable(show) and entry.at_least(self.log_level):
+            show(entry.line())
 
     def dag_run_polled(
         self,
@@ -45,7 +43,3 @@ class ExecutionProgress(Observer):
 
     def execution_ended(self, execution: Execution) -> None:
         self.display.close()
-
-
-def _rank(level: str) -> int:
-    return LOG_LEVELS.index(level) if level in LOG_LEVELS else len(LOG_LEVELS)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from .html import badge, definition_list, log_lines_html, table
 from .snapshot import format_elapsed
-from .text import log_line
 from .timeline import execution_timeline_html
 
 if TYPE_CHECKING:
@@ -58,7 +57,7 @@ def execution_html(execution: Execution) -> str:
         for run in execution.task_runs
     ]
     runs = table(["task", "state", "attempt", "duration", "outputs", "error"], rows)
-    logs = log_lines_html([log_line(entry) for entry in execution.logs])
+    logs = log_lines_html([entry.line() for entry in execution.logs])
     return f'<div class="ka-execution">{head}{execution_timeline_html(execution)}{runs}{logs}</div>'
 
 

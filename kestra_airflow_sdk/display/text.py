@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import timezone
 from typing import TYPE_CHECKING
 
 from ..airflow.models import DagRun, TaskInstance
 from .snapshot import RunSnapshot, format_elapsed
 
 if TYPE_CHECKING:
-    from ..runner.execution import LogEntry
+    pass
 
-__all__ = ["dag_run_repr", "log_line", "progress_line", "summary_line", "task_instances_repr"]
-
-
-def log_line(entry: LogEntry) -> str:
-    """One log line of an execution, e.g. ``2026-11-30T17:02:03Z INFO  [log_task] hello``."""
-    when = entry.timestamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    task = f" [{entry.task_id}]" if entry.task_id else ""
-    return f"{when} {entry.level:<5}{task} {entry.message}"
+__all__ = ["dag_run_repr", "progress_line", "summary_line", "task_instances_repr"]
 
 
 def progress_line(snapshot: RunSnapshot) -> str:

@@ -251,16 +251,16 @@ class KestraServer:
         observers: list[Observer],
     ) -> Execution:
         execution = _execution(body, types)
-        started, reported = time.monotonic(), ReportedProgress(observers)
+        started, reported = self._now(), ReportedProgress(observers)
         reported.update(execution)
         while kestra_state(body) not in TERMINAL:
-            waited = time.monotonic() - started
+            waited = self._now() - started
             if waited >= timeout:
                 raise KestraError(
                     f"Execution {execution.id} of {execution.namespace}.{execution.flow_id} did not end within "
                     f"{timeout:g}s (last state: {kestra_state(body) or 'unknown'})"
                 )
-            time.sleep(min(poll_interval, timeout - waited))
+            self._sleep(min(poll_interval, timeout - waited))
             body = self._get_execution(execution.id)
             execution = _execution(body, types)
             reported.update(execution)
@@ -277,6 +277,14 @@ class KestraServer:
             reported.log(execution, entry)
         reported.end(execution)
         return execution
+
+    def _now(self) -> float:
+        """The monotonic clock the waits run on (a test subclass moves it virtually with :meth:`_sleep`)."""
+        return time.monotonic()
+
+    def _sleep(self, seconds: float) -> None:
+        """Pause between two polls of an execution."""
+        time.sleep(seconds)
 
     def logs(self, execution: Execution | str) -> list[LogEntry]:
         """The log lines of an execution (``GET /logs/{executionId}``)."""

@@ -4,7 +4,7 @@ state names."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +98,20 @@ class LogEntry:
     task_id: str | None = None
     task_run_id: str | None = None
     attempt: int | None = None
+
+    def line(self) -> str:
+        """The entry as one line of text, e.g. ``2026-11-30T17:02:03Z INFO  [log_task] hello``."""
+        when = self.timestamp.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        task = f" [{self.task_id}]" if self.task_id else ""
+        return f"{when} {self.level:<5}{task} {self.message}"
+
+    def at_least(self, level: str) -> bool:
+        """Whether the entry is at ``level`` or above (an unknown level counts as the most severe)."""
+        return _rank(self.level) >= _rank(level)
+
+
+def _rank(level: str) -> int:
+    return LOG_LEVELS.index(level) if level in LOG_LEVELS else len(LOG_LEVELS)
 
 
 @dataclass

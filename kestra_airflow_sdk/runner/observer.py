@@ -56,10 +56,17 @@ class Observer:
 
 class TextReporter(Observer):
     """One line per event: to the ``kestra_airflow_sdk.runner`` logger, or to ``write`` (e.g. a
-    terminal). DAG run polls are reported when the run's state changes."""
+    terminal). Every line about a task starts with its flow task id in brackets; a DAG run gets one
+    line each time its state or its number of finished task instances changes, e.g.
+    ``[run_dag] Airflow run hello_world_dag/manual__…: running, 1/3 tasks done``. The execution's log
+    lines at ``log_level`` and up are written as they come, e.g.
+    ``2026-11-30T17:02:03Z INFO  [hello] message``."""
 
-    def __init__(self, write: Callable[[str], None] | None = None) -> None:
+    wants_task_instances = True
+
+    def __init__(self, write: Callable[[str], None] | None = None, log_level: str = "INFO") -> None:
         self._write = write
+        self.log_level = log_level
         self._last: dict[str, str] = {}
 
     def _emit(self, text: str, level: int = logging.INFO) -> None:
@@ -81,15 +88,23 @@ class TextReporter(Observer):
         dag_run: DagRun,
         task_instances: list[TaskInstance] | None,
     ) -> None:
-        state = str(dag_run.state)
-        if self._last.get(task_run.id) != state:
-            self._last[task_run.id] = state
-            self._emit(f"[{task_run.task_id}] Airflow run {dag_run.dag_id}/{dag_run.dag_run_id}: {state}")
+        status = str(dag_run.state)
+        if task_instances:
+            done = sum(1 for ti in task_instances if getattr(ti.state, "is_final", False))
+            status += f", {done}/{len(task_instances)} tasks done"
+        key = f"{dag_run.dag_run_id} {status}"
+        if self._last.get(task_run.id) != key:
+            self._last[task_run.id] = key
+            self._emit(f"[{task_run.task_id}] Airflow run {dag_run.dag_id}/{dag_run.dag_run_id}: {status}")
 
     def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
         error = f": {task_run.error}" if task_run.error else ""
         level = logging.WARNING if task_run.state.is_failed else logging.INFO
         self._emit(f"[{task_run.task_id}] {task_run.state} (attempt {task_run.attempt}){error}", level)
+
+    def log_written(self, execution: Execution, entry: LogEntry) -> None:
+        if entry.at_least(self.log_level):
+            self._emit(entry.line(), logging.WARNING if entry.at_least("WARN") else logging.INFO)
 
     def execution_ended(self, execution: Execution) -> None:
         self._emit(f"execution {execution.id} ended {execution.state} after {execution.duration}")

@@ -1,8 +1,10 @@
-"""``watch_dag_runs`` on both drivers, replaying recorded real runs through a mock transport."""
+"""``watch_dag_runs`` on both drivers, replaying recorded real runs through a mock transport.
+
+Time is virtual (tests/virtual_time.py): a poll every 5 s and a 60 s timeout take no real time.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import Any
 
@@ -19,6 +21,7 @@ from kestra_airflow_sdk import (
     watch_dag_runs,
 )
 from tests.display.recorded import ReplayAirflow, load_polls, parse_poll
+from tests.virtual_time import VirtualTimeClient, run_virtual
 
 
 class Recorder:
@@ -39,16 +42,16 @@ def _run(api: str, mode: str, recordings: list[list[dict[str, Any]]], **kwargs: 
     fake = ReplayAirflow(api, recordings)
     runs = [DagRun.model_validate(r[0]["dag_run"]) for r in recordings]
     if mode == "sync":
-        with AirflowClient("http://airflow.test", token="t") as client:
+        with VirtualTimeClient("http://airflow.test", token="t") as client:
             client._http._transport = fake.transport()
-            return watch_dag_runs(client, runs, poll_frequency=0.001, **kwargs)
+            return watch_dag_runs(client, runs, poll_frequency=5.0, **kwargs)
 
     async def main() -> list[DagRun]:
         async with AsyncAirflowClient("http://airflow.test", token="t") as client:
             client._http._transport = fake.transport()
-            return await watch_dag_runs(client, runs, poll_frequency=0.001, **kwargs)
+            return await watch_dag_runs(client, runs, poll_frequency=5.0, **kwargs)
 
-    return asyncio.run(main())
+    return run_virtual(main())
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -95,9 +98,9 @@ def test_timeout_names_the_unfinished_runs_and_closes_the_display() -> None:
     seen = Recorder()
     with pytest.raises(
         WaitTimeoutError,
-        match=r"DAG run '\w+' of DAG 'hello_world_dag' did not finish within 0.05s: .*last state seen running",
+        match=r"DAG run '\w+' of DAG 'hello_world_dag' did not finish within 60s: waited 60\.0s, last state seen running",
     ):
-        _run("v2", "sync", [polls], progress=seen, timeout=0.05)
+        _run("v2", "sync", [polls], progress=seen, timeout=60)
     assert seen.closed == 1
 
 

@@ -14,6 +14,7 @@ from kestra_airflow_sdk.kestra import DeployedFlow, FlowValidation, KestraError,
 from kestra_airflow_sdk.kestra.executions import log_entry_from_kestra
 from kestra_airflow_sdk.runner import Execution, State
 from kestra_airflow_sdk.runner.execution import LOG_LEVELS
+from tests.virtual_time import VirtualClock
 
 
 class Recording(httpx.HTTPTransport):
@@ -35,9 +36,24 @@ def recording() -> Recording:
     return Recording()
 
 
+class VirtualTimeKestraServer(KestraServer):
+    """Waits on a virtual clock (tests/virtual_time.py): a poll's count never depends on how fast Prism answers."""
+
+    clock = VirtualClock()
+
+    def _now(self) -> float:
+        return self.clock.monotonic()
+
+    def _sleep(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
+
+
 @pytest.fixture
 def server(prism_url: str, recording: Recording) -> Iterator[KestraServer]:
-    with KestraServer(prism_url, username="admin@kestra.io", password="Admin1234", transport=recording) as s:
+    with VirtualTimeKestraServer(
+        prism_url, username="admin@kestra.io", password="Admin1234", transport=recording
+    ) as s:
+        s.clock = VirtualClock()
         yield s
 
 
@@ -110,11 +126,12 @@ def test_waiting_polls_with_conformant_requests_until_the_timeout(
     server: KestraServer, recording: Recording
 ) -> None:
     """The mock's execution stays in its example state (not terminal): the wait polls, then says so."""
-    with pytest.raises(KestraError, match=r"did not end within 0\.6s") as info:
-        server.run(FLOWS[0], wait=True, poll_interval=0.2, timeout=0.6)
+    with pytest.raises(KestraError, match=r"did not end within 15s") as info:
+        server.run(FLOWS[0], wait=True, poll_interval=5, timeout=15)
     _conformant(recording)
     polls = [r for r, _ in recording.exchanges if r.method == "GET"]
-    assert len(polls) >= 2 and all(r.url.path.startswith("/api/v1/main/executions/") for r in polls)
+    assert len(polls) == 3  # at 5, 10 and 15 s of the wait's (virtual) clock
+    assert all(r.url.path.startswith("/api/v1/main/executions/") for r in polls)
     assert "last state:" in str(info.value)
 
 

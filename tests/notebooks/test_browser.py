@@ -1,5 +1,9 @@
 """A real browser look at the executed quickstart: headless Chromium renders its widgets offline,
-the widget's final state is on the page, and the screenshot in the docs is made from it."""
+the widget's final state is on the page, and a screenshot of it is taken.
+
+The screenshot goes to ``build/screenshots/`` (git-ignored): running the tests never changes a
+tracked file. ``scripts/refresh-docs-images.sh`` copies it over ``docs/img/quickstart.png``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from tests.airflow_servers import AirflowServer
 from tests.notebooks.browser import REPO, chromium, notebook_html, rendered_widget_texts
 from tests.notebooks.test_notebooks import AIRFLOW3
 
-SCREENSHOT = REPO / "docs" / "img" / "quickstart.png"
+SCREENSHOT = REPO / "build" / "screenshots" / "quickstart.png"
 JS_BUDGET_MS = "15000"  # virtual time for require.js + the widget renderer to run
 
 

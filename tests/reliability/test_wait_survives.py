@@ -1,4 +1,8 @@
-"""wait_for_dag_run keeps going through transient failures, until its timeout, and says why it stopped."""
+"""wait_for_dag_run keeps going through transient failures, until its timeout, and says why it stopped.
+
+The sync fake client runs on virtual time (tests/virtual_time.py): polls every 5 s and 60 s timeouts
+cost no real time, and how many polls fit in a timeout is exact.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,9 @@ from kestra_airflow_sdk import (
     InvalidArgumentError,
     WaitTimeoutError,
 )
-from kestra_airflow_sdk.airflow import lookups
 from tests.fake_airflow import FakeAirflow, answering, fake_client, raising
 
-FAST_WAIT = {"poll_frequency": 0.001, "timeout": 30.0}
+FAST_WAIT = {"poll_frequency": 5.0, "timeout": 600.0}
 
 
 def _fake_with_run(*states: str, paused: bool = False) -> FakeAirflow:
@@ -40,12 +43,13 @@ def test_wait_survives_a_long_outage_beyond_the_retry_budget() -> None:
 def test_timeout_message_says_how_long_and_last_state() -> None:
     fake = _fake_with_run("running")
     with fake_client(fake) as client, pytest.raises(WaitTimeoutError) as info:
-        client.wait_for_dag_run("d", "r", poll_frequency=0.01, timeout=0.05)
+        client.wait_for_dag_run("d", "r", poll_frequency=5.0, timeout=60)
     message = str(info.value)
-    assert "'r' of DAG 'd' did not finish within 0.05s" in message
+    assert "'r' of DAG 'd' did not finish within 60s: waited 60.0s" in message
     assert "last state seen running" in message
     assert info.value.last_state == "running"
-    assert info.value.waited >= 0.05
+    assert info.value.waited == 60.0
+    assert fake.count("GET", "/dagRuns/r") == 13  # at 0, 5, ..., 60 s
 
 
 def test_timeout_during_an_outage_names_the_last_error() -> None:
@@ -53,7 +57,7 @@ def test_timeout_during_an_outage_names_the_last_error() -> None:
     fake.fault("GET", "/dagRuns/r", lambda request: None)  # the first poll succeeds
     fake.faults.extend(("GET", "/dagRuns/r", raising(httpx.ConnectError)) for _ in range(10_000))
     with fake_client(fake) as client, pytest.raises(WaitTimeoutError) as info:
-        client.wait_for_dag_run("d", "r", poll_frequency=0.01, timeout=0.05)
+        client.wait_for_dag_run("d", "r", poll_frequency=5.0, timeout=60)
     assert "last poll failed: Could not reach Airflow at http://airflow.test/api/v1/dags/d/dagRuns/r" in str(
         info.value
     )
@@ -64,7 +68,7 @@ def test_timeout_without_any_successful_poll() -> None:
     fake = _fake_with_run("running")
     fake.faults.extend(("GET", "/dagRuns/r", answering(503)) for _ in range(10_000))
     with fake_client(fake) as client, pytest.raises(WaitTimeoutError, match="no state seen") as info:
-        client.wait_for_dag_run("d", "r", poll_frequency=0.01, timeout=0.05)
+        client.wait_for_dag_run("d", "r", poll_frequency=5.0, timeout=60)
     assert info.value.last_state is None
     assert "503" in str(info.value)
 
@@ -77,12 +81,6 @@ def test_a_permanent_error_ends_the_wait_at_once() -> None:
     assert fake.count("GET", "/dagRuns/r") == 1
 
 
-@pytest.fixture
-def check_paused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lookups, "PAUSED_CHECK_AFTER", 0.0)
-
-
-@pytest.mark.usefixtures("check_paused_at_once")
 def test_waiting_on_a_paused_dag_warns_once_and_the_timeout_says_it() -> None:
     fake = _fake_with_run("queued", paused=True)
     with (
@@ -90,12 +88,13 @@ def test_waiting_on_a_paused_dag_warns_once_and_the_timeout_says_it() -> None:
         pytest.warns(DagPausedWarning, match="DAG 'd' is paused") as record,
         pytest.raises(WaitTimeoutError) as info,
     ):
-        client.wait_for_dag_run("d", "r", poll_frequency=0.01, timeout=0.1)
+        client.wait_for_dag_run("d", "r", poll_frequency=5.0, timeout=300)
     assert len(record) == 1
+    # checked 15 s into the wait, then every 60 s while the run stays queued: 15, 75, ..., 255 s
+    assert fake.count("GET", "/dags/d") - fake.count("GET", "/dags/d/dagRuns/r") == 5
     assert "DAG 'd' is paused, so the run stays queued until it is unpaused" in str(info.value)
 
 
-@pytest.mark.usefixtures("check_paused_at_once")
 def test_waiting_on_a_paused_dag_can_raise() -> None:
     fake = _fake_with_run("queued", paused=True)
     with fake_client(fake) as client, pytest.raises(DagPausedError, match=r"unpause_dag\('d'\)"):

@@ -29,6 +29,7 @@ from kestra_airflow_sdk.runner import (
     TextReporter,
 )
 from tests.runner.fake_airflow import FakeAirflow
+from tests.virtual_time import run_virtual
 
 SECRETS = {"AIRFLOW_PASSWORD": "admin"}
 
@@ -194,16 +195,21 @@ def test_parallel_children_run_at_the_same_time(fake_airflow: FakeAirflow) -> No
 
 
 def test_parallel_waits_on_one_dag_share_one_client_and_one_poll_per_tick(fake_airflow: FakeAirflow) -> None:
-    flow = Flow("f", "n").task(Parallel(id="p", tasks=[trigger(t, "forever_then_ok") for t in "abcde"]))
+    tasks = [trigger(t, "forever_then_ok", poll_frequency="PT1S") for t in "abcde"]
+    flow = Flow("f", "n").task(Parallel(id="p", tasks=tasks))
     fake_airflow.scripts["forever_then_ok"] = ["queued"] + ["running"] * 5 + ["success"]
-    execution = flow.run(secrets=SECRETS, progress=False)
+    # on virtual time (tests/virtual_time.py): the five waits meet at every tick, however busy the CPU
+    execution = run_virtual(flow.runner(secrets=SECRETS, progress=False).run())
     assert execution.state is State.SUCCESS
     logins = [r for r in fake_airflow.requests if r.url.path == "/auth/token"]
     reads = [r for r in fake_airflow.requests if r.method == "GET" and "/dagRuns/" in r.url.path]
     lists = [r for r in fake_airflow.requests if r.method == "GET" and r.url.path.endswith("/dagRuns")]
     assert len(logins) == 1  # one client for the five tasks
-    assert len(lists) >= 6  # the five waits were served by the DAG's list, polled once per tick ...
-    assert len(reads) <= 5  # ... instead of reading each run on each tick (>= 5 x 6 reads)
+    # the five waits were served by the DAG's list, one request per tick (each moves the fake's
+    # runs one state on, 7 states) instead of reading each run on each tick (5 x 7 reads) ...
+    assert len(lists) == 7
+    # ... and each task read its run's task instances once, for its outputs
+    assert [r.url.path.rsplit("/", 1)[-1] for r in reads] == ["taskInstances"] * 5
 
 
 def test_parallel_concurrent_limit_and_sequential(fake_airflow: FakeAirflow) -> None:
@@ -351,7 +357,10 @@ def test_text_reporter_lines(fake_airflow: FakeAirflow) -> None:
     lines: list[str] = []
     Flow("f", "n").task(trigger("t")).run(secrets=SECRETS, observers=[TextReporter(lines.append)])
     assert lines[0].startswith("execution ") and "n.f started" in lines[0]
-    assert any("Airflow run ok/" in line and line.endswith(": success") for line in lines)
+    assert any(
+        line.startswith("[t] Airflow run ok/") and line.endswith(": success, 1/1 tasks done")
+        for line in lines
+    )
     assert lines[-1].split(" after ")[0].endswith("ended SUCCESS")
 
 

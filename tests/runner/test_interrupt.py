@@ -10,6 +10,11 @@ from pathlib import Path
 
 SCRIPT = textwrap.dedent(
     """
+    import signal
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal, even when the tests were started in the
+    # background by a non-interactive shell (its children inherit SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     from kestra_airflow_sdk.flows import Flow, TriggerDagRun
     from kestra_airflow_sdk.runner import ExecutionKilled, Observer
     from tests.runner.fake_airflow import FakeAirflow, route_runner_to
