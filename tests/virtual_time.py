@@ -87,10 +87,15 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
 
 def run_virtual(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(main)`` on a :class:`VirtualTimeLoop`."""
+    return run_virtual_timed(main)[0]
+
+
+def run_virtual_timed(main: Coroutine[Any, Any, T]) -> tuple[T, float]:
+    """:func:`run_virtual`, and the virtual seconds ``main`` took."""
     loop = VirtualTimeLoop()
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(main)
+        return loop.run_until_complete(main), loop.time()
     finally:
         try:
             loop.run_until_complete(loop.shutdown_asyncgens())

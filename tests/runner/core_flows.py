@@ -6,7 +6,7 @@ from typing import Any
 
 from kestra_airflow_sdk.flows import Flow
 from kestra_airflow_sdk.runner import Execution, Observer, TaskRun
-from tests.runner.virtual_time import run_virtual
+from tests.virtual_time import run_virtual_timed
 
 
 def load(text: str) -> Flow:
@@ -18,7 +18,7 @@ def run(flow: Flow | str, **options: Any) -> Execution:
     """Run ``flow`` to its end on a virtual-time loop (no progress display)."""
     flow = load(flow) if isinstance(flow, str) else flow
     options.setdefault("progress", False)
-    execution, _ = run_virtual(flow.arun(**options))
+    execution, _ = run_virtual_timed(flow.arun(**options))
     return execution
 
 

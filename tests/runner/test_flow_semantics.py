@@ -316,7 +316,7 @@ def test_task_defaults_the_older_name_applies_too() -> None:
 def test_envs_are_the_env_prefixed_environment_variables() -> None:
     # Kestra's envs: environment variables starting with ENV_, by their lower-case name without it
     # (flows/valids/variables.yaml reads {{envs.test1}} {{envs.test2}})
-    from tests.runner.virtual_time import run_virtual
+    from tests.virtual_time import run_virtual_timed
 
     flow = Flow.from_yaml(
         "id: f\nnamespace: n\ntasks:\n  - id: env\n    type: io.kestra.plugin.core.debug.Return\n"
@@ -325,5 +325,5 @@ def test_envs_are_the_env_prefixed_environment_variables() -> None:
     runner = flow.runner(
         progress=False, environ={"ENV_TEST1": "true", "ENV_TEST2": "Pass by env", "OTHER": "x"}
     )
-    execution, _ = run_virtual(runner.run())
+    execution, _ = run_virtual_timed(runner.run())
     assert execution.outputs["env"] == {"value": "true Pass by env"}

@@ -13,7 +13,7 @@ from kestra_airflow_sdk.flows.task import Task
 from kestra_airflow_sdk.runner import State
 from kestra_airflow_sdk.runner.executors import TaskContext, TaskFailedError, executes
 from tests.runner.core_flows import Timeline, run, states
-from tests.runner.virtual_time import run_virtual
+from tests.virtual_time import run_virtual_timed
 
 
 def test_return_outputs_value_and_flow_outputs() -> None:
@@ -151,7 +151,7 @@ def test_sleep_takes_its_duration_on_the_loop_clock() -> None:
     flow = Flow.from_yaml(
         "id: f\nnamespace: n\ntasks:\n  - id: nap\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT1H\n"
     )
-    execution, elapsed = run_virtual(flow.arun(progress=False))
+    execution, elapsed = run_virtual_timed(flow.arun(progress=False))
     assert execution.state is State.SUCCESS
     assert elapsed == 3600
     assert [e.message for e in execution.logs] == ["Waiting for PT1H"]
@@ -171,7 +171,7 @@ tasks:
     retry: {type: constant, maxAttempts: 3, interval: PT10S}
 """
     )
-    execution, elapsed = run_virtual(flow.arun(progress=False))
+    execution, elapsed = run_virtual_timed(flow.arun(progress=False))
     nap = execution.task_run("nap")
     assert (execution.state, nap.state, nap.attempt) == (State.FAILED, State.FAILED, 3)
     assert elapsed == 3 * 60 + 2 * 10
@@ -242,7 +242,9 @@ tasks:
     type: io.kestra.plugin.core.log.Log
     message: never
 """
-    killed, elapsed = run_virtual(Flow.from_yaml(template.replace("{state}", "KILLED")).arun(progress=False))
+    killed, elapsed = run_virtual_timed(
+        Flow.from_yaml(template.replace("{state}", "KILLED")).arun(progress=False)
+    )
     assert killed.state is State.KILLED and elapsed == 60
     assert states(killed) == {
         "parallel": "KILLED",
@@ -251,7 +253,9 @@ tasks:
         "short": "SUCCESS",
         "exit": "KILLED",
     }
-    warned, elapsed = run_virtual(Flow.from_yaml(template.replace("{state}", "WARNING")).arun(progress=False))
+    warned, elapsed = run_virtual_timed(
+        Flow.from_yaml(template.replace("{state}", "WARNING")).arun(progress=False)
+    )
     assert warned.state is State.WARNING and elapsed == 3600
     assert warned.task_run("long").state is State.SUCCESS
     assert "after" not in states(warned)
