@@ -36,6 +36,7 @@ export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://${PG_USER}:${P
 export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:${REDIS_PORT}/0"
 export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${PG_PORT}/airflow"
 export AIRFLOW__CELERY__WORKER_CONCURRENCY=4
+HEALTH_TRIES=720  # 4 API workers start slowly on a busy machine (110-115 s seen at load 10-13)
 
 pg_bin() { find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

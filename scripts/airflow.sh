@@ -95,6 +95,7 @@ services_stop() { :; }
 services_status() { :; }
 services_reset() { :; }
 services_ready() { true; }
+HEALTH_TRIES=240  # x 0.5 s
 if [ "$PROFILE" = production ]; then source "$REPO_DIR/scripts/airflow-production.sh"; fi
 
 pidfile() { echo "$AIRFLOW_HOME/$1.pid"; }
@@ -163,7 +164,7 @@ start() {
   mkdir -p "$AIRFLOW_HOME"
   local t0; t0=$(date +%s.%N)
   services_start || { stop; exit 1; }
-  airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -20 "$AIRFLOW_HOME/db-migrate.log" >&2; exit 1; }
+  airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -20 "$AIRFLOW_HOME/db-migrate.log" >&2; stop; exit 1; }
   if [ "$MAJOR" = 3 ]; then
     echo "{\"${USERNAME}\": \"${PASSWORD}\"}" > "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
   else
@@ -177,7 +178,7 @@ start() {
     echo $! > "$(pidfile "$c")"
   done
   local ok=0
-  for _ in $(seq 1 240); do
+  for _ in $(seq 1 "$HEALTH_TRIES"); do
     if curl -sf -m 2 "$HEALTH_URL" 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if $HEALTH_CHECK else 1)" 2>/dev/null \
       && services_ready; then ok=1; break; fi
     for c in "${COMPONENTS[@]}"; do
