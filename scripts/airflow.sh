@@ -19,6 +19,8 @@
 #   WAIT_FOR_DAG        dag_id to wait for after start (default hello_world_dag; empty = don't wait)
 #   AIRFLOW_USERNAME / AIRFLOW_PASSWORD  (default admin / admin)
 #   PYTHON              interpreter for the venv       (default python3)
+#   AIRFLOW_PROFILE     sqlite (default) | production: Airflow 3 on PostgreSQL + Redis + Celery
+#                       workers, 4 API workers (scripts/airflow-production.sh; own venv and home)
 #
 # Gotchas this script handles (verified against the real servers):
 #  * Airflow 2's SequentialExecutor spawns `airflow tasks run` by name: the venv must be on PATH.
@@ -36,10 +38,16 @@ case "$MAJOR" in
   2) VERSION="2.10.5"; DEFAULT_PORT=28081; COMPONENTS=(webserver scheduler); API=v1 ;;
   *) echo "usage: $0 3|2 start|stop|status|install|restart-api" >&2; exit 2 ;;
 esac
+PROFILE="${AIRFLOW_PROFILE:-sqlite}"
+case "$PROFILE" in
+  sqlite) SUFFIX="" ;;
+  production) SUFFIX="-production"; [ "$MAJOR" = 3 ] || { echo "the production profile is Airflow 3 only" >&2; exit 2; } ;;
+  *) echo "AIRFLOW_PROFILE: expected sqlite or production, got '$PROFILE'" >&2; exit 2 ;;
+esac
 PORT="${AIRFLOW_PORT:-$DEFAULT_PORT}"
 WORK="${AIRFLOW_WORK_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kestra-airflow-sdk}"
-VENV="${AIRFLOW_VENV:-$WORK/venv${MAJOR}-${VERSION}}"
-export AIRFLOW_HOME="${AIRFLOW_HOME:-$WORK/home${MAJOR}-${PORT}}"
+VENV="${AIRFLOW_VENV:-$WORK/venv${MAJOR}-${VERSION}${SUFFIX}}"
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$WORK/home${MAJOR}-${PORT}${SUFFIX}}"
 DAGS_DIR="${AIRFLOW_DAGS_DIR:-$REPO_DIR/tests/dags}"
 WAIT_FOR_DAG="${WAIT_FOR_DAG-hello_world_dag}"
 BASE_URL="http://127.0.0.1:${PORT}"
@@ -77,6 +85,19 @@ else
   HEALTH_CHECK='d["scheduler"]["status"]=="healthy"'
 fi
 
+# what the production profile replaces (scripts/airflow-production.sh): the packages, the command
+# line of a component, and the services started before / stopped after Airflow
+PIP_PACKAGES=("apache-airflow==${VERSION}")
+declare -A COMPONENT_ARGS=()
+services_install() { :; }
+services_start() { :; }
+services_stop() { :; }
+services_status() { :; }
+services_reset() { :; }
+services_ready() { true; }
+HEALTH_TRIES=240  # x 0.5 s
+if [ "$PROFILE" = production ]; then source "$REPO_DIR/scripts/airflow-production.sh"; fi
+
 pidfile() { echo "$AIRFLOW_HOME/$1.pid"; }
 alive() { [ -f "$(pidfile "$1")" ] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
 
@@ -95,6 +116,7 @@ stop() {
     kill -KILL -- "-$(cat "$(pidfile "$c")")" 2>/dev/null || true
     rm -f "$(pidfile "$c")"
   done
+  services_stop
   echo "airflow${MAJOR} stopped"
 }
 
@@ -103,21 +125,23 @@ status() {
   for c in "${COMPONENTS[@]}"; do
     if alive "$c"; then echo "$c: running (pid $(cat "$(pidfile "$c")"))"; else echo "$c: stopped"; fi
   done
+  services_status
   curl -s -m 3 "$HEALTH_URL" || true; echo
 }
 
 install() {
   # the marker is written last, so an interrupted install is redone, never half-used
+  services_install
   if [ ! -f "$VENV/.installed-$VERSION" ]; then
     local t0=$SECONDS
     mkdir -p "$WORK"
     rm -rf "$VENV"
     "${PYTHON:-python3}" -m venv "$VENV"
     # pinned version; no constraints file is reachable offline and plain install resolves cleanly
-    "$VENV/bin/pip" install -q "apache-airflow==${VERSION}" > "$WORK/pip-install-${MAJOR}.log" 2>&1 \
-      || { tail -20 "$WORK/pip-install-${MAJOR}.log" >&2; exit 1; }
+    "$VENV/bin/pip" install -q "${PIP_PACKAGES[@]}" > "$WORK/pip-install-${MAJOR}${SUFFIX}.log" 2>&1 \
+      || { tail -20 "$WORK/pip-install-${MAJOR}${SUFFIX}.log" >&2; exit 1; }
     touch "$VENV/.installed-$VERSION"
-    echo "installed apache-airflow==${VERSION} into $VENV in $((SECONDS - t0))s"
+    echo "installed ${PIP_PACKAGES[*]} into $VENV in $((SECONDS - t0))s"
   fi
 }
 
@@ -136,10 +160,11 @@ login_header() {
 start() {
   install
   if alive "${COMPONENTS[0]}"; then echo "already running; use '$0 $MAJOR stop' first" >&2; exit 1; fi
-  [ "${AIRFLOW_RESET:-0}" = 1 ] && rm -rf "$AIRFLOW_HOME"
+  [ "${AIRFLOW_RESET:-0}" = 1 ] && { services_reset; rm -rf "$AIRFLOW_HOME"; }
   mkdir -p "$AIRFLOW_HOME"
   local t0; t0=$(date +%s.%N)
-  airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -20 "$AIRFLOW_HOME/db-migrate.log" >&2; exit 1; }
+  services_start || { stop; exit 1; }
+  airflow db migrate > "$AIRFLOW_HOME/db-migrate.log" 2>&1 || { tail -20 "$AIRFLOW_HOME/db-migrate.log" >&2; stop; exit 1; }
   if [ "$MAJOR" = 3 ]; then
     echo "{\"${USERNAME}\": \"${PASSWORD}\"}" > "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
   else
@@ -148,12 +173,14 @@ start() {
   fi
   local c
   for c in "${COMPONENTS[@]}"; do
-    setsid nohup airflow "$c" > "$AIRFLOW_HOME/$c.log" 2>&1 < /dev/null &
+    # shellcheck disable=SC2086  # COMPONENT_ARGS holds a whole command line
+    setsid nohup airflow ${COMPONENT_ARGS[$c]:-$c} > "$AIRFLOW_HOME/$c.log" 2>&1 < /dev/null &
     echo $! > "$(pidfile "$c")"
   done
   local ok=0
-  for _ in $(seq 1 240); do
-    if curl -sf -m 2 "$HEALTH_URL" 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if $HEALTH_CHECK else 1)" 2>/dev/null; then ok=1; break; fi
+  for _ in $(seq 1 "$HEALTH_TRIES"); do
+    if curl -sf -m 2 "$HEALTH_URL" 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if $HEALTH_CHECK else 1)" 2>/dev/null \
+      && services_ready; then ok=1; break; fi
     for c in "${COMPONENTS[@]}"; do
       alive "$c" || { echo "$c died, see $AIRFLOW_HOME/$c.log:" >&2; tail -30 "$AIRFLOW_HOME/$c.log" >&2; stop; exit 1; }
     done
@@ -181,7 +208,8 @@ restart_api() {
   kill -TERM -- "-$(cat "$(pidfile "$c")")" 2>/dev/null || true
   for _ in $(seq 1 30); do alive "$c" || break; sleep 0.5; done
   alive "$c" && kill -KILL -- "-$(cat "$(pidfile "$c")")" 2>/dev/null || true
-  setsid nohup airflow "$c" >> "$AIRFLOW_HOME/$c.log" 2>&1 < /dev/null &
+  # shellcheck disable=SC2086
+  setsid nohup airflow ${COMPONENT_ARGS[$c]:-$c} >> "$AIRFLOW_HOME/$c.log" 2>&1 < /dev/null &
   echo $! > "$(pidfile "$c")"
   for _ in $(seq 1 240); do
     curl -sf -m 2 -o /dev/null "$HEALTH_URL" && { echo "$c restarted"; return; }

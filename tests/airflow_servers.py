@@ -8,6 +8,7 @@ already running (handy while developing); CI always starts its own.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -106,3 +107,84 @@ def start_server(major: str) -> AirflowServer:
     env = {**os.environ, "AIRFLOW_PORT": str(port), "AIRFLOW_HOME": str(home), "AIRFLOW_RESET": "1"}
     info = _run_start(major, env)
     return AirflowServer(major, info["AIRFLOW_BASE_URL"], info["AIRFLOW_API_VERSION"], home, port)
+
+
+# ---------------------------------------------------------------- the production profile (Airflow 3)
+
+#: ports the production profile derives from its REST port: serve-logs, PostgreSQL, Redis
+PRODUCTION_PORT_OFFSETS = (1000, 2000, 3000)
+
+
+@dataclass
+class ProductionServer(AirflowServer):
+    """Airflow 3.3.2 of ``AIRFLOW_PROFILE=production`` (PostgreSQL, Redis, Celery workers)."""
+
+    extra_env: dict[str, str] | None = None
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "AIRFLOW_PROFILE": "production", **(self.extra_env or {})}
+
+    def discard(self) -> None:
+        """Delete a stopped server's home and database cluster (which may live outside it, see
+        scripts/airflow-production.sh)."""
+        if self.home is None or not self.owned:
+            return
+        cluster = self.home / "postgres"
+        if cluster.is_symlink():
+            shutil.rmtree(cluster.resolve(), ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def pid(self, component: str) -> int:
+        """The pid (and process group) of a running component, e.g. ``celery-worker-1``."""
+        assert self.home is not None
+        return int((self.home / f"{component}.pid").read_text())
+
+
+def _free_port_with(offsets: tuple[int, ...]) -> int:
+    """A free loopback port p whose p+offset ports are free too."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port + max(offsets) > 65535:
+            continue
+        try:
+            for offset in offsets:
+                with socket.socket() as other:
+                    other.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no set of free ports found")
+
+
+def start_production_server(dags_dir: Path, extra_env: dict[str, str] | None = None) -> ProductionServer:
+    """The production profile on free loopback ports with a fresh database, DAGs from ``dags_dir``.
+
+    ``KAS_AIRFLOW3_PRODUCTION_URL`` (and ``KAS_AIRFLOW3_PRODUCTION_HOME``, for the tests that need
+    its processes) reuses a production-profile server that is already running (its DAG folder must
+    hold ``dags_dir``'s DAGs)."""
+    existing = os.environ.get("KAS_AIRFLOW3_PRODUCTION_URL")
+    if existing:
+        home = os.environ.get("KAS_AIRFLOW3_PRODUCTION_HOME")
+        return ProductionServer(
+            "3",
+            existing.rstrip("/"),
+            "v2",
+            Path(home) if home else None,
+            int(existing.rstrip("/").rsplit(":", 1)[1]),
+            owned=False,
+        )
+    port = _free_port_with(PRODUCTION_PORT_OFFSETS)
+    home = Path(tempfile.mkdtemp(prefix="kas-airflow3-production-"))
+    server = ProductionServer(
+        "3", "", "v2", home, port, extra_env={"AIRFLOW_DAGS_DIR": str(dags_dir), **(extra_env or {})}
+    )
+    env = {**server.env(), "AIRFLOW_RESET": "1"}
+    try:
+        info = _run_start("3", env)
+    except BaseException:
+        server.stop()  # whatever started (PostgreSQL, Redis, some components) must not be left running
+        raise
+    server.base_url = info["AIRFLOW_BASE_URL"]
+    return server
