@@ -7,20 +7,18 @@ from . import airflow as _airflow
 from . import flows as _flows
 from . import runner as _runner
 from .airflow import *  # noqa: F403  (the REST layer's public names, listed in its __all__)
-from .airflow.models import show_dag_runs_with
 from .client import AirflowClient, AsyncAirflowClient
 from .display import RunProgress, TaskInstances, watch_dag_runs
-from .display.html import dag_run_html
-from .display.text import dag_run_repr
 from .errors import KestraAirflowError
 from .flows import *  # noqa: F403  (flows, tasks, YAML, expressions and secrets errors)
 from .kestra import KestraApiError, KestraError, KestraServer
 from .migration import FlowsFromDags, ScheduleNote, flows_for_dags, map_schedule, write_flows
 from .runner import *  # noqa: F403  (executions, the runner and progress observers)
+from .wiring import install as _install_layers
 
 __version__ = "0.1.0"
 
-show_dag_runs_with(text=dag_run_repr, html=dag_run_html)
+_install_layers()  # the higher layers' behaviour for the lower layers' models (see .wiring)
 
 __all__: list[str] = [
     "AirflowClient",

@@ -50,5 +50,5 @@ phase installs bash -c "$(declare -f install_airflow install_browser); install_a
 phase mkdocs env NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet  # the docs, zero warnings
 phase ruff lint
 phase mypy .venv/bin/mypy kestra_airflow_sdk
-phase layers .venv/bin/lint-imports --contract rest-history  # layers point down (pyproject.toml [tool.importlinter])
+phase layers .venv/bin/lint-imports  # layers point down: every contract of pyproject.toml [tool.importlinter]
 phase pytest .venv/bin/pytest -q -p no:cacheprovider --durations=15 "$@"

@@ -3,16 +3,16 @@ and its log lines (INFO and up) printed in a terminal or shown under the table i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..runner.observer import Observer
-from .progress import RunObserver
+from .progress import RunObserver, progress_observer
 
 if TYPE_CHECKING:
     from ..airflow.models import DagRun, TaskInstance
     from ..runner.execution import Execution, LogEntry, TaskRun
 
-__all__ = ["ExecutionProgress"]
+__all__ = ["ExecutionProgress", "execution_progress"]
 
 
 class ExecutionProgress(Observer):
@@ -43,3 +43,9 @@ class ExecutionProgress(Observer):
 
     def execution_ended(self, execution: Execution) -> None:
         self.display.close()
+
+
+def execution_progress(progress: Any) -> Observer:
+    """The live display a run's ``progress=`` option asks for (True/"auto", "widget", "text" or a
+    display object); the public package installs it as the runner's progress display."""
+    return ExecutionProgress(progress_observer(progress))

@@ -13,6 +13,7 @@ from typing_extensions import Unpack
 from .base import KestraModel
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
+from .hooks import flow_behaviour
 from .inputs import FlowInput, inputs_problems
 from .plugin_defaults import PluginDefault, apply_defaults, forget_defaults
 from .schedule import AnyTrigger
@@ -179,9 +180,7 @@ class Flow(KestraModel):
         return self
 
     def _repr_html_(self) -> str:
-        from ..display.kestra import flow_html
-
-        return flow_html(self)
+        return flow_behaviour().html(self)
 
     def __repr__(self) -> str:
         return f"Flow(id={self.id!r}, namespace={self.namespace!r}, tasks={[t.id for t in self.tasks]!r})"
@@ -278,9 +277,7 @@ class Flow(KestraModel):
     ) -> FlowRunner:
         """A :class:`~kestra_airflow_sdk.runner.FlowRunner` for one execution (arguments of :meth:`arun`);
         ``await runner.run()`` runs it and ``runner.execution`` shows it live, also after a cancel."""
-        from ..runner.engine import FlowRunner
-
-        return FlowRunner(self, inputs=inputs, secrets=secrets, labels=labels, **options)
+        return flow_behaviour().runner(self, inputs=inputs, secrets=secrets, labels=labels, **options)
 
     def run(
         self,
@@ -304,21 +301,7 @@ class Flow(KestraModel):
         Raises:
             ExecutionKilled: Ctrl-C (a ``KeyboardInterrupt``) stopped the run; its ``execution`` is KILLED.
         """
-        from ..runner.execution import ExecutionKilled
-        from ..runner.sync import run_blocking
-
-        if on is not None:
-            from ..kestra.server import run_flow_on
-
-            return run_flow_on(on, self, inputs, secrets, labels, options)
-
-        runner = self.runner(inputs, secrets, labels, **options)
-        try:
-            return run_blocking(runner.run)
-        except KeyboardInterrupt:
-            if runner.execution is not None and runner.execution.state.is_terminal:
-                raise ExecutionKilled(runner.execution) from None
-            raise
+        return flow_behaviour().run(self, inputs, secrets, labels, on, options)
 
     async def arun(
         self,

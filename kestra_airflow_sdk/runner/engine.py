@@ -36,12 +36,12 @@ from .functions import execution_functions
 from .ids import new_id
 from .inputs import resolve_inputs
 from .labels import execution_labels, label_variables
-from .observer import Broadcast, Observer
+from .observer import PROGRESS_DISPLAYS, Broadcast, Observer
 from .retry import TaskRetry
 from .support import local_problems
 from .truth import is_truthy
 
-__all__ = ["FlowRunner"]
+__all__ = ["FlowRunner", "progress_observers_for"]
 
 
 def _now() -> datetime:
@@ -347,10 +347,8 @@ class FlowRunner:
 
 
 def progress_observers_for(progress: Any) -> list[Observer]:
-    """The live display asked for with ``progress=`` (none for False/"off")."""
+    """The live display asked for with ``progress=`` (none for False/"off", nor before the public
+    package has installed the display layer's, see :func:`~.observer.show_progress_with`)."""
     if progress is False or progress is None or progress == "off":
         return []
-    from ..display.execution import ExecutionProgress
-    from ..display.progress import progress_observer
-
-    return [ExecutionProgress(progress_observer(progress))]
+    return [display(progress) for display in PROGRESS_DISPLAYS]

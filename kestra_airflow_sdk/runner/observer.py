@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..airflow.models import DagRun, TaskInstance
     from .execution import Execution, LogEntry, TaskRun
 
-__all__ = ["Broadcast", "Observer", "TextReporter"]
+__all__ = ["PROGRESS_DISPLAYS", "Broadcast", "Observer", "TextReporter", "show_progress_with"]
 
 logger = logging.getLogger("kestra_airflow_sdk.runner")
 
@@ -135,3 +135,14 @@ class Broadcast(Observer):
                 getattr(observer, event)(*args)
             except Exception:
                 logger.warning("progress observer %r failed in %s", observer, event, exc_info=True)
+
+
+#: what turns a ``progress=`` option (True, "auto", "widget", "text" or a display object) into an
+#: observer; the display layer is above the runner, so the public package supplies it
+#: (:func:`show_progress_with`)
+PROGRESS_DISPLAYS: list[Callable[[Any], Observer]] = []
+
+
+def show_progress_with(display: Callable[[Any], Observer]) -> None:
+    """Install the live progress display of ``progress=`` (called by the SDK's public package)."""
+    PROGRESS_DISPLAYS[:] = [display]

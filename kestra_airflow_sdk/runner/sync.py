@@ -1,6 +1,7 @@
 """Run a coroutine to completion from synchronous code: in a plain script (``asyncio.run``) and
 inside an already-running event loop such as Jupyter's, where it runs on its own loop in a worker
-thread while the caller waits (the caller's loop is never re-entered)."""
+thread while the caller waits (the caller's loop is never re-entered); :func:`run_flow` is the
+local ``Flow.run``."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import asyncio
 import contextlib
 import contextvars
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-__all__ = ["run_blocking"]
+from ..flows.flow import Flow
+from .engine import FlowRunner
+from .execution import Execution, ExecutionKilled
+
+__all__ = ["run_blocking", "run_flow"]
 
 T = TypeVar("T")
 
@@ -25,6 +30,24 @@ def run_blocking(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except RuntimeError:
         return asyncio.run(start())
     return _run_in_worker_thread(start)
+
+
+def run_flow(
+    flow: Flow,
+    inputs: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+    **options: Any,
+) -> Execution:
+    """Run ``flow`` locally, blocking (what :meth:`Flow.run` does without ``on=``); Ctrl-C raises
+    :class:`ExecutionKilled` with the KILLED execution."""
+    runner = FlowRunner(flow, inputs=inputs, secrets=secrets, labels=labels, **options)
+    try:
+        return run_blocking(runner.run)
+    except KeyboardInterrupt:
+        if runner.execution is not None and runner.execution.state.is_terminal:
+            raise ExecutionKilled(runner.execution) from None
+        raise
 
 
 def _run_in_worker_thread(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
