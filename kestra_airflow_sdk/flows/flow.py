@@ -208,7 +208,8 @@ class Flow(KestraModel):
 
     def problems(self) -> list[str]:
         """Kestra's rules a model cannot check field by field: at least one task, unique task ids,
-        task expressions that parse and use only Kestra's filters, tests, tags and functions."""
+        inputs, labels. (Expressions are checked by :meth:`validate_flow`: like Kestra, loading a flow
+        does not parse them; running or validating it does.)"""
         found = []
         if not self.tasks:
             found.append("tasks: a flow needs at least one task")
@@ -226,12 +227,13 @@ class Flow(KestraModel):
                     f"tasks: task id {task.id!r} is used more than once; task ids must be unique in a flow"
                 )
             seen.add(task.id)
-        found.extend(expression_problems(self.to_dict()))
         return found
 
     def validate_flow(self) -> Flow:
-        """Raise a :class:`FlowValidationError` listing every broken rule; return the flow otherwise."""
-        found = self.problems()
+        """Raise a :class:`FlowValidationError` listing every broken rule (:meth:`problems`, and task
+        expressions that do not parse or use a filter, test, tag or function Kestra does not have);
+        return the flow otherwise."""
+        found = self.problems() + expression_problems(self.to_dict())
         if found:
             raise flow_error(found)
         return self

@@ -72,7 +72,9 @@ def test_flow_validation_names_task_field_and_filter() -> None:
     assert problem.startswith("tasks[0].message (task 'hello'): unknown filter 'shout'")
 
 
-def test_loading_a_flow_with_a_broken_expression_is_refused_with_its_place() -> None:
+def test_validating_a_flow_with_a_broken_expression_names_its_place() -> None:
+    """Like Kestra, loading keeps the flow as written (expressions render at run time); validating
+    or running it refuses the broken expression before anything runs."""
     text = """\
 id: f
 namespace: company.team
@@ -85,8 +87,9 @@ tasks:
         message: "{% if inputs.x %}yes{% elif inputs.y %}no{% endif %}"
         description: "{{ never | rendered }}"
 """
+    flow = Flow.from_yaml(text)
     with pytest.raises(FlowValidationError) as err:
-        Flow.from_yaml(text)
+        flow.validate_flow()
     (problem,) = err.value.problems
     assert problem.startswith(
         "tasks[0].tasks[0].message (task 'inner'): syntax error: unsupported tag 'elif' (Pebble spells it elseif)"
