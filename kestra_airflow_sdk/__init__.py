@@ -14,7 +14,7 @@ from .display.html import dag_run_html
 from .display.text import dag_run_repr
 from .errors import KestraAirflowError
 from .flows import *  # noqa: F403  (flows, tasks, YAML, expressions and secrets errors)
-from .kestra import KestraApiError, KestraError, KestraServer
+from .kestra import AsyncKestraServer, KestraApiError, KestraError, KestraServer
 from .migration import FlowsFromDags, ScheduleNote, flows_for_dags, map_schedule, write_flows
 from .runner import *  # noqa: F403  (executions, the runner and progress observers)
 
@@ -25,6 +25,7 @@ show_dag_runs_with(text=dag_run_repr, html=dag_run_html)
 __all__: list[str] = [
     "AirflowClient",
     "AsyncAirflowClient",
+    "AsyncKestraServer",
     "FlowsFromDags",
     "KestraAirflowError",
     "KestraApiError",
