@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from ..airflow.auth import BearerTokenAuth
 from ..airflow.effects import Op
-from ..airflow.errors import AirflowConnectionError, ApiError, error_from_response
+from ..airflow.errors import AirflowConnectionError, ApiError, InvalidArgumentError, error_from_response
 from ..airflow.retry import DEFAULT_RETRY, RetryPolicy, is_transient
 from ..airflow.session import HttpSession, Transport
 from .errors import KestraApiError, KestraConnectionError, KestraError
@@ -97,7 +97,10 @@ class KestraSession(HttpSession):
         }
         if transport is not None:
             options["transport"] = transport
-        self._http = self._open(options)
+        try:
+            self._http = self._open(options)
+        except InvalidArgumentError as exc:  # a transport of the other driver
+            raise KestraError(str(exc)) from None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self.url!r}, tenant={self.tenant!r}, auth={self._auth_kind!r})"
