@@ -11,7 +11,7 @@ from .client import AirflowClient, AsyncAirflowClient
 from .display import RunProgress, TaskInstances, watch_dag_runs
 from .errors import KestraAirflowError
 from .flows import *  # noqa: F403  (flows, tasks, YAML, expressions and secrets errors)
-from .kestra import KestraApiError, KestraError, KestraServer
+from .kestra import AsyncKestraServer, KestraApiError, KestraError, KestraServer
 from .migration import FlowsFromDags, ScheduleNote, flows_for_dags, map_schedule, write_flows
 from .runner import *  # noqa: F403  (executions, the runner and progress observers)
 from .wiring import install as _install_layers
@@ -23,6 +23,7 @@ _install_layers()  # the higher layers' behaviour for the lower layers' models (
 __all__: list[str] = [
     "AirflowClient",
     "AsyncAirflowClient",
+    "AsyncKestraServer",
     "FlowsFromDags",
     "KestraAirflowError",
     "KestraApiError",

@@ -4,7 +4,8 @@ The client's operations are sans-I/O: a wait yields ``Sleep`` effects and reads 
 through the driver's ``_now()``. So the tests drive time instead of spending it:
 
 * sync: :class:`VirtualClock` + :class:`VirtualTimeClient` (an ``AirflowClient`` whose ``Sleep``
-  effects advance the clock instead of blocking; a request takes no virtual time at all);
+  effects advance the clock instead of blocking; a request takes no virtual time at all), and
+  :class:`VirtualTimeKestraServer`, the same for the Kestra server client;
 * async: :func:`run_virtual` runs a coroutine on a :class:`VirtualTimeLoop`, whose clock jumps to
   the next timer whenever every task waits, and ``AsyncAirflowClient._now`` reads that loop's clock.
   (``looptime`` does the same but needs Python >= 3.11 and its auto-loaded pytest plugin breaks
@@ -22,7 +23,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from kestra_airflow_sdk import AirflowClient
+from kestra_airflow_sdk import AirflowClient, KestraServer
 
 T = TypeVar("T")
 
@@ -46,6 +47,20 @@ class VirtualClock:
 
 class VirtualTimeClient(AirflowClient):
     """The sync driver with its sleeps fast-forwarded on a :class:`VirtualClock`."""
+
+    def __init__(self, *args: Any, clock: VirtualClock | None = None, **kwargs: Any) -> None:
+        self.clock = clock or VirtualClock()
+        super().__init__(*args, **kwargs)
+
+    def _now(self) -> float:
+        return self.clock.monotonic()
+
+    def _sleep(self, seconds: float) -> None:
+        self.clock.sleep(seconds)
+
+
+class VirtualTimeKestraServer(KestraServer):
+    """The Kestra server client on the sync driver, its sleeps fast-forwarded on a :class:`VirtualClock`."""
 
     def __init__(self, *args: Any, clock: VirtualClock | None = None, **kwargs: Any) -> None:
         self.clock = clock or VirtualClock()

@@ -7,6 +7,8 @@ use these.
 
 from __future__ import annotations
 
+import httpx
+
 from .core import ClientCore
 from .drivers import AsyncDriver, SyncDriver
 
@@ -24,6 +26,10 @@ class AirflowRestClient(ClientCore, SyncDriver):
     Constructor arguments are described on :class:`~kestra_airflow_sdk.airflow.session.Session`.
     """
 
+    _http: httpx.Client
+
 
 class AsyncAirflowRestClient(ClientCore, AsyncDriver):
     """Asynchronous twin of :class:`AirflowRestClient`: the same methods and arguments, awaited."""
+
+    _http: httpx.AsyncClient

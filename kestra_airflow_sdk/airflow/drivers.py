@@ -3,6 +3,8 @@
 :class:`SyncDriver` sends requests with an ``httpx.Client`` and sleeps with ``time.sleep``;
 :class:`AsyncDriver` uses an ``httpx.AsyncClient`` and ``asyncio.sleep``. Every method, its
 arguments and its logic come from the operations (see :mod:`.effects` and :mod:`.operation`).
+They stand on :class:`~.session.HttpSession` alone, so they drive the Airflow clients and the
+Kestra server client alike.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import httpx
 
 from .effects import Driving, Gather, Op, Sleep
 from .errors import InvalidArgumentError
-from .session import Session
+from .session import HttpSession
 
 __all__ = ["AsyncDriver", "SyncDriver"]
 
@@ -35,7 +37,7 @@ def _transport(options: dict[str, Any], expected: type[Any], hint: str) -> None:
         )
 
 
-class SyncDriver(Session):
+class SyncDriver(HttpSession):
     """Runs operations to completion in the calling thread (a gather runs on a thread pool)."""
 
     _http: httpx.Client
@@ -75,7 +77,7 @@ class SyncDriver(Session):
         self.close()
 
 
-class AsyncDriver(Session):
+class AsyncDriver(HttpSession):
     """Runs operations as coroutines on the running event loop (a gather runs them concurrently)."""
 
     _http: httpx.AsyncClient

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, TypeVar, overload
 from typing_extensions import ParamSpec
 
 from .effects import Op
-from .session import Session
+from .session import HttpSession
 
 if TYPE_CHECKING:
     from .drivers import AsyncDriver, SyncDriver
@@ -19,7 +19,7 @@ __all__ = ["operation"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
-C = TypeVar("C", bound=Session)
+C = TypeVar("C", bound=HttpSession)
 
 
 class operation(Generic[C, P, T]):

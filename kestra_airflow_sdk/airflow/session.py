@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import httpx
 from pydantic import SecretStr, ValidationError
@@ -26,16 +26,96 @@ from .models import VersionInfo
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .versions import DIALECTS, ApiVersion, Dialect
 
-__all__ = ["Session", "logger"]
+__all__ = ["HttpSession", "Session", "logger"]
 
 logger = logging.getLogger("kestra_airflow_sdk")
 
-S = TypeVar("S", bound="Session")
+S = TypeVar("S", bound="HttpSession")
 Transport = httpx.BaseTransport | httpx.AsyncBaseTransport
 
 
-class Session:
-    """Everything the two clients share; no I/O happens here.
+class HttpSession:
+    """The service-neutral part of a session: the HTTP client, the clock, one request with retries.
+
+    The drivers (:mod:`.drivers`) build on it, and so do the clients of every server the SDK talks
+    to (:class:`Session` for Airflow, :class:`~kestra_airflow_sdk.kestra.KestraServer` for Kestra).
+    ``service`` names the server in log lines.
+    """
+
+    _http: httpx.Client | httpx.AsyncClient
+    retry: RetryPolicy
+    service: ClassVar[str] = "Airflow"
+
+    def _open(self, options: dict[str, Any]) -> httpx.Client | httpx.AsyncClient:
+        """Create the HTTP client the driver sends requests with."""
+        raise NotImplementedError
+
+    def _now(self) -> float:
+        """The driver's monotonic clock, in seconds: the clock its :class:`~.effects.Sleep` effects run on.
+
+        Operations read the time only through this, so a test driver that fast-forwards ``Sleep``
+        (see ``tests/virtual_time.py``) also moves the time the operations see."""
+        return time.monotonic()
+
+    def with_retry(self: S, retry: RetryPolicy) -> S:
+        """A view of this client that uses another retry policy (same connections, same login).
+
+        Example:
+            >>> client.with_retry(NO_RETRY).get_dag("hello_world_dag")
+
+        Close the original client, not the view.
+        """
+        if not isinstance(retry, RetryPolicy):
+            raise InvalidArgumentError(f"retry: expected a RetryPolicy, got {type(retry).__name__}")
+        view = copy.copy(self)
+        view.retry = retry
+        return view
+
+    def send(
+        self, build: Callable[[], httpx.Request], *, retry: RetryPolicy | None = None
+    ) -> Op[httpx.Response]:
+        """Operation: send the request ``build()`` makes, retrying transient failures as the policy says.
+
+        Returns the last response, whatever its status; raises :class:`AirflowConnectionError`
+        when the server could not be reached (after the retries). A POST is repeated only when it
+        never reached the server or was refused with 429 (see :mod:`.retry`).
+        """
+        policy = retry or self.retry
+        for attempt in itertools.count(1):
+            request = build()
+            safe = request.method != "POST"
+            try:
+                response: httpx.Response = yield request
+            except AirflowConnectionError as exc:
+                delay = policy.delay(exc, attempt, sent_is_safe=safe)
+                if delay is None:
+                    if attempt > 1:
+                        exc.args = (f"{exc} (gave up after {attempt} attempts)",)
+                    raise
+                reason = str(exc)
+            else:
+                if response.status_code < 400:
+                    return response
+                error = error_from_response(response)
+                delay = policy.delay(error, attempt, sent_is_safe=safe)
+                if delay is None:
+                    return response
+                reason = f"{self.service} answered {response.status_code}"
+            logger.warning(
+                "%s %s failed (%s); retry %d of %d in %.1fs",
+                request.method,
+                request.url.copy_with(query=None),
+                reason,
+                attempt,
+                policy.max_attempts - 1,
+                delay,
+            )
+            yield Sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Session(HttpSession):
+    """Everything the two Airflow clients share; no I/O happens here.
 
     Args:
         base_url: the Airflow webserver (Airflow 2) or API server (Airflow 3) root URL, e.g.
@@ -60,8 +140,6 @@ class Session:
             or an in-memory fake Airflow in tests. Default: httpx's network transport. As in httpx, a
             given transport brings its own TLS settings and limits (``verify``, ``max_connections``).
     """
-
-    _http: httpx.Client | httpx.AsyncClient
 
     def __init__(
         self,
@@ -113,17 +191,6 @@ class Session:
             options["transport"] = transport
         self._http = self._open(options)
 
-    def _open(self, options: dict[str, Any]) -> httpx.Client | httpx.AsyncClient:
-        """Create the HTTP client the driver sends requests with."""
-        raise NotImplementedError
-
-    def _now(self) -> float:
-        """The driver's monotonic clock, in seconds: the clock its :class:`~.effects.Sleep` effects run on.
-
-        Operations read the time only through this, so a test driver that fast-forwards ``Sleep``
-        (see ``tests/virtual_time.py``) also moves the time the operations see."""
-        return time.monotonic()
-
     def __repr__(self) -> str:
         parts = [f"base_url={self.base_url!r}", f"api_version={self.api_version!r}"]
         if self.server_version:
@@ -131,20 +198,6 @@ class Session:
         if self.username:
             parts.append(f"username={self.username!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
-
-    def with_retry(self: S, retry: RetryPolicy) -> S:
-        """A view of this client that uses another retry policy (same connections, same login).
-
-        Example:
-            >>> client.with_retry(NO_RETRY).get_dag("hello_world_dag")
-
-        Close the original client, not the view.
-        """
-        if not isinstance(retry, RetryPolicy):
-            raise InvalidArgumentError(f"retry: expected a RetryPolicy, got {type(retry).__name__}")
-        view = copy.copy(self)
-        view.retry = retry
-        return view
 
     # ------------------------------------------------------------------ version detection
 
@@ -216,48 +269,6 @@ class Session:
         )
         logger.debug("%s %s", method, request.url.copy_with(query=None))
         return request
-
-    def send(
-        self, build: Callable[[], httpx.Request], *, retry: RetryPolicy | None = None
-    ) -> Op[httpx.Response]:
-        """Operation: send the request ``build()`` makes, retrying transient failures as the policy says.
-
-        Returns the last response, whatever its status; raises :class:`AirflowConnectionError`
-        when Airflow could not be reached (after the retries). A POST is repeated only when it
-        never reached Airflow or was refused with 429 (see :mod:`.retry`).
-        """
-        policy = retry or self.retry
-        for attempt in itertools.count(1):
-            request = build()
-            safe = request.method != "POST"
-            try:
-                response: httpx.Response = yield request
-            except AirflowConnectionError as exc:
-                delay = policy.delay(exc, attempt, sent_is_safe=safe)
-                if delay is None:
-                    if attempt > 1:
-                        exc.args = (f"{exc} (gave up after {attempt} attempts)",)
-                    raise
-                reason = str(exc)
-            else:
-                if response.status_code < 400:
-                    return response
-                error = error_from_response(response)
-                delay = policy.delay(error, attempt, sent_is_safe=safe)
-                if delay is None:
-                    return response
-                reason = f"Airflow answered {response.status_code}"
-            logger.warning(
-                "%s %s failed (%s); retry %d of %d in %.1fs",
-                request.method,
-                request.url.copy_with(query=None),
-                reason,
-                attempt,
-                policy.max_attempts - 1,
-                delay,
-            )
-            yield Sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def call(
         self,

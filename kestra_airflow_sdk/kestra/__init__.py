@@ -2,9 +2,10 @@
 
 from .errors import KestraApiError, KestraConnectionError, KestraError
 from .models import DeployedFlow, FlowValidation, LogEntry
-from .server import KestraServer
+from .server import AsyncKestraServer, KestraServer
 
 __all__ = [
+    "AsyncKestraServer",
     "DeployedFlow",
     "FlowValidation",
     "KestraApiError",

@@ -12,7 +12,15 @@ class KestraError(FlowError):
 
 
 class KestraConnectionError(KestraError):
-    """The Kestra server could not be reached (the message names the URL, never credentials)."""
+    """The Kestra server could not be reached (the message names the URL, never credentials).
+
+    Attributes:
+        transient: retrying may help (a refused or dropped connection, a timeout).
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class KestraApiError(KestraError):
@@ -23,8 +31,19 @@ class KestraApiError(KestraError):
         method: the HTTP method of the request.
         path: the request path.
         detail: Kestra's message, when it sent one.
+        transient: the status says "not now, try again" (429, 5xx).
     """
 
-    def __init__(self, message: str, *, status: int, method: str, path: str, detail: str | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        path: str,
+        detail: str | None,
+        transient: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status, self.method, self.path, self.detail = status, method, path, detail
+        self.transient = transient

@@ -4,17 +4,18 @@ request the SDK sends must conform to the spec, and the SDK must parse the spec'
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from kestra_airflow_sdk import Flow, KestraServer
+from kestra_airflow_sdk import AsyncKestraServer, Flow, KestraServer
 from kestra_airflow_sdk.flows import Log, Schedule
 from kestra_airflow_sdk.kestra import DeployedFlow, FlowValidation, KestraError, LogEntry
 from kestra_airflow_sdk.kestra.executions import log_entry_from_kestra
 from kestra_airflow_sdk.runner import Execution, State
 from kestra_airflow_sdk.runner.execution import LOG_LEVELS
-from tests.virtual_time import VirtualClock
+from tests.virtual_time import VirtualTimeKestraServer, run_virtual
 
 
 class Recording(httpx.HTTPTransport):
@@ -36,24 +37,57 @@ def recording() -> Recording:
     return Recording()
 
 
-class VirtualTimeKestraServer(KestraServer):
-    """Waits on a virtual clock (tests/virtual_time.py): a poll's count never depends on how fast Prism answers."""
+class RecordingAsync(httpx.AsyncBaseTransport):
+    """The async server's transport: each request goes to Prism through the :class:`Recording`.
 
-    clock = VirtualClock()
+    The HTTP exchange itself blocks the loop for its duration, so the virtual-time loop's clock
+    moves only at the operations' sleeps (awaiting network I/O there would jump the clock to the
+    read timeout's timer).
+    """
 
-    def _now(self) -> float:
-        return self.clock.monotonic()
+    def __init__(self, recording: Recording) -> None:
+        self.recording = recording
 
-    def _sleep(self, seconds: float) -> None:
-        self.clock.sleep(seconds)
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        sent = httpx.Request(
+            request.method, request.url, headers=request.headers, content=await request.aread()
+        )
+        response = self.recording.handle_request(sent)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
+        return httpx.Response(response.status_code, headers=headers, content=response.content)
 
 
-@pytest.fixture
-def server(prism_url: str, recording: Recording) -> Iterator[KestraServer]:
+class Awaited:
+    """An :class:`AsyncKestraServer` behind the sync API the tests call: each call is awaited on a
+    virtual-time loop (tests/virtual_time.py) with a server opened on that loop."""
+
+    def __init__(self, url: str, recording: Recording) -> None:
+        self.url, self.recording = url, recording
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            async def main() -> Any:
+                transport = RecordingAsync(self.recording)
+                async with AsyncKestraServer(
+                    self.url, username="admin@kestra.io", password="Admin1234", transport=transport
+                ) as server:
+                    return await getattr(server, name)(*args, **kwargs)
+
+            return run_virtual(main())
+
+        return call
+
+
+@pytest.fixture(params=["sync", "async"])
+def server(request: pytest.FixtureRequest, prism_url: str, recording: Recording) -> Iterator[Any]:
+    """The sync server on a virtual clock, or the async server on a virtual-time loop: a poll's count
+    never depends on how fast Prism answers."""
+    if request.param == "async":
+        yield Awaited(prism_url, recording)
+        return
     with VirtualTimeKestraServer(
         prism_url, username="admin@kestra.io", password="Admin1234", transport=recording
     ) as s:
-        s.clock = VirtualClock()
         yield s
 
 

@@ -15,6 +15,7 @@ from kestra_airflow_sdk import Flow, KestraServer
 from kestra_airflow_sdk.flows import FlowValidationError, Log
 from kestra_airflow_sdk.kestra import KestraApiError, KestraConnectionError, KestraError
 from kestra_airflow_sdk.runner import Observer, State
+from tests.virtual_time import VirtualTimeKestraServer
 
 PASSWORD = "s3cr3t-Pa55word"
 
@@ -84,10 +85,10 @@ class FakeKestra:
         return httpx.Response(404, json={"message": f"Not Found: {path}"})
 
 
-def _server(fake: Any, **kwargs: Any) -> KestraServer:
+def _server(fake: Any, **kwargs: Any) -> VirtualTimeKestraServer:
     kwargs.setdefault("username", "admin@kestra.io")
     kwargs.setdefault("password", PASSWORD)
-    return KestraServer("http://kestra.test:8080", transport=httpx.MockTransport(fake), **kwargs)
+    return VirtualTimeKestraServer("http://kestra.test:8080", transport=httpx.MockTransport(fake), **kwargs)
 
 
 class Events(Observer):
@@ -122,7 +123,7 @@ def test_run_waits_until_terminal_and_returns_an_execution() -> None:
         .task(Log(id="t1", message="b"))
     )
     with _server(fake) as server:
-        execution = server.run(flow, inputs={"day": "2026-11-24"}, poll_interval=0.01, observers=[events])
+        execution = server.run(flow, inputs={"day": "2026-11-24"}, poll_interval=5, observers=[events])
     assert execution.state is State.SUCCESS and execution.id == "exec1"
     assert [(r.task_id, r.state, r.type) for r in execution.task_runs] == [
         ("t0", State.SUCCESS, "io.kestra.plugin.core.log.Log"),
@@ -155,7 +156,7 @@ def test_run_waits_until_terminal_and_returns_an_execution() -> None:
 )
 def test_terminal_states_map_to_the_runner_states(kestra: str, state: State) -> None:
     with _server(FakeKestra([_execution(kestra, [kestra])])) as server:
-        execution = server.run(("company.team", "hello"), poll_interval=0.01)
+        execution = server.run(("company.team", "hello"), poll_interval=5)
     assert execution.state is state and execution.task_runs[0].state is state
 
 
@@ -293,7 +294,7 @@ def test_a_followed_execution_has_kestras_log_lines_and_observers_see_them() -> 
         .task(Log(id="t1", message="b"))
     )
     with _server(fake) as server:
-        execution = server.run(flow, poll_interval=0.01, observers=[Logs()])
+        execution = server.run(flow, poll_interval=5, observers=[Logs()])
     assert [(e.task_id, e.task_run_id, e.attempt, e.level, e.message) for e in execution.logs] == [
         ("t0", "tr0", 1, "INFO", "a"),
         ("t1", "tr1", 1, "INFO", "b"),
@@ -313,6 +314,6 @@ def test_logs_that_cannot_be_read_do_not_lose_the_execution(caplog: pytest.LogCa
 
     fake = NoLogs([_execution("SUCCESS", ["SUCCESS"])])
     with _server(fake) as server:
-        execution = server.run(("company.team", "hello"), poll_interval=0.01)
+        execution = server.run(("company.team", "hello"), poll_interval=5)
     assert execution.state is State.SUCCESS and execution.logs == []
     assert "its logs could not be read" in caplog.text

@@ -1,0 +1,173 @@
+"""What every Kestra server operation stands on: configuration, auth, and one call with retries.
+
+The Kestra client is built on the same sans-I/O core as the Airflow client: :class:`KestraSession`
+extends :class:`~kestra_airflow_sdk.airflow.session.HttpSession` (one request with the
+:class:`~kestra_airflow_sdk.airflow.retry.RetryPolicy`), its operations are generators of effects,
+and the Airflow layer's two drivers run them (see :mod:`.server`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+from pydantic import SecretStr
+
+from ..airflow.auth import BearerTokenAuth
+from ..airflow.effects import Op
+from ..airflow.errors import AirflowConnectionError, ApiError, InvalidArgumentError, error_from_response
+from ..airflow.retry import DEFAULT_RETRY, RetryPolicy, is_transient
+from ..airflow.session import HttpSession, Transport
+from .errors import KestraApiError, KestraConnectionError, KestraError
+
+__all__ = ["KestraSession", "segment"]
+
+_TENANT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+_HINTS = {401: " (check username/password or token)", 403: " (this user may not do that)"}
+
+
+def segment(value: str) -> str:
+    """``value`` as one URL path segment."""
+    return quote(value, safe="")
+
+
+class KestraSession(HttpSession):
+    """A Kestra server's configuration and its :meth:`call`; no I/O happens here.
+
+    Args:
+        url: the server's root URL, e.g. ``http://localhost:8080``.
+        username: basic-auth user (with ``password``).
+        password: basic-auth password (kept as a ``SecretStr``).
+        token: a bearer token (API token) instead of a user and password.
+        tenant: the tenant of every call (open-source Kestra: ``main``).
+        timeout: seconds for each HTTP request.
+        retry: the :class:`~kestra_airflow_sdk.airflow.retry.RetryPolicy` for transient failures
+            (503/429/502/504, dropped connections), as for the Airflow clients.
+        transport: the httpx transport requests go through (:class:`httpx.BaseTransport` for
+            :class:`KestraServer`, :class:`httpx.AsyncBaseTransport` for :class:`AsyncKestraServer`),
+            e.g. ``httpx.MockTransport(handler)`` in tests.
+    """
+
+    service: ClassVar[str] = "Kestra"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | SecretStr | None = None,
+        token: str | SecretStr | None = None,
+        tenant: str = "main",
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise KestraError(f"url: expected an http(s) URL such as http://localhost:8080, got {url!r}")
+        if parts.username or parts.password:
+            raise KestraError("url: credentials inside the URL are refused; pass username= and password=")
+        if not isinstance(tenant, str) or not _TENANT.match(tenant):
+            raise KestraError(f"tenant: expected letters, digits, '_' or '-' (e.g. 'main'), got {tenant!r}")
+        if token is not None and (username is not None or password is not None):
+            raise KestraError("credentials: give either token= or username= and password=, not both")
+        if (username is None) != (password is None):
+            raise KestraError("credentials: username= and password= go together")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise KestraError(f"retry: expected a RetryPolicy, got {type(retry).__name__}")
+        self.url = url.rstrip("/")
+        self.tenant = tenant
+        self.retry = retry or DEFAULT_RETRY
+        auth: httpx.Auth | None = None
+        if username is not None and password is not None:
+            secret = password if isinstance(password, SecretStr) else SecretStr(password)
+            auth, self._auth_kind = httpx.BasicAuth(username, secret.get_secret_value()), "basic"
+        elif token is not None:
+            auth, self._auth_kind = BearerTokenAuth(token), "bearer"
+        else:
+            self._auth_kind = "none"
+        options: dict[str, Any] = {
+            "auth": auth,
+            "timeout": timeout,
+            "headers": {"Accept": "application/json"},
+        }
+        if transport is not None:
+            options["transport"] = transport
+        try:
+            self._http = self._open(options)
+        except InvalidArgumentError as exc:  # a transport of the other driver
+            raise KestraError(str(exc)) from None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={self.url!r}, tenant={self.tenant!r}, auth={self._auth_kind!r})"
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        retry: RetryPolicy | None = None,
+        **request: Any,
+    ) -> Op[Any]:
+        """Operation: one request to ``/api/v1/{tenant}{path}`` (retried as the policy says); its JSON body.
+
+        ``request`` holds httpx's ``params``, ``content``, ``files`` and ``headers``.
+
+        Raises:
+            KestraConnectionError: Kestra could not be reached (after the retries).
+            KestraApiError: Kestra answered an error status (after the retries).
+        """
+        full = f"/api/v1/{self.tenant}{path}"
+        build = functools.partial(self._http.build_request, method, self.url + full, **request)
+        try:
+            response = yield from self.send(build, retry=retry)
+        except AirflowConnectionError as exc:
+            _, _, reason = str(exc).partition(f" for {exc.method}")
+            raise KestraConnectionError(
+                f"{action} failed: could not reach Kestra at {self.url} ({reason.lstrip(': ')})",
+                transient=is_transient(exc),
+            ) from None
+        except ApiError as exc:  # the auth flow refused to go on (the bearer token was rejected)
+            raise _api_error(action, method, full, exc.status, None, transient=False) from None
+        if response.status_code >= 400:
+            error = error_from_response(response)
+            raise _api_error(
+                action, method, full, response.status_code, _detail(response), transient=is_transient(error)
+            )
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise KestraError(f"{action}: Kestra's answer is not JSON: {response.text[:200]!r}") from None
+
+
+def _api_error(
+    action: str, method: str, path: str, status: int, detail: str | None, *, transient: bool
+) -> KestraApiError:
+    return KestraApiError(
+        f"{action} failed: Kestra answered {status} {httpx.codes.get_reason_phrase(status)} to {method} {path}"
+        f"{_HINTS.get(status, '')}" + (f": {detail}" if detail else ""),
+        status=status,
+        method=method,
+        path=path,
+        detail=detail,
+        transient=transient,
+    )
+
+
+def _detail(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or None
+    if isinstance(body, Mapping):
+        for key in ("message", "detail", "title"):
+            if body.get(key):
+                return str(body[key])
+    return str(body)[:300]
