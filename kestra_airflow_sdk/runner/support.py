@@ -28,7 +28,8 @@ def local_problems(
 ) -> list[str]:
     """One line per task property of ``flow`` (with its plugin defaults applied) that cannot run
     locally, and per problem of the subflows it runs when a ``catalog`` is given to find them in
-    (without one, subflows are not looked up)."""
+    (without one, subflows are not looked up; a subflow the catalog does not have fails its task
+    run when it runs, as on Kestra)."""
     flow = flow.with_plugin_defaults()
     problems = []
     name = f"{flow.namespace}.{flow.id}"
@@ -50,9 +51,8 @@ def local_problems(
             continue  # found when the task runs
         child = catalog.find(task.namespace, task.flow_id)
         key = f"{task.namespace}.{task.flow_id}"
-        if child is None:
-            problems.append(f"{where}: subflow {key} not found; {catalog.describe()}")
-        elif key not in seen and key != name:
+        # a subflow that is not found fails its task run when it runs, as on Kestra (not refused here)
+        if child is not None and key not in seen and key != name:
             unknown = [f"{t.id!r} ({t.type})" for t in child.unsupported_tasks()]
             if unknown:
                 problems.append(

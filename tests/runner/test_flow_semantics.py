@@ -213,11 +213,14 @@ def test_subflow_without_wait_is_started_and_not_followed() -> None:
     assert sub.state is State.SUCCESS  # the local run still lets it finish before returning
 
 
-def test_subflow_not_found_is_refused_before_running() -> None:
-    with pytest.raises(
-        UnsupportedTaskError, match=r"subflow company.team.child not found; flows given: none"
-    ):
-        run(PARENT)
+def test_subflow_not_found_fails_its_task_run() -> None:
+    """As Kestra does (JdbcRunnerTest#eachParallelWithSubflowMissing): the flow runs, and the Subflow
+    task whose flow does not exist fails, naming it, and so does the execution."""
+    execution = run(PARENT)
+    assert execution.state is State.FAILED
+    call = execution.task_run("call")
+    assert call.state is State.FAILED
+    assert call.error is not None and "subflow company.team.child not found; flows given: none" in call.error
 
 
 def test_subflow_with_unsupported_tasks_is_refused_before_running() -> None:
