@@ -121,14 +121,15 @@ class FlowRunner:
     async def run(self) -> Execution:
         """Run the execution to its end and return it (re-raises cancellation after marking KILLED)."""
         self.check()
+        execution_id = new_id()
         inputs = resolve_inputs(
             self.flow.inputs,
             self.given_inputs,
             self.secrets,
             f"{self.flow.namespace}.{self.flow.id}",
             {"flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": None}},
+            storage=f"kestra:///{self.flow.namespace.replace('.', '/')}/{self.flow.id}/executions/{execution_id}",
         )
-        execution_id = new_id()
         execution = Execution(
             id=execution_id,
             namespace=self.flow.namespace,

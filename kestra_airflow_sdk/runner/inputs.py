@@ -11,7 +11,9 @@ so that their text is masked in log lines too.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
@@ -42,8 +44,10 @@ class _Resolution:
         given: dict[str, Any],
         secrets: SecretResolver,
         variables: Mapping[str, Any],
+        storage: str | None = None,
     ) -> None:
         self.specs = {spec.input_id: spec for spec in declared}
+        self.storage = storage
         self.given = given
         self.secrets = secrets
         self.variables = dict(variables)
@@ -110,10 +114,7 @@ class _Resolution:
                 self.values[input_id] = None
             return
         if spec.type == "FILE":
-            self.problems.append(
-                f"{where}: FILE inputs need Kestra's internal storage, which a local run does not have; "
-                "run the flow on a Kestra server (flow.run(on=KestraServer(...))) to give it a file"
-            )
+            self._file(input_id, where, raw)
             return
         if spec.expression is not None:
             self.problems.append(
@@ -138,6 +139,20 @@ class _Resolution:
             self.secrets.register(value)
         self.values[input_id] = value
 
+    def _file(self, input_id: str, where: str, raw: Any) -> None:
+        """A FILE input: a local file, named in the execution by the URI Kestra stores it under."""
+        if self.storage is None:
+            self.problems.append(
+                f"{where}: FILE inputs need the execution's storage; give the file to a flow run "
+                "(flow.run(inputs={...: path}))"
+            )
+            return
+        path = Path(os.fspath(raw)) if isinstance(raw, (str, os.PathLike)) else None
+        if path is None or not path.is_file():
+            self.problems.append(f"{where}: expected the path of a local file, but received {raw!r}")
+            return
+        self.values[input_id] = f"{self.storage}/inputs/{input_id}/{path.name}"
+
 
 def _nested(flat: Mapping[str, Any]) -> dict[str, Any]:
     """``{"a.b": 1, "c": 2}`` → ``{"a": {"b": 1}, "c": 2}`` (Kestra's ``flattenToNestedMap``)."""
@@ -160,6 +175,7 @@ def resolve_inputs(
     secrets: SecretResolver | None = None,
     flow: str = "",
     variables: Mapping[str, Any] | None = None,
+    storage: str | None = None,
 ) -> dict[str, Any]:
     """The execution's inputs, typed (see the module documentation).
 
@@ -170,6 +186,10 @@ def resolve_inputs(
         flow: ``namespace.id`` of the flow, for the error message.
         variables: what expressions in ``defaults`` and ``dependsOn.condition`` see besides the
             inputs (``flow``; there is no execution yet).
+        storage: the execution's folder in Kestra's internal storage
+            (``kestra:///<namespace as path>/<flow id>/executions/<execution id>``): a FILE input's value
+            is a local file, and its value in the execution is the URI Kestra gives the uploaded
+            file there; without it, FILE inputs are refused.
 
     Raises:
         InvalidInputsError: one line per problem: missing required inputs, values of the wrong
@@ -177,7 +197,7 @@ def resolve_inputs(
     """
     declared = declared or []
     given = dict(given or {})
-    resolution = _Resolution(declared, given, secrets or SecretResolver(), variables or {})
+    resolution = _Resolution(declared, given, secrets or SecretResolver(), variables or {}, storage)
     for spec in declared:
         resolution.resolve(spec.input_id)
     undeclared = sorted(set(given) - set(resolution.specs))

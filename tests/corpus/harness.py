@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import SecretStr
 
 from kestra_airflow_sdk.runner import Execution, TaskRun
 
@@ -142,7 +143,11 @@ def pattern(expected: str, resolve: Resolver) -> re.Pattern[str]:
 
 
 def mismatches(expected: Any, actual: Any, resolve: Resolver, where: str) -> list[str]:
-    """Where ``actual`` differs from ``expected`` (mappings: expected keys only)."""
+    """Where ``actual`` differs from ``expected`` (mappings: expected keys only). A value that came
+    from a secret is compared by its text: the SDK hands it out wrapped in a ``SecretStr`` so that it
+    never prints, where Kestra gives the text itself."""
+    if isinstance(actual, SecretStr):
+        actual = actual.get_secret_value()
     if isinstance(expected, dict):
         if not isinstance(actual, Mapping):
             return [f"{where}: expected a mapping, got {actual!r}"]

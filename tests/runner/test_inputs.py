@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -246,11 +247,21 @@ def test_depends_on_disables_an_input_whose_condition_is_false() -> None:
     assert resolve_inputs(declared, {"release": "true", "tag": "v1"}) == {"release": True, "tag": "v1"}
 
 
-def test_file_inputs_are_refused_locally_unless_absent() -> None:
+def test_file_inputs_name_the_file_by_its_kestra_storage_uri(tmp_path: Path) -> None:
+    """Kestra stores an uploaded FILE input in the execution's folder of its internal storage and gives
+    ``{{ inputs.file }}`` as that kestra:/// URI (InputsTest#inputFlow)."""
     declared = Flow("f", "n", inputs=[{"id": "f", "type": "FILE", "required": False}]).inputs
-    assert resolve_inputs(declared, {}) == {"f": None}
-    with pytest.raises(InvalidInputsError, match="FILE inputs need Kestra's internal storage"):
-        resolve_inputs(declared, {"f": "/tmp/data.csv"})
+    storage = "kestra:///company/team/f/executions/abc"
+    assert resolve_inputs(declared, {}, storage=storage) == {"f": None}
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n")
+    assert resolve_inputs(declared, {"f": str(data)}, storage=storage) == {
+        "f": "kestra:///company/team/f/executions/abc/inputs/f/data.csv"
+    }
+    with pytest.raises(InvalidInputsError, match=r"inputs\.f .*expected the path of a local file"):
+        resolve_inputs(declared, {"f": str(tmp_path / "missing.csv")}, storage=storage)
+    with pytest.raises(InvalidInputsError, match="FILE inputs need the execution's storage"):
+        resolve_inputs(declared, {"f": str(data)})
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from functools import lru_cache
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
-from .syntax import CALL
+from .syntax import CALL, is_template
 
 __all__ = ["TemplateProblem", "check_template", "syntax_message", "template_problems"]
 
@@ -73,7 +73,7 @@ def check_template(text: str, functions: Iterable[str] | None = None, *, local: 
     """
     from .functions import RUNNER_FUNCTIONS
 
-    if "{" not in text:
+    if not is_template(text):
         return []
     return list(_check(text, frozenset(RUNNER_FUNCTIONS if functions is None else functions), local))
 

@@ -12,6 +12,7 @@ from ..errors import ExpressionError
 from ..secrets import MASK, SecretResolver
 from .check import TemplateProblem, syntax_message
 from .environment import RenderState, UndefinedVariable, compile_template, reset_state, reveal, set_state
+from .syntax import is_template
 from .values import ExpressionProblem
 
 __all__ = ["MAX_RENDERING", "Renderer", "render_text"]
@@ -76,7 +77,7 @@ class Renderer:
 
     def render_text(self, text: str, where: str = "") -> str | SecretStr:
         """Render one string; a :class:`SecretStr` when a secret went into it."""
-        if "{" not in text:  # as Kestra: no template without a brace
+        if not is_template(text):  # as Kestra: text without {{, {% or {# is printed as written
             return text
         state = RenderState(
             variables=self.variables,

@@ -23,7 +23,7 @@ from jinja2 import nodes
 from jinja2.lexer import TOKEN_BLOCK_BEGIN, TOKEN_OPERATOR, TOKEN_VARIABLE_BEGIN, Lexer, Token, TokenStream
 from jinja2.parser import Parser
 
-__all__ = ["CALL", "TAGS", "PebbleLexer", "PebbleParser"]
+__all__ = ["CALL", "TAGS", "PebbleLexer", "PebbleParser", "is_template"]
 
 #: the environment attribute every function call goes through: ``pebble_call(name, *args, **kwargs)``
 CALL = "pebble_call"
@@ -61,6 +61,12 @@ _UNARY_PRECEDENCE = 500
 _CLOSERS = {"elseif", "else", "endif", "endfor", "endfilter", "endraw"}
 _LITERALS = {"true": True, "TRUE": True, "false": False, "FALSE": False}
 _NULLS = {"null", "NULL", "none", "NONE"}
+
+
+def is_template(text: str) -> bool:
+    """Whether ``text`` opens a Pebble print, tag or comment (``{{``, ``{%``, ``{#``); any other text,
+    braces included, is printed exactly as written."""
+    return "{{" in text or "{%" in text or "{#" in text
 
 
 class PebbleLexer(Lexer):
