@@ -13,6 +13,7 @@ import pytest
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, InvalidArgumentError
 from kestra_airflow_sdk.airflow.auth import AirflowPasswordAuth, BearerTokenAuth
 from tests.fake_airflow import FakeAirflow, make_runs
+from tests.virtual_time import VirtualTimeClient
 
 
 def client_for(fake: FakeAirflow, **kwargs: object) -> AirflowClient:
@@ -202,14 +203,14 @@ def test_the_fake_replays_recorded_polls_of_a_real_run(api: str) -> None:
     fake = FakeAirflow(api=api)
     run = fake.replay(polls)
     seen = []
-    with AirflowClient(
+    with VirtualTimeClient(  # the final wait polls on a virtual clock
         "http://airflow.test", username="a", password="b", transport=fake.transport()
     ) as client:
         for _ in polls:
             state = client.get_dag_run(run.dag_id, run.run_id).state
             tis = client.list_task_instances(run.dag_id, run.run_id)
             seen.append((state, [ti.task_id for ti in tis]))
-        final = client.wait_for_dag_run(run.dag_id, run.run_id, poll_frequency=0.001, timeout=5.0)
+        final = client.wait_for_dag_run(run.dag_id, run.run_id, poll_frequency=5.0, timeout=600.0)
     expected = [
         (p["dag_run"]["state"], [t["task_id"] for t in p["task_instances"]["task_instances"]]) for p in polls
     ]
