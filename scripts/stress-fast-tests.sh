@@ -10,6 +10,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${1:-20}"
 shift || true
 [ -x .venv/bin/pytest ] || scripts/bootstrap.sh
+# the Kestra contract tests need the Prism mock from npm, as scripts/test.sh installs it
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 logs="$(mktemp -d "${TMPDIR:-/tmp}/kas-stress.XXXXXX")"
 busy=()
 for _ in 1 2; do
