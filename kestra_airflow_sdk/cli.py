@@ -32,11 +32,11 @@ import yaml
 from dotenv import dotenv_values
 
 from .flows.errors import FlowError
+from .flows.execution import Execution, State
 from .flows.flow import Flow
 from .flows.options import HttpOptions
 from .flows.registry import supported_types
 from .flows.yaml_io import dump_document
-from .runner.execution import Execution, State
 from .runner.observer import TextReporter
 from .runner.support import local_problems
 

@@ -15,11 +15,11 @@ from .display.execution import execution_progress
 from .display.html import dag_run_html
 from .display.kestra import execution_html, flow_html
 from .display.text import dag_run_repr
+from .flows.execution import Execution, show_executions_with
 from .flows.flow import Flow
 from .flows.hooks import FlowBehaviour, install_flow_behaviour
 from .kestra.server import KestraServer, run_flow_on
 from .runner.engine import FlowRunner
-from .runner.execution import Execution, show_executions_with
 from .runner.observer import show_progress_with
 from .runner.sync import run_flow
 

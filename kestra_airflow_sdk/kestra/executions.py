@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ..airflow.models import DagRun
-from ..runner.execution import LOG_LEVELS, Execution, LogEntry, State, TaskRun
+from ..flows.execution import LOG_LEVELS, Execution, LogEntry, State, TaskRun
 
 if TYPE_CHECKING:
-    from ..runner.observer import Observer
+    from ..flows.observer import Observer
     from . import models
 
 __all__ = [

@@ -20,9 +20,9 @@ from ..airflow.drivers import AsyncDriver, SyncDriver
 from ..airflow.effects import Op, Sleep
 from ..airflow.operation import operation
 from ..airflow.retry import NO_RETRY, RetryPolicy
+from ..flows.execution import Execution
 from ..flows.flow import Flow
-from ..runner.execution import Execution
-from ..runner.observer import Observer
+from ..flows.observer import Observer
 from .errors import KestraApiError, KestraConnectionError, KestraError
 from .executions import TERMINAL, ReportedProgress, execution_from_kestra, kestra_state, log_entry_from_kestra
 from .models import DeployedFlow, FlowValidation, LogEntry

@@ -1,8 +1,9 @@
 """The local runner: executions, task runs, progress observers."""
 
+from ..flows.execution import Execution, ExecutionFailedError, ExecutionKilled, State, TaskRun
+from ..flows.observer import Observer
 from .engine import FlowRunner
-from .execution import Execution, ExecutionFailedError, ExecutionKilled, State, TaskRun
-from .observer import Observer, TextReporter
+from .observer import TextReporter
 
 __all__ = [
     "Execution",

@@ -19,8 +19,10 @@ from typing import Any
 from ..flows.core_tasks import FlowableTask, UnknownTask
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowError, FlowValidationError, UnsupportedTaskError
+from ..flows.execution import Execution, LogEntry, State, TaskRun, store_outputs, worst
 from ..flows.expressions import Renderer, iso
 from ..flows.flow import Flow
+from ..flows.observer import Observer
 from ..flows.registry import supported_types
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
@@ -28,7 +30,6 @@ from . import airflow_task as _airflow_task  # noqa: F401  (registers the Trigge
 from . import tasks as _tasks  # noqa: F401  (registers the core task executors)
 from .catalog import FlowCatalog
 from .clients import AirflowClients
-from .execution import Execution, LogEntry, State, TaskRun, store_outputs, worst
 from .executors import TaskContext, TaskFailedError, executor_for
 from .flow_outputs import render_flow_outputs
 from .flowable import run_block, run_flowable
@@ -36,7 +37,7 @@ from .functions import execution_functions
 from .ids import new_id
 from .inputs import resolve_inputs
 from .labels import execution_labels, label_variables
-from .observer import PROGRESS_DISPLAYS, Broadcast, Observer
+from .observer import PROGRESS_DISPLAYS, Broadcast
 from .retry import TaskRetry
 from .support import local_problems
 from .truth import is_truthy

@@ -27,10 +27,10 @@ from ..flows.core_tasks import (
     Sequential,
     Switch,
 )
+from ..flows.execution import State, TaskRun, worst
 from ..flows.secrets import reveal
 from ..flows.task import Task
 from ..flows.tasks.runnable import scalar_text
-from .execution import State, TaskRun, worst
 from .truth import is_truthy
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..flows.core_tasks import EachParallel, EachSequential, ForEach
 from ..flows.errors import FlowValidationError
+from ..flows.execution import State, TaskRun, worst
 from ..flows.secrets import reveal
-from .execution import State, TaskRun, worst
 from .flowable import run_sequence
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kestra_airflow_sdk.flows.execution import LogEntry
 from kestra_airflow_sdk.runner import Execution, State, TaskRun
-from kestra_airflow_sdk.runner.execution import LogEntry
 from tests.corpus.harness import (
     REPO,
     Context,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kestra_airflow_sdk.display.html import STATE_COLOURS
 from kestra_airflow_sdk.flows import Flow, Log
+from kestra_airflow_sdk.flows.execution import State
 from kestra_airflow_sdk.kestra.executions import execution_from_kestra
-from kestra_airflow_sdk.runner.execution import State
 from kestra_airflow_sdk.runner.observer import TextReporter
 from tests.runner.fake_airflow import FakeAirflow
 from tests.runner.test_engine import SECRETS, trigger

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from kestra_airflow_sdk import Flow
 from kestra_airflow_sdk.display.timeline import execution_timeline_html
+from kestra_airflow_sdk.flows.execution import Execution, State, TaskRun
 from kestra_airflow_sdk.history.palette import STATE_COLOURS
-from kestra_airflow_sdk.runner.execution import Execution, State, TaskRun
 from tests.runner.fake_airflow import FakeAirflow
 from tests.runner.test_engine import SECRETS, trigger
 

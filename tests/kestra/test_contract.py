@@ -11,10 +11,10 @@ import pytest
 
 from kestra_airflow_sdk import AsyncKestraServer, Flow, KestraServer
 from kestra_airflow_sdk.flows import Log, Schedule
+from kestra_airflow_sdk.flows.execution import LOG_LEVELS
 from kestra_airflow_sdk.kestra import DeployedFlow, FlowValidation, KestraError, LogEntry
 from kestra_airflow_sdk.kestra.executions import log_entry_from_kestra
 from kestra_airflow_sdk.runner import Execution, State
-from kestra_airflow_sdk.runner.execution import LOG_LEVELS
 from tests.virtual_time import VirtualTimeKestraServer, run_virtual
 
 

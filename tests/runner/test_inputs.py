@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from kestra_airflow_sdk import Flow
 from kestra_airflow_sdk.flows import FlowValidationError, Log
 from kestra_airflow_sdk.flows.errors import InvalidInputsError
+from kestra_airflow_sdk.flows.execution import State
 from kestra_airflow_sdk.flows.secrets import SecretResolver
-from kestra_airflow_sdk.runner.execution import State
 from kestra_airflow_sdk.runner.inputs import resolve_inputs
 
 # the inputs of Kestra's core/src/test/resources/flows/valids/inputs.yaml, but FILE ones

@@ -23,7 +23,7 @@ import pytest
 from kestra_airflow_sdk import Flow, RunProgress
 from kestra_airflow_sdk.cli import main
 from kestra_airflow_sdk.flows import Log
-from kestra_airflow_sdk.runner.execution import State
+from kestra_airflow_sdk.flows.execution import State
 
 LOGS_YAML = """
 id: logs

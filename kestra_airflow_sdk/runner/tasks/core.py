@@ -8,9 +8,9 @@ from pydantic import SecretStr
 
 from ...flows.core_tasks import Exit, Fail, OutputValues, Return, Sleep
 from ...flows.durations import parse_duration
+from ...flows.execution import State
 from ...flows.secrets import reveal
 from ...flows.tasks.runnable import scalar_text
-from ..execution import State
 from ..executors import TaskContext, TaskFailedError, executes
 from ..truth import is_truthy
 

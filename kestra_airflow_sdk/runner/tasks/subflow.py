@@ -13,8 +13,8 @@ import asyncio
 from typing import Any
 
 from ...flows.core_tasks import Subflow
+from ...flows.execution import State
 from ...flows.secrets import reveal
-from ..execution import State
 from ..executors import TaskContext, TaskFailedError, executes
 
 __all__ = ["run_subflow"]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..flows.errors import FlowError
+from .errors import FlowError
 
 if TYPE_CHECKING:
     import pandas as pd
