@@ -27,7 +27,7 @@ from ..flows.core_tasks import (
     Sequential,
     Switch,
 )
-from ..flows.execution import State, TaskRun, worst
+from ..flows.execution import ExecutionState, TaskRun, worst
 from ..flows.secrets import reveal
 from ..flows.task import Task
 from ..flows.tasks.runnable import scalar_text
@@ -45,9 +45,9 @@ async def run_sequence(
     parent: TaskRun | None,
     value: str | None = None,
     iteration: tuple[str, ...] = (),
-) -> State:
+) -> ExecutionState:
     """Run ``tasks`` one after the other; stop at the first that fails."""
-    state = State.SUCCESS
+    state = ExecutionState.SUCCESS
     for task in tasks or []:
         if task.disabled:
             continue
@@ -65,33 +65,35 @@ async def run_block(
     errors: Sequence[Task] | None,
     finally_: Sequence[Task] | None,
     parent: TaskRun | None,
-) -> State:
+) -> ExecutionState:
     """``tasks`` in order, then ``errors`` if they failed, then ``finally``."""
     return await with_handlers(runner, await run_sequence(runner, tasks, parent), errors, finally_, parent)
 
 
 async def with_handlers(
     runner: FlowRunner,
-    state: State,
+    state: ExecutionState,
     errors: Sequence[Task] | None,
     finally_: Sequence[Task] | None,
     parent: TaskRun | None,
-) -> State:
+) -> ExecutionState:
     """After a body ended ``state``: ``errors`` when it FAILED (still FAILED), then ``finally``."""
-    if state is State.FAILED and errors and not runner.stopping:
+    if state is ExecutionState.FAILED and errors and not runner.stopping:
         await run_sequence(runner, errors, parent)
     if finally_ and not runner.stopping:
         state = worst(state, await run_sequence(runner, finally_, parent))
     return state
 
 
-async def run_parallel(runner: FlowRunner, tasks: Sequence[Task], parent: TaskRun, concurrent: int) -> State:
+async def run_parallel(
+    runner: FlowRunner, tasks: Sequence[Task], parent: TaskRun, concurrent: int
+) -> ExecutionState:
     """Run ``tasks`` at the same time, ``concurrent`` at once (0: all); none starts after a failure."""
     children = [child for child in tasks if not child.disabled]
     limit = asyncio.Semaphore(concurrent or len(children) or 1)
     failed = False
 
-    async def one(child: Task) -> State | None:
+    async def one(child: Task) -> ExecutionState | None:
         nonlocal failed
         async with limit:
             if failed or runner.stopping:
@@ -104,11 +106,13 @@ async def run_parallel(runner: FlowRunner, tasks: Sequence[Task], parent: TaskRu
     return worst(*(s for s in states if s is not None))
 
 
-async def run_dag(runner: FlowRunner, task: Dag, parent: TaskRun) -> State:
+async def run_dag(runner: FlowRunner, task: Dag, parent: TaskRun) -> ExecutionState:
     """Start each task once every task it depends on ended, ``concurrent`` at once (0: no limit)."""
     nodes = {node.task.id: node for node in task.tasks}
-    ended: dict[str, State] = {n.task.id: State.SUCCESS for n in task.tasks if n.task.disabled}
-    running: dict[str, asyncio.Task[State]] = {}
+    ended: dict[str, ExecutionState] = {
+        n.task.id: ExecutionState.SUCCESS for n in task.tasks if n.task.disabled
+    }
+    running: dict[str, asyncio.Task[ExecutionState]] = {}
     failed = False
     try:
         while True:
@@ -139,14 +143,14 @@ async def run_dag(runner: FlowRunner, task: Dag, parent: TaskRun) -> State:
     return worst(*ended.values())
 
 
-async def run_flowable(runner: FlowRunner, task: FlowableTask, task_run: TaskRun) -> State:
+async def run_flowable(runner: FlowRunner, task: FlowableTask, task_run: TaskRun) -> ExecutionState:
     """Run a flowable task's children (its ``errors`` and ``finally`` included); its state."""
     from .foreach import run_foreach
 
     if isinstance(task, AllowFailure):
         state = await run_sequence(runner, task.tasks, task_run)
         state = await with_handlers(runner, state, task.errors, task.finally_, task_run)
-        return State.WARNING if state.is_failed and state is not State.KILLED else state
+        return ExecutionState.WARNING if state.is_failed and state is not ExecutionState.KILLED else state
     if isinstance(task, Sequential):
         state = await run_sequence(runner, task.tasks, task_run)
     elif isinstance(task, Parallel):

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from kestra_airflow_sdk import DagRun, TaskInstance
+from kestra_airflow_sdk.airflow import DagRun, TaskInstance
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 RECORDINGS = sorted(p.name for p in SAMPLES.glob("*_progress_polls*.json"))

@@ -10,16 +10,8 @@ from typing import Any
 
 import pytest
 
-from kestra_airflow_sdk import (
-    AirflowClient,
-    AsyncAirflowClient,
-    DagRun,
-    InvalidArgumentError,
-    RunProgress,
-    TaskInstance,
-    WaitTimeoutError,
-    watch_dag_runs,
-)
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, RunProgress, watch_dag_runs
+from kestra_airflow_sdk.airflow import DagRun, InvalidArgumentError, TaskInstance, WaitTimeoutError
 from tests.display.recorded import ReplayAirflow, load_polls, parse_poll
 from tests.virtual_time import VirtualTimeClient, run_virtual
 

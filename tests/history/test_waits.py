@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from kestra_airflow_sdk import AsyncAirflowClient, DagRunState, NotFoundError, WaitTimeoutError
+from kestra_airflow_sdk import AsyncAirflowClient, DagRunState
+from kestra_airflow_sdk.airflow import NotFoundError, WaitTimeoutError
 from tests.virtual_time import VirtualTimeClient, run_virtual
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kestra_airflow_sdk.flows import Flow
-from kestra_airflow_sdk.runner import Execution, Observer, TaskRun
+from kestra_airflow_sdk.flows import Execution, Flow, Observer, TaskRun
 from tests.virtual_time import run_virtual_timed
 
 

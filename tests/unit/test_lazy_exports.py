@@ -1,0 +1,63 @@
+"""The lazily loaded public names (PEP 562): what type checkers read is what runs.
+
+Each package lists its names three times: ``__all__``, the ``TYPE_CHECKING`` imports (read by mypy
+and IDEs) and the ``lazy_exports`` map (used at run time). These tests keep the three in step.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import kestra_airflow_sdk
+
+PACKAGES = [
+    "kestra_airflow_sdk",
+    "kestra_airflow_sdk.airflow",
+    "kestra_airflow_sdk.flows",
+    "kestra_airflow_sdk.runner",
+    "kestra_airflow_sdk.display",
+    "kestra_airflow_sdk.kestra",
+]
+
+
+def _type_checking_imports(package: str) -> dict[str, str]:
+    """``{name: absolute module}`` of the imports under ``if TYPE_CHECKING:`` in the package's __init__."""
+    path = Path(importlib.import_module(package).__file__ or "")
+    found: dict[str, str] = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for item in node.body:
+                assert isinstance(item, ast.ImportFrom) and item.level >= 1, ast.dump(item)
+                base = package.rsplit(".", item.level - 1)[0] if item.level > 1 else package
+                module = f"{base}.{item.module}" if item.module else base
+                found.update({alias.asname or alias.name: module for alias in item.names})
+    return found
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_all_the_type_checking_imports_and_the_run_time_names_agree(package: str) -> None:
+    module = importlib.import_module(package)
+    imports = _type_checking_imports(package)
+    assert sorted(imports) == sorted(module.__all__)
+    for name, home in imports.items():
+        assert getattr(module, name) is getattr(importlib.import_module(home), name), name
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_an_unknown_name_is_an_attribute_error_naming_it(package: str) -> None:
+    module = importlib.import_module(package)
+    with pytest.raises(AttributeError, match=f"module '{package}' has no attribute 'NoSuchThing'"):
+        module.NoSuchThing  # noqa: B018
+    with pytest.raises(ImportError):
+        exec(f"from {package} import NoSuchThing")
+
+
+def test_the_top_level_has_no_look_alike_names() -> None:
+    """One name per concept: the flow-side names are apart from the HTTP client's."""
+    names = set(kestra_airflow_sdk.__all__)
+    assert not names & {"State", "Retry", "BasicAuth", "BearerAuth", "LogEntry"}
+    assert {"ExecutionState", "DagRunState", "RetryPolicy", "AirflowPasswordAuth", "BearerTokenAuth"} <= names
