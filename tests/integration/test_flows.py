@@ -25,6 +25,7 @@ from kestra_airflow_sdk.flows import (
 )
 from tests.airflow_servers import AirflowServer
 from tests.flows.conftest import ISSUE_FLOW
+from tests.runner.core_flows import cancel_when
 
 #: generous: the test machine is small and shared
 MAX_DURATION = "PT10M"
@@ -161,19 +162,11 @@ def test_cancel_marks_the_airflow_run_failed(airflow: AirflowServer, credentials
     flow = Flow("slow", "company.team").task(_trigger(airflow, "slow", "slow_dag"))
     secrets = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": credentials["password"]}
 
-    async def scenario() -> Execution | None:
-        runner = flow.runner(secrets=secrets, cancel_airflow_runs=True)
-        task = asyncio.ensure_future(runner.run())
-        for _ in range(600):
-            await asyncio.sleep(0.2)
-            if runner.execution and runner.execution.outputs.get("slow", {}).get("state") == "running":
-                break
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return runner.execution
+    def running(runner: Any) -> bool:
+        return bool(runner.execution and runner.execution.outputs.get("slow", {}).get("state") == "running")
 
-    execution = asyncio.run(scenario())
+    runner = flow.runner(secrets=secrets, cancel_airflow_runs=True)
+    execution = asyncio.run(cancel_when(runner, running, poll=0.2, timeout=120.0))
     assert execution is not None and execution.state is ExecutionState.KILLED
     stored = _stored_run(airflow, credentials, execution.outputs["slow"])
     assert str(stored.state) == "failed"

@@ -26,6 +26,7 @@ from kestra_airflow_sdk.flows import (
     UnsupportedTaskError,
 )
 from kestra_airflow_sdk.runner import TextReporter
+from tests.runner.core_flows import cancel_when
 from tests.runner.fake_airflow import FakeAirflow
 from tests.virtual_time import run_virtual
 
@@ -165,17 +166,10 @@ def test_max_duration_fails_the_task_clearly(fake_airflow: FakeAirflow) -> None:
 def test_cancellation_kills_the_execution_and_optionally_the_airflow_run(fake_airflow: FakeAirflow) -> None:
     flow = Flow("f", "n").task(trigger("slow", "forever"))
 
-    async def scenario() -> Execution | None:
-        runner = flow.runner(secrets=SECRETS, cancel_airflow_runs=True)
-        task = asyncio.ensure_future(runner.run())
-        while not fake_airflow.runs or next(iter(fake_airflow.runs.values())).polls < 2:
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return runner.execution
+    def polled_twice(_: object) -> bool:
+        return bool(fake_airflow.runs) and next(iter(fake_airflow.runs.values())).polls >= 2
 
-    execution = asyncio.run(scenario())
+    execution = run_virtual(cancel_when(flow.runner(secrets=SECRETS, cancel_airflow_runs=True), polled_twice))
     assert execution is not None and execution.state is ExecutionState.KILLED
     assert execution.task_run("slow").state is ExecutionState.KILLED
     assert next(iter(fake_airflow.runs.values())).forced == "failed"

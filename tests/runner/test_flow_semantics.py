@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kestra_airflow_sdk.flows import ExecutionState, Flow, FlowValidationError, Return, UnsupportedTaskError
-from tests.runner.core_flows import run, states
+from tests.runner.core_flows import run, states, tasks_flow
 
 RUN_IF = """
 id: task-runif
@@ -50,10 +50,8 @@ def test_run_if_that_cannot_render_fails_the_task() -> None:
 
 def test_run_if_on_a_flowable_skips_its_children() -> None:
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     runIf: "0"
@@ -61,6 +59,7 @@ tasks:
       - id: child
         type: io.kestra.plugin.core.execution.Fail
 """
+        )
     )
     assert states(execution) == {"seq": "SKIPPED"}
     assert execution.state is ExecutionState.SUCCESS
@@ -118,10 +117,8 @@ def test_plugin_defaults_of_a_flow_built_in_python() -> None:
 
 def test_plugin_default_can_give_a_required_property() -> None:
     flow = Flow.from_yaml(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: run_dag
     type: io.kestra.plugin.airflow.dags.TriggerDagRun
     dagId: my_dag
@@ -131,6 +128,7 @@ pluginDefaults:
       baseUrl: http://airflow:8080
       wait: true
 """
+        )
     )
     assert flow.tasks[0].base_url == "http://airflow:8080"  # type: ignore[union-attr]
     assert "baseUrl" not in flow.to_yaml().split("pluginDefaults")[0]
@@ -232,10 +230,8 @@ def test_subflow_with_unsupported_tasks_is_refused_before_running() -> None:
 
 def test_properties_that_cannot_be_honoured_are_refused() -> None:
     flow = Flow.from_yaml(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     timeout: PT1M
@@ -246,6 +242,7 @@ tasks:
         flowId: f
         revision: 3
 """
+        )
     )
     with pytest.raises(UnsupportedTaskError) as err:
         run(flow, flows=[flow])

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from kestra_airflow_sdk.flows import ExecutionState, Flow, FlowValidationError
-from tests.runner.core_flows import Timeline, run, states
+from tests.runner.core_flows import Timeline, run, states, tasks_flow
 from tests.runner.fake_airflow import FakeAirflow
 
 IF = """
@@ -259,10 +259,8 @@ tasks:
 
 def test_foreach_failure_stops_new_groups_runs_errors_and_finally() -> None:
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: each
     type: io.kestra.plugin.core.flow.ForEach
     values: ["0", "1", "2"]
@@ -279,6 +277,7 @@ tasks:
         type: io.kestra.plugin.core.log.Log
         message: done
 """
+        )
     )
     # "0" is false (TruthUtils): the first group succeeds, the second fails, the third never starts
     assert execution.state is ExecutionState.FAILED
@@ -464,10 +463,8 @@ def test_allow_failure_then_a_real_failure() -> None:
 def test_allow_warning_on_a_flowable() -> None:
     # allowWarning: a WARNING task ends SUCCESS (kestra-core corpus task-allow-warning-flowable)
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     allowWarning: true
@@ -476,6 +473,7 @@ tasks:
         type: io.kestra.plugin.core.execution.Fail
         allowFailure: true
 """
+        )
     )
     assert states(execution) == {"seq": "SUCCESS", "tolerated": "WARNING"}
     assert execution.state is ExecutionState.SUCCESS
@@ -486,10 +484,8 @@ def test_errors_and_finally_on_flowables(kind: str) -> None:
     # Sequential/Parallel `errors` (Sequential.java, Parallel.java) run when a child failed: the
     # flowable stays FAILED; `finally` always runs
     execution = run(
-        f"""
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            f"""
   - id: group
     type: io.kestra.plugin.core.flow.{kind}
     tasks:
@@ -508,6 +504,7 @@ tasks:
     type: io.kestra.plugin.core.debug.Return
     format: x
 """
+        )
     )
     assert execution.state is ExecutionState.FAILED
     assert states(execution) == {
@@ -524,10 +521,8 @@ tasks:
 
 def test_finally_runs_after_success_and_its_failure_counts() -> None:
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     tasks:
@@ -538,6 +533,7 @@ tasks:
       - id: bad_cleanup
         type: io.kestra.plugin.core.execution.Fail
 """
+        )
     )
     assert states(execution) == {"seq": "FAILED", "ok": "SUCCESS", "bad_cleanup": "FAILED"}
     assert execution.state is ExecutionState.FAILED
@@ -546,10 +542,8 @@ tasks:
 def test_parallel_stops_starting_children_after_a_failure() -> None:
     # FlowableUtils: once a child failed the parallel moves on to its errors; no new child starts
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: par
     type: io.kestra.plugin.core.flow.Parallel
     concurrent: 1
@@ -560,16 +554,15 @@ tasks:
         type: io.kestra.plugin.core.debug.Return
         format: x
 """
+        )
     )
     assert states(execution) == {"par": "FAILED", "ko": "FAILED"}
 
 
 def test_disabled_children_are_left_out() -> None:
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     tasks:
@@ -580,6 +573,7 @@ tasks:
         type: io.kestra.plugin.core.debug.Return
         format: x
 """
+        )
     )
     assert states(execution) == {"seq": "SUCCESS", "enabled_one": "SUCCESS"}
 
@@ -615,10 +609,8 @@ def test_foreach_triggers_one_dag_run_per_value(fake_airflow: FakeAirflow) -> No
     # one TriggerDagRun task runs once per value: each run gets its own run id (the task run id is
     # part of it inside a ForEach), so three values are three DAG runs of the same DAG
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: each
     type: io.kestra.plugin.core.flow.ForEach
     values: ["2026-01-01", "2026-01-02", "2026-01-03"]
@@ -636,6 +628,7 @@ tasks:
         options:
           auth: {type: BASIC, username: admin, password: admin}
 """
+        )
     )
     assert execution.state is ExecutionState.SUCCESS
     assert sorted(run.conf["day"] for run in fake_airflow.runs.values()) == [

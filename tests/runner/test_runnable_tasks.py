@@ -11,7 +11,7 @@ import pytest
 from kestra_airflow_sdk.flows import ExecutionState, Flow, FlowValidationError, UnsupportedTaskError
 from kestra_airflow_sdk.flows.task import Task
 from kestra_airflow_sdk.runner.executors import TaskContext, TaskFailedError, executes
-from tests.runner.core_flows import Timeline, run, states
+from tests.runner.core_flows import Timeline, run, states, tasks_flow
 from tests.virtual_time import run_virtual_timed
 
 
@@ -159,16 +159,15 @@ def test_sleep_takes_its_duration_on_the_loop_clock() -> None:
 def test_timeout_and_retry_on_a_sleep() -> None:
     # task timeout fails the attempt; retry (constant, maxAttempts 3, interval PT10S) tries again
     flow = Flow.from_yaml(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: nap
     type: io.kestra.plugin.core.flow.Sleep
     duration: PT1H
     timeout: PT1M
     retry: {type: constant, maxAttempts: 3, interval: PT10S}
 """
+        )
     )
     execution, elapsed = run_virtual_timed(flow.arun(progress=False))
     nap = execution.task_run("nap")
@@ -295,10 +294,8 @@ def test_exit_state_may_be_an_expression_and_cancelled_is_refused() -> None:
 
 def test_secrets_stay_masked_in_outputs_logs_and_errors() -> None:
     flow = Flow.from_yaml(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: r
     type: io.kestra.plugin.core.debug.Return
     format: "token={{ secret('TOKEN') }}"
@@ -310,6 +307,7 @@ tasks:
     type: io.kestra.plugin.core.execution.Fail
     errorMessage: "bad {{ secret('TOKEN') }}"
 """
+        )
     )
     execution = run(flow, secrets={"TOKEN": "s3cr3t-value"})
     assert execution.outputs["r"]["value"].get_secret_value() == "token=s3cr3t-value"
