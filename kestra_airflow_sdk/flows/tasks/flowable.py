@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import Discriminator, Field, SerializeAsAny, Tag, field_validator, model_validator
 
 from ..base import KestraModel
 from ..registry import UNKNOWN_TAG, register, tag_of
@@ -235,25 +235,29 @@ class Subflow(Task):
     schedule_date: str | None = None
 
 
-#: any task: a known type validates against its model, any other type becomes an UnknownTask
-AnyTask = Annotated[
-    Annotated[TriggerDagRun, Tag("TriggerDagRun")]
-    | Annotated[Log, Tag("Log")]
-    | Annotated[Return, Tag("Return")]
-    | Annotated[Fail, Tag("Fail")]
-    | Annotated[OutputValues, Tag("OutputValues")]
-    | Annotated[Sleep, Tag("Sleep")]
-    | Annotated[Exit, Tag("Exit")]
-    | Annotated[Parallel, Tag("Parallel")]
-    | Annotated[Sequential, Tag("Sequential")]
-    | Annotated[AllowFailure, Tag("AllowFailure")]
-    | Annotated[If, Tag("If")]
-    | Annotated[Switch, Tag("Switch")]
-    | Annotated[ForEach, Tag("ForEach")]
-    | Annotated[EachSequential, Tag("EachSequential")]
-    | Annotated[EachParallel, Tag("EachParallel")]
-    | Annotated[Dag, Tag("Dag")]
-    | Annotated[Subflow, Tag("Subflow")]
-    | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of),
+#: any task: a known type validates against its model, any other type becomes an UnknownTask. A task
+#: serializes as what it is (SerializeAsAny), so a Task subclass the union does not list (a task type
+#: of one's own, run with ``runner.executors.executes``) exports its own fields, without a warning.
+AnyTask = SerializeAsAny[
+    Annotated[
+        Annotated[TriggerDagRun, Tag("TriggerDagRun")]
+        | Annotated[Log, Tag("Log")]
+        | Annotated[Return, Tag("Return")]
+        | Annotated[Fail, Tag("Fail")]
+        | Annotated[OutputValues, Tag("OutputValues")]
+        | Annotated[Sleep, Tag("Sleep")]
+        | Annotated[Exit, Tag("Exit")]
+        | Annotated[Parallel, Tag("Parallel")]
+        | Annotated[Sequential, Tag("Sequential")]
+        | Annotated[AllowFailure, Tag("AllowFailure")]
+        | Annotated[If, Tag("If")]
+        | Annotated[Switch, Tag("Switch")]
+        | Annotated[ForEach, Tag("ForEach")]
+        | Annotated[EachSequential, Tag("EachSequential")]
+        | Annotated[EachParallel, Tag("EachParallel")]
+        | Annotated[Dag, Tag("Dag")]
+        | Annotated[Subflow, Tag("Subflow")]
+        | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
+        Discriminator(tag_of),
+    ]
 ]
