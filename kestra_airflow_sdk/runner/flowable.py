@@ -15,18 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from ..flows.core_tasks import (
-    AllowFailure,
-    Dag,
-    EachParallel,
-    EachSequential,
-    FlowableTask,
-    ForEach,
-    If,
-    Parallel,
-    Sequential,
-    Switch,
-)
+from ..flows import core_tasks as core
 from ..flows.execution import ExecutionState, TaskRun, worst
 from ..flows.secrets import reveal
 from ..flows.task import Task
@@ -106,7 +95,7 @@ async def run_parallel(
     return worst(*(s for s in states if s is not None))
 
 
-async def run_dag(runner: FlowRunner, task: Dag, parent: TaskRun) -> ExecutionState:
+async def run_dag(runner: FlowRunner, task: core.Dag, parent: TaskRun) -> ExecutionState:
     """Start each task once every task it depends on ended, ``concurrent`` at once (0: no limit)."""
     nodes = {node.task.id: node for node in task.tasks}
     ended: dict[str, ExecutionState] = {
@@ -143,33 +132,33 @@ async def run_dag(runner: FlowRunner, task: Dag, parent: TaskRun) -> ExecutionSt
     return worst(*ended.values())
 
 
-async def run_flowable(runner: FlowRunner, task: FlowableTask, task_run: TaskRun) -> ExecutionState:
+async def run_flowable(runner: FlowRunner, task: core.FlowableTask, task_run: TaskRun) -> ExecutionState:
     """Run a flowable task's children (its ``errors`` and ``finally`` included); its state."""
     from .foreach import run_foreach
 
-    if isinstance(task, AllowFailure):
+    if isinstance(task, core.AllowFailure):
         state = await run_sequence(runner, task.tasks, task_run)
         state = await with_handlers(runner, state, task.errors, task.finally_, task_run)
         return ExecutionState.WARNING if state.is_failed and state is not ExecutionState.KILLED else state
-    if isinstance(task, Sequential):
+    if isinstance(task, core.Sequential):
         state = await run_sequence(runner, task.tasks, task_run)
-    elif isinstance(task, Parallel):
+    elif isinstance(task, core.Parallel):
         state = await run_parallel(runner, task.tasks, task_run, task.concurrent)
-    elif isinstance(task, If):
+    elif isinstance(task, core.If):
         rendered = runner.renderer(task, task_run).render(task.condition, "condition")
         task_run.outputs["evaluationResult"] = is_truthy(rendered)
         branch = task.then if task_run.outputs["evaluationResult"] else task.else_
         state = await run_sequence(runner, branch, task_run)
-    elif isinstance(task, Switch):
+    elif isinstance(task, core.Switch):
         value = runner.renderer(task, task_run).render(task.value, "value")
         rendered = str(scalar_text(reveal(value)))
         cases = task.cases or {}
         shown = value if isinstance(value, SecretStr) else rendered  # a secret stays masked
         task_run.outputs.update({"value": shown, "defaults": rendered not in cases})
         state = await run_sequence(runner, cases.get(rendered, task.defaults), task_run)
-    elif isinstance(task, (ForEach, EachSequential, EachParallel)):
+    elif isinstance(task, (core.ForEach, core.EachSequential, core.EachParallel)):
         state = await run_foreach(runner, task, task_run)
-    elif isinstance(task, Dag):
+    elif isinstance(task, core.Dag):
         state = await run_dag(runner, task, task_run)
     else:  # a FlowableTask subclass without a scheduler: check() refuses it first
         raise TypeError(f"no scheduler for flowable task type {task.type}")
