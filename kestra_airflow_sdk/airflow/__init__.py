@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
-    __getattr__ = lazy_exports(
+    __getattr__, __dir__ = lazy_exports(
         __name__,
         {
             ".auth": (

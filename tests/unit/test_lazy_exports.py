@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,10 @@ def test_the_top_level_has_no_look_alike_names() -> None:
     names = set(kestra_airflow_sdk.__all__)
     assert not names & {"State", "Retry", "BasicAuth", "BearerAuth", "LogEntry"}
     assert {"ExecutionState", "DagRunState", "RetryPolicy", "AirflowPasswordAuth", "BearerTokenAuth"} <= names
+
+
+def test_dir_lists_the_names_not_loaded_yet() -> None:
+    """A notebook's tab completion (``dir``) offers every public name before its first use."""
+    probe = "import kestra_airflow_sdk as k, sys; print('Flow' in dir(k), 'kestra_airflow_sdk.flows.flow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["True", "False"]
