@@ -92,41 +92,6 @@ __all__ = [
 ]
 
 if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
-    __getattr__, __dir__ = lazy_exports(
-        __name__,
-        {
-            ".airflow.auth": ("AirflowPasswordAuth", "BearerTokenAuth"),
-            ".airflow.errors": ("AirflowError",),
-            ".airflow.models": ("DagRunState", "TaskInstanceState"),
-            ".airflow.retry": ("RetryPolicy",),
-            ".client": ("AirflowClient", "AsyncAirflowClient"),
-            ".display.progress": ("RunProgress",),
-            ".display.watch": ("watch_dag_runs",),
-            ".errors": ("KestraAirflowError",),
-            ".flows.core_tasks": (
-                "AllowFailure",
-                "Exit",
-                "Fail",
-                "ForEach",
-                "If",
-                "Log",
-                "OutputValues",
-                "Parallel",
-                "Return",
-                "Sequential",
-                "Sleep",
-                "Subflow",
-                "Switch",
-            ),
-            ".flows.errors": ("FlowError",),
-            ".flows.execution": ("Execution", "ExecutionState"),
-            ".flows.flow": ("Flow", "FlowInput"),
-            ".flows.schedule": ("Schedule",),
-            ".flows.trigger": ("TriggerDagRun",),
-            ".kestra.errors": ("KestraError",),
-            ".kestra.server": ("AsyncKestraServer", "KestraServer"),
-            ".migration.generate": ("flows_for_dags", "write_flows"),
-        },
-    )
+    __getattr__, __dir__ = lazy_exports(__name__)
 
 _install_layers()  # the higher layers' behaviour for the lower layers' models (see .wiring)

@@ -57,40 +57,4 @@ __all__ = [
 ]
 
 if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
-    __getattr__, __dir__ = lazy_exports(
-        __name__,
-        {
-            ".auth": (
-                "AirflowPasswordAuth",
-                "BearerTokenAuth",
-            ),
-            ".errors": (
-                "AirflowConnectionError",
-                "AirflowError",
-                "ApiError",
-                "AuthenticationError",
-                "ConflictError",
-                "DagPausedError",
-                "DagPausedWarning",
-                "InvalidArgumentError",
-                "NotFoundError",
-                "PermissionDeniedError",
-                "WaitTimeoutError",
-            ),
-            ".models": (
-                "Dag",
-                "DagRun",
-                "DagRunState",
-                "DagTask",
-                "TaskInstance",
-                "TaskInstanceState",
-                "VersionInfo",
-            ),
-            ".retry": (
-                "DEFAULT_RETRY",
-                "NO_RETRY",
-                "RetryPolicy",
-            ),
-            ".versions": ("ApiVersion",),
-        },
-    )
+    __getattr__, __dir__ = lazy_exports(__name__)

@@ -45,38 +45,4 @@ __all__ = [
 ]
 
 if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
-    __getattr__, __dir__ = lazy_exports(
-        __name__,
-        {
-            ".html": (
-                "badge",
-                "dag_run_html",
-                "progress_html",
-                "task_instances_html",
-            ),
-            ".listing": ("TaskInstances",),
-            ".progress": (
-                "ProgressOption",
-                "RunObserver",
-                "RunProgress",
-                "in_notebook",
-                "progress_observer",
-            ),
-            ".snapshot": (
-                "COUNTED_STATES",
-                "RunSnapshot",
-                "airflow_ui_url",
-                "format_elapsed",
-            ),
-            ".text": (
-                "dag_run_repr",
-                "progress_line",
-                "summary_line",
-                "task_instances_repr",
-            ),
-            ".watch": (
-                "watch_dag_runs",
-                "watch_op",
-            ),
-        },
-    )
+    __getattr__, __dir__ = lazy_exports(__name__)

@@ -23,22 +23,4 @@ __all__ = [
 ]
 
 if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
-    __getattr__, __dir__ = lazy_exports(
-        __name__,
-        {
-            ".errors": (
-                "KestraApiError",
-                "KestraConnectionError",
-                "KestraError",
-            ),
-            ".models": (
-                "DeployedFlow",
-                "FlowValidation",
-                "KestraLogEntry",
-            ),
-            ".server": (
-                "AsyncKestraServer",
-                "KestraServer",
-            ),
-        },
-    )
+    __getattr__, __dir__ = lazy_exports(__name__)

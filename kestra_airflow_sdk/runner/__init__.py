@@ -15,6 +15,4 @@ if TYPE_CHECKING:
 __all__ = ["FlowRunner", "TextReporter"]
 
 if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
-    __getattr__, __dir__ = lazy_exports(
-        __name__, {".engine": ("FlowRunner",), ".observer": ("TextReporter",)}
-    )
+    __getattr__, __dir__ = lazy_exports(__name__)
