@@ -231,7 +231,7 @@ def child(name: str, args: list[str]) -> None:
     """Run one measured piece of work and print its numbers as JSON."""
     import pandas  # noqa: F401
 
-    import kestra_airflow_sdk  # noqa: F401  (imports are not part of the measurement)
+    from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient  # noqa: F401  (imports are not measured)
 
     if name == "export_official":
         import airflow_client.client  # noqa: F401

@@ -1,42 +1,97 @@
 """kestra-airflow-sdk: orchestrate Apache Airflow DAGs the Kestra way, from Python and Jupyter.
 
-Every public name is importable from here, e.g. ``from kestra_airflow_sdk import AirflowClient``.
+The names a notebook user imports are here, e.g. ``from kestra_airflow_sdk import AirflowClient``:
+the clients, ``Flow`` and its tasks, ``Execution``, the error roots, progress displays and the
+migration helpers. The rest is in the subpackages: :mod:`.airflow` (REST models, errors, auth),
+:mod:`.flows` (flow models, task options, execution records), :mod:`.runner`, :mod:`.history`,
+:mod:`.display`, :mod:`.kestra`, :mod:`.migration`.
+
+``import kestra_airflow_sdk`` is light: each name loads its module on first use (PEP 562), and
+pandas, pyarrow and ipywidgets load only when a DataFrame or a widget is first needed.
 """
 
-from . import airflow as _airflow
-from . import flows as _flows
-from . import runner as _runner
-from .airflow import *  # noqa: F403  (the REST layer's public names, listed in its __all__)
-from .client import AirflowClient, AsyncAirflowClient
-from .display import RunProgress, TaskInstances, watch_dag_runs
-from .errors import KestraAirflowError
-from .flows import *  # noqa: F403  (flows, tasks, YAML, expressions and secrets errors)
-from .kestra import AsyncKestraServer, KestraApiError, KestraError, KestraServer
-from .migration import FlowsFromDags, ScheduleNote, flows_for_dags, map_schedule, write_flows
-from .runner import *  # noqa: F403  (executions, the runner and progress observers)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .exports import lazy_exports
 from .wiring import install as _install_layers
+
+if TYPE_CHECKING:
+    from .airflow.auth import AirflowPasswordAuth, BearerTokenAuth
+    from .airflow.errors import AirflowError
+    from .airflow.models import DagRunState, TaskInstanceState
+    from .airflow.retry import RetryPolicy
+    from .client import AirflowClient, AsyncAirflowClient
+    from .display.progress import RunProgress
+    from .display.watch import watch_dag_runs
+    from .errors import KestraAirflowError
+    from .flows.core_tasks import (
+        AllowFailure,
+        Exit,
+        Fail,
+        ForEach,
+        If,
+        Log,
+        OutputValues,
+        Parallel,
+        Return,
+        Sequential,
+        Sleep,
+        Subflow,
+        Switch,
+    )
+    from .flows.errors import FlowError
+    from .flows.execution import Execution, ExecutionState
+    from .flows.flow import Flow, FlowInput
+    from .flows.schedule import Schedule
+    from .flows.trigger import TriggerDagRun
+    from .kestra.errors import KestraError
+    from .kestra.server import AsyncKestraServer, KestraServer
+    from .migration.generate import flows_for_dags, write_flows
 
 __version__ = "0.1.0"
 
-_install_layers()  # the higher layers' behaviour for the lower layers' models (see .wiring)
-
-__all__: list[str] = [
+__all__ = [
     "AirflowClient",
+    "AirflowError",
+    "AirflowPasswordAuth",
+    "AllowFailure",
     "AsyncAirflowClient",
     "AsyncKestraServer",
-    "FlowsFromDags",
+    "BearerTokenAuth",
+    "DagRunState",
+    "Execution",
+    "ExecutionState",
+    "Exit",
+    "Fail",
+    "Flow",
+    "FlowError",
+    "FlowInput",
+    "ForEach",
+    "If",
     "KestraAirflowError",
-    "KestraApiError",
     "KestraError",
     "KestraServer",
+    "Log",
+    "OutputValues",
+    "Parallel",
+    "RetryPolicy",
+    "Return",
     "RunProgress",
-    "ScheduleNote",
-    "TaskInstances",
+    "Schedule",
+    "Sequential",
+    "Sleep",
+    "Subflow",
+    "Switch",
+    "TaskInstanceState",
+    "TriggerDagRun",
     "flows_for_dags",
-    "map_schedule",
     "watch_dag_runs",
     "write_flows",
 ]
-__all__ += _airflow.__all__
-__all__ += _flows.__all__
-__all__ += _runner.__all__
+
+if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
+    __getattr__, __dir__ = lazy_exports(__name__)
+
+_install_layers()  # the higher layers' behaviour for the lower layers' models (see .wiring)

@@ -32,11 +32,11 @@ import yaml
 from dotenv import dotenv_values
 
 from .flows.errors import FlowError
+from .flows.execution import Execution, ExecutionState
 from .flows.flow import Flow
 from .flows.options import HttpOptions
 from .flows.registry import supported_types
 from .flows.yaml_io import dump_document
-from .runner.execution import Execution, State
 from .runner.observer import TextReporter
 from .runner.support import local_problems
 
@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
         "outputs": _printable(execution.outputs),
     }
     sys.stdout.write(yaml.safe_dump(summary, sort_keys=False, allow_unicode=True))
-    return 1 if execution.state in (State.FAILED, State.KILLED) else 0
+    return 1 if execution.state in (ExecutionState.FAILED, ExecutionState.KILLED) else 0
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ substitute for the real servers (the integration tests are); it drives edge case
   3.3 cursors (``cursor=True``);
 * tokens: each login issues a new token and invalidates the previous ones (``valid_tokens``);
 * recorded runs: ``replay(polls)`` serves the polls recorded from a real run, one per read;
+* the time of each request on the test's clock (``clock``, e.g. a virtual one): ``times``;
 * faults: ``fault(method, path_part, reaction)`` answers the next matching request with the
   reaction (a status, a raised transport error, ...), and ``errors`` counts 5xx answers to the next
   triggers (``"trigger"``) or polls (``"poll"``).
@@ -25,6 +26,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
@@ -54,6 +56,15 @@ class FakeRun:
     forced: str | None = None
     #: recorded polls of a real run ({"dag_run": ..., "task_instances": ...}, see ``replay``)
     recorded: list[dict[str, Any]] | None = None
+    #: when the run last changed state (what ``updated_at_gte`` filters a list on)
+    updated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def step(self) -> None:
+        """One poll: the run moves one step along its script."""
+        before = self.state
+        self.polls += 1
+        if self.state != before:
+            self.updated_at = datetime.now(timezone.utc)
 
     @property
     def state(self) -> str:
@@ -121,6 +132,9 @@ class FakeAirflow:
     create_on_error: bool = False
     faults: list[tuple[str, str, Reaction]] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
+    #: the clock that dates each request in ``times`` (e.g. a virtual clock); None: not dated
+    clock: Callable[[], float] | None = None
+    times: list[float | None] = field(default_factory=list)
     valid_tokens: set[str] = field(default_factory=set)
     logins: int = 0
 
@@ -158,6 +172,11 @@ class FakeAirflow:
     def paths(self) -> list[str]:
         return [r.url.path for r in self.requests]
 
+    def when(self, method: str, path_end: str) -> list[float]:
+        """The ``clock`` time of each ``method`` request whose path ends with ``path_end``."""
+        log = zip(self.log, self.times, strict=True)
+        return [t for (m, p), t in log if m == method and p.endswith(path_end) and t is not None]
+
     def count(self, method: str, path_part: str = "") -> int:
         """How many ``method`` requests had a path containing ``path_part``."""
         return sum(1 for m, p in self.log if m == method and path_part in p)
@@ -170,6 +189,7 @@ class FakeAirflow:
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Record the request, apply the first matching fault, else answer like Airflow."""
         self.requests.append(request)
+        self.times.append(self.clock() if self.clock is not None else None)
         path = unquote(request.url.path)
         for i, (method, part, reaction) in enumerate(self.faults):
             if method == request.method and part in path:
@@ -256,7 +276,7 @@ class FakeAirflow:
             return httpx.Response(200, json=run.body())
         if self._error_due("poll"):
             return _error(503, "busy")
-        run.polls += 1
+        run.step()
         return httpx.Response(200, json=run.body())
 
     def _list(self, request: httpx.Request, dag: str) -> httpx.Response:
@@ -269,8 +289,13 @@ class FakeAirflow:
             if self._error_due("poll"):
                 return _error(503, "busy")
             for run in runs:
-                run.polls += 1
-        rows = [run.body() for run in runs if not states or run.state in states]
+                run.step()
+        since = datetime.fromisoformat(params["updated_at_gte"]) if "updated_at_gte" in params else None
+        rows = [
+            run.body()
+            for run in runs
+            if (not states or run.state in states) and (since is None or run.updated_at >= since)
+        ]
         if params.get("order_by", "").startswith("-"):
             rows.reverse()
         limit = min(int(params.get("limit", 50)), self.max_page)

@@ -4,23 +4,30 @@ No pandas here: the REST-only clients are in :mod:`.client`; the public clients
 (:mod:`kestra_airflow_sdk.client`) add the DataFrame operations.
 """
 
-from .auth import AirflowPasswordAuth, BearerTokenAuth
-from .errors import (
-    AirflowConnectionError,
-    AirflowError,
-    ApiError,
-    AuthenticationError,
-    ConflictError,
-    DagPausedError,
-    DagPausedWarning,
-    InvalidArgumentError,
-    NotFoundError,
-    PermissionDeniedError,
-    WaitTimeoutError,
-)
-from .models import Dag, DagRun, DagRunState, DagTask, TaskInstance, TaskInstanceState, VersionInfo
-from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
-from .versions import ApiVersion
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .auth import AirflowPasswordAuth, BearerTokenAuth
+    from .errors import (
+        AirflowConnectionError,
+        AirflowError,
+        ApiError,
+        AuthenticationError,
+        ConflictError,
+        DagPausedError,
+        DagPausedWarning,
+        InvalidArgumentError,
+        NotFoundError,
+        PermissionDeniedError,
+        WaitTimeoutError,
+    )
+    from .models import Dag, DagRun, DagRunState, DagTask, TaskInstance, TaskInstanceState, VersionInfo
+    from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
+    from .versions import ApiVersion
 
 __all__ = [
     "DEFAULT_RETRY",
@@ -48,3 +55,6 @@ __all__ = [
     "VersionInfo",
     "WaitTimeoutError",
 ]
+
+if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
+    __getattr__, __dir__ = lazy_exports(__name__)

@@ -8,15 +8,15 @@ ignored and unknown states are kept, so a newer Airflow does not break an older 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from .views import DAG_RUN_VIEWS
+
 __all__ = [
-    "DAG_RUN_VIEWS",
     "Dag",
     "DagRun",
     "DagRunState",
@@ -24,7 +24,6 @@ __all__ = [
     "TaskInstance",
     "TaskInstanceState",
     "VersionInfo",
-    "show_dag_runs_with",
 ]
 
 
@@ -173,16 +172,6 @@ class DagTask(_Model):
             class_ref = data.get("class_ref") or {}
             data = {**data, "operator_name": class_ref.get("class_name")}
         return data
-
-
-#: how a :class:`DagRun` shows itself: ``"text"`` for ``repr``, ``"html"`` in a notebook. The display
-#: layer supplies them (:func:`show_dag_runs_with`); without them the pydantic repr is used.
-DAG_RUN_VIEWS: dict[Literal["text", "html"], Callable[[DagRun], str]] = {}
-
-
-def show_dag_runs_with(*, text: Callable[[DagRun], str], html: Callable[[DagRun], str]) -> None:
-    """Install how :class:`DagRun` objects show themselves (called by the SDK's public package)."""
-    DAG_RUN_VIEWS["text"], DAG_RUN_VIEWS["html"] = text, html
 
 
 class DagRun(_Model):

@@ -7,12 +7,19 @@
   live in :mod:`.html` and :mod:`.text`.
 """
 
-from .html import badge, dag_run_html, progress_html, task_instances_html
-from .listing import TaskInstances
-from .progress import ProgressOption, RunObserver, RunProgress, in_notebook, progress_observer
-from .snapshot import COUNTED_STATES, RunSnapshot, airflow_ui_url, format_elapsed
-from .text import dag_run_repr, progress_line, summary_line, task_instances_repr
-from .watch import watch_dag_runs, watch_op
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .html import badge, dag_run_html, progress_html, task_instances_html
+    from .listing import TaskInstances
+    from .progress import ProgressOption, RunObserver, RunProgress, in_notebook, progress_observer
+    from .snapshot import COUNTED_STATES, RunSnapshot, airflow_ui_url, format_elapsed
+    from .text import dag_run_repr, progress_line, summary_line, task_instances_repr
+    from .watch import watch_dag_runs, watch_op
 
 __all__ = [
     "COUNTED_STATES",
@@ -36,3 +43,6 @@ __all__ = [
     "watch_dag_runs",
     "watch_op",
 ]
+
+if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
+    __getattr__, __dir__ = lazy_exports(__name__)

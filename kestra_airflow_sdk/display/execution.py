@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..runner.observer import Observer
+from ..flows.observer import Observer
 from .progress import RunObserver, progress_observer
 
 if TYPE_CHECKING:
     from ..airflow.models import DagRun, TaskInstance
-    from ..runner.execution import Execution, LogEntry, TaskRun
+    from ..flows.execution import Execution, LogEntry, TaskRun
 
 __all__ = ["ExecutionProgress", "execution_progress"]
 

@@ -12,8 +12,8 @@ from .snapshot import format_elapsed
 from .timeline import execution_timeline_html
 
 if TYPE_CHECKING:
+    from ..flows.execution import Execution
     from ..flows.flow import Flow
-    from ..runner.execution import Execution
 
 __all__ = ["execution_html", "flow_html"]
 

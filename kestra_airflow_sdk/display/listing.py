@@ -12,7 +12,7 @@ __all__ = ["TaskInstances"]
 
 
 class TaskInstances(list[TaskInstance]):
-    """A plain ``list`` of :class:`~kestra_airflow_sdk.TaskInstance` with a table as its display.
+    """A plain ``list`` of :class:`~kestra_airflow_sdk.airflow.TaskInstance` with a table as its display.
 
     Example:
         >>> TaskInstances(client.list_task_instances("hello_world_dag", run_id))  # shows a table

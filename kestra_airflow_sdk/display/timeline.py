@@ -12,7 +12,7 @@ from ..history.palette import state_colour
 from .snapshot import format_elapsed
 
 if TYPE_CHECKING:
-    from ..runner.execution import Execution
+    from ..flows.execution import Execution
 
 __all__ = ["execution_timeline_html"]
 

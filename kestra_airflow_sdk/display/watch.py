@@ -92,7 +92,7 @@ def watch_dag_runs(
             ``"text"``, or your own observer with ``update(run, task_instances)`` and ``close()``
             (e.g. a :class:`~kestra_airflow_sdk.display.RunProgress` you keep to inspect later).
         poll_frequency: seconds between polls.
-        timeout: seconds to wait in all before raising :class:`~kestra_airflow_sdk.WaitTimeoutError`.
+        timeout: seconds to wait in all before raising :class:`~kestra_airflow_sdk.airflow.WaitTimeoutError`.
 
     Returns:
         The final runs, in the order given.

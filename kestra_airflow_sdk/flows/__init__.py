@@ -1,47 +1,62 @@
-"""Kestra flows in Python: models, Kestra YAML in and out, expressions and secrets.
+"""Kestra flows in Python: models, Kestra YAML in and out, expressions and secrets, and what a run
+produces (:class:`Execution`, its :class:`TaskRun` records and :class:`LogEntry` lines, the
+:class:`Observer` interface of its progress).
 
 (Kestra's ``Dag`` task and its ``DagTask`` nodes are in :mod:`kestra_airflow_sdk.flows.core_tasks`:
 the package names ``Dag``/``DagTask`` are Airflow's.)
 """
 
-from .core_tasks import (
-    AllowFailure,
-    Exit,
-    Fail,
-    ForEach,
-    If,
-    Log,
-    OutputValues,
-    Parallel,
-    Return,
-    Sequential,
-    Sleep,
-    Subflow,
-    Switch,
-    UnknownTask,
-)
-from .durations import format_duration, parse_duration
-from .errors import (
-    ExpressionError,
-    FlowError,
-    FlowValidationError,
-    FlowYamlError,
-    InvalidInputsError,
-    SecretNotFoundError,
-    UnsupportedTaskError,
-)
-from .flow import Flow, FlowInput, FlowOutput, Label
-from .options import BasicAuth, BearerAuth, HttpOptions, HttpTimeout
-from .plugin_defaults import PluginDefault
-from .registry import supported_types
-from .schedule import Schedule, UnknownTrigger
-from .task import Retry, Task
-from .trigger import TriggerDagRun
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .core_tasks import (
+        AllowFailure,
+        Exit,
+        Fail,
+        ForEach,
+        If,
+        Log,
+        OutputValues,
+        Parallel,
+        Return,
+        Sequential,
+        Sleep,
+        Subflow,
+        Switch,
+        UnknownTask,
+    )
+    from .durations import format_duration, parse_duration
+    from .errors import (
+        ExpressionError,
+        FlowError,
+        FlowValidationError,
+        FlowYamlError,
+        InvalidInputsError,
+        SecretNotFoundError,
+        UnsupportedTaskError,
+    )
+    from .execution import Execution, ExecutionFailedError, ExecutionKilled, ExecutionState, LogEntry, TaskRun
+    from .flow import Flow, FlowInput, FlowOutput, Label
+    from .observer import Observer
+    from .options import BasicAuthOption, BearerAuthOption, HttpOptions, HttpTimeout
+    from .plugin_defaults import PluginDefault
+    from .registry import supported_types
+    from .schedule import Schedule, UnknownTrigger
+    from .task import Task, TaskRetry
+    from .trigger import TriggerDagRun
 
 __all__ = [
     "AllowFailure",
-    "BasicAuth",
-    "BearerAuth",
+    "BasicAuthOption",
+    "BearerAuthOption",
+    "Execution",
+    "ExecutionFailedError",
+    "ExecutionKilled",
+    "ExecutionState",
     "Exit",
     "ExpressionError",
     "Fail",
@@ -58,10 +73,11 @@ __all__ = [
     "InvalidInputsError",
     "Label",
     "Log",
+    "LogEntry",
+    "Observer",
     "OutputValues",
     "Parallel",
     "PluginDefault",
-    "Retry",
     "Return",
     "Schedule",
     "SecretNotFoundError",
@@ -70,6 +86,8 @@ __all__ = [
     "Subflow",
     "Switch",
     "Task",
+    "TaskRetry",
+    "TaskRun",
     "TriggerDagRun",
     "UnknownTask",
     "UnknownTrigger",
@@ -78,3 +96,6 @@ __all__ = [
     "parse_duration",
     "supported_types",
 ]
+
+if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
+    __getattr__, __dir__ = lazy_exports(__name__)

@@ -70,6 +70,7 @@ class KestraModel(BaseModel):
         extra="forbid",
         validate_default=True,
         arbitrary_types_allowed=False,
+        defer_build=True,
     )
 
     #: keys written first when a model built in Python is exported

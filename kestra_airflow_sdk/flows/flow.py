@@ -13,7 +13,7 @@ from typing_extensions import Unpack
 from .base import KestraModel
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
-from .hooks import flow_behaviour
+from .hooks import FlowServer, PreparedRun, flow_behaviour
 from .inputs import FlowInput, inputs_problems
 from .plugin_defaults import PluginDefault, apply_defaults, forget_defaults
 from .schedule import AnyTrigger
@@ -21,10 +21,8 @@ from .task import Task
 from .validation import expression_problems, flow_error
 
 if TYPE_CHECKING:
-    from ..kestra.server import KestraServer
-    from ..runner.engine import FlowRunner
-    from ..runner.execution import Execution
-    from ..runner.observer import Observer
+    from .execution import Execution
+    from .observer import Observer
 
 __all__ = ["Flow", "FlowInput", "FlowOutput", "Label", "RunOptions"]
 
@@ -276,7 +274,7 @@ class Flow(KestraModel):
         secrets: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         **options: Unpack[RunOptions],
-    ) -> FlowRunner:
+    ) -> PreparedRun:
         """A :class:`~kestra_airflow_sdk.runner.FlowRunner` for one execution (arguments of :meth:`arun`);
         ``await runner.run()`` runs it and ``runner.execution`` shows it live, also after a cancel."""
         return flow_behaviour().runner(self, inputs=inputs, secrets=secrets, labels=labels, **options)
@@ -287,7 +285,7 @@ class Flow(KestraModel):
         secrets: Mapping[str, str] | None = None,
         labels: Mapping[str, str] | None = None,
         *,
-        on: KestraServer | None = None,
+        on: FlowServer | None = None,
         **options: Unpack[RunOptions],
     ) -> Execution:
         """Run the flow locally (or on a Kestra server), blocking, and return the finished :class:`Execution`.

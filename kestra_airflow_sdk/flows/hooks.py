@@ -11,14 +11,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..runner.engine import FlowRunner
-    from ..runner.execution import Execution
+    from .execution import Execution
     from .flow import Flow
 
-__all__ = ["FlowBehaviour", "flow_behaviour", "install_flow_behaviour"]
+__all__ = ["FlowBehaviour", "FlowServer", "PreparedRun", "flow_behaviour", "install_flow_behaviour"]
+
+
+class PreparedRun(Protocol):
+    """One execution of a flow, not started yet: what :meth:`Flow.runner` gives (the runner's
+    :class:`~kestra_airflow_sdk.runner.FlowRunner`)."""
+
+    #: the execution once started (None before), updated live; also readable after a cancel
+    execution: Execution | None
+
+    async def run(self) -> Execution:
+        """Run the execution to its end and return it."""
+        ...
+
+
+class FlowServer(Protocol):
+    """A server that runs flows itself, for ``Flow.run(on=...)``: a
+    :class:`~kestra_airflow_sdk.kestra.KestraServer`."""
+
+    @property
+    def deploy(self) -> Callable[..., Any]:
+        """Deploy (upsert) flows there."""
+        ...
+
+    @property
+    def run(self) -> Callable[..., Execution]:
+        """Start an execution there and follow it to its end."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -26,7 +52,7 @@ class FlowBehaviour:
     """The higher layers' part of a flow."""
 
     #: ``runner(flow, inputs=, secrets=, labels=, **options)``: one execution, not started yet
-    runner: Callable[..., FlowRunner]
+    runner: Callable[..., PreparedRun]
     #: ``run(flow, inputs, secrets, labels, on, options)``: run it to its end, blocking (``on``: a
     #: Kestra server, or None for the local runner)
     run: Callable[..., Execution]

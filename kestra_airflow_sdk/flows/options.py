@@ -27,15 +27,15 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 
 from .base import KestraModel, SecretText
 from .durations import Duration, parse_duration
-from .task import Retry
+from .task import TaskRetry
 
-__all__ = ["BasicAuth", "BearerAuth", "HttpOptions", "HttpTimeout"]
+__all__ = ["BasicAuthOption", "BearerAuthOption", "HttpOptions", "HttpTimeout"]
 
 #: validation context key: keep the legacy flat fields of a loaded document as they are
 KEEP_LEGACY = "kestra_airflow_sdk.keep_legacy"
 
 
-class BasicAuth(KestraModel):
+class BasicAuthOption(KestraModel):
     """``auth: {type: BASIC, username, password}``: a user of Airflow (basic auth on Airflow 2, a
     JWT from ``/auth/token`` on Airflow 3)."""
 
@@ -44,24 +44,24 @@ class BasicAuth(KestraModel):
     password: SecretText | None = None
 
     @model_validator(mode="after")
-    def _type_is_always_written(self) -> BasicAuth:
+    def _type_is_always_written(self) -> BasicAuthOption:
         self.model_fields_set.add("type")
         return self
 
 
-class BearerAuth(KestraModel):
+class BearerAuthOption(KestraModel):
     """``auth: {type: BEARER, token}``: a static bearer token (managed Airflow services)."""
 
     type: Literal["BEARER"] = "BEARER"
     token: SecretText | None = None
 
     @model_validator(mode="after")
-    def _type_is_always_written(self) -> BearerAuth:
+    def _type_is_always_written(self) -> BearerAuthOption:
         self.model_fields_set.add("type")
         return self
 
 
-Auth = Annotated[BasicAuth | BearerAuth, Field(discriminator="type")]
+Auth = Annotated[BasicAuthOption | BearerAuthOption, Field(discriminator="type")]
 
 
 class HttpTimeout(KestraModel):
@@ -78,7 +78,7 @@ class HttpOptions(KestraModel):
 
     auth: Auth | None = None
     timeout: HttpTimeout | None = None
-    retry: Retry | None = None
+    retry: TaskRetry | None = None
     basic_auth_user: SecretText | None = None
     basic_auth_password: SecretText | None = None
     connect_timeout: Duration | None = None
@@ -86,7 +86,7 @@ class HttpOptions(KestraModel):
 
     @field_validator("retry")
     @classmethod
-    def _retry_the_client_can_follow(cls, retry: Retry | None) -> Retry | None:
+    def _retry_the_client_can_follow(cls, retry: TaskRetry | None) -> TaskRetry | None:
         """HTTP retries wait longer each time (or as long): refuse what would shrink the delay."""
         if retry is None:
             return None
@@ -126,7 +126,7 @@ class HttpOptions(KestraModel):
             return self
         fields = self.model_fields_set
         if {"basic_auth_user", "basic_auth_password"} & fields and self.auth is None:
-            self.auth = BasicAuth(username=self.basic_auth_user, password=self.basic_auth_password)
+            self.auth = BasicAuthOption(username=self.basic_auth_user, password=self.basic_auth_password)
             fields.add("auth")
         if {"connect_timeout", "read_timeout"} & fields:
             timeout = self.timeout or HttpTimeout()

@@ -11,7 +11,7 @@ from pydantic import AliasChoices, ConfigDict, Field, field_validator, model_val
 from .base import KestraModel
 from .durations import Duration
 
-__all__ = ["TASK_ID_RULE", "Retry", "Task", "check_task_id"]
+__all__ = ["TASK_ID_RULE", "Task", "TaskRetry", "check_task_id"]
 
 _TASK_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 TASK_ID_RULE = (
@@ -27,8 +27,9 @@ def check_task_id(value: Any) -> str:
     return value
 
 
-class Retry(KestraModel):
-    """Kestra's task ``retry``: ``{type: constant|exponential|random, maxAttempts, interval, ...}``.
+class TaskRetry(KestraModel):
+    """Kestra's ``retry`` of a task (and of a task's ``options.retry``, for its HTTP requests):
+    ``{type: constant|exponential|random, maxAttempts, interval, ...}``.
 
     ``maxAttempts`` counts every attempt (the first included); ``maxAttempt`` (Kestra < 2) is read too.
     """
@@ -62,7 +63,7 @@ class Task(KestraModel):
     id: str
     type: str = ""
     description: str | None = None
-    retry: Retry | None = None
+    retry: TaskRetry | None = None
     timeout: Duration | None = None
     disabled: bool = False
     allow_failure: bool = False

@@ -1,8 +1,15 @@
 """Run the same flows on a Kestra server: validate, deploy (upsert), run, read executions and logs."""
 
-from .errors import KestraApiError, KestraConnectionError, KestraError
-from .models import DeployedFlow, FlowValidation, LogEntry
-from .server import AsyncKestraServer, KestraServer
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .errors import KestraApiError, KestraConnectionError, KestraError
+    from .models import DeployedFlow, FlowValidation, KestraLogEntry
+    from .server import AsyncKestraServer, KestraServer
 
 __all__ = [
     "AsyncKestraServer",
@@ -11,6 +18,9 @@ __all__ = [
     "KestraApiError",
     "KestraConnectionError",
     "KestraError",
+    "KestraLogEntry",
     "KestraServer",
-    "LogEntry",
 ]
+
+if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
+    __getattr__, __dir__ = lazy_exports(__name__)

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from ..airflow.models import DagRun
-from ..runner.execution import LOG_LEVELS, Execution, LogEntry, State, TaskRun
+from ..flows.execution import LOG_LEVELS, Execution, ExecutionState, LogEntry, TaskRun
 
 if TYPE_CHECKING:
-    from ..runner.observer import Observer
+    from ..flows.observer import Observer
     from . import models
 
 __all__ = [
@@ -28,18 +28,18 @@ __all__ = [
 #: Kestra states after which an execution never changes again
 TERMINAL = frozenset({"SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED", "RETRIED", "SKIPPED"})
 _STATES = {
-    "SUCCESS": State.SUCCESS,
-    "SKIPPED": State.SKIPPED,
-    "WARNING": State.WARNING,
-    "FAILED": State.FAILED,
-    "RETRIED": State.FAILED,
-    "KILLED": State.KILLED,
-    "CANCELLED": State.KILLED,
-    "CREATED": State.CREATED,
-    "SUBMITTED": State.CREATED,
-    "QUEUED": State.CREATED,
-    "RESTARTED": State.CREATED,
-    "RESUBMITTED": State.CREATED,
+    "SUCCESS": ExecutionState.SUCCESS,
+    "SKIPPED": ExecutionState.SKIPPED,
+    "WARNING": ExecutionState.WARNING,
+    "FAILED": ExecutionState.FAILED,
+    "RETRIED": ExecutionState.FAILED,
+    "KILLED": ExecutionState.KILLED,
+    "CANCELLED": ExecutionState.KILLED,
+    "CREATED": ExecutionState.CREATED,
+    "SUBMITTED": ExecutionState.CREATED,
+    "QUEUED": ExecutionState.CREATED,
+    "RESTARTED": ExecutionState.CREATED,
+    "RESUBMITTED": ExecutionState.CREATED,
 }
 
 
@@ -49,9 +49,9 @@ def kestra_state(body: Any) -> str:
     return str(state.get("current") or "") if isinstance(state, dict) else ""
 
 
-def _state(current: str) -> State:
+def _state(current: str) -> ExecutionState:
     """Kestra's many states in the runner's seven (RUNNING, PAUSED, KILLING, RETRYING... run)."""
-    return _STATES.get(current, State.RUNNING)
+    return _STATES.get(current, ExecutionState.RUNNING)
 
 
 def _date(body: Any, key: str) -> datetime | None:
@@ -110,7 +110,7 @@ def execution_from_kestra(body: dict[str, Any], task_types: dict[str, str] | Non
     )
 
 
-def log_entry_from_kestra(entry: models.LogEntry) -> LogEntry:
+def log_entry_from_kestra(entry: models.KestraLogEntry) -> LogEntry:
     """One line of Kestra's log API as the :class:`LogEntry` a local run writes.
 
     Kestra counts ``attemptNumber`` from 0 (the number of attempts a task run had when the line was

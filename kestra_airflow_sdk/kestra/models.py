@@ -1,5 +1,5 @@
 """What a Kestra server answers, as far as the SDK reads it (Kestra's OpenAPI 2.0 schemas:
-``ValidateConstraintViolation``, ``FlowInterface``, ``LogEntry``)."""
+``ValidateConstraintViolation``, ``FlowInterface``, ``LogEntry`` as :class:`KestraLogEntry`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-__all__ = ["DeployedFlow", "FlowValidation", "LogEntry"]
+__all__ = ["DeployedFlow", "FlowValidation", "KestraLogEntry"]
 
 
 class _Answer(BaseModel):
@@ -43,7 +43,7 @@ class DeployedFlow(_Answer):
     deleted: bool | None = None
 
 
-class LogEntry(_Answer):
+class KestraLogEntry(_Answer):
     """One log line of an execution."""
 
     timestamp: datetime | None = None

@@ -20,12 +20,13 @@ from ..airflow.drivers import AsyncDriver, SyncDriver
 from ..airflow.effects import Op, Sleep
 from ..airflow.operation import operation
 from ..airflow.retry import NO_RETRY, RetryPolicy
+from ..flows.execution import Execution
 from ..flows.flow import Flow
-from ..runner.execution import Execution
-from ..runner.observer import Observer
+from ..flows.hooks import FlowServer
+from ..flows.observer import Observer
 from .errors import KestraApiError, KestraConnectionError, KestraError
 from .executions import TERMINAL, ReportedProgress, execution_from_kestra, kestra_state, log_entry_from_kestra
-from .models import DeployedFlow, FlowValidation, LogEntry
+from .models import DeployedFlow, FlowValidation, KestraLogEntry
 from .session import KestraSession, segment
 
 __all__ = ["AsyncKestraServer", "KestraServer"]
@@ -146,7 +147,7 @@ class KestraOperations(KestraSession):
         return _execution((yield from self._read_execution(execution_id)), {})
 
     @operation
-    def logs(self, execution: Execution | str) -> Op[list[LogEntry]]:
+    def logs(self, execution: Execution | str) -> Op[list[KestraLogEntry]]:
         """The log lines of an execution (``GET /logs/{executionId}``)."""
         execution_id = execution.id if isinstance(execution, Execution) else execution
         if not isinstance(execution_id, str) or not execution_id:
@@ -154,7 +155,7 @@ class KestraOperations(KestraSession):
         body = yield from self.call(
             "GET", f"/logs/{segment(execution_id)}", action=f"Reading the logs of execution {execution_id}"
         )
-        return _parse(LogEntry, body, "logs")
+        return _parse(KestraLogEntry, body, "logs")
 
     def _read_execution(self, execution_id: str, retry: RetryPolicy | None = None) -> Op[Any]:
         if not isinstance(execution_id, str) or not execution_id:
@@ -272,7 +273,7 @@ def _execution(body: Any, types: dict[str, str]) -> Execution:
 
 
 def run_flow_on(
-    server: KestraServer,
+    server: FlowServer,
     flow: Flow,
     inputs: Mapping[str, Any] | None,
     secrets: Mapping[str, Any] | None,

@@ -21,7 +21,7 @@ from ..airflow.effects import Op
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.models import Dag
 from ..flows.flow import Flow
-from ..flows.options import BasicAuth, BearerAuth, HttpOptions
+from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.schedule import Schedule
 from ..flows.trigger import TriggerDagRun
 from .schedules import map_schedule
@@ -125,13 +125,13 @@ def _flow_for(
 def _options(auth: str, username_secret: str, password_secret: str, token_secret: str) -> HttpOptions:
     if auth == "basic":
         return HttpOptions(
-            auth=BasicAuth(
+            auth=BasicAuthOption(
                 username=f"{{{{ secret('{username_secret}') }}}}",
                 password=f"{{{{ secret('{password_secret}') }}}}",
             )
         )
     if auth == "bearer":
-        return HttpOptions(auth=BearerAuth(token=f"{{{{ secret('{token_secret}') }}}}"))
+        return HttpOptions(auth=BearerAuthOption(token=f"{{{{ secret('{token_secret}') }}}}"))
     raise InvalidArgumentError(f"auth: expected 'basic' or 'bearer', got {auth!r}")
 
 

@@ -22,7 +22,7 @@ from ..airflow.models import DagRun, TaskInstance
 from ..airflow.retry import DEFAULT_RETRY, RetryPolicy, is_transient
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowValidationError
-from ..flows.options import BasicAuth, BearerAuth, HttpOptions
+from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.secrets import MASK, mask_like, reveal
 from ..flows.trigger import TriggerDagRun
 from .executors import TaskContext, TaskFailedError, executes
@@ -73,7 +73,7 @@ def _rendered_options(task: TriggerDagRun, ctx: TaskContext) -> dict[str, Any] |
         return None
     values: dict[str, Any] = {}
     auth = options.auth
-    if isinstance(auth, BasicAuth):
+    if isinstance(auth, BasicAuthOption):
         values["auth"] = {
             "type": "BASIC",
             "username": ctx.renderer.render(auth.username, "options.auth.username")
@@ -83,7 +83,7 @@ def _rendered_options(task: TriggerDagRun, ctx: TaskContext) -> dict[str, Any] |
             if auth.password
             else None,
         }
-    elif isinstance(auth, BearerAuth):
+    elif isinstance(auth, BearerAuthOption):
         token = ctx.renderer.render(auth.token, "options.auth.token") if auth.token else None
         values["auth"] = {"type": "BEARER", "token": token}
     for name, where in (("basic_auth_user", "basicAuthUser"), ("basic_auth_password", "basicAuthPassword")):

@@ -19,8 +19,10 @@ from typing import Any
 from ..flows.core_tasks import FlowableTask, UnknownTask
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowError, FlowValidationError, UnsupportedTaskError
+from ..flows.execution import Execution, ExecutionState, LogEntry, TaskRun, store_outputs, worst
 from ..flows.expressions import Renderer, iso
 from ..flows.flow import Flow
+from ..flows.observer import Observer
 from ..flows.registry import supported_types
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
@@ -28,7 +30,6 @@ from . import airflow_task as _airflow_task  # noqa: F401  (registers the Trigge
 from . import tasks as _tasks  # noqa: F401  (registers the core task executors)
 from .catalog import FlowCatalog
 from .clients import AirflowClients
-from .execution import Execution, LogEntry, State, TaskRun, store_outputs, worst
 from .executors import TaskContext, TaskFailedError, executor_for
 from .flow_outputs import render_flow_outputs
 from .flowable import run_block, run_flowable
@@ -36,8 +37,8 @@ from .functions import execution_functions
 from .ids import new_id
 from .inputs import resolve_inputs
 from .labels import execution_labels, label_variables
-from .observer import PROGRESS_DISPLAYS, Broadcast, Observer
-from .retry import TaskRetry
+from .observer import PROGRESS_DISPLAYS, Broadcast
+from .retry import RetrySchedule
 from .support import local_problems
 from .truth import is_truthy
 
@@ -89,12 +90,12 @@ class FlowRunner:
         self.cancel_airflow_runs = cancel_airflow_runs
         self.catalog = catalog or FlowCatalog(flows, flows_dir)
         self.execution: Execution | None = None
-        self.exit_state: State | None = None
+        self.exit_state: ExecutionState | None = None
         self.background: list[asyncio.Task[Any]] = []
         self._outputs: dict[str, Any] = {}
         self._runs: dict[str, TaskRun] = {}
         self._clients = AirflowClients()
-        self._body: asyncio.Future[State] | None = None
+        self._body: asyncio.Future[ExecutionState] | None = None
         self._killed_by_exit = False
 
     def check(self) -> None:
@@ -139,7 +140,7 @@ class FlowRunner:
             start_date=_now(),
         )
         self.execution = execution
-        execution.state = State.RUNNING
+        execution.state = ExecutionState.RUNNING
         self.events.execution_started(execution)
         flow = self.flow
         try:
@@ -149,7 +150,7 @@ class FlowRunner:
             except asyncio.CancelledError:
                 if not self._killed_by_exit:
                     raise
-                state = State.KILLED
+                state = ExecutionState.KILLED
             if self.exit_state is not None:
                 state = self.exit_state
             state = worst(state, self._render_flow_outputs())
@@ -158,14 +159,14 @@ class FlowRunner:
         except asyncio.CancelledError:
             for pending in self.background:
                 pending.cancel()
-            self._finish(State.KILLED)
+            self._finish(ExecutionState.KILLED)
             raise
         finally:
             await asyncio.shield(self._clients.aclose())
         self._finish(state)
         return execution
 
-    def _render_flow_outputs(self) -> State:
+    def _render_flow_outputs(self) -> ExecutionState:
         """Kestra's flow ``outputs``, rendered once the tasks ended; one that cannot be rendered (or
         converted to its type) fails the execution, with an ERROR log line."""
         assert self.execution is not None
@@ -173,9 +174,9 @@ class FlowRunner:
         self.execution.flow_outputs.update(values)
         for problem in problems:
             self.execution.logs.append(LogEntry(timestamp=_now(), level="ERROR", message=problem))
-        return State.FAILED if problems else State.SUCCESS
+        return ExecutionState.FAILED if problems else ExecutionState.SUCCESS
 
-    def _finish(self, state: State) -> None:
+    def _finish(self, state: ExecutionState) -> None:
         assert self.execution is not None
         self.execution.state = state
         self.execution.end_date = _now()
@@ -183,11 +184,11 @@ class FlowRunner:
 
     # ------------------------------------------------------------------ what tasks use
 
-    def request_exit(self, state: State) -> None:
+    def request_exit(self, state: ExecutionState) -> None:
         """``Exit``: no task starts any more; the execution ends ``state`` (KILLED also kills the
         running tasks)."""
         self.exit_state = state
-        if state is State.KILLED and self._body is not None:
+        if state is ExecutionState.KILLED and self._body is not None:
             self._killed_by_exit = True
             asyncio.get_running_loop().call_soon(self._body.cancel)
 
@@ -238,7 +239,7 @@ class FlowRunner:
 
     async def run_task(
         self, task: Task, parent: TaskRun | None, value: str | None = None, iteration: tuple[str, ...] = ()
-    ) -> State:
+    ) -> ExecutionState:
         """Run ``task`` as a child of ``parent`` (``value``/``iteration``: set by a ForEach, else the
         parent's) and return its final state."""
         assert self.execution is not None
@@ -248,7 +249,7 @@ class FlowRunner:
             id=new_id(),
             task_id=task.id,
             type=task.type,
-            state=State.RUNNING,
+            state=ExecutionState.RUNNING,
             attempt=1,
             start_date=_now(),
             parent_id=parent.id if parent else None,
@@ -260,18 +261,22 @@ class FlowRunner:
         self.events.task_started(self.execution, task_run)
         try:
             if task.run_if is not None and not self._should_run(task, task_run):
-                state = State.FAILED if task_run.error else State.SKIPPED
+                state = ExecutionState.FAILED if task_run.error else ExecutionState.SKIPPED
             elif isinstance(task, FlowableTask):
                 state = await self._flowable(task, task_run)
             else:
                 state = await self._attempts(task, task_run)
         except asyncio.CancelledError:
-            self._end_task(task_run, State.KILLED, task_run.error or "killed: the execution was cancelled")
+            self._end_task(
+                task_run, ExecutionState.KILLED, task_run.error or "killed: the execution was cancelled"
+            )
             raise
-        if state is State.FAILED and task.allow_failure:  # Kestra's guessFinalState: both apply in turn
-            state = State.WARNING
-        if state is State.WARNING and task.allow_warning:
-            state = State.SUCCESS
+        if (
+            state is ExecutionState.FAILED and task.allow_failure
+        ):  # Kestra's guessFinalState: both apply in turn
+            state = ExecutionState.WARNING
+        if state is ExecutionState.WARNING and task.allow_warning:
+            state = ExecutionState.SUCCESS
         self._end_task(task_run, state, task_run.error)
         return state
 
@@ -284,12 +289,12 @@ class FlowRunner:
             return False
         return is_truthy(rendered)
 
-    async def _flowable(self, task: FlowableTask, task_run: TaskRun) -> State:
+    async def _flowable(self, task: FlowableTask, task_run: TaskRun) -> ExecutionState:
         try:
             return await run_flowable(self, task, task_run)
         except Exception as exc:  # a property that cannot render, a bad ForEach value ...
             self._fail_with(task, task_run, _describe(exc))
-            return State.FAILED
+            return ExecutionState.FAILED
 
     def _fail_with(self, task: Task, task_run: TaskRun, error: str) -> None:
         """Record ``error`` on the task run and write it as an ERROR log line of the task run."""
@@ -308,7 +313,7 @@ class FlowRunner:
             self,
         )
 
-    def _end_task(self, task_run: TaskRun, state: State, error: str | None) -> None:
+    def _end_task(self, task_run: TaskRun, state: ExecutionState, error: str | None) -> None:
         assert self.execution is not None
         task_run.state = state
         task_run.error = error
@@ -316,12 +321,12 @@ class FlowRunner:
         store_outputs(self._outputs, task_run)
         self.events.task_ended(self.execution, task_run)
 
-    async def _attempts(self, task: Task, task_run: TaskRun) -> State:
+    async def _attempts(self, task: Task, task_run: TaskRun) -> ExecutionState:
         executor = executor_for(task)
         if executor is None:  # check() refuses these before the run starts
             raise UnsupportedTaskError(f"task {task.id!r}: type {task.type} cannot run locally")
         assert self.execution is not None and not isinstance(task, UnknownTask)
-        policy = TaskRetry(task.retry)
+        policy = RetrySchedule(task.retry)
         timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
         loop = asyncio.get_running_loop()
         first = loop.time()
@@ -330,10 +335,10 @@ class FlowRunner:
             try:
                 result = await asyncio.wait_for(executor(task, context), timeout)
                 task_run.error = None
-                if isinstance(result, State):
+                if isinstance(result, ExecutionState):
                     return result
                 retried = task_run.attempt > 1 and task.retry is not None and task.retry.warning_on_retry
-                return State.WARNING if retried else State.SUCCESS  # warningOnRetry
+                return ExecutionState.WARNING if retried else ExecutionState.SUCCESS  # warningOnRetry
             except asyncio.TimeoutError:
                 self._fail_with(
                     task, task_run, f"task {task.id!r} did not finish within its timeout {task.timeout}"
@@ -342,7 +347,7 @@ class FlowRunner:
                 self._fail_with(task, task_run, _describe(exc))
             elapsed = timedelta(seconds=loop.time() - first)
             if not policy.allows(task_run.attempt, elapsed):
-                return State.FAILED
+                return ExecutionState.FAILED
             await asyncio.sleep(policy.delay(task_run.attempt).total_seconds())
             task_run.attempt += 1
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import SecretStr
 
 from ..flows.core_tasks import Log
+from ..flows.execution import LOG_LEVELS, Execution, LogEntry, TaskRun
 from ..flows.expressions import Renderer
 from ..flows.task import Task
 from .clients import AirflowClients
-from .execution import LOG_LEVELS, Execution, LogEntry, TaskRun
 from .observer import Broadcast
 
 if TYPE_CHECKING:

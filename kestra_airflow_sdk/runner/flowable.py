@@ -15,22 +15,11 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from ..flows.core_tasks import (
-    AllowFailure,
-    Dag,
-    EachParallel,
-    EachSequential,
-    FlowableTask,
-    ForEach,
-    If,
-    Parallel,
-    Sequential,
-    Switch,
-)
+from ..flows import core_tasks as core
+from ..flows.execution import ExecutionState, TaskRun, worst
 from ..flows.secrets import reveal
 from ..flows.task import Task
 from ..flows.tasks.runnable import scalar_text
-from .execution import State, TaskRun, worst
 from .truth import is_truthy
 
 if TYPE_CHECKING:
@@ -45,9 +34,9 @@ async def run_sequence(
     parent: TaskRun | None,
     value: str | None = None,
     iteration: tuple[str, ...] = (),
-) -> State:
+) -> ExecutionState:
     """Run ``tasks`` one after the other; stop at the first that fails."""
-    state = State.SUCCESS
+    state = ExecutionState.SUCCESS
     for task in tasks or []:
         if task.disabled:
             continue
@@ -65,33 +54,35 @@ async def run_block(
     errors: Sequence[Task] | None,
     finally_: Sequence[Task] | None,
     parent: TaskRun | None,
-) -> State:
+) -> ExecutionState:
     """``tasks`` in order, then ``errors`` if they failed, then ``finally``."""
     return await with_handlers(runner, await run_sequence(runner, tasks, parent), errors, finally_, parent)
 
 
 async def with_handlers(
     runner: FlowRunner,
-    state: State,
+    state: ExecutionState,
     errors: Sequence[Task] | None,
     finally_: Sequence[Task] | None,
     parent: TaskRun | None,
-) -> State:
+) -> ExecutionState:
     """After a body ended ``state``: ``errors`` when it FAILED (still FAILED), then ``finally``."""
-    if state is State.FAILED and errors and not runner.stopping:
+    if state is ExecutionState.FAILED and errors and not runner.stopping:
         await run_sequence(runner, errors, parent)
     if finally_ and not runner.stopping:
         state = worst(state, await run_sequence(runner, finally_, parent))
     return state
 
 
-async def run_parallel(runner: FlowRunner, tasks: Sequence[Task], parent: TaskRun, concurrent: int) -> State:
+async def run_parallel(
+    runner: FlowRunner, tasks: Sequence[Task], parent: TaskRun, concurrent: int
+) -> ExecutionState:
     """Run ``tasks`` at the same time, ``concurrent`` at once (0: all); none starts after a failure."""
     children = [child for child in tasks if not child.disabled]
     limit = asyncio.Semaphore(concurrent or len(children) or 1)
     failed = False
 
-    async def one(child: Task) -> State | None:
+    async def one(child: Task) -> ExecutionState | None:
         nonlocal failed
         async with limit:
             if failed or runner.stopping:
@@ -104,11 +95,13 @@ async def run_parallel(runner: FlowRunner, tasks: Sequence[Task], parent: TaskRu
     return worst(*(s for s in states if s is not None))
 
 
-async def run_dag(runner: FlowRunner, task: Dag, parent: TaskRun) -> State:
+async def run_dag(runner: FlowRunner, task: core.Dag, parent: TaskRun) -> ExecutionState:
     """Start each task once every task it depends on ended, ``concurrent`` at once (0: no limit)."""
     nodes = {node.task.id: node for node in task.tasks}
-    ended: dict[str, State] = {n.task.id: State.SUCCESS for n in task.tasks if n.task.disabled}
-    running: dict[str, asyncio.Task[State]] = {}
+    ended: dict[str, ExecutionState] = {
+        n.task.id: ExecutionState.SUCCESS for n in task.tasks if n.task.disabled
+    }
+    running: dict[str, asyncio.Task[ExecutionState]] = {}
     failed = False
     try:
         while True:
@@ -139,33 +132,33 @@ async def run_dag(runner: FlowRunner, task: Dag, parent: TaskRun) -> State:
     return worst(*ended.values())
 
 
-async def run_flowable(runner: FlowRunner, task: FlowableTask, task_run: TaskRun) -> State:
+async def run_flowable(runner: FlowRunner, task: core.FlowableTask, task_run: TaskRun) -> ExecutionState:
     """Run a flowable task's children (its ``errors`` and ``finally`` included); its state."""
     from .foreach import run_foreach
 
-    if isinstance(task, AllowFailure):
+    if isinstance(task, core.AllowFailure):
         state = await run_sequence(runner, task.tasks, task_run)
         state = await with_handlers(runner, state, task.errors, task.finally_, task_run)
-        return State.WARNING if state.is_failed and state is not State.KILLED else state
-    if isinstance(task, Sequential):
+        return ExecutionState.WARNING if state.is_failed and state is not ExecutionState.KILLED else state
+    if isinstance(task, core.Sequential):
         state = await run_sequence(runner, task.tasks, task_run)
-    elif isinstance(task, Parallel):
+    elif isinstance(task, core.Parallel):
         state = await run_parallel(runner, task.tasks, task_run, task.concurrent)
-    elif isinstance(task, If):
+    elif isinstance(task, core.If):
         rendered = runner.renderer(task, task_run).render(task.condition, "condition")
         task_run.outputs["evaluationResult"] = is_truthy(rendered)
         branch = task.then if task_run.outputs["evaluationResult"] else task.else_
         state = await run_sequence(runner, branch, task_run)
-    elif isinstance(task, Switch):
+    elif isinstance(task, core.Switch):
         value = runner.renderer(task, task_run).render(task.value, "value")
         rendered = str(scalar_text(reveal(value)))
         cases = task.cases or {}
         shown = value if isinstance(value, SecretStr) else rendered  # a secret stays masked
         task_run.outputs.update({"value": shown, "defaults": rendered not in cases})
         state = await run_sequence(runner, cases.get(rendered, task.defaults), task_run)
-    elif isinstance(task, (ForEach, EachSequential, EachParallel)):
+    elif isinstance(task, (core.ForEach, core.EachSequential, core.EachParallel)):
         state = await run_foreach(runner, task, task_run)
-    elif isinstance(task, Dag):
+    elif isinstance(task, core.Dag):
         state = await run_dag(runner, task, task_run)
     else:  # a FlowableTask subclass without a scheduler: check() refuses it first
         raise TypeError(f"no scheduler for flowable task type {task.type}")

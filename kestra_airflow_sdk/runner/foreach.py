@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..flows.core_tasks import EachParallel, EachSequential, ForEach
 from ..flows.errors import FlowValidationError
+from ..flows.execution import ExecutionState, TaskRun, worst
 from ..flows.secrets import reveal
-from .execution import State, TaskRun, worst
 from .flowable import run_sequence
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def foreach_values(task: ForEach | EachSequential | EachParallel, rendered: Any)
 
 async def run_foreach(
     runner: FlowRunner, task: ForEach | EachSequential | EachParallel, task_run: TaskRun
-) -> State:
+) -> ExecutionState:
     """Run the groups; no group starts once one failed."""
     if isinstance(task, ForEach):
         source, where, concurrency = task.values, "values", task.concurrency_limit
@@ -62,7 +62,7 @@ async def run_foreach(
     limit = asyncio.Semaphore(concurrency or len(values) or 1)
     failed = False
 
-    async def group(value: str) -> State | None:
+    async def group(value: str) -> ExecutionState | None:
         nonlocal failed
         async with limit:
             if failed or runner.stopping:

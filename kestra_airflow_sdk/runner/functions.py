@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..flows.execution import Execution, TaskRun
 from ..flows.expressions import iso
-from .execution import Execution, TaskRun
 
 __all__ = ["execution_functions"]
 

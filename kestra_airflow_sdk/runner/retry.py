@@ -1,6 +1,6 @@
 """Kestra's ``retry`` shape, in its two uses.
 
-* A task's ``retry`` re-runs the whole task after it failed (:class:`TaskRetry`), as Kestra does.
+* A task's ``retry`` re-runs the whole task after it failed (:class:`RetrySchedule`), as Kestra does.
 * ``options.retry`` of a ``TriggerDagRun`` sets how its HTTP requests to Airflow are retried
   (:func:`http_retry_policy` maps it onto the client's :class:`~kestra_airflow_sdk.RetryPolicy`).
 """
@@ -13,17 +13,17 @@ from datetime import timedelta
 
 from ..airflow.retry import DEFAULT_RETRY, RetryPolicy
 from ..flows.durations import parse_duration
-from ..flows.task import Retry
+from ..flows.task import TaskRetry
 
-__all__ = ["TaskRetry", "http_retry_policy"]
+__all__ = ["RetrySchedule", "http_retry_policy"]
 
 _DEFAULT_INTERVAL = timedelta(seconds=1)
 
 
-class TaskRetry:
+class RetrySchedule:
     """Decide whether a failed attempt is tried again and after which delay."""
 
-    def __init__(self, retry: Retry | None) -> None:
+    def __init__(self, retry: TaskRetry | None) -> None:
         self.retry = retry
 
     def allows(self, attempt: int, elapsed: timedelta) -> bool:
@@ -57,7 +57,7 @@ class TaskRetry:
         return min(delay, cap) if cap is not None else delay
 
 
-def http_retry_policy(retry: Retry) -> RetryPolicy:
+def http_retry_policy(retry: TaskRetry) -> RetryPolicy:
     """The client :class:`~kestra_airflow_sdk.RetryPolicy` for Kestra's ``options.retry``.
 
     * ``maxAttempts`` → ``max_attempts`` (every attempt, the first included; default 5);

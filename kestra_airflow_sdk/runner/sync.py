@@ -13,9 +13,9 @@ from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from ..flows.execution import Execution, ExecutionKilled
 from ..flows.flow import Flow
 from .engine import FlowRunner
-from .execution import Execution, ExecutionKilled
 
 __all__ = ["run_blocking", "run_flow"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import SecretStr
 
-from kestra_airflow_sdk.runner import Execution, TaskRun
+from kestra_airflow_sdk.flows import Execution, TaskRun
 
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED_FILE = Path(__file__).with_name("expected.yaml")

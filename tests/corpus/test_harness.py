@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kestra_airflow_sdk.runner import Execution, State, TaskRun
-from kestra_airflow_sdk.runner.execution import LogEntry
+from kestra_airflow_sdk.flows import Execution, ExecutionState, TaskRun
+from kestra_airflow_sdk.flows.execution import LogEntry
 from tests.corpus.harness import (
     REPO,
     Context,
@@ -58,13 +58,16 @@ START = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
 
 
 def _execution(
-    *, state: State = State.SUCCESS, ret_value: str | None = None, logs: list[str] | None = None
+    *,
+    state: ExecutionState = ExecutionState.SUCCESS,
+    ret_value: str | None = None,
+    logs: list[str] | None = None,
 ) -> Execution:
     execution = Execution(id="1" * 22, namespace="company.team", flow_id="demo", state=state)
-    hello = TaskRun(id="h" * 22, task_id="hello", type="Log", state=State.SUCCESS, start_date=START)
-    ret = TaskRun(id="r" * 22, task_id="ret", type="Return", state=State.SUCCESS, start_date=START)
+    hello = TaskRun(id="h" * 22, task_id="hello", type="Log", state=ExecutionState.SUCCESS, start_date=START)
+    ret = TaskRun(id="r" * 22, task_id="ret", type="Return", state=ExecutionState.SUCCESS, start_date=START)
     ret.outputs = {"value": ret.id if ret_value is None else ret_value}
-    warn = TaskRun(id="w" * 22, task_id="warn", type="Log", state=State.SUCCESS, start_date=START)
+    warn = TaskRun(id="w" * 22, task_id="warn", type="Log", state=ExecutionState.SUCCESS, start_date=START)
     execution.task_runs = [hello, ret, warn]
     messages = logs if logs is not None else ["hello", "careful"]
     runs = {"hello": (hello, "INFO"), "careful": (warn, "WARN")}
@@ -102,7 +105,7 @@ def test_an_execution_as_kestra_gives_no_difference() -> None:
 @pytest.mark.parametrize(
     ("execution", "spec", "expected"),
     [
-        (_execution(state=State.FAILED), _spec(), "state: expected SUCCESS, got FAILED"),
+        (_execution(state=ExecutionState.FAILED), _spec(), "state: expected SUCCESS, got FAILED"),
         (_execution(), _spec(task_runs=4), "task_runs: expected 4, got 3"),
         (_execution(), _spec(task_order=["ret", "hello"]), "task_order"),
         (_execution(ret_value="other"), _spec(), "outputs.ret.value: expected '${taskrun.id}', got 'other'"),

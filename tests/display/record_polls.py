@@ -17,7 +17,27 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from kestra_airflow_sdk import AirflowClient
+
+
+class KeepBodies(httpx.BaseTransport):
+    """A real transport (``transport=`` seam) that keeps the last JSON body answered for each path."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.bodies: dict[str, Any] = {}
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        if request.method == "GET" and response.is_success:
+            self.bodies[request.url.path] = response.json()
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def _states(poll: dict[str, Any]) -> tuple[object, ...]:
@@ -26,18 +46,19 @@ def _states(poll: dict[str, Any]) -> tuple[object, ...]:
 
 
 def record(base_url: str, dag_id: str) -> list[dict[str, Any]]:
-    with AirflowClient(base_url, username="admin", password="admin") as client:
+    kept = KeepBodies()
+    with AirflowClient(base_url, username="admin", password="admin", transport=kept) as client:
         run = client.trigger_dag_run(
             dag_id, conf={"recorded": True}, dag_run_id=f"rec_{uuid.uuid4().hex[:8]}"
         )
-        prefix = f"{client.base_url}/api/{client.api_version}/dags/{dag_id}/dagRuns/{run.dag_run_id}"
+        path = httpx.URL(client.base_url).path.rstrip("/")
+        prefix = f"{path}/api/{client.api_version}/dags/{dag_id}/dagRuns/{run.dag_run_id}"
         polls: list[dict[str, Any]] = []
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            poll = {
-                "dag_run": client._http.get(prefix).raise_for_status().json(),
-                "task_instances": client._http.get(prefix + "/taskInstances").raise_for_status().json(),
-            }
+            client.get_dag_run(dag_id, run.dag_run_id)
+            client.list_task_instances(dag_id, run.dag_run_id)
+            poll = {"dag_run": kept.bodies[prefix], "task_instances": kept.bodies[prefix + "/taskInstances"]}
             if not polls or _states(polls[-1]) != _states(poll):
                 polls.append(poll)
             if poll["dag_run"]["state"] in ("success", "failed"):

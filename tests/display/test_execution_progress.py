@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 
 from kestra_airflow_sdk import RunProgress
-from kestra_airflow_sdk.flows import Flow, Parallel
-from kestra_airflow_sdk.runner import State
+from kestra_airflow_sdk.flows import ExecutionState, Flow, Parallel
 from tests.runner.fake_airflow import FakeAirflow
 from tests.runner.test_engine import SECRETS, trigger
 
@@ -15,7 +14,7 @@ def test_parallel_execution_fills_one_table_and_ends_final(fake_airflow: FakeAir
     progress = RunProgress("off")
     flow = Flow("f", "n").task(Parallel(id="p", tasks=[trigger("a"), trigger("b", "fails"), trigger("c")]))
     execution = flow.run(secrets=SECRETS, progress=progress)
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     snapshots = {s.dag_run_id: s for s in progress.snapshots}
     assert len(snapshots) == 3
     assert set(fake_airflow.runs) == set(snapshots)
@@ -30,4 +29,4 @@ def test_text_progress_and_off(fake_airflow: FakeAirflow) -> None:
     assert "success" in stream.getvalue()
     assert "ok" in stream.getvalue()  # the DAG id
     quiet = Flow("f", "n").task(trigger("b")).run(secrets=SECRETS, progress=False)
-    assert quiet.state is State.SUCCESS
+    assert quiet.state is ExecutionState.SUCCESS

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kestra_airflow_sdk.display.html import STATE_COLOURS
 from kestra_airflow_sdk.flows import Flow, Log
+from kestra_airflow_sdk.flows.execution import ExecutionState
 from kestra_airflow_sdk.kestra.executions import execution_from_kestra
-from kestra_airflow_sdk.runner.execution import State
 from kestra_airflow_sdk.runner.observer import TextReporter
 from tests.runner.fake_airflow import FakeAirflow
 from tests.runner.test_engine import SECRETS, trigger
@@ -45,7 +45,7 @@ def test_skipped_task_runs_show_a_skipped_badge() -> None:
     )
     lines: list[str] = []
     execution = flow.run(observers=[TextReporter(lines.append)], progress=False)
-    assert execution.task_run("not_today").state is State.SKIPPED
+    assert execution.task_run("not_today").state is ExecutionState.SKIPPED
     assert any(line.startswith("[not_today] SKIPPED") for line in lines), lines
     html = execution._repr_html_()
     assert 'data-state="SKIPPED"' in html and f"background:{STATE_COLOURS['skipped']}" in html
@@ -67,8 +67,8 @@ def test_a_skipped_kestra_execution_is_displayed_skipped() -> None:
         ],
     }
     execution = execution_from_kestra(body)
-    assert execution.state is State.SKIPPED and execution.state.is_terminal
-    assert execution.task_runs[0].state is State.SKIPPED
+    assert execution.state is ExecutionState.SKIPPED and execution.state.is_terminal
+    assert execution.task_runs[0].state is ExecutionState.SKIPPED
     assert execution.raise_for_state() is execution  # SKIPPED is not a failure
     html = execution._repr_html_()
     assert html.count('data-state="SKIPPED"') == 2

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from kestra_airflow_sdk import DagRun, InvalidArgumentError, TaskInstance
+from kestra_airflow_sdk.airflow import DagRun, InvalidArgumentError, TaskInstance
 from kestra_airflow_sdk.display import (
     COUNTED_STATES,
     RunProgress,

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from kestra_airflow_sdk import Flow
 from kestra_airflow_sdk.display.timeline import execution_timeline_html
+from kestra_airflow_sdk.flows.execution import Execution, ExecutionState, TaskRun
 from kestra_airflow_sdk.history.palette import STATE_COLOURS
-from kestra_airflow_sdk.runner.execution import Execution, State, TaskRun
 from tests.runner.fake_airflow import FakeAirflow
 from tests.runner.test_engine import SECRETS, trigger
 
@@ -37,7 +37,7 @@ def test_timeline_places_task_runs_dag_runs_and_task_instances_on_the_execution_
         "tr1",
         "run_dag",
         "io.kestra.plugin.airflow.dags.TriggerDagRun",
-        State.SUCCESS,
+        ExecutionState.SUCCESS,
         start_date=at(0),
         end_date=at(100),
         outputs={
@@ -69,12 +69,14 @@ def test_timeline_places_task_runs_dag_runs_and_task_instances_on_the_execution_
         "tr2",
         "done",
         "io.kestra.plugin.core.log.Log",
-        State.FAILED,
+        ExecutionState.FAILED,
         attempt=2,
         start_date=at(150),
         end_date=at(200),
     )
-    execution = Execution("x", "company.team", "airflow", State.FAILED, at(0), at(200), task_runs=[dag, log])
+    execution = Execution(
+        "x", "company.team", "airflow", ExecutionState.FAILED, at(0), at(200), task_runs=[dag, log]
+    )
     found = rows(execution_timeline_html(execution))
     assert [(r["depth"], r["label"], r["state"]) for r in found] == [
         ("0", "run_dag", "SUCCESS"),

@@ -1,4 +1,4 @@
-"""``watch_dag_runs`` on both drivers, replaying recorded real runs through a mock transport.
+"""``watch_dag_runs`` on both drivers, the one fake Airflow replaying recorded real runs (``transport=``).
 
 Time is virtual (tests/virtual_time.py): a poll every 5 s and a 60 s timeout take no real time.
 """
@@ -10,18 +10,11 @@ from typing import Any
 
 import pytest
 
-from kestra_airflow_sdk import (
-    AirflowClient,
-    AsyncAirflowClient,
-    DagRun,
-    InvalidArgumentError,
-    RunProgress,
-    TaskInstance,
-    WaitTimeoutError,
-    watch_dag_runs,
-)
-from tests.display.recorded import ReplayAirflow, load_polls, parse_poll
-from tests.virtual_time import VirtualTimeClient, run_virtual
+from kestra_airflow_sdk import AirflowClient, RunProgress, watch_dag_runs
+from kestra_airflow_sdk.airflow import DagRun, InvalidArgumentError, TaskInstance, WaitTimeoutError
+from tests.display.recorded import load_polls, parse_poll
+from tests.fake_airflow import FakeAirflow, fake_async_client, fake_client
+from tests.virtual_time import run_virtual
 
 
 class Recorder:
@@ -39,16 +32,14 @@ class Recorder:
 
 
 def _run(api: str, mode: str, recordings: list[list[dict[str, Any]]], **kwargs: Any) -> Any:
-    fake = ReplayAirflow(api, recordings)
-    runs = [DagRun.model_validate(r[0]["dag_run"]) for r in recordings]
+    fake = FakeAirflow(api=api)
+    runs = [DagRun.model_validate(fake.replay(polls).body()) for polls in recordings]
     if mode == "sync":
-        with VirtualTimeClient("http://airflow.test", token="t") as client:
-            client._http._transport = fake.transport()
+        with fake_client(fake) as client:
             return watch_dag_runs(client, runs, poll_frequency=5.0, **kwargs)
 
     async def main() -> list[DagRun]:
-        async with AsyncAirflowClient("http://airflow.test", token="t") as client:
-            client._http._transport = fake.transport()
+        async with fake_async_client(fake) as client:
             return await watch_dag_runs(client, runs, poll_frequency=5.0, **kwargs)
 
     return run_virtual(main())

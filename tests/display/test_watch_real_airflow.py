@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from kestra_airflow_sdk import DagRun, RunProgress, TaskInstance, watch_dag_runs
+from kestra_airflow_sdk import RunProgress, watch_dag_runs
+from kestra_airflow_sdk.airflow import DagRun, TaskInstance
 from kestra_airflow_sdk.display import airflow_ui_url
 from tests.airflow_servers import AirflowServer
 from tests.clients import BlockingAsync, open_client

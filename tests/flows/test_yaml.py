@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kestra_airflow_sdk.flows import (
-    BasicAuth,
+    BasicAuthOption,
     Flow,
     FlowValidationError,
     FlowYamlError,
@@ -78,7 +78,9 @@ def test_fluent_flow_round_trips_to_an_equal_flow() -> None:
                         dag_id="hello_world_dag",
                         wait=True,
                         body={"conf": {"n": i, "execution": "{{ execution.id }}"}},
-                        options=HttpOptions(auth=BasicAuth(username="admin", password="{{ secret('PW') }}")),
+                        options=HttpOptions(
+                            auth=BasicAuthOption(username="admin", password="{{ secret('PW') }}")
+                        ),
                         allow_failure=i == 1,
                     )
                     for i in range(2)

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 
 import kestra_airflow_sdk  # noqa: F401  (registers df.airflow)
-from kestra_airflow_sdk import InvalidArgumentError
+from kestra_airflow_sdk.airflow import InvalidArgumentError
 from kestra_airflow_sdk.airflow.fetch import _normal_run, _normal_task_instance
 from kestra_airflow_sdk.history import DAG_RUNS, TASK_INSTANCES
 from kestra_airflow_sdk.history.frames import runs_frame, task_instances_frame

@@ -1,4 +1,5 @@
-"""Batched waits on a fake Airflow 3 (httpx.MockTransport): requests per poll tick, both drivers.
+"""Batched waits on the one fake Airflow 3 (``tests/fake_airflow.py``, through ``transport=``):
+requests per poll tick, both drivers.
 
 Time is virtual (tests/virtual_time.py): a tick is exactly ``poll_frequency`` seconds of the
 driver's clock, so the requests of each tick are counted exactly, whatever the CPU load.
@@ -7,72 +8,44 @@ driver's clock, so the requests of each tick are counted exactly, whatever the C
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timezone
 from typing import Any
 
-import httpx
 import pytest
 
-from kestra_airflow_sdk import AsyncAirflowClient, DagRunState, NotFoundError, WaitTimeoutError
+from kestra_airflow_sdk import DagRunState
+from kestra_airflow_sdk.airflow import NotFoundError, WaitTimeoutError
+from tests.fake_airflow import FakeAirflow, fake_async_client, fake_client
 from tests.virtual_time import VirtualTimeClient, run_virtual
 
+RUNS = "/dags/etl/dagRuns"
 
-class FakeAirflow:
-    """Runs of one DAG that all finish after ``finish_after`` list requests."""
 
-    def __init__(self, run_ids: list[str], finish_after: int = 3, done_before: tuple[str, ...] = ()) -> None:
-        now = datetime.now(timezone.utc).isoformat()
-        self.runs = {
-            r: {"dag_id": "etl", "dag_run_id": r, "state": "queued", "updated_at": now} for r in run_ids
-        }
-        for r in done_before:
-            self.runs[r].update(state="success", updated_at="2020-01-01T00:00:00+00:00")
-        self.finish_after = finish_after
-        self.lists = 0
-        self.dag_reads = 0
-        self.list_times: list[float] = []  # the driver's clock at each list request
-        self.clock: Any = None
-        self.singles: list[str] = []
+def _airflow(run_ids: list[str], finish_after: int | None, done_before: tuple[str, ...] = ()) -> FakeAirflow:
+    """Runs of DAG ``etl`` that all finish at the ``finish_after``-th poll (a batched poll lists the
+    DAG's finished runs; None: never); ``done_before`` ones finished long before the wait."""
+    script = ["queued"] if finish_after is None else ["queued"] * finish_after + ["success"]
+    fake = FakeAirflow(scripts={"etl": script})
+    for run_id in run_ids:
+        fake.add_run("etl", run_id)
+    for run_id in done_before:
+        fake.runs[run_id].forced = "success"
+        fake.runs[run_id].updated_at = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    return fake
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path == "/api/v2/version":
-            return httpx.Response(200, json={"version": "3.3.2"})
-        if path == "/api/v2/dags/etl":  # the paused check of a run still queued 15 s into a wait
-            self.dag_reads += 1
-            return httpx.Response(200, json={"dag_id": "etl", "is_paused": False})
-        if path == "/api/v2/dags/etl/dagRuns":
-            self.lists += 1
-            self.list_times.append(self.clock() if self.clock else 0.0)
-            if self.lists == self.finish_after:
-                for run in self.runs.values():
-                    if run["state"] == "queued":
-                        run.update(state="success", updated_at=datetime.now(timezone.utc).isoformat())
-            states = request.url.params.get_list("state")
-            since = request.url.params.get("updated_at_gte")
-            rows = [
-                {k: v for k, v in run.items() if k != "updated_at"}
-                for run in self.runs.values()
-                if run["state"] in states and (since is None or run["updated_at"] >= since)
-            ]
-            return httpx.Response(
-                200, json={"dag_runs": rows, "total_entries": len(rows), "next_cursor": None}
-            )
-        run_id = path.rsplit("/", 1)[-1]
-        self.singles.append(run_id)
-        if run_id not in self.runs:
-            return httpx.Response(404, json={"detail": "not found"})
-        return httpx.Response(200, json={k: v for k, v in self.runs[run_id].items() if k != "updated_at"})
+
+def _single_reads(fake: FakeAirflow) -> list[str]:
+    """The runs read one by one (``GET .../dagRuns/{run_id}``), in order."""
+    return [p.rsplit("/", 1)[-1] for m, p in fake.log if m == "GET" and re.search(f"{RUNS}/[^/]+$", p)]
 
 
 def test_hundred_concurrent_async_waits_cost_one_request_per_tick() -> None:
-    fake = FakeAirflow([f"r{i}" for i in range(100)], finish_after=4)
+    fake = _airflow([f"r{i}" for i in range(100)], finish_after=3)
 
     async def main() -> tuple[list[Any], float]:
         fake.clock = asyncio.get_running_loop().time
-        client = AsyncAirflowClient("http://airflow.test")
-        client._http = httpx.AsyncClient(transport=httpx.MockTransport(fake))
-        async with client:
+        async with fake_async_client(fake) as client:
             waits = [
                 client.wait_for_dag_run("etl", f"r{i}", poll_frequency=5.0, timeout=600) for i in range(100)
             ]
@@ -82,36 +55,36 @@ def test_hundred_concurrent_async_waits_cost_one_request_per_tick() -> None:
     runs, ended = run_virtual(main())
     assert [r.dag_run_id for r in runs] == [f"r{i}" for i in range(100)]
     assert all(r.state == DagRunState.SUCCESS for r in runs)
-    assert fake.singles == []
+    assert _single_reads(fake) == []
     # first look: unfinished runs + finished-since at t=0, then one request per 5 s tick
-    assert fake.list_times == [0.0, 0.0, 5.0, 10.0]
+    assert fake.when("GET", RUNS) == [0.0, 0.0, 5.0, 10.0]
     assert 10.0 <= ended < 11.0  # the last waiters read the shared answer within their settle step
 
 
 def test_sync_wait_for_dag_runs_reads_already_finished_runs_once() -> None:
-    fake = FakeAirflow(["a", "b", "c"], finish_after=3, done_before=("b",))
-    with VirtualTimeClient("http://airflow.test") as client:
+    fake = _airflow(["a", "b", "c"], finish_after=2, done_before=("b",))
+    client = fake_client(fake)
+    assert isinstance(client, VirtualTimeClient)
+    with client:
         fake.clock = client.clock.monotonic
-        client._http = httpx.Client(transport=httpx.MockTransport(fake))
         runs = client.wait_for_dag_runs(
             [("etl", "a"), ("etl", "b"), ("etl", "c")], poll_frequency=5.0, timeout=600
         )
     assert [r.dag_run_id for r in runs] == ["a", "b", "c"]
-    assert fake.singles == ["b"]
-    assert fake.list_times == [0.0, 0.0, 5.0]
+    assert _single_reads(fake) == ["b"]
+    assert fake.when("GET", RUNS) == [0.0, 0.0, 5.0]
     assert client.clock.sleeps == [0, 5.0]
 
 
 def test_timeouts_and_unknown_runs() -> None:
-    fake = FakeAirflow(["a"], finish_after=10**6)
-    with VirtualTimeClient("http://airflow.test") as client:
-        client._http = httpx.Client(transport=httpx.MockTransport(fake))
+    fake = _airflow(["a"], finish_after=None)
+    with fake_client(fake) as client:
         with pytest.raises(WaitTimeoutError, match="'a' of DAG 'etl' did not finish within 60s") as err:
             client.wait_for_dag_run("etl", "a", poll_frequency=5.0, timeout=60)
         assert err.value.last_state == "queued"
         assert err.value.waited == 60.0
-        assert fake.singles == ["a"] * 13  # a lone wait reads its run: at 0, 5, ..., 60 s
-        assert fake.dag_reads == 1  # queued 15 s in: is the DAG paused? (again after 60 s more)
+        assert _single_reads(fake) == ["a"] * 13  # a lone wait reads its run: at 0, 5, ..., 60 s
+        assert fake.count("GET", "/dags/etl") - fake.count("GET", RUNS) == 1  # queued 15 s in: paused?
         with pytest.raises(NotFoundError):
             client.wait_for_dag_runs([("etl", "a"), ("etl", "nope")], poll_frequency=5.0, timeout=60)
         with pytest.raises(Exception, match=r"runs\[0\]"):

@@ -9,14 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from kestra_airflow_sdk import (
-    AirflowClient,
+from kestra_airflow_sdk import AirflowClient, DagRunState, TaskInstanceState
+from kestra_airflow_sdk.airflow import (
     AuthenticationError,
     ConflictError,
-    DagRunState,
     InvalidArgumentError,
     NotFoundError,
-    TaskInstanceState,
     WaitTimeoutError,
 )
 from tests.airflow_servers import AirflowServer

@@ -17,9 +17,8 @@ import pytest
 
 from kestra_airflow_sdk import AirflowClient
 from kestra_airflow_sdk.display import RunProgress
-from kestra_airflow_sdk.flows import Flow
+from kestra_airflow_sdk.flows import Execution, ExecutionState, Flow
 from kestra_airflow_sdk.flows.secrets import MASK
-from kestra_airflow_sdk.runner import Execution, State
 from kestra_airflow_sdk.runner.sync import run_blocking
 from tests.airflow_servers import AirflowServer
 from tests.cassette_config import recorder
@@ -76,14 +75,15 @@ FAULTS = 2
 
 
 @pytest.mark.parametrize(
-    ("attempts", "ends"), [(FAULTS + 1, State.SUCCESS), (FAULTS, State.FAILED), (1, State.FAILED)]
+    ("attempts", "ends"),
+    [(FAULTS + 1, ExecutionState.SUCCESS), (FAULTS, ExecutionState.FAILED), (1, ExecutionState.FAILED)],
 )
 def test_flow_options_retry_through_a_faulty_proxy(
     airflow: AirflowServer,
     credentials: dict[str, str],
     proxy: FaultProxy,
     attempts: int,
-    ends: State,
+    ends: ExecutionState,
 ) -> None:
     """The proxy answers 503 to the first 2 triggers: ``options.retry.maxAttempts`` 3 gets through
     (exactly one DAG run in Airflow), 2 or 1 fails the task with a clear error (no DAG run)."""
@@ -100,7 +100,7 @@ def test_flow_options_retry_through_a_faulty_proxy(
             for run in direct.list_dag_runs("hello_world_dag", limit=None)
             if (run.conf or {}).get("execution") == execution.id
         ]
-    if ends is State.SUCCESS:
+    if ends is ExecutionState.SUCCESS:
         assert len(posts) == FAULTS + 1 and [p.action for p in posts] == ["status"] * FAULTS + ["forward"]
         assert len(mine) == 1 and str(mine[0].state) == "success"
         assert execution.outputs["run_dag"]["dagRunId"] == mine[0].dag_run_id
@@ -170,7 +170,7 @@ def test_no_secret_of_a_flow_leaks_anywhere(
     cassette = tmp_path / "flow.yaml"
     with recorder(tmp_path, record=True, redact=runner.secrets.redact).use_cassette(cassette.name):
         execution: Execution = run_blocking(runner.run)
-    assert execution.state is State.SUCCESS, [t.error for t in execution.task_runs]
+    assert execution.state is ExecutionState.SUCCESS, [t.error for t in execution.task_runs]
 
     # the secret really went to Airflow (so its absence below means something)
     with AirflowClient(airflow.base_url, username=username, password=password) as direct:
@@ -182,7 +182,7 @@ def test_no_secret_of_a_flow_leaks_anywhere(
     failing_progress = RunProgress("widget", base_url=airflow.base_url)
     failing_widget = WidgetStates(failing_progress)
     failed = failing.run(secrets=given, progress=failing_progress)
-    assert failed.state is State.FAILED
+    assert failed.state is ExecutionState.FAILED
     assert "no_such_dag_for_secrets" in (failed.task_run("run_dag").error or "")
     with pytest.raises(Exception) as raised:
         failed.raise_for_state()

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from kestra_airflow_sdk import AirflowClient
-from kestra_airflow_sdk.flows import Flow
-from kestra_airflow_sdk.runner import Execution, Observer, State, TaskRun
+from kestra_airflow_sdk.flows import Execution, ExecutionState, Flow, Observer, TaskRun
 from tests.airflow_servers import AirflowServer
 
 #: the connection every TriggerDagRun of these flows gets, through pluginDefaults
@@ -84,7 +83,7 @@ def test_foreach_over_dag_ids_two_at_a_time(airflow: AirflowServer, credentials:
         secrets=_secrets(credentials), observers=[in_flight], progress=False
     )
 
-    assert execution.state is State.SUCCESS, execution.task_runs
+    assert execution.state is ExecutionState.SUCCESS, execution.task_runs
     outputs = execution.outputs["run_dag"]  # keyed by the iteration value, as Kestra keys them
     assert sorted(outputs) == DAGS
     assert in_flight.peak == 2  # the first two DAG runs were triggered together
@@ -146,7 +145,7 @@ def test_if_on_the_dag_run_state_errors_and_finally(
 ) -> None:
     execution = _flow(IF_ERRORS_FINALLY, airflow).run(secrets=_secrets(credentials), progress=False)
 
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     states = {r.task_id: r.state.value for r in execution.task_runs}
     assert states == {
         "run_dag": "SUCCESS",
@@ -210,7 +209,7 @@ def test_subflow_triggers_a_dag_and_returns_its_run_id(
     child = _flow(CHILD, airflow)
     execution = Flow.from_yaml(PARENT).run(secrets=_secrets(credentials), flows=[child], progress=False)
 
-    assert execution.state is State.SUCCESS, execution.task_runs
+    assert execution.state is ExecutionState.SUCCESS, execution.task_runs
     run_id = execution.flow_outputs["run_id"]
     call = execution.outputs["call"]
     assert call["state"] == "SUCCESS" and call["outputs"] == {"dag_run_id": run_id}

@@ -14,10 +14,18 @@ from typing import Any
 import pytest
 
 from kestra_airflow_sdk import AirflowClient
-from kestra_airflow_sdk.flows import BasicAuth, Flow, HttpOptions, Parallel, TriggerDagRun
-from kestra_airflow_sdk.runner import Execution, State
+from kestra_airflow_sdk.flows import (
+    BasicAuthOption,
+    Execution,
+    ExecutionState,
+    Flow,
+    HttpOptions,
+    Parallel,
+    TriggerDagRun,
+)
 from tests.airflow_servers import AirflowServer
 from tests.flows.conftest import ISSUE_FLOW
+from tests.runner.core_flows import cancel_when
 
 #: generous: the test machine is small and shared
 MAX_DURATION = "PT10M"
@@ -51,7 +59,7 @@ def _trigger(airflow: AirflowServer, task_id: str, dag_id: str, **kw: Any) -> Tr
         poll_frequency="PT1S",
         max_duration=MAX_DURATION,
         options=HttpOptions(
-            auth=BasicAuth(
+            auth=BasicAuthOption(
                 username="{{ secret('AIRFLOW_USERNAME') }}", password="{{ secret('AIRFLOW_PASSWORD') }}"
             )
         ),
@@ -67,7 +75,7 @@ def test_failing_dag_fails_the_execution_unless_allowed(
     secrets = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": credentials["password"]}
     failing = Flow("failing", "company.team").task(_trigger(airflow, "boom", "failing_dag"))
     execution = failing.run(secrets=secrets)
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert execution.outputs["boom"]["state"] == "failed"
     assert "ended failed in Airflow" in (execution.task_run("boom").error or "")
     assert "boom" in (execution.task_run("boom").error or "")  # names the failed Airflow task
@@ -76,7 +84,7 @@ def test_failing_dag_fails_the_execution_unless_allowed(
         _trigger(airflow, "boom", "failing_dag", allow_failure=True)
     )
     execution = allowed.run(secrets=secrets)
-    assert execution.state is State.WARNING
+    assert execution.state is ExecutionState.WARNING
     assert execution.outputs["boom"]["state"] == "failed"
 
 
@@ -91,7 +99,7 @@ def test_issue_yaml_runs_to_success(
 
     execution = flow.run()
 
-    assert execution.state is State.SUCCESS, execution.task_runs
+    assert execution.state is ExecutionState.SUCCESS, execution.task_runs
     outputs = execution.outputs["run_dag"]
     assert outputs["state"] == "success" and outputs["dagId"] == "hello_world_dag"
     stored = _stored_run(airflow, credentials, outputs)
@@ -129,7 +137,7 @@ def test_fluent_flow_from_inside_a_running_loop(airflow: AirflowServer, credenti
 
     execution = asyncio.run(notebook_cell())
 
-    assert execution.state is State.SUCCESS, execution.task_runs
+    assert execution.state is ExecutionState.SUCCESS, execution.task_runs
     assert _stored_run(airflow, credentials, execution.outputs["run_dag"]).conf == _expected_conf(execution)
 
 
@@ -139,7 +147,7 @@ def test_parallel_dag_runs_overlap(airflow: AirflowServer, credentials: dict[str
     )
     execution = flow.run(secrets={"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": credentials["password"]})
 
-    assert execution.state is State.SUCCESS, execution.task_runs
+    assert execution.state is ExecutionState.SUCCESS, execution.task_runs
     runs = [_stored_run(airflow, credentials, execution.outputs[f"run_{i}"]) for i in range(3)]
     starts = [r.start_date for r in runs]
     ends = [r.end_date for r in runs]
@@ -154,20 +162,12 @@ def test_cancel_marks_the_airflow_run_failed(airflow: AirflowServer, credentials
     flow = Flow("slow", "company.team").task(_trigger(airflow, "slow", "slow_dag"))
     secrets = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": credentials["password"]}
 
-    async def scenario() -> Execution | None:
-        runner = flow.runner(secrets=secrets, cancel_airflow_runs=True)
-        task = asyncio.ensure_future(runner.run())
-        for _ in range(600):
-            await asyncio.sleep(0.2)
-            if runner.execution and runner.execution.outputs.get("slow", {}).get("state") == "running":
-                break
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return runner.execution
+    def running(runner: Any) -> bool:
+        return bool(runner.execution and runner.execution.outputs.get("slow", {}).get("state") == "running")
 
-    execution = asyncio.run(scenario())
-    assert execution is not None and execution.state is State.KILLED
+    runner = flow.runner(secrets=secrets, cancel_airflow_runs=True)
+    execution = asyncio.run(cancel_when(runner, running, poll=0.2, timeout=120.0))
+    assert execution is not None and execution.state is ExecutionState.KILLED
     stored = _stored_run(airflow, credentials, execution.outputs["slow"])
     assert str(stored.state) == "failed"
 

@@ -23,7 +23,8 @@ import pandas as pd
 import pytest
 
 import kestra_airflow_sdk.airflow.pagination as pagination
-from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRun, DagRunState
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRunState
+from kestra_airflow_sdk.airflow import DagRun
 from kestra_airflow_sdk.airflow.waits import RunPoller
 from kestra_airflow_sdk.history import DAG_RUNS, TASK_INSTANCES
 from tests.airflow_servers import AirflowServer

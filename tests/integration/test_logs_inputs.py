@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from kestra_airflow_sdk import AirflowClient
-from kestra_airflow_sdk.flows import Flow
-from kestra_airflow_sdk.runner import State
+from kestra_airflow_sdk.flows import ExecutionState, Flow
 from tests.airflow_servers import AirflowServer
 
 FLOW = """\
@@ -76,7 +75,7 @@ def test_logs_inputs_and_labels_around_a_real_dag_run(
             },
             progress="text",
         )
-    assert execution.state is State.SUCCESS, execution.task_runs
+    assert execution.state is ExecutionState.SUCCESS, execution.task_runs
     outputs = execution.outputs["run_dag"]
     masked = "*" * len(token)
     assert [(e.task_id, e.level, e.message) for e in execution.logs] == [

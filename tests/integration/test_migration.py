@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, Flow, flows_for_dags, write_flows
-from kestra_airflow_sdk.flows import Schedule, TriggerDagRun
+from kestra_airflow_sdk.flows import ExecutionState, Schedule, TriggerDagRun
 from kestra_airflow_sdk.migration import INVENTORY
-from kestra_airflow_sdk.runner import State
 from tests.airflow_servers import AirflowServer
 
 CRON_DAG, DAILY_DAG, ASSET_DAG = "migration_cron_dag", "migration_daily_dag", "migration_asset_dag"
@@ -36,7 +35,7 @@ def _run_generated_flow(airflow: AirflowServer, credentials: dict[str, str], dir
             },
             progress=False,
         )
-        assert execution.state is State.SUCCESS, execution.task_run("trigger_dag").error
+        assert execution.state is ExecutionState.SUCCESS, execution.task_run("trigger_dag").error
         # the scheduler may have started the latest cron interval on unpause: let it end too
         direct.wait_for_dag_runs(direct.list_dag_runs(CRON_DAG), poll_frequency=1.0, timeout=300)
     finally:

@@ -37,13 +37,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 import pytest
 
-from kestra_airflow_sdk import (
-    AirflowClient,
-    AsyncAirflowClient,
-    DagRunState,
-    RetryPolicy,
-    WaitTimeoutError,
-)
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRunState, RetryPolicy
+from kestra_airflow_sdk.airflow import WaitTimeoutError
 from kestra_airflow_sdk.airflow.waits import poller_of
 from tests.airflow_servers import PASSWORD, REPO, USERNAME, ProductionServer, start_production_server
 from tests.faults.proxy import Fault, FaultProxy

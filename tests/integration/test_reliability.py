@@ -26,14 +26,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from kestra_airflow_sdk import (
-    AirflowClient,
-    AsyncAirflowClient,
-    AuthenticationError,
-    DagRunState,
-    RetryPolicy,
-    WaitTimeoutError,
-)
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRunState, RetryPolicy
+from kestra_airflow_sdk.airflow import AuthenticationError, WaitTimeoutError
 from tests.airflow_servers import USERNAME, AirflowServer
 from tests.clients import open_client
 from tests.faults.proxy import Fault, FaultProxy

@@ -10,11 +10,10 @@ import httpx
 import pytest
 
 from kestra_airflow_sdk import AsyncKestraServer, Flow, KestraServer
-from kestra_airflow_sdk.flows import Log, Schedule
-from kestra_airflow_sdk.kestra import DeployedFlow, FlowValidation, KestraError, LogEntry
+from kestra_airflow_sdk.flows import Execution, ExecutionState, Log, Schedule
+from kestra_airflow_sdk.flows.execution import LOG_LEVELS
+from kestra_airflow_sdk.kestra import DeployedFlow, FlowValidation, KestraError, KestraLogEntry
 from kestra_airflow_sdk.kestra.executions import log_entry_from_kestra
-from kestra_airflow_sdk.runner import Execution, State
-from kestra_airflow_sdk.runner.execution import LOG_LEVELS
 from tests.virtual_time import VirtualTimeKestraServer, run_virtual
 
 
@@ -132,7 +131,7 @@ def test_run_without_waiting_parses_the_execution(server: KestraServer, recordin
     execution = server.run(FLOWS[0], labels={"team": "data", "source": "sdk"}, wait=False)
     _conformant(recording)
     assert isinstance(execution, Execution) and execution.id
-    assert execution.state in set(State)
+    assert execution.state in set(ExecutionState)
     [(request, _)] = recording.exchanges
     assert request.url.path == "/api/v1/main/executions/company.airflow/etl"
     assert request.url.params.get_list("labels") == ["team:data", "source:sdk"]
@@ -143,8 +142,8 @@ def test_reading_an_execution_and_its_logs(server: KestraServer, recording: Reco
     logs = server.logs(execution.id or "4SCXzZj2J6MgnG0QkscBMv")
     _conformant(recording)
     assert isinstance(execution, Execution)
-    assert all(isinstance(task_run.state, State) for task_run in execution.task_runs)
-    assert logs and all(isinstance(entry, LogEntry) for entry in logs)
+    assert all(isinstance(task_run.state, ExecutionState) for task_run in execution.task_runs)
+    assert logs and all(isinstance(entry, KestraLogEntry) for entry in logs)
     # the spec's answers map to the LogEntry lines a local run writes (what Execution.logs holds)
     lines = [log_entry_from_kestra(entry) for entry in logs]
     assert all(line.level in LOG_LEVELS and isinstance(line.message, str) for line in lines)

@@ -12,9 +12,8 @@ import httpx
 import pytest
 
 from kestra_airflow_sdk import Flow, KestraServer
-from kestra_airflow_sdk.flows import FlowValidationError, Log
+from kestra_airflow_sdk.flows import ExecutionState, FlowValidationError, Log, Observer
 from kestra_airflow_sdk.kestra import KestraApiError, KestraConnectionError, KestraError
-from kestra_airflow_sdk.runner import Observer, State
 from tests.virtual_time import VirtualTimeKestraServer
 
 PASSWORD = "s3cr3t-Pa55word"
@@ -124,10 +123,10 @@ def test_run_waits_until_terminal_and_returns_an_execution() -> None:
     )
     with _server(fake) as server:
         execution = server.run(flow, inputs={"day": "2026-11-24"}, poll_interval=5, observers=[events])
-    assert execution.state is State.SUCCESS and execution.id == "exec1"
+    assert execution.state is ExecutionState.SUCCESS and execution.id == "exec1"
     assert [(r.task_id, r.state, r.type) for r in execution.task_runs] == [
-        ("t0", State.SUCCESS, "io.kestra.plugin.core.log.Log"),
-        ("t1", State.SUCCESS, "io.kestra.plugin.core.log.Log"),
+        ("t0", ExecutionState.SUCCESS, "io.kestra.plugin.core.log.Log"),
+        ("t1", ExecutionState.SUCCESS, "io.kestra.plugin.core.log.Log"),
     ]
     assert execution.outputs == {"t0": {"value": 0}, "t1": {"value": 1}}
     assert execution.labels == {"team": "data"} and execution.duration is not None
@@ -147,14 +146,17 @@ def test_run_waits_until_terminal_and_returns_an_execution() -> None:
 @pytest.mark.parametrize(
     ("kestra", "state"),
     [
-        ("FAILED", State.FAILED),
-        ("KILLED", State.KILLED),
-        ("CANCELLED", State.KILLED),
-        ("WARNING", State.WARNING),
-        ("SKIPPED", State.SKIPPED),  # a skipped execution (concurrency SKIP) or task run (runIf false)
+        ("FAILED", ExecutionState.FAILED),
+        ("KILLED", ExecutionState.KILLED),
+        ("CANCELLED", ExecutionState.KILLED),
+        ("WARNING", ExecutionState.WARNING),
+        (
+            "SKIPPED",
+            ExecutionState.SKIPPED,
+        ),  # a skipped execution (concurrency SKIP) or task run (runIf false)
     ],
 )
-def test_terminal_states_map_to_the_runner_states(kestra: str, state: State) -> None:
+def test_terminal_states_map_to_the_runner_states(kestra: str, state: ExecutionState) -> None:
     with _server(FakeKestra([_execution(kestra, [kestra])])) as server:
         execution = server.run(("company.team", "hello"), poll_interval=5)
     assert execution.state is state and execution.task_runs[0].state is state
@@ -236,7 +238,7 @@ def test_flow_run_on_a_server_deploys_then_runs() -> None:
         execution = flow.run(on=server, progress=False)
         with pytest.raises(KestraError, match="do not pass secrets= with on="):
             flow.run({"x": 1}, {"A": "b"}, on=server)
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert [(r.method, r.url.path) for r in fake.requests] == [
         ("POST", "/api/v1/main/flows/bulk"),
         ("POST", "/api/v1/main/executions/company.team/hello"),
@@ -270,7 +272,7 @@ def test_flow_run_on_a_server_shows_the_same_progress_display() -> None:
     flow = Flow(id="hello", namespace="company.team").task(Log(id="t0", message="hi"))
     with _server(fake) as server:
         execution = flow.run(on=server, progress=progress)
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     [snapshot] = progress.snapshots
     assert (snapshot.dag_id, snapshot.dag_run_id, snapshot.state) == (
         "etl",
@@ -315,5 +317,5 @@ def test_logs_that_cannot_be_read_do_not_lose_the_execution(caplog: pytest.LogCa
     fake = NoLogs([_execution("SUCCESS", ["SUCCESS"])])
     with _server(fake) as server:
         execution = server.run(("company.team", "hello"), poll_interval=5)
-    assert execution.state is State.SUCCESS and execution.logs == []
+    assert execution.state is ExecutionState.SUCCESS and execution.logs == []
     assert "its logs could not be read" in caplog.text

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from kestra_airflow_sdk import AsyncKestraServer
+from kestra_airflow_sdk.flows import Execution, ExecutionState
 from kestra_airflow_sdk.kestra import KestraApiError, KestraConnectionError, KestraError
-from kestra_airflow_sdk.runner import Execution, State
 from tests.kestra.test_server import LOGS, _execution
 from tests.virtual_time import VirtualTimeKestraServer, run_virtual_timed
 
@@ -85,7 +85,7 @@ def test_a_wait_rides_through_503_429_and_dropped_connections(
     execution, took = _run(
         fake, mode, lambda s: s.run(("company.team", "hello"), poll_interval=5, timeout=600)
     )
-    assert isinstance(execution, Execution) and execution.state is State.SUCCESS
+    assert isinstance(execution, Execution) and execution.state is ExecutionState.SUCCESS
     assert fake.paths("/executions/exec1") == 6  # one poll per tick: every failed poll was tried again
     assert [e.message for e in execution.logs] == ["a", "b"]
     assert took >= 6 * 5  # six ticks of at least the poll interval, on the virtual clock

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kestra_airflow_sdk import InvalidArgumentError
+from kestra_airflow_sdk.airflow import InvalidArgumentError
 from kestra_airflow_sdk.flows import Flow, FlowValidationError, Log, Schedule, UnknownTrigger
 from kestra_airflow_sdk.migration import PRESETS, map_schedule, write_flows
 from kestra_airflow_sdk.migration.generate import flow_id_for

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kestra_airflow_sdk import AirflowClient, InvalidArgumentError, RetryPolicy
+from kestra_airflow_sdk import AirflowClient, RetryPolicy
+from kestra_airflow_sdk.airflow import InvalidArgumentError
 from tests.fake_airflow import FakeAirflow, fake_client
 
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kestra_airflow_sdk import InvalidArgumentError, RetryPolicy
+from kestra_airflow_sdk import RetryPolicy
+from kestra_airflow_sdk.airflow import InvalidArgumentError
 from kestra_airflow_sdk.airflow.errors import (
     AirflowConnectionError,
     ApiError,

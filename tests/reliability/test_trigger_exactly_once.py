@@ -8,7 +8,8 @@ import re
 import httpx
 import pytest
 
-from kestra_airflow_sdk import NO_RETRY, AirflowConnectionError, ApiError, ConflictError, RetryPolicy
+from kestra_airflow_sdk import RetryPolicy
+from kestra_airflow_sdk.airflow import NO_RETRY, AirflowConnectionError, ApiError, ConflictError
 from kestra_airflow_sdk.airflow.operations import new_run_id
 from tests.fake_airflow import (
     FakeAirflow,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from kestra_airflow_sdk import (
+from kestra_airflow_sdk import DagRunState
+from kestra_airflow_sdk.airflow import (
     AuthenticationError,
     DagPausedError,
     DagPausedWarning,
-    DagRunState,
     InvalidArgumentError,
     WaitTimeoutError,
 )

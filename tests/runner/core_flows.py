@@ -1,11 +1,16 @@
-"""Helpers of the core task tests: run a flow (YAML text or Flow) locally on virtual time."""
+"""Helpers of the flow tests: run a flow (YAML text or Flow) locally on virtual time, write a small
+flow's YAML, cancel a run once it got somewhere."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from kestra_airflow_sdk.flows import Flow
-from kestra_airflow_sdk.runner import Execution, Observer, TaskRun
+import pytest
+
+from kestra_airflow_sdk.flows import Execution, Flow, Observer, TaskRun
+from kestra_airflow_sdk.flows.hooks import PreparedRun
 from tests.virtual_time import run_virtual_timed
 
 
@@ -20,6 +25,28 @@ def run(flow: Flow | str, **options: Any) -> Execution:
     options.setdefault("progress", False)
     execution, _ = run_virtual_timed(flow.arun(**options))
     return execution
+
+
+def tasks_flow(tasks: str, header: str = "") -> str:
+    """The YAML of flow ``f`` (namespace ``n``) running ``tasks``: the YAML of the task list as it
+    stands under ``tasks:`` (items at two spaces); ``header`` goes before it (e.g. ``inputs:``)."""
+    return f"id: f\nnamespace: n\n{header}tasks:\n{tasks.strip(chr(10))}\n"
+
+
+async def cancel_when(
+    runner: PreparedRun, ready: Callable[[PreparedRun], bool], *, poll: float = 0.01, timeout: float = 60.0
+) -> Execution | None:
+    """Start ``runner``, cancel it once ``ready(runner)`` (or after ``timeout`` seconds), check that
+    the cancel reached the caller, and return the execution as it ended."""
+    task = asyncio.ensure_future(runner.run())
+    for _ in range(int(timeout / poll)):
+        if ready(runner):
+            break
+        await asyncio.sleep(poll)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return runner.execution
 
 
 def states(execution: Execution) -> dict[str, str]:

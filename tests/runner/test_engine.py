@@ -12,22 +12,21 @@ import pytest
 
 from kestra_airflow_sdk.airflow.models import DagRun, TaskInstance
 from kestra_airflow_sdk.flows import (
+    Execution,
+    ExecutionFailedError,
+    ExecutionState,
     Flow,
     FlowValidationError,
     Log,
+    Observer,
     Parallel,
     Sequential,
+    TaskRun,
     TriggerDagRun,
     UnsupportedTaskError,
 )
-from kestra_airflow_sdk.runner import (
-    Execution,
-    ExecutionFailedError,
-    Observer,
-    State,
-    TaskRun,
-    TextReporter,
-)
+from kestra_airflow_sdk.runner import TextReporter
+from tests.runner.core_flows import cancel_when
 from tests.runner.fake_airflow import FakeAirflow
 from tests.virtual_time import run_virtual
 
@@ -70,7 +69,7 @@ def test_success_outputs_and_records(fake_airflow: FakeAirflow) -> None:
         trigger("run_dag", body={"conf": {"flow": "{{ flow.id }}", "execution": "{{ execution.id }}"}})
     )
     execution = flow.run(secrets=SECRETS)
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert len(execution.id) == 22 and execution.id.isalnum()
     (run,) = fake_airflow.runs.values()
     assert run.conf == {"flow": "airflow", "execution": execution.id}
@@ -80,7 +79,7 @@ def test_success_outputs_and_records(fake_airflow: FakeAirflow) -> None:
     assert outputs["ended"].isoformat() == "2026-01-01T00:00:10+00:00"
     assert pd.DataFrame(outputs["taskInstances"])["task_id"].tolist() == ["t1"]
     task_run = execution.task_run("run_dag")
-    assert (task_run.state, task_run.attempt, task_run.error) == (State.SUCCESS, 1, None)
+    assert (task_run.state, task_run.attempt, task_run.error) == (ExecutionState.SUCCESS, 1, None)
     assert (
         task_run.start_date is not None
         and task_run.end_date is not None
@@ -106,7 +105,7 @@ def test_empty_execution_frame_has_the_schema() -> None:
 def test_failed_dag_run_fails_the_task_and_execution(fake_airflow: FakeAirflow) -> None:
     flow = Flow("f", "n").task(trigger("bad", "fails")).task(Log(id="after", message="never"))
     execution = flow.run(secrets=SECRETS)
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert execution.outputs["bad"]["state"] == "failed"
     assert "ended failed in Airflow" in (execution.task_run("bad").error or "")
     assert [r.task_id for r in execution.task_runs] == ["bad"]  # the list stopped
@@ -117,10 +116,10 @@ def test_failed_dag_run_fails_the_task_and_execution(fake_airflow: FakeAirflow) 
 def test_allow_failure_gives_warning_and_goes_on(fake_airflow: FakeAirflow) -> None:
     flow = Flow("f", "n").task(trigger("bad", "fails", allow_failure=True)).task(trigger("good"))
     execution = flow.run(secrets=SECRETS)
-    assert execution.state is State.WARNING
-    assert execution.task_run("bad").state is State.WARNING
+    assert execution.state is ExecutionState.WARNING
+    assert execution.task_run("bad").state is ExecutionState.WARNING
     assert execution.outputs["bad"]["state"] == "failed"
-    assert execution.task_run("good").state is State.SUCCESS
+    assert execution.task_run("good").state is ExecutionState.SUCCESS
     execution.raise_for_state()  # WARNING does not raise
 
 
@@ -134,7 +133,7 @@ def test_errors_and_finally_tasks(fake_airflow: FakeAirflow) -> None:
     )
     execution = flow.run(secrets=SECRETS)
     assert [r.task_id for r in execution.task_runs] == ["bad", "on_error", "always"]
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
 
 
 def test_no_wait_reports_the_queued_run(fake_airflow: FakeAirflow) -> None:
@@ -148,7 +147,7 @@ def test_transient_errors_are_retried(fake_airflow: FakeAirflow) -> None:
     fake_airflow.errors = {"trigger": 1, "poll": 2}
     fake_airflow.create_on_error = True  # the 500 still created the run: settle it, don't trigger twice
     execution = Flow("f", "n").task(trigger("t")).run(secrets=SECRETS)
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert len(fake_airflow.runs) == 1
 
 
@@ -156,7 +155,7 @@ def test_max_duration_fails_the_task_clearly(fake_airflow: FakeAirflow) -> None:
     flow = Flow("f", "n").task(trigger("slow", "forever", max_duration="PT0.05S"))
     execution = flow.run(secrets=SECRETS)
     error = execution.task_run("slow").error or ""
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert "did not finish within maxDuration PT0.05S" in error and "last state: running" in error
     assert "still going on in Airflow" in error
     assert not any(r.method == "PATCH" for r in fake_airflow.requests)
@@ -167,19 +166,12 @@ def test_max_duration_fails_the_task_clearly(fake_airflow: FakeAirflow) -> None:
 def test_cancellation_kills_the_execution_and_optionally_the_airflow_run(fake_airflow: FakeAirflow) -> None:
     flow = Flow("f", "n").task(trigger("slow", "forever"))
 
-    async def scenario() -> Execution | None:
-        runner = flow.runner(secrets=SECRETS, cancel_airflow_runs=True)
-        task = asyncio.ensure_future(runner.run())
-        while not fake_airflow.runs or next(iter(fake_airflow.runs.values())).polls < 2:
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return runner.execution
+    def polled_twice(_: object) -> bool:
+        return bool(fake_airflow.runs) and next(iter(fake_airflow.runs.values())).polls >= 2
 
-    execution = asyncio.run(scenario())
-    assert execution is not None and execution.state is State.KILLED
-    assert execution.task_run("slow").state is State.KILLED
+    execution = run_virtual(cancel_when(flow.runner(secrets=SECRETS, cancel_airflow_runs=True), polled_twice))
+    assert execution is not None and execution.state is ExecutionState.KILLED
+    assert execution.task_run("slow").state is ExecutionState.KILLED
     assert next(iter(fake_airflow.runs.values())).forced == "failed"
 
 
@@ -187,7 +179,7 @@ def test_parallel_children_run_at_the_same_time(fake_airflow: FakeAirflow) -> No
     recorder = Recorder()
     flow = Flow("f", "n").task(Parallel(id="p", tasks=[trigger("a"), trigger("b"), trigger("c")]))
     execution = flow.run(secrets=SECRETS, observers=[recorder])
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     first_end = next(i for i, e in enumerate(recorder.events) if e[0] == "end")
     assert {t for kind, t in recorder.events[:first_end] if kind == "start"} == {"p", "a", "b", "c"}
     assert {r.parent_id for r in execution.task_runs if r.task_id != "p"} == {execution.task_run("p").id}
@@ -200,7 +192,7 @@ def test_parallel_waits_on_one_dag_share_one_client_and_one_poll_per_tick(fake_a
     fake_airflow.scripts["forever_then_ok"] = ["queued"] + ["running"] * 5 + ["success"]
     # on virtual time (tests/virtual_time.py): the five waits meet at every tick, however busy the CPU
     execution = run_virtual(flow.runner(secrets=SECRETS, progress=False).run())
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     logins = [r for r in fake_airflow.requests if r.url.path == "/auth/token"]
     reads = [r for r in fake_airflow.requests if r.method == "GET" and "/dagRuns/" in r.url.path]
     lists = [r for r in fake_airflow.requests if r.method == "GET" and r.url.path.endswith("/dagRuns")]
@@ -237,13 +229,13 @@ def test_retry_attempts_with_new_run_ids(fake_airflow: FakeAirflow) -> None:
     )
     execution = flow.run(secrets=SECRETS)
     assert execution.task_run("t").attempt == 3
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert len(fake_airflow.runs) == 3
 
 
 def test_task_timeout(fake_airflow: FakeAirflow) -> None:
     execution = Flow("f", "n").task(trigger("t", "forever", timeout="PT0.05S")).run(secrets=SECRETS)
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert "did not finish within its timeout PT0.05S" in (execution.task_run("t").error or "")
 
 
@@ -295,12 +287,12 @@ def test_run_inside_a_running_event_loop(fake_airflow: FakeAirflow) -> None:
     async def notebook_cell() -> Execution:
         return flow.run(secrets=SECRETS)  # blocking call while a loop runs, as in Jupyter
 
-    assert asyncio.run(notebook_cell()).state is State.SUCCESS
+    assert asyncio.run(notebook_cell()).state is ExecutionState.SUCCESS
 
 
 def test_arun_in_async_code(fake_airflow: FakeAirflow) -> None:
     flow = Flow("f", "n").task(trigger("t"))
-    assert asyncio.run(flow.arun(secrets=SECRETS)).state is State.SUCCESS
+    assert asyncio.run(flow.arun(secrets=SECRETS)).state is ExecutionState.SUCCESS
 
 
 def test_secrets_never_leak(fake_airflow: FakeAirflow, caplog: pytest.LogCaptureFixture) -> None:
@@ -317,7 +309,7 @@ def test_secrets_never_leak(fake_airflow: FakeAirflow, caplog: pytest.LogCapture
         execution = flow.run(
             secrets={"airflow_password": secret}, observers=[recorder, TextReporter(lines.append)]
         )
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert next(iter(fake_airflow.runs.values())).conf["token"] == secret  # it did go over the wire
     assert recorder.polled and all(run.conf == {"token": "******", "plain": "p"} for run in recorder.polled)
     visible = [
@@ -342,7 +334,7 @@ def test_wrong_credentials_fail_without_showing_them(fake_airflow: FakeAirflow) 
     )
     execution = Flow("f", "n").task(task).run(secrets={"U": "user-xyz", "P": "wrong-pw-123"})
     error = execution.task_run("t").error or ""
-    assert execution.state is State.FAILED and "401" in error
+    assert execution.state is ExecutionState.FAILED and "401" in error
     assert "Logging in to Airflow as '******'" in error  # the client quoted the user name: masked
     assert "wrong-pw-123" not in error and "user-xyz" not in error
 
@@ -369,4 +361,7 @@ def test_a_failing_observer_does_not_fail_the_run(fake_airflow: FakeAirflow) -> 
         def task_started(self, execution: Execution, task_run: TaskRun) -> None:
             raise RuntimeError("boom")
 
-    assert Flow("f", "n").task(Log(id="l", message="x")).run(observers=[Broken()]).state is State.SUCCESS
+    assert (
+        Flow("f", "n").task(Log(id="l", message="x")).run(observers=[Broken()]).state
+        is ExecutionState.SUCCESS
+    )

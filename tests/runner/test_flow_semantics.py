@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kestra_airflow_sdk.flows import Flow, FlowValidationError, Return, UnsupportedTaskError
-from kestra_airflow_sdk.runner import State
-from tests.runner.core_flows import run, states
+from kestra_airflow_sdk.flows import ExecutionState, Flow, FlowValidationError, Return, UnsupportedTaskError
+from tests.runner.core_flows import run, states, tasks_flow
 
 RUN_IF = """
 id: task-runif
@@ -33,7 +32,7 @@ def test_run_if_false_skips_the_task() -> None:
     # blueprint runif-task-attribute: false → the task is SKIPPED (not failed); the execution SUCCESS
     skipped = run(RUN_IF, inputs={"run_everything": False})
     assert states(skipped) == {"step1": "SUCCESS", "step2": "SKIPPED"}
-    assert skipped.state is State.SUCCESS
+    assert skipped.state is ExecutionState.SUCCESS
     assert [e.message for e in skipped.logs] == ["This will always run"]
     ran = run(RUN_IF)
     assert states(ran) == {"step1": "SUCCESS", "step2": "SUCCESS"}
@@ -45,16 +44,14 @@ def test_run_if_that_cannot_render_fails_the_task() -> None:
         RUN_IF.replace('runIf: "{{ inputs.run_everything }}"', 'runIf: "{{ outputs.notexists }}"')
     )
     assert states(execution) == {"step1": "SUCCESS", "step2": "FAILED"}
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert "notexists" in (execution.task_run("step2").error or "")
 
 
 def test_run_if_on_a_flowable_skips_its_children() -> None:
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     runIf: "0"
@@ -62,9 +59,10 @@ tasks:
       - id: child
         type: io.kestra.plugin.core.execution.Fail
 """
+        )
     )
     assert states(execution) == {"seq": "SKIPPED"}
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
 
 
 PLUGIN_DEFAULTS = """
@@ -119,10 +117,8 @@ def test_plugin_defaults_of_a_flow_built_in_python() -> None:
 
 def test_plugin_default_can_give_a_required_property() -> None:
     flow = Flow.from_yaml(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: run_dag
     type: io.kestra.plugin.airflow.dags.TriggerDagRun
     dagId: my_dag
@@ -132,6 +128,7 @@ pluginDefaults:
       baseUrl: http://airflow:8080
       wait: true
 """
+        )
     )
     assert flow.tasks[0].base_url == "http://airflow:8080"  # type: ignore[union-attr]
     assert "baseUrl" not in flow.to_yaml().split("pluginDefaults")[0]
@@ -177,11 +174,11 @@ def test_subflow_runs_the_child_and_returns_its_outputs() -> None:
     # Subflow.java: outputs executionId, state and outputs (the child flow's outputs)
     child = Flow.from_yaml(CHILD.replace("{{ inputs.name == 'fail' }}", "0"))
     execution = run(PARENT, flows=[child])
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     out = execution.outputs["call"]
     assert out["state"] == "SUCCESS" and out["outputs"] == {"greeting": "hello parent"}
     sub = execution.subflows[out["executionId"]]
-    assert (sub.flow_id, sub.state, sub.inputs) == ("child", State.SUCCESS, {"name": "parent"})
+    assert (sub.flow_id, sub.state, sub.inputs) == ("child", ExecutionState.SUCCESS, {"name": "parent"})
     assert execution.flow_outputs == {"child_greeting": "hello parent"}
 
 
@@ -190,12 +187,12 @@ def test_subflow_failure_is_transmitted_unless_told_not_to(tmp_path: Path) -> No
     (tmp_path / "team").mkdir()
     (tmp_path / "team" / "child.yaml").write_text(CHILD.replace("{{ inputs.name == 'fail' }}", "1"))
     failed = run(PARENT, flows_dir=tmp_path)
-    assert failed.state is State.FAILED and failed.task_run("call").state is State.FAILED
+    assert failed.state is ExecutionState.FAILED and failed.task_run("call").state is ExecutionState.FAILED
     assert failed.outputs["call"]["state"] == "FAILED"
     kept = run(
         PARENT.replace("flowId: child", "flowId: child\n    transmitFailed: false"), flows_dir=tmp_path
     )
-    assert kept.state is State.SUCCESS and kept.outputs["call"]["state"] == "FAILED"
+    assert kept.state is ExecutionState.SUCCESS and kept.outputs["call"]["state"] == "FAILED"
 
 
 def test_subflow_without_wait_is_started_and_not_followed() -> None:
@@ -207,19 +204,19 @@ def test_subflow_without_wait_is_started_and_not_followed() -> None:
         PARENT.replace("flowId: child", "flowId: child\n    wait: false").split("outputs:\n  - id: child")[0],
         flows=[child],
     )
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert set(execution.outputs["call"]) == {"executionId"}
     sub = execution.subflows[execution.outputs["call"]["executionId"]]
-    assert sub.state is State.SUCCESS  # the local run still lets it finish before returning
+    assert sub.state is ExecutionState.SUCCESS  # the local run still lets it finish before returning
 
 
 def test_subflow_not_found_fails_its_task_run() -> None:
     """As Kestra does (JdbcRunnerTest#eachParallelWithSubflowMissing): the flow runs, and the Subflow
     task whose flow does not exist fails, naming it, and so does the execution."""
     execution = run(PARENT)
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     call = execution.task_run("call")
-    assert call.state is State.FAILED
+    assert call.state is ExecutionState.FAILED
     assert call.error is not None and "subflow company.team.child not found; flows given: none" in call.error
 
 
@@ -233,10 +230,8 @@ def test_subflow_with_unsupported_tasks_is_refused_before_running() -> None:
 
 def test_properties_that_cannot_be_honoured_are_refused() -> None:
     flow = Flow.from_yaml(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     timeout: PT1M
@@ -247,6 +242,7 @@ tasks:
         flowId: f
         revision: 3
 """
+        )
     )
     with pytest.raises(UnsupportedTaskError) as err:
         run(flow, flows=[flow])
@@ -267,7 +263,7 @@ def test_flow_output_that_cannot_render_fails_the_execution() -> None:
         "id: f\nnamespace: n\ntasks:\n  - id: r\n    type: io.kestra.plugin.core.debug.Return\n    format: x\n"
         "outputs:\n  - id: o\n    type: STRING\n    value: '{{ outputs.missing.value }}'\n"
     )
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert "flow output 'o'" in execution.logs[-1].message
 
 
@@ -302,10 +298,10 @@ def test_flow_outputs_are_converted_to_their_type() -> None:
         "  - id: items\n    type: JSON\n    value: '[1, 2]'\n"
     )
     execution = run(flow)
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert execution.flow_outputs == {"number": 42, "items": [1, 2]}
     broken = run(flow.replace("type: INT", "type: BOOLEAN"))
-    assert broken.state is State.FAILED
+    assert broken.state is ExecutionState.FAILED
     assert "flow output 'number': expected a BOOLEAN value, got '42'" in broken.logs[-1].message
 
 

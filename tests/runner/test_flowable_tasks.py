@@ -11,9 +11,8 @@ import json
 
 import pytest
 
-from kestra_airflow_sdk.flows import Flow, FlowValidationError
-from kestra_airflow_sdk.runner import State
-from tests.runner.core_flows import Timeline, run, states
+from kestra_airflow_sdk.flows import ExecutionState, Flow, FlowValidationError
+from tests.runner.core_flows import Timeline, run, states, tasks_flow
 from tests.runner.fake_airflow import FakeAirflow
 
 IF = """
@@ -54,7 +53,7 @@ def test_if_runs_then_or_else() -> None:
     # flows/valids/if.yaml and if-without-else.yaml (IfTest): the branch of the condition runs; an If
     # without else whose condition is false ends SUCCESS with no child; output evaluationResult
     execution = run(IF, inputs={"if1": True, "if2": False})
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert states(execution) == {
         "parallel": "SUCCESS",
         "if-1": "SUCCESS",
@@ -74,7 +73,7 @@ def test_if_condition_that_cannot_render_fails_the_task() -> None:
         "    condition: '{{ outputs.nothing.value }}'\n    then:\n      - id: a\n"
         "        type: io.kestra.plugin.core.log.Log\n        message: x\n"
     )
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert "nothing" in (execution.task_run("if").error or "")
     assert [e.task_id for e in execution.logs if e.level == "ERROR"] == ["if"]
 
@@ -128,7 +127,7 @@ tasks:
 def test_switch_runs_the_matching_case(value: str, ran: list[str], defaults: bool) -> None:
     # flows/valids/switch.yaml; SwitchTest: the case's tasks run; outputs value and defaults
     execution = run(SWITCH, inputs={"string": value})
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert [r.task_id for r in execution.task_runs] == ["parent-seq", *ran]
     assert execution.outputs["parent-seq"] == {"value": value, "defaults": defaults}
     if defaults:
@@ -138,7 +137,7 @@ def test_switch_runs_the_matching_case(value: str, ran: list[str], defaults: boo
 def test_switch_case_failing_runs_its_errors_and_fails() -> None:
     # SwitchTest.switchThird: t3 FAILED, error-t1 ran, execution FAILED
     execution = run(SWITCH, inputs={"string": "THIRD"})
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert states(execution) == {
         "parent-seq": "FAILED",
         "t3": "FAILED",
@@ -182,7 +181,7 @@ def test_foreach_values_and_outputs_keyed_by_value() -> None:
     # flows/valids/each-sequential-nested.yaml (with ForEach): iteration outputs are keyed by value,
     # nested ones by the outer then the inner value: outputs['1-2-1_return'].s1['a a'].value
     execution = run(NESTED)
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert len(execution.task_runs) == 1 + 3 * (2 + 2) + 1
     outputs = execution.outputs
     assert outputs["1-1_return"]["s2"] == {"value": "1-1_return > s2"}
@@ -214,7 +213,7 @@ tasks:
     for limit, peak, total in ((2, 2, 30), (0, 5, 10), (1, 1, 50)):
         timeline = Timeline()
         execution = run(template.replace("{limit}", str(limit)), observers=[timeline])
-        assert execution.state is State.SUCCESS
+        assert execution.state is ExecutionState.SUCCESS
         assert timeline.max_in_flight("nap") == peak
         assert timeline.ended("for_each") == total
         assert [e.message for e in execution.logs if e.task_id == "log"][:2] == [
@@ -250,20 +249,18 @@ tasks:
         "    values: '[1, null]'\n    tasks:\n      - id: r\n        type: io.kestra.plugin.core.debug.Return\n"
         "        format: x\n"
     )
-    assert bad.state is State.FAILED and "null value" in (bad.task_run("each").error or "")
+    assert bad.state is ExecutionState.FAILED and "null value" in (bad.task_run("each").error or "")
     empty = run(
         "id: f\nnamespace: n\ntasks:\n  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n"
         "    values: []\n    tasks:\n      - id: r\n        type: io.kestra.plugin.core.debug.Return\n        format: x\n"
     )
-    assert empty.state is State.SUCCESS and states(empty) == {"each": "SUCCESS"}
+    assert empty.state is ExecutionState.SUCCESS and states(empty) == {"each": "SUCCESS"}
 
 
 def test_foreach_failure_stops_new_groups_runs_errors_and_finally() -> None:
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: each
     type: io.kestra.plugin.core.flow.ForEach
     values: ["0", "1", "2"]
@@ -280,9 +277,10 @@ tasks:
         type: io.kestra.plugin.core.log.Log
         message: done
 """
+        )
     )
     # "0" is false (TruthUtils): the first group succeeds, the second fails, the third never starts
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     runs = [(r.task_id, r.value, r.state.value) for r in execution.task_runs]
     assert runs == [
         ("each", None, "FAILED"),
@@ -319,7 +317,7 @@ tasks:
     format: "{{task.id}}"
 """
     )
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert [e.message for e in execution.logs if e.task_id == "1-2"] == ["value 1", "value 2", "value 3"]
     assert len(execution.task_runs) == 1 + 3 * 3 + 1
 
@@ -349,7 +347,7 @@ def test_dag_runs_each_task_after_its_dependencies() -> None:
     # flows/valids/dag.yaml (DagTest: 7 task runs, SUCCESS), with Sleep tasks to see the schedule
     timeline = Timeline()
     execution = run(DAG, observers=[timeline])
-    assert execution.state is State.SUCCESS and len(execution.task_runs) == 7
+    assert execution.state is ExecutionState.SUCCESS and len(execution.task_runs) == 7
     start = timeline.started
     assert start("task1") == 0 and start("task2") == start("task3") == 1
     assert start("task4") == start("task6") == 6  # after task2 (1 + 5)
@@ -381,7 +379,7 @@ def test_dag_failure_stops_new_tasks() -> None:
             "{id: task3, type: io.kestra.plugin.core.execution.Fail}",
         )
     )
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert states(execution) == {"dag": "FAILED", "task1": "SUCCESS", "task2": "SUCCESS", "task3": "FAILED"}
 
 
@@ -450,7 +448,7 @@ def test_allow_failure_turns_a_failure_into_warning() -> None:
     )
     assert got["1-1-1-1"] == got["local-error"] == got["1-2-todo"] == got["last"] == "SUCCESS"
     assert "global-error" not in got and "1-1-1-3" not in got
-    assert execution.state is State.WARNING
+    assert execution.state is ExecutionState.WARNING
 
 
 def test_allow_failure_then_a_real_failure() -> None:
@@ -459,16 +457,14 @@ def test_allow_failure_then_a_real_failure() -> None:
     assert len(execution.task_runs) == 10
     got = states(execution)
     assert (got["global-error"], got["switch"], got["crash"]) == ("SUCCESS", "FAILED", "FAILED")
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
 
 
 def test_allow_warning_on_a_flowable() -> None:
     # allowWarning: a WARNING task ends SUCCESS (kestra-core corpus task-allow-warning-flowable)
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     allowWarning: true
@@ -477,9 +473,10 @@ tasks:
         type: io.kestra.plugin.core.execution.Fail
         allowFailure: true
 """
+        )
     )
     assert states(execution) == {"seq": "SUCCESS", "tolerated": "WARNING"}
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
 
 
 @pytest.mark.parametrize("kind", ["Sequential", "Parallel"])
@@ -487,10 +484,8 @@ def test_errors_and_finally_on_flowables(kind: str) -> None:
     # Sequential/Parallel `errors` (Sequential.java, Parallel.java) run when a child failed: the
     # flowable stays FAILED; `finally` always runs
     execution = run(
-        f"""
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            f"""
   - id: group
     type: io.kestra.plugin.core.flow.{kind}
     tasks:
@@ -509,8 +504,9 @@ tasks:
     type: io.kestra.plugin.core.debug.Return
     format: x
 """
+        )
     )
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
     assert states(execution) == {
         "group": "FAILED",
         "ko": "FAILED",
@@ -525,10 +521,8 @@ tasks:
 
 def test_finally_runs_after_success_and_its_failure_counts() -> None:
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     tasks:
@@ -539,18 +533,17 @@ tasks:
       - id: bad_cleanup
         type: io.kestra.plugin.core.execution.Fail
 """
+        )
     )
     assert states(execution) == {"seq": "FAILED", "ok": "SUCCESS", "bad_cleanup": "FAILED"}
-    assert execution.state is State.FAILED
+    assert execution.state is ExecutionState.FAILED
 
 
 def test_parallel_stops_starting_children_after_a_failure() -> None:
     # FlowableUtils: once a child failed the parallel moves on to its errors; no new child starts
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: par
     type: io.kestra.plugin.core.flow.Parallel
     concurrent: 1
@@ -561,16 +554,15 @@ tasks:
         type: io.kestra.plugin.core.debug.Return
         format: x
 """
+        )
     )
     assert states(execution) == {"par": "FAILED", "ko": "FAILED"}
 
 
 def test_disabled_children_are_left_out() -> None:
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: seq
     type: io.kestra.plugin.core.flow.Sequential
     tasks:
@@ -581,6 +573,7 @@ tasks:
         type: io.kestra.plugin.core.debug.Return
         format: x
 """
+        )
     )
     assert states(execution) == {"seq": "SUCCESS", "enabled_one": "SUCCESS"}
 
@@ -608,7 +601,7 @@ tasks:
     message: I'm allowed
 """
     )
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert states(execution) == {"seq": "SUCCESS", "fail": "FAILED", "log-allowed": "SUCCESS"}
 
 
@@ -616,10 +609,8 @@ def test_foreach_triggers_one_dag_run_per_value(fake_airflow: FakeAirflow) -> No
     # one TriggerDagRun task runs once per value: each run gets its own run id (the task run id is
     # part of it inside a ForEach), so three values are three DAG runs of the same DAG
     execution = run(
-        """
-id: f
-namespace: n
-tasks:
+        tasks_flow(
+            """
   - id: each
     type: io.kestra.plugin.core.flow.ForEach
     values: ["2026-01-01", "2026-01-02", "2026-01-03"]
@@ -637,8 +628,9 @@ tasks:
         options:
           auth: {type: BASIC, username: admin, password: admin}
 """
+        )
     )
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     assert sorted(run.conf["day"] for run in fake_airflow.runs.values()) == [
         "2026-01-01",
         "2026-01-02",

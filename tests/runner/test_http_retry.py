@@ -7,7 +7,7 @@ import pytest
 
 from kestra_airflow_sdk import RetryPolicy
 from kestra_airflow_sdk.flows import Flow, FlowValidationError, TriggerDagRun
-from kestra_airflow_sdk.flows.task import Retry
+from kestra_airflow_sdk.flows.task import TaskRetry
 from kestra_airflow_sdk.runner.retry import http_retry_policy
 from tests.runner.fake_airflow import FakeAirflow
 
@@ -35,41 +35,46 @@ tasks:
 
 def test_exponential_maps_interval_factor_cap_and_attempts() -> None:
     policy = http_retry_policy(
-        Retry(type="exponential", maxAttempts=7, interval="PT2S", maxInterval="PT1M", delayFactor=3)
+        TaskRetry(type="exponential", maxAttempts=7, interval="PT2S", maxInterval="PT1M", delayFactor=3)
     )
     assert (policy.max_attempts, policy.initial_delay, policy.multiplier, policy.max_delay) == (7, 2, 3, 60)
     assert 0 < policy.jitter < 1  # many clients do not retry in lockstep
 
 
 def test_constant_is_the_interval_every_time_without_jitter() -> None:
-    policy = http_retry_policy(Retry(type="constant", maxAttempts=3, interval="PT5S"))
+    policy = http_retry_policy(TaskRetry(type="constant", maxAttempts=3, interval="PT5S"))
     assert [policy.backoff(n) for n in (1, 2, 5)] == [5.0, 5.0, 5.0]
     assert policy.max_attempts == 3
 
 
 def test_random_draws_between_min_and_max_interval() -> None:
-    policy = http_retry_policy(Retry(type="random", maxAttempts=3, minInterval="PT1S", maxInterval="PT4S"))
+    policy = http_retry_policy(
+        TaskRetry(type="random", maxAttempts=3, minInterval="PT1S", maxInterval="PT4S")
+    )
     delays = [policy.backoff(1) for _ in range(200)]
     assert all(1.0 <= d <= 4.0 for d in delays)
     assert max(delays) - min(delays) > 1.0
 
 
 def test_max_duration_without_max_attempts_bounds_the_attempts() -> None:
-    policy = http_retry_policy(Retry(type="constant", interval="PT1S", maxDuration="PT3.5S"))
+    policy = http_retry_policy(TaskRetry(type="constant", interval="PT1S", maxDuration="PT3.5S"))
     assert policy.max_attempts == 4  # the first attempt, then 3 retries of 1 s fit in 3.5 s
     assert (
-        http_retry_policy(Retry(type="constant", interval="PT1S")).max_attempts == RetryPolicy().max_attempts
+        http_retry_policy(TaskRetry(type="constant", interval="PT1S")).max_attempts
+        == RetryPolicy().max_attempts
     )
 
 
 @pytest.mark.parametrize(("max_attempts", "expected"), [(2, 2), (10, 4)])
 def test_max_attempts_and_max_duration_the_smaller_wins(max_attempts: int, expected: int) -> None:
-    retry = Retry(type="constant", interval="PT1S", maxDuration="PT3.5S", maxAttempts=max_attempts)
+    retry = TaskRetry(type="constant", interval="PT1S", maxDuration="PT3.5S", maxAttempts=max_attempts)
     assert http_retry_policy(retry).max_attempts == expected
 
 
 def test_exponential_defaults_and_growth() -> None:
-    policy = http_retry_policy(Retry(type="exponential", maxAttempts=5, interval="PT1S", maxInterval="PT5S"))
+    policy = http_retry_policy(
+        TaskRetry(type="exponential", maxAttempts=5, interval="PT1S", maxInterval="PT5S")
+    )
     assert policy.multiplier == 2.0  # delayFactor's default
     no_jitter = RetryPolicy(
         max_attempts=5, initial_delay=policy.initial_delay, multiplier=2, max_delay=policy.max_delay, jitter=0

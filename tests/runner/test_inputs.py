@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from kestra_airflow_sdk import Flow
 from kestra_airflow_sdk.flows import FlowValidationError, Log
 from kestra_airflow_sdk.flows.errors import InvalidInputsError
+from kestra_airflow_sdk.flows.execution import ExecutionState
 from kestra_airflow_sdk.flows.secrets import SecretResolver
-from kestra_airflow_sdk.runner.execution import State
 from kestra_airflow_sdk.runner.inputs import resolve_inputs
 
 # the inputs of Kestra's core/src/test/resources/flows/valids/inputs.yaml, but FILE ones
@@ -298,7 +298,7 @@ def test_a_run_renders_inputs_as_kestra_does() -> None:
         inputs={"d": "P1DT30M", "t": "01:00:00", "at": "2026-01-31T09:00:00+01:00", "j": '{"a": [1]}'},
         progress=False,
     )
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     # Java's Duration.toString, LocalTime.toString and Instant.toString; JSON rendered as JSON
     assert execution.logs[0].message == 'PT24H30M 01:00 2026-01-31T08:00:00Z {"a":[1]}'
 

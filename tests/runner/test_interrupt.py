@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from kestra_airflow_sdk.flows import Flow, TriggerDagRun
-    from kestra_airflow_sdk.runner import ExecutionKilled, Observer
+    from kestra_airflow_sdk.flows import ExecutionKilled, Observer
     from tests.runner.fake_airflow import FakeAirflow, route_runner_to
 
     fake = FakeAirflow(scripts={"forever": ["running"]})

@@ -23,7 +23,7 @@ import pytest
 from kestra_airflow_sdk import Flow, RunProgress
 from kestra_airflow_sdk.cli import main
 from kestra_airflow_sdk.flows import Log
-from kestra_airflow_sdk.runner.execution import State
+from kestra_airflow_sdk.flows.execution import ExecutionState
 
 LOGS_YAML = """
 id: logs
@@ -52,7 +52,7 @@ tasks:
 
 def test_log_lines_in_order_with_their_task_runs() -> None:  # RunContextTest.logs
     execution = Flow.from_yaml(LOGS_YAML).run(progress=False)
-    assert execution.state is State.SUCCESS and len(execution.task_runs) == 5
+    assert execution.state is ExecutionState.SUCCESS and len(execution.task_runs) == 5
     got = [(e.task_id, e.level, e.message) for e in execution.logs]
     assert got == [
         ("t1", "TRACE", "first t1"),
@@ -109,7 +109,7 @@ def test_script_prints_info_and_up_once(
 ) -> None:
     monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a plain script: no handler at all
     execution = Flow.from_yaml(LOGS_YAML).run()
-    assert execution.state is State.SUCCESS
+    assert execution.state is ExecutionState.SUCCESS
     err = capfd.readouterr().err
     lines = [re.fullmatch(r"(\S+) (\S+) +(.*)", line) for line in err.splitlines() if line.strip()]
     assert all(lines), err  # every line printed is a log line, printed once

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, InvalidArgumentError
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
+from kestra_airflow_sdk.airflow import InvalidArgumentError
 from kestra_airflow_sdk.airflow.auth import AirflowPasswordAuth, BearerTokenAuth
 from tests.fake_airflow import FakeAirflow, make_runs
 from tests.virtual_time import VirtualTimeClient

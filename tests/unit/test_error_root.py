@@ -5,16 +5,23 @@ from __future__ import annotations
 import pytest
 
 import kestra_airflow_sdk as sdk
+from kestra_airflow_sdk import airflow, display, flows, kestra, migration, runner
+from kestra_airflow_sdk.airflow import InvalidArgumentError
 from kestra_airflow_sdk.kestra import KestraConnectionError
 
 
 def test_every_public_error_class_has_the_one_root() -> None:
+    public = [
+        getattr(package, name)
+        for package in (sdk, airflow, flows, runner, kestra, display, migration)
+        for name in package.__all__
+    ]
     errors = [
-        getattr(sdk, name)
-        for name in sdk.__all__
-        if isinstance(getattr(sdk, name), type)
-        and issubclass(getattr(sdk, name), Exception)
-        and not issubclass(getattr(sdk, name), Warning)  # DagPausedWarning is a warning, not an error
+        thing
+        for thing in public
+        if isinstance(thing, type)
+        and issubclass(thing, Exception)
+        and not issubclass(thing, Warning)  # DagPausedWarning is a warning, not an error
     ]
     names = {e.__name__ for e in errors}
     assert {
@@ -31,5 +38,5 @@ def test_every_public_error_class_has_the_one_root() -> None:
 def test_catching_the_root_catches_a_real_sdk_error() -> None:
     with pytest.raises(sdk.KestraAirflowError) as caught:
         sdk.AirflowClient("not a url")
-    assert isinstance(caught.value, sdk.InvalidArgumentError)
+    assert isinstance(caught.value, InvalidArgumentError)
     assert "base_url" in str(caught.value)

@@ -8,12 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kestra_airflow_sdk import (
-    ApiError,
-    AuthenticationError,
-    ConflictError,
-    NotFoundError,
-)
+from kestra_airflow_sdk.airflow import ApiError, AuthenticationError, ConflictError, NotFoundError
 from kestra_airflow_sdk.airflow.errors import error_from_response
 from kestra_airflow_sdk.airflow.logs import log_text
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kestra_airflow_sdk import Dag, DagRun, DagRunState, TaskInstance, TaskInstanceState
+from kestra_airflow_sdk import DagRunState, TaskInstanceState
+from kestra_airflow_sdk.airflow import Dag, DagRun, TaskInstance
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from kestra_airflow_sdk import AuthenticationError, DagRunState, NotFoundError, TaskInstanceState
+from kestra_airflow_sdk import DagRunState, TaskInstanceState
+from kestra_airflow_sdk.airflow import AuthenticationError, NotFoundError
 from tests.airflow_servers import AirflowServer, start_server
 from tests.cassette_config import FILTERED
 from tests.cassette_config import recorder as cassette_recorder

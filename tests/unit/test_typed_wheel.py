@@ -20,7 +20,8 @@ GOOD = textwrap.dedent(
     """
     import asyncio
 
-    from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRun, DagRunState, KestraAirflowError
+    from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRunState, KestraAirflowError
+    from kestra_airflow_sdk.airflow import DagRun
 
 
     def sync_use(url: str) -> DagRunState | None:

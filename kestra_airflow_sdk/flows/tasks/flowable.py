@@ -1,25 +1,27 @@
 """Kestra's core flowable tasks: they run other tasks.
 
 ``Sequential``, ``Parallel``, ``If``, ``Switch``, ``ForEach``, ``Dag``, ``AllowFailure`` (each with
-``errors`` and ``finally`` lists) and ``Subflow``. Child lists are typed with the task union
-(``AnyTask``), resolved when :mod:`kestra_airflow_sdk.flows.core_tasks` builds it.
+``errors`` and ``finally`` lists) and ``Subflow``. Child lists are typed with the task union,
+``AnyTask``, defined at the end of this module (the models refer to it before it exists; pydantic
+resolves it when a model is first used: every :class:`~kestra_airflow_sdk.flows.base.KestraModel`
+builds its validator on first use, not on import).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, SerializeAsAny, Tag, field_validator, model_validator
 
 from ..base import KestraModel
-from ..registry import register
+from ..registry import UNKNOWN_TAG, register, tag_of
 from ..task import Task, check_task_id
-
-if TYPE_CHECKING:
-    from ..core_tasks import AnyTask
+from ..trigger import TriggerDagRun
+from .runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
 
 __all__ = [
     "AllowFailure",
+    "AnyTask",
     "Dag",
     "DagTask",
     "EachParallel",
@@ -231,3 +233,31 @@ class Subflow(Task):
     inherit_labels: bool = False
     outputs: dict[str, Any] | None = None
     schedule_date: str | None = None
+
+
+#: any task: a known type validates against its model, any other type becomes an UnknownTask. A task
+#: serializes as what it is (SerializeAsAny), so a Task subclass the union does not list (a task type
+#: of one's own, run with ``runner.executors.executes``) exports its own fields, without a warning.
+AnyTask = SerializeAsAny[
+    Annotated[
+        Annotated[TriggerDagRun, Tag("TriggerDagRun")]
+        | Annotated[Log, Tag("Log")]
+        | Annotated[Return, Tag("Return")]
+        | Annotated[Fail, Tag("Fail")]
+        | Annotated[OutputValues, Tag("OutputValues")]
+        | Annotated[Sleep, Tag("Sleep")]
+        | Annotated[Exit, Tag("Exit")]
+        | Annotated[Parallel, Tag("Parallel")]
+        | Annotated[Sequential, Tag("Sequential")]
+        | Annotated[AllowFailure, Tag("AllowFailure")]
+        | Annotated[If, Tag("If")]
+        | Annotated[Switch, Tag("Switch")]
+        | Annotated[ForEach, Tag("ForEach")]
+        | Annotated[EachSequential, Tag("EachSequential")]
+        | Annotated[EachParallel, Tag("EachParallel")]
+        | Annotated[Dag, Tag("Dag")]
+        | Annotated[Subflow, Tag("Subflow")]
+        | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
+        Discriminator(tag_of),
+    ]
+]

@@ -1,4 +1,5 @@
-"""Kestra's core runnable tasks besides ``Log``: ``Return``, ``Fail``, ``OutputValues``, ``Sleep``, ``Exit``.
+"""Kestra's core runnable tasks: ``Log``, ``Return``, ``Fail``, ``OutputValues``, ``Sleep``, ``Exit``; and
+:class:`UnknownTask`, any task of a type the SDK does not model.
 
 Property names and defaults are Kestra's (``io.kestra.plugin.core.*``); the legacy
 ``io.kestra.core.tasks.*`` names are read too.
@@ -6,15 +7,25 @@ Property names and defaults are Kestra's (``io.kestra.plugin.core.*``); the lega
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import ConfigDict, field_validator
 
 from ..durations import Duration
-from ..registry import register
+from ..registry import register, supported_types
 from ..task import Task
 
-__all__ = ["EXIT_STATES", "Exit", "Fail", "OutputValues", "Return", "Sleep", "scalar_text"]
+__all__ = [
+    "EXIT_STATES",
+    "Exit",
+    "Fail",
+    "Log",
+    "OutputValues",
+    "Return",
+    "Sleep",
+    "UnknownTask",
+    "scalar_text",
+]
 
 
 def scalar_text(value: Any) -> Any:
@@ -74,3 +85,33 @@ class Exit(Task):
         if "{{" not in value and value not in EXIT_STATES:
             raise ValueError(f"expected one of {', '.join(EXIT_STATES)} (or an expression), got {value!r}")
         return value
+
+
+@register("io.kestra.plugin.core.log.Log", "io.kestra.core.tasks.log.Log")
+class Log(Task):
+    """Write a message (or several) to the execution's log; expressions are rendered first."""
+
+    message: str | list[str]
+    level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] = "INFO"
+
+
+class UnknownTask(Task):
+    """A task of a type the SDK does not model. Its properties are kept exactly as written, so the
+    flow round-trips to Kestra; running it locally is an :class:`UnsupportedTaskError`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+
+    @field_validator("type")
+    @classmethod
+    def _present(cls, value: str) -> str:
+        if not value:
+            raise ValueError(
+                f"every task needs a type; the local runner supports {', '.join(supported_types())}"
+            )
+        return value
+
+    @classmethod
+    def _class_order(cls) -> tuple[str, ...]:
+        return ("id", "type")

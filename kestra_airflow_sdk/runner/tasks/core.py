@@ -8,9 +8,9 @@ from pydantic import SecretStr
 
 from ...flows.core_tasks import Exit, Fail, OutputValues, Return, Sleep
 from ...flows.durations import parse_duration
+from ...flows.execution import ExecutionState
 from ...flows.secrets import reveal
 from ...flows.tasks.runnable import scalar_text
-from ..execution import State
 from ..executors import TaskContext, TaskFailedError, executes
 from ..truth import is_truthy
 
@@ -63,7 +63,7 @@ async def run_sleep(task: Sleep, ctx: TaskContext) -> None:
 
 
 @executes(Exit)
-async def run_exit(task: Exit, ctx: TaskContext) -> State:
+async def run_exit(task: Exit, ctx: TaskContext) -> ExecutionState:
     """End the execution in ``state``: no further task starts (KILLED: the running ones are killed)."""
     assert ctx.runner is not None
     rendered = _text(ctx.renderer.render(task.state, "state")).strip()
@@ -72,6 +72,6 @@ async def run_exit(task: Exit, ctx: TaskContext) -> State:
             f"state: {rendered!r} is not a state a local execution can end in; "
             f"expected one of {', '.join(LOCAL_EXIT_STATES)}"
         )
-    state = State(rendered)
+    state = ExecutionState(rendered)
     ctx.runner.request_exit(state)
     return state

@@ -13,8 +13,8 @@ import asyncio
 from typing import Any
 
 from ...flows.core_tasks import Subflow
+from ...flows.execution import ExecutionState
 from ...flows.secrets import reveal
-from ..execution import State
 from ..executors import TaskContext, TaskFailedError, executes
 
 __all__ = ["run_subflow"]
@@ -35,7 +35,7 @@ def _labels(task: Subflow, ctx: TaskContext) -> dict[str, str]:
 
 
 @executes(Subflow)
-async def run_subflow(task: Subflow, ctx: TaskContext) -> State | None:
+async def run_subflow(task: Subflow, ctx: TaskContext) -> ExecutionState | None:
     """Start the child execution; with ``wait``, follow it to its end."""
     from ..engine import FlowRunner
 
@@ -72,8 +72,8 @@ async def run_subflow(task: Subflow, ctx: TaskContext) -> State | None:
     if not flow.outputs and task.outputs:
         outputs = child.renderer(None, None).render(task.outputs, "outputs")
     ctx.task_run.outputs.update({"state": execution.state.value, "outputs": outputs})
-    if not task.transmit_failed or execution.state in (State.SUCCESS, State.SKIPPED):
+    if not task.transmit_failed or execution.state in (ExecutionState.SUCCESS, ExecutionState.SKIPPED):
         return None
-    if execution.state is State.FAILED:
+    if execution.state is ExecutionState.FAILED:
         raise TaskFailedError(f"subflow execution {execution.id} of {namespace}.{flow_id} ended FAILED")
     return execution.state

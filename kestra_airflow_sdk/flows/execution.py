@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..flows.errors import FlowError
+from .errors import FlowError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -18,8 +18,8 @@ __all__ = [
     "LOG_LEVELS",
     "Execution",
     "ExecutionFailedError",
+    "ExecutionState",
     "LogEntry",
-    "State",
     "TaskRun",
     "show_executions_with",
     "store_outputs",
@@ -29,7 +29,7 @@ __all__ = [
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
 
-class State(str, Enum):
+class ExecutionState(str, Enum):
     """Kestra's execution and task run states (the subset a local run goes through)."""
 
     CREATED = "CREATED"
@@ -47,20 +47,32 @@ class State(str, Enum):
     @property
     def is_terminal(self) -> bool:
         """True once nothing will change any more."""
-        return self in (State.SUCCESS, State.WARNING, State.FAILED, State.KILLED, State.SKIPPED)
+        return self in (
+            ExecutionState.SUCCESS,
+            ExecutionState.WARNING,
+            ExecutionState.FAILED,
+            ExecutionState.KILLED,
+            ExecutionState.SKIPPED,
+        )
 
     @property
     def is_failed(self) -> bool:
         """True for FAILED and KILLED."""
-        return self in (State.FAILED, State.KILLED)
+        return self in (ExecutionState.FAILED, ExecutionState.KILLED)
 
 
-_SEVERITY = [State.SKIPPED, State.SUCCESS, State.WARNING, State.FAILED, State.KILLED]
+_SEVERITY = [
+    ExecutionState.SKIPPED,
+    ExecutionState.SUCCESS,
+    ExecutionState.WARNING,
+    ExecutionState.FAILED,
+    ExecutionState.KILLED,
+]
 
 
-def worst(*states: State) -> State:
+def worst(*states: ExecutionState) -> ExecutionState:
     """The most severe of terminal ``states`` (SKIPPED < SUCCESS < WARNING < FAILED < KILLED)."""
-    return max(states, key=_SEVERITY.index, default=State.SUCCESS)
+    return max(states, key=_SEVERITY.index, default=ExecutionState.SUCCESS)
 
 
 @dataclass
@@ -70,7 +82,7 @@ class TaskRun:
     id: str
     task_id: str
     type: str
-    state: State = State.CREATED
+    state: ExecutionState = ExecutionState.CREATED
     attempt: int = 0
     start_date: datetime | None = None
     end_date: datetime | None = None
@@ -133,7 +145,7 @@ class Execution:
     id: str
     namespace: str
     flow_id: str
-    state: State = State.CREATED
+    state: ExecutionState = ExecutionState.CREATED
     start_date: datetime | None = None
     end_date: datetime | None = None
     inputs: dict[str, Any] = field(default_factory=dict)

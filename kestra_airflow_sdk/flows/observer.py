@@ -1,0 +1,49 @@
+"""The progress seam: a run tells :class:`Observer` objects what happens, as it happens.
+
+A notebook widget, a terminal display or a test recorder subclasses :class:`Observer` and
+overrides what it needs. Methods run on the runner's event loop: they must be quick and must not
+block. An observer that raises is logged and otherwise ignored; it never fails an execution.
+DAG runs given to :meth:`Observer.dag_run_polled` have secret ``conf`` values masked.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..airflow.models import DagRun, TaskInstance
+    from .execution import Execution, LogEntry, TaskRun
+
+__all__ = ["Observer"]
+
+
+class Observer:
+    """Receives an execution's progress. Every method does nothing by default."""
+
+    #: ask the runner to fetch the task instances of waited-for DAG runs on every poll
+    wants_task_instances: bool = False
+
+    def execution_started(self, execution: Execution) -> None:
+        """The execution is RUNNING; no task has started yet."""
+
+    def task_started(self, execution: Execution, task_run: TaskRun) -> None:
+        """A task run is RUNNING (called once per task run, before its first attempt)."""
+
+    def dag_run_polled(
+        self,
+        execution: Execution,
+        task_run: TaskRun,
+        dag_run: DagRun,
+        task_instances: list[TaskInstance] | None,
+    ) -> None:
+        """A TriggerDagRun task triggered or polled its Airflow run (``task_instances`` is None
+        unless :attr:`wants_task_instances`)."""
+
+    def log_written(self, execution: Execution, entry: LogEntry) -> None:
+        """A log line was added to ``execution.logs`` (secrets already masked)."""
+
+    def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
+        """A task run reached SUCCESS, WARNING, FAILED or KILLED."""
+
+    def execution_ended(self, execution: Execution) -> None:
+        """The execution reached SUCCESS, WARNING, FAILED or KILLED."""
