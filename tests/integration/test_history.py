@@ -7,6 +7,7 @@ they stay ``queued`` until a test marks them; every assertion filters on this mo
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import threading
 import time
@@ -247,6 +248,56 @@ def test_task_instances_view_matches_the_api(client: Any, seed: Seed, small_page
     assert sleeper.min() >= pd.Timedelta(seconds=3)  # the task sleeps 3 s
     none = client.task_instances("hello_world_dag", seed.hello[0], state="failed")
     assert none.empty and dict(none.dtypes) == TASK_INSTANCES.dtypes
+
+
+def test_task_instances_of_several_dags_equal_the_per_dag_frames(client: Any, seed: Seed) -> None:
+    """A list of DAGs (the batch endpoint) and every DAG (``~``) give the per-DAG frames one after the
+    other (the rows of this module's runs: other tests add runs meanwhile)."""
+    dags = ["hello_world_dag", B, A]
+    per_dag = [seed.mine(client.task_instances(dag)) for dag in sorted(dags)]
+    expected = pd.concat(per_dag, ignore_index=True)
+    assert [len(frame) for frame in per_dag] == [6, 7, 3]  # 2 runs x 3 tasks; 7 and 3 runs x 1 task
+    sent = _requests(client)
+    several = client.task_instances(dags)
+    every = client.task_instances()  # more than a page of the server's (100): every page is read
+    assert list(several.columns) == TASK_INSTANCES.names and dict(several.dtypes) == TASK_INSTANCES.dtypes
+    pd.testing.assert_frame_equal(seed.mine(several), expected)
+    pd.testing.assert_frame_equal(seed.mine(every), expected)
+    assert set(several["dag_id"]) <= set(dags) and len(every) > 100
+    requests = _api_requests(sent)
+    batch = [
+        json.loads(r.content) for r in requests if r.url.path.endswith("/dags/~/dagRuns/~/taskInstances/list")
+    ]
+    assert batch and all(body["dag_ids"] == dags for body in batch)
+    assert any(r.url.path.endswith("/dags/~/dagRuns/~/taskInstances") for r in requests)
+
+
+def test_task_instances_of_several_dags_are_filtered_by_airflow(
+    client: Any, seed: Seed, small_pages: None
+) -> None:
+    dags, states = [A, B, "hello_world_dag"], ["success", "skipped"]
+    sent = _requests(client)
+    mine = seed.mine(client.task_instances(dags, state=states, since=seed.middle))
+    # runs due after ``middle``: a3..a6, b0..b2 and the two hello_world_dag runs (3 successful tasks
+    # each); a0..a2 are older, though a0's and a1's task instances are in those states too (marking a
+    # run success or failed sets its task instances success or skipped)
+    late = set(seed.a[3:] + seed.b + seed.hello)
+    per_dag = pd.concat([seed.mine(client.task_instances(d)) for d in sorted(dags)], ignore_index=True)
+    expected = per_dag[per_dag["dag_run_id"].isin(late) & per_dag["state"].isin(states)]
+    pd.testing.assert_frame_equal(mine, expected.reset_index(drop=True))
+    assert set(seed.hello) <= set(mine["dag_run_id"]) and len(mine) >= 6
+    early = per_dag[per_dag["dag_run_id"].isin(seed.a[:2])]
+    assert early["state"].isin(states).all() and not early.empty  # what since= (not state=) left out
+    bodies = [
+        json.loads(r.content) for r in _api_requests(sent) if r.url.path.endswith("/taskInstances/list")
+    ]
+    assert len(bodies) > 1  # pages of 2 (PAGE_SIZE patched): every page read, in order
+    assert sorted(body["page_offset"] for body in bodies) == list(range(0, 2 * len(bodies), 2))
+    field = "run_after" if client.get_version().api_version == "v2" else "execution_date"
+    assert seed.middle is not None
+    for body in bodies:
+        assert (body["dag_ids"], body["state"]) == (dags, states)
+        assert datetime.fromisoformat(body[f"{field}_gte"]) == seed.middle
 
 
 @pytest.fixture(scope="module")
