@@ -226,11 +226,17 @@ def fetch_task_instances(
             params={"state": states or None, **window},
             limit=limit,
         )
+    # offset pages of a server being written to can repeat a row that moved to the next page
+    latest = list({_ti_key(row): row for row in reversed(latest)}.values())[::-1]
     retried = [row for row in latest if _try_number(row) > 1]
     earlier = yield from gather((_earlier_tries(client, row) for row in retried), pagination.PAGE_CONCURRENCY)
     keep = set(states)
     rows = latest + [t for tries in earlier for t in tries if not keep or t.get("state") in keep]
     return [_normal_task_instance(row) for row in rows]
+
+
+def _ti_key(row: Row) -> tuple[Any, ...]:
+    return (row.get("dag_id"), row.get("dag_run_id"), row.get("task_id"), row.get("map_index"))
 
 
 def _try_number(row: Row) -> int:

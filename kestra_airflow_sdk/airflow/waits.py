@@ -146,6 +146,8 @@ class RunPoller:
             state.changed_since, state.finishing = started, set()
             return
         open_runs = {r for r in watched if not _is_final(state.runs.get(r))}
+        if not open_runs:  # every watched run is final already: nothing to ask
+            return
         unknown = open_runs - state.runs.keys()  # never seen, or the read of it failed
         # runs that left the unfinished list one refresh ago: this refresh is their last chance to be
         # seen final in a list before they are read one by one

@@ -276,8 +276,10 @@ def test_task_instances_of_several_dags_are_filtered_by_airflow(
     client: Any, seed: Seed, small_pages: None
 ) -> None:
     dags, states = [A, B, "hello_world_dag"], ["success", "skipped"]
+    # the window of this module's runs from ``middle`` on (other tests write to these DAGs meanwhile)
+    until = seed.mine(client.dag_runs(dags))["run_after"].max().to_pydatetime()
     sent = _requests(client)
-    mine = seed.mine(client.task_instances(dags, state=states, since=seed.middle))
+    mine = seed.mine(client.task_instances(dags, state=states, since=seed.middle, until=until))
     # runs due after ``middle``: a3..a6, b0..b2 and the two hello_world_dag runs (3 successful tasks
     # each); a0..a2 are older, though a0's and a1's task instances are in those states too (marking a
     # run success or failed sets its task instances success or skipped)
@@ -298,6 +300,7 @@ def test_task_instances_of_several_dags_are_filtered_by_airflow(
     for body in bodies:
         assert (body["dag_ids"], body["state"]) == (dags, states)
         assert datetime.fromisoformat(body[f"{field}_gte"]) == seed.middle
+        assert datetime.fromisoformat(body[f"{field}_lte"]) == until
 
 
 @pytest.fixture(scope="module")
