@@ -6,7 +6,10 @@ substitute for the real servers (the integration tests are); it drives edge case
 
 * runs that progress: each DAG has a script of states (``scripts``, else ``default_script``); a
   run starts at the first state and moves one step on each poll (a read of the run, or the list of
-  the DAG's finished runs that batched waits send each tick); the last state repeats;
+  the DAG's runs changed since ``updated_at_gte`` that batched waits send on each tick but those
+  that list the unfinished runs instead); the last state repeats;
+* run lists answer ``state`` and ``updated_at_gte`` as Airflow does: a run's ``updated_at`` is the
+  fake's wall clock (``datetime.now`` + ``clock_skew``) when it was created or last changed state;
 * paging: ``limit`` silently clamped to ``max_page``, offsets with ``total_entries``, or Airflow
   3.3 cursors (``cursor=True``);
 * tokens: each login issues a new token and invalidates the previous ones (``valid_tokens``);
@@ -26,7 +29,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+<<<<<<< HEAD
 from datetime import datetime, timezone
+=======
+from datetime import datetime, timedelta, timezone
+>>>>>>> waits
 from typing import Any
 from urllib.parse import unquote
 
@@ -56,6 +63,7 @@ class FakeRun:
     forced: str | None = None
     #: recorded polls of a real run ({"dag_run": ..., "task_instances": ...}, see ``replay``)
     recorded: list[dict[str, Any]] | None = None
+<<<<<<< HEAD
     #: when the run last changed state (what ``updated_at_gte`` filters a list on)
     updated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
@@ -65,6 +73,17 @@ class FakeRun:
         self.polls += 1
         if self.state != before:
             self.updated_at = datetime.now(timezone.utc)
+=======
+    #: when the run was created or last changed state (Airflow's ``updated_at``, the fake's clock)
+    updated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    def poll(self, now: datetime) -> None:
+        """One step along the script; a change of state is stamped ``now``."""
+        before = self.state
+        self.polls += 1
+        if self.state != before:
+            self.updated_at = now
+>>>>>>> waits
 
     @property
     def state(self) -> str:
@@ -131,6 +150,8 @@ class FakeAirflow:
     #: a trigger answered with an error still created the run (as a locked SQLite Airflow may)
     create_on_error: bool = False
     faults: list[tuple[str, str, Reaction]] = field(default_factory=list)
+    #: how far the fake's wall clock (``updated_at`` of runs) is ahead of this machine's (behind if < 0)
+    clock_skew: timedelta = timedelta(0)
     requests: list[httpx.Request] = field(default_factory=list)
     #: the clock that dates each request in ``times`` (e.g. a virtual clock); None: not dated
     clock: Callable[[], float] | None = None
@@ -147,8 +168,13 @@ class FakeAirflow:
     def add_run(self, dag_id: str, run_id: str, *states: str) -> FakeRun:
         """A run that already exists, going through ``states`` (default: the DAG's script)."""
         run = FakeRun(dag_id, run_id, {}, list(states) or self._script(dag_id) or ["queued"])
+        run.updated_at = self.wall_clock()
         self.runs[run_id] = run
         return run
+
+    def wall_clock(self) -> datetime:
+        """The fake's wall clock: this machine's, shifted by ``clock_skew``."""
+        return datetime.now(timezone.utc) + self.clock_skew
 
     def replay(self, polls: list[dict[str, Any]]) -> FakeRun:
         """A run that replays recorded polls of a real run (``tests/samples/*_progress_polls*.json``):
@@ -256,6 +282,7 @@ class FakeAirflow:
         run = FakeRun(
             dag, body.get("dag_run_id") or f"manual__{len(self.runs)}", body.get("conf") or {}, script
         )
+        run.updated_at = self.wall_clock()
         if self._error_due("trigger"):
             if self.create_on_error:
                 self.runs[run.run_id] = run
@@ -273,28 +300,46 @@ class FakeAirflow:
             return httpx.Response(200, json=run.task_instances())
         if request.method == "PATCH":
             run.forced = json.loads(request.content)["state"]
+            run.updated_at = self.wall_clock()
             return httpx.Response(200, json=run.body())
         if self._error_due("poll"):
             return _error(503, "busy")
+<<<<<<< HEAD
         run.step()
+=======
+        run.poll(self.wall_clock())
+>>>>>>> waits
         return httpx.Response(200, json=run.body())
 
     def _list(self, request: httpx.Request, dag: str) -> httpx.Response:
-        """``GET /dags/{dag}/dagRuns``: a list that asks for finished runs is the batched poll of
-        waits, which moves every run of the DAG one step along its script."""
+        """``GET /dags/{dag}/dagRuns``: a list that asks for finished runs or for those changed since
+        a time is the batched poll of waits, which moves every run of the DAG one step along its
+        script (before answering)."""
         params = request.url.params
         states = params.get_list("state")
         runs = [run for run in self.runs.values() if dag == "~" or run.dag_id == dag]
-        if "success" in states:
+        if "success" in states or "updated_at_gte" in params:
             if self._error_due("poll"):
                 return _error(503, "busy")
+            now = self.wall_clock()
             for run in runs:
+<<<<<<< HEAD
                 run.step()
         since = datetime.fromisoformat(params["updated_at_gte"]) if "updated_at_gte" in params else None
         rows = [
             run.body()
             for run in runs
             if (not states or run.state in states) and (since is None or run.updated_at >= since)
+=======
+                run.poll(now)
+        since = params.get("updated_at_gte")
+        changed_since = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+        rows = [
+            run.body()
+            for run in runs
+            if (not states or run.state in states)
+            and (changed_since is None or run.updated_at >= changed_since)
+>>>>>>> waits
         ]
         if params.get("order_by", "").startswith("-"):
             rows.reverse()

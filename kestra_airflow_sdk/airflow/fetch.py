@@ -3,7 +3,8 @@
 Filters are pushed to the server; pages are as large as the server allows (it silently clamps
 ``limit``, so the loop advances by the number of items received); Airflow 3.3's cursor pagination is
 used where the server offers it (constant cost per page, no COUNT/OFFSET), offsets otherwise. Many
-DAGs at once go through the batch endpoint ``POST /dags/~/dagRuns/list``. Rows stay plain dicts
+DAGs at once go through the batch endpoints ``POST /dags/~/dagRuns/list`` and
+``POST /dags/~/dagRuns/~/taskInstances/list``. Rows stay plain dicts
 (no model per row): memory is proportional to the result and parsing stays cheap.
 """
 
@@ -16,9 +17,11 @@ from typing import Any, cast
 
 from . import arguments, pagination
 from .effects import Op, gather
+from .errors import InvalidArgumentError
 from .models import DagRun, DagRunState, TaskInstance
 from .pagination import Page, by_offsets, page, pages
 from .session import Session
+from .versions import ApiVersion
 
 __all__ = ["RunQuery", "fetch_runs", "fetch_task_instances"]
 
@@ -163,7 +166,7 @@ def _row_filter(query: RunQuery) -> Callable[[Row], bool]:
 
 def fetch_task_instances(
     client: Session,
-    dag_id: str,
+    dag_id: str | Iterable[str] | None,
     dag_run_id: str | None,
     *,
     state: Iterable[str],
@@ -171,39 +174,69 @@ def fetch_task_instances(
     until: datetime | None,
     limit: int | None,
 ) -> Op[list[Row]]:
-    """Every try of the task instances of one run, or of every run of a DAG (``dag_run_id=None``).
+    """Every try of the task instances of one run, of every run of some DAGs, or of every DAG.
 
-    The task instances (their latest try) come from the list endpoint with the filters pushed to
-    Airflow; only those with ``try_number > 1`` cost one more request for their earlier tries
-    (``.../tries``, Airflow 2.10+ and 3), ``PAGE_CONCURRENCY`` at a time. Earlier tries are kept
-    when their state is one of ``state`` (all of them without a state filter). Rows are normalised.
+    ``dag_id``: one DAG (``GET /dags/{dag}/dagRuns/{run or ~}/taskInstances``), several (one batch
+    ``POST /dags/~/dagRuns/~/taskInstances/list`` per page) or None for every DAG (``GET
+    /dags/~/dagRuns/~/taskInstances``); ``dag_run_id`` needs one DAG. The task instances (their
+    latest try) come with the filters pushed to Airflow; only those with ``try_number > 1`` cost one
+    more request for their earlier tries (``.../tries``, Airflow 2.10+ and 3), ``PAGE_CONCURRENCY``
+    at a time. Earlier tries are kept when their state is one of ``state`` (all of them without a
+    state filter). Rows are normalised.
     """
+    dag_ids = _dag_ids(dag_id)
+    if dag_run_id is not None and (dag_ids is None or len(dag_ids) != 1):
+        raise InvalidArgumentError(
+            f"dag_run_id: {dag_run_id!r} names a run of one DAG, so dag_id must be that DAG's id, "
+            f"got {dag_id!r}"
+        )
+    limit = arguments.limit(limit)
+    if dag_ids == ():
+        return []  # no DAG asked for
     dialect = yield from client.dialect()
     field_name = dialect.run_time_field
-    run = "~" if dag_run_id is None else arguments.segment(dag_run_id, "dag_run_id")
     states = list(state)
-    params = {
-        "state": states or None,
-        f"{field_name}_gte": arguments.iso(since),
-        f"{field_name}_lte": arguments.iso(until),
-    }
-    where = f"DAG run {dag_run_id!r} of DAG {dag_id!r}" if dag_run_id else f"the runs of DAG {dag_id!r}"
-    dag = arguments.segment(dag_id, "dag_id")
-    latest = yield from pages(
-        client,
-        f"/dags/{dag}/dagRuns/{run}/taskInstances",
-        "task_instances",
-        action=f"Listing task instances of {where}",
-        params=params,
-        limit=arguments.limit(limit),
-    )
+    window = {f"{field_name}_gte": arguments.iso(since), f"{field_name}_lte": arguments.iso(until)}
+    if dag_ids is not None and len(dag_ids) > 1:
+        body: dict[str, Any] = {"dag_ids": list(dag_ids), "state": states or None, **window}
+        if dialect.version is ApiVersion.V2:
+            body["order_by"] = "id"  # a stable order across offset pages (Airflow 2's form has none)
+        latest = yield from _post_pages(
+            client,
+            "/dags/~/dagRuns/~/taskInstances/list",
+            "task_instances",
+            action=f"Listing task instances of DAGs {list(dag_ids)!r}",
+            body={k: v for k, v in body.items() if v is not None},
+            limit=limit,
+        )
+    else:
+        dag = "~" if dag_ids is None else arguments.segment(dag_ids[0], "dag_id")
+        run = "~" if dag_run_id is None else arguments.segment(dag_run_id, "dag_run_id")
+        if dag_ids is None:
+            where = "every DAG"
+        elif dag_run_id is None:
+            where = f"the runs of DAG {dag_ids[0]!r}"
+        else:
+            where = f"DAG run {dag_run_id!r} of DAG {dag_ids[0]!r}"
+        latest = yield from pages(
+            client,
+            f"/dags/{dag}/dagRuns/{run}/taskInstances",
+            "task_instances",
+            action=f"Listing task instances of {where}",
+            params={"state": states or None, **window},
+            limit=limit,
+        )
+    # offset pages of a server being written to can repeat a row that moved to the next page
+    latest = list({_ti_key(row): row for row in reversed(latest)}.values())[::-1]
     retried = [row for row in latest if _try_number(row) > 1]
-    earlier = yield from gather(
-        (_earlier_tries(client, dag, row) for row in retried), pagination.PAGE_CONCURRENCY
-    )
+    earlier = yield from gather((_earlier_tries(client, row) for row in retried), pagination.PAGE_CONCURRENCY)
     keep = set(states)
     rows = latest + [t for tries in earlier for t in tries if not keep or t.get("state") in keep]
     return [_normal_task_instance(row) for row in rows]
+
+
+def _ti_key(row: Row) -> tuple[Any, ...]:
+    return (row.get("dag_id"), row.get("dag_run_id"), row.get("task_id"), row.get("map_index"))
 
 
 def _try_number(row: Row) -> int:
@@ -211,11 +244,12 @@ def _try_number(row: Row) -> int:
     return number if isinstance(number, int) else 0
 
 
-def _earlier_tries(client: Session, dag: str, latest: Row) -> Op[list[Row]]:
+def _earlier_tries(client: Session, latest: Row) -> Op[list[Row]]:
     """The tries of one task instance before its latest one (which the list already gave)."""
     task_id, run_id, map_index = latest.get("task_id"), latest.get("dag_run_id"), latest.get("map_index")
     path = (
-        f"/dags/{dag}/dagRuns/{arguments.segment(str(run_id), 'dag_run_id')}"
+        f"/dags/{arguments.segment(str(latest.get('dag_id')), 'dag_id')}"
+        f"/dagRuns/{arguments.segment(str(run_id), 'dag_run_id')}"
         f"/taskInstances/{arguments.segment(str(task_id), 'task_id')}"
     )
     if isinstance(map_index, int) and map_index >= 0:

@@ -3,12 +3,15 @@
 A client keeps one :class:`RunPoller`. Each waiter registers its runs, then on each tick asks the
 poller to refresh the DAG: if another waiter refreshed it within the waiter's poll period (or is
 refreshing it right now), the waiter reads that answer instead of sending its own request. A refresh
-costs, per DAG:
+sends ONE list request per DAG (one page unless more runs than a page answer it), either
 
-* once for runs whose state is not known yet: the DAG's unfinished runs
-  (``state=queued&state=running``; runs absent from it are finished and are read one by one),
-* then one request per tick: the runs of the DAG that finished since the previous refresh
-  (``state=success&state=failed&updated_at_gte=<previous refresh - overlap>``).
+* the runs of the DAG that changed since the previous such request (``updated_at_gte=<its start -
+  overlap>``, every run state): the usual tick; or, instead of it,
+* the DAG's unfinished runs (``state=queued&state=running``, newest first): when some watched runs
+  were never seen (a new waiter) and every ``RECONCILE_EVERY`` seconds. Watched runs missing from it
+  have finished: runs never seen before are read one by one (they finished before the wait began);
+  runs seen unfinished before show up in the next tick's "changed since" list, which still reaches
+  back to before they finished (the discovery tick does not move its time), else are read one by one.
 
 So 100 concurrent ``wait_for_dag_run`` on one DAG (``asyncio.gather``), or one
 ``wait_for_dag_runs`` of 100 runs, cost one request per tick instead of 100. The whole thing is
@@ -40,9 +43,13 @@ __all__ = ["OnPoll", "RunPoller", "wait_runs"]
 #: how far back the "finished since the previous refresh" filter reaches (covers clock skew between
 #: this machine and Airflow's database, and updates committed while a refresh was running)
 WAIT_OVERLAP = timedelta(seconds=10)
-#: every this many seconds a refresh looks again at the DAG's unfinished runs, so a finish that the
-#: time filter missed (a clock skewed by more than the overlap) delays a wait by this much at most
+#: every this many seconds a refresh lists the DAG's unfinished runs instead of the changed ones, so a
+#: finish that the time filter missed (a clock skewed by more than the overlap) delays a wait by this
+#: much (and one poll) at most
 RECONCILE_EVERY = 30.0
+#: every state of a run: the "changed since" list asks for all of them
+_ALL_STATES = tuple(state.value for state in DagRunState)
+_UNFINISHED = (DagRunState.QUEUED.value, DagRunState.RUNNING.value)
 #: how often a waiter checks whether another waiter's refresh has answered
 _SETTLE = 0.01
 
@@ -59,8 +66,11 @@ class _DagState:
     generation: int = 0
     in_flight: bool = False
     refreshed_at: float = float("-inf")
-    finished_since: datetime | None = None
+    #: the start of the last "changed since" list (or of the first wait): the next one reaches back to it
+    changed_since: datetime | None = None
     reconciled_at: float = 0.0
+    #: runs seen unfinished before that left the unfinished list: their final state is still to be read
+    finishing: set[str] = field(default_factory=set)
 
 
 class RunPoller:
@@ -74,7 +84,7 @@ class RunPoller:
         """Register one waiter of a run."""
         state = self._dags.setdefault(dag_id, _DagState(reconciled_at=self._now()))
         if not state.watchers:
-            state.finished_since = datetime.now(timezone.utc)
+            state.changed_since = datetime.now(timezone.utc)
         state.watchers[run_id] += 1
 
     def unwatch(self, dag_id: str, run_id: str) -> None:
@@ -123,6 +133,7 @@ class RunPoller:
                 self._dags.pop(dag_id, None)
 
     def _refresh(self, client: Session, dag_id: str, state: _DagState) -> Op[None]:
+        """One list request (see the module's docstring), then single reads of runs it cannot tell."""
         started = datetime.now(timezone.utc)
         watched = frozenset(state.watchers)
         if len(watched) == 1:  # a lone wait: reading the run itself costs the same one request
@@ -132,35 +143,38 @@ class RunPoller:
                 state.errors.pop(run_id, None)
             except AirflowError as exc:
                 state.errors[run_id] = exc
-            state.finished_since = started
+            state.changed_since, state.finishing = started, set()
             return
-        if self._now() - state.reconciled_at >= RECONCILE_EVERY:
+        open_runs = {r for r in watched if not _is_final(state.runs.get(r))}
+        if not open_runs:  # every watched run is final already: nothing to ask
+            return
+        unknown = open_runs - state.runs.keys()  # never seen, or the read of it failed
+        # runs that left the unfinished list one refresh ago: this refresh is their last chance to be
+        # seen final in a list before they are read one by one
+        overdue, state.finishing = state.finishing & open_runs, set()
+        if unknown or self._now() - state.reconciled_at >= RECONCILE_EVERY:
+            # the unfinished runs replace this tick's "changed since" list, whose time does not move
             state.reconciled_at = self._now()
-            for run_id in [r for r, run in state.runs.items() if not _is_final(run)]:
-                del state.runs[run_id]
-        unknown = {run_id for run_id in watched if run_id not in state.runs and run_id not in state.errors}
-        if unknown:
-            # the DAG's unfinished runs, newest first, until every run not seen yet is found (the
-            # runs waited on are usually the newest): absent ones have finished already
-            running = yield from _list(client, dag_id, watched, ("queued", "running"), None, look_for=unknown)
-            state.runs.update(running)
-            _clear_errors(state, running)
-        since = state.finished_since or started
-        finished = yield from _list(client, dag_id, watched, ("success", "failed"), since - WAIT_OVERLAP)
-        state.runs.update(finished)
-        _clear_errors(state, finished)
-        state.finished_since = started
-        for run_id in sorted(unknown - state.runs.keys()):
-            # finished before this wait started (or unknown to Airflow): read it once
+            found = yield from _list(client, dag_id, watched, _UNFINISHED, None, look_for=open_runs)
+            gone = open_runs - found.keys()
+            to_read = (gone & unknown) | overdue
+            state.finishing = gone - to_read
+        else:
+            since = state.changed_since or started
+            found = yield from _list(client, dag_id, watched, _ALL_STATES, since - WAIT_OVERLAP)
+            state.changed_since = started
+            to_read = {r for r in overdue if not _is_final(found.get(r))}
+        state.runs.update(found)
+        for run_id in found:
+            state.errors.pop(run_id, None)
+        for run_id in sorted(to_read):
+            # finished before this wait started, finished unseen by the time filter (a skewed clock),
+            # or unknown to Airflow: read it once
             try:
                 state.runs[run_id] = yield from read_run(client, dag_id, run_id)
+                state.errors.pop(run_id, None)
             except AirflowError as exc:
                 state.errors[run_id] = exc
-
-
-def _clear_errors(state: _DagState, runs: dict[str, DagRun]) -> None:
-    for run_id in runs:
-        state.errors.pop(run_id, None)
 
 
 def _list(

@@ -82,7 +82,7 @@ class HistoryOperations(ClientCore):
     @operation
     def task_instances(
         self,
-        dag_id: str,
+        dag_id: str | Iterable[str] | None = None,
         dag_run_id: str | None = None,
         *,
         state: str | TaskInstanceState | Iterable[str | TaskInstanceState] | None = None,
@@ -94,22 +94,27 @@ class HistoryOperations(ClientCore):
 
         One row per task try: a task instance (one per ``map_index`` for mapped tasks) that ran
         more than once (a retry, a clear) has a row for each ``try_number``. Ordered by ``dag_id``,
-        ``dag_run_id``, ``task_id``, ``map_index``, ``try_number``. The task instances come from
-        one list request per page; only those with ``try_number > 1`` cost one more request for
-        their earlier tries (Airflow 2.10+ and 3).
+        ``dag_run_id``, ``task_id``, ``map_index``, ``try_number``, so the frame of several DAGs is
+        the frames of each DAG one after the other. Every filter is applied by Airflow; the task
+        instances come from one list request per page (the largest pages the server allows, cursor
+        pagination where Airflow offers it); only those with ``try_number > 1`` cost one more
+        request for their earlier tries (Airflow 2.10+ and 3).
 
         Args:
-            dag_id: the DAG.
-            dag_run_id: one run, or None for the task instances of every run of the DAG.
+            dag_id: one DAG id, a list of DAG ids (one batch request per page for all of them), or
+                None for every DAG.
+            dag_run_id: one run of the DAG (``dag_id`` must then be that one DAG), or None for the
+                task instances of every run.
             state: only tries in this state (or any of these states). Airflow filters the task
                 instances by their latest try, so earlier tries appear only for task instances
                 whose latest try matches too.
-            since: only task instances of runs due at or after this time (timezone-aware).
+            since: only task instances of runs due at or after this time (timezone-aware;
+                ``run_after`` on Airflow 3, ``logical_date`` on Airflow 2).
             until: only task instances of runs due at or before this time (timezone-aware).
             limit: stop after this many task instances (their earlier tries are added).
 
         Example:
-            >>> tis = client.task_instances("etl")
+            >>> tis = client.task_instances(["etl", "reports"], since=datetime(2026, 1, 1, tzinfo=timezone.utc))
             >>> tis.airflow.slowest_tasks()
         """
         from .frames import task_instances_frame

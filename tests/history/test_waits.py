@@ -56,9 +56,9 @@ def test_hundred_concurrent_async_waits_cost_one_request_per_tick() -> None:
     assert [r.dag_run_id for r in runs] == [f"r{i}" for i in range(100)]
     assert all(r.state == DagRunState.SUCCESS for r in runs)
     assert _single_reads(fake) == []
-    # first look: unfinished runs + finished-since at t=0, then one request per 5 s tick
-    assert fake.when("GET", RUNS) == [0.0, 0.0, 5.0, 10.0]
-    assert 10.0 <= ended < 11.0  # the last waiters read the shared answer within their settle step
+    # one list request per 5 s tick: the unfinished runs at t=0, then the runs changed since
+    assert fake.when("GET", RUNS) == [0.0, 5.0, 10.0, 15.0]
+    assert 15.0 <= ended < 16.0  # the last waiters read the shared answer within their settle step
 
 
 def test_sync_wait_for_dag_runs_reads_already_finished_runs_once() -> None:
@@ -72,8 +72,8 @@ def test_sync_wait_for_dag_runs_reads_already_finished_runs_once() -> None:
         )
     assert [r.dag_run_id for r in runs] == ["a", "b", "c"]
     assert _single_reads(fake) == ["b"]
-    assert fake.when("GET", RUNS) == [0.0, 0.0, 5.0]
-    assert client.clock.sleeps == [0, 5.0]
+    assert fake.when("GET", RUNS) == [0.0, 5.0, 10.0]  # one list request per tick
+    assert client.clock.sleeps == [0, 5.0, 5.0]
 
 
 def test_timeouts_and_unknown_runs() -> None:

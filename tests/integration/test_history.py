@@ -7,11 +7,13 @@ they stay ``queued`` until a test marks them; every assertion filters on this mo
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,10 +27,11 @@ import pytest
 import kestra_airflow_sdk.airflow.pagination as pagination
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRunState
 from kestra_airflow_sdk.airflow import DagRun
-from kestra_airflow_sdk.airflow.waits import RunPoller
+from kestra_airflow_sdk.airflow.waits import RECONCILE_EVERY, RunPoller
 from kestra_airflow_sdk.history import DAG_RUNS, TASK_INSTANCES
 from tests.airflow_servers import AirflowServer
 from tests.clients import open_client
+from tests.virtual_time import VirtualClock, VirtualTimeClient
 
 A, B = "history_dag_a", "history_dag_b"
 
@@ -248,6 +251,59 @@ def test_task_instances_view_matches_the_api(client: Any, seed: Seed, small_page
     assert none.empty and dict(none.dtypes) == TASK_INSTANCES.dtypes
 
 
+def test_task_instances_of_several_dags_equal_the_per_dag_frames(client: Any, seed: Seed) -> None:
+    """A list of DAGs (the batch endpoint) and every DAG (``~``) give the per-DAG frames one after the
+    other (the rows of this module's runs: other tests add runs meanwhile)."""
+    dags = ["hello_world_dag", B, A]
+    per_dag = [seed.mine(client.task_instances(dag)) for dag in sorted(dags)]
+    expected = pd.concat(per_dag, ignore_index=True)
+    assert [len(frame) for frame in per_dag] == [6, 7, 3]  # 2 runs x 3 tasks; 7 and 3 runs x 1 task
+    sent = _requests(client)
+    several = client.task_instances(dags)
+    every = client.task_instances()  # more than a page of the server's (100): every page is read
+    assert list(several.columns) == TASK_INSTANCES.names and dict(several.dtypes) == TASK_INSTANCES.dtypes
+    pd.testing.assert_frame_equal(seed.mine(several), expected)
+    pd.testing.assert_frame_equal(seed.mine(every), expected)
+    assert set(several["dag_id"]) <= set(dags) and len(every) > 100
+    requests = _api_requests(sent)
+    batch = [
+        json.loads(r.content) for r in requests if r.url.path.endswith("/dags/~/dagRuns/~/taskInstances/list")
+    ]
+    assert batch and all(body["dag_ids"] == dags for body in batch)
+    assert any(r.url.path.endswith("/dags/~/dagRuns/~/taskInstances") for r in requests)
+
+
+def test_task_instances_of_several_dags_are_filtered_by_airflow(
+    client: Any, seed: Seed, small_pages: None
+) -> None:
+    dags, states = [A, B, "hello_world_dag"], ["success", "skipped"]
+    # the window of this module's runs from ``middle`` on (other tests write to these DAGs meanwhile)
+    until = seed.mine(client.dag_runs(dags))["run_after"].max().to_pydatetime()
+    sent = _requests(client)
+    mine = seed.mine(client.task_instances(dags, state=states, since=seed.middle, until=until))
+    # runs due after ``middle``: a3..a6, b0..b2 and the two hello_world_dag runs (3 successful tasks
+    # each); a0..a2 are older, though a0's and a1's task instances are in those states too (marking a
+    # run success or failed sets its task instances success or skipped)
+    late = set(seed.a[3:] + seed.b + seed.hello)
+    per_dag = pd.concat([seed.mine(client.task_instances(d)) for d in sorted(dags)], ignore_index=True)
+    expected = per_dag[per_dag["dag_run_id"].isin(late) & per_dag["state"].isin(states)]
+    pd.testing.assert_frame_equal(mine, expected.reset_index(drop=True))
+    assert set(seed.hello) <= set(mine["dag_run_id"]) and len(mine) >= 6
+    early = per_dag[per_dag["dag_run_id"].isin(seed.a[:2])]
+    assert early["state"].isin(states).all() and not early.empty  # what since= (not state=) left out
+    bodies = [
+        json.loads(r.content) for r in _api_requests(sent) if r.url.path.endswith("/taskInstances/list")
+    ]
+    assert len(bodies) > 1  # pages of 2 (PAGE_SIZE patched): every page read, in order
+    assert sorted(body["page_offset"] for body in bodies) == list(range(0, 2 * len(bodies), 2))
+    field = "run_after" if client.get_version().api_version == "v2" else "execution_date"
+    assert seed.middle is not None
+    for body in bodies:
+        assert (body["dag_ids"], body["state"]) == (dags, states)
+        assert datetime.fromisoformat(body[f"{field}_gte"]) == seed.middle
+        assert datetime.fromisoformat(body[f"{field}_lte"]) == until
+
+
 @pytest.fixture(scope="module")
 def retried(airflow: AirflowServer) -> str:
     """A hello_world_dag run that ran twice (cleared once finished): every task has tries 1 and 2."""
@@ -423,7 +479,7 @@ def _count_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_concurrent_waits_share_one_poll_per_dag(
     airflow: AirflowServer, credentials: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """100 asyncio.gather'ed wait_for_dag_run on one DAG: at most 2 requests per poll tick."""
+    """100 asyncio.gather'ed wait_for_dag_run on one DAG: one list request per poll tick."""
     prefix = f"hist_wait_{uuid.uuid4().hex[:8]}"
     with AirflowClient(airflow.base_url, **credentials) as c:
         runs = [(B, c.trigger_dag_run(B, dag_run_id=f"{prefix}_{i}").dag_run_id) for i in range(100)]
@@ -448,12 +504,10 @@ def test_concurrent_waits_share_one_poll_per_dag(
     assert [str(r.state) for r in finished] == ["failed" if i % 10 == 0 else "success" for i in range(100)]
     assert len(refreshes) >= 2
     polls = [r for r in sent if r.url.path.endswith(f"/dags/{B}/dagRuns") and r.method == "GET"]
-    assert len(sent) <= 2 * len(refreshes)  # at most 2 requests per tick, all included
     assert len(sent) - len(polls) <= 2  # a run is read on its own only if it finished before its first look
-    finished_polls = [r for r in polls if "updated_at_gte" in str(r.url)]
-    # the steady state is one request per tick; a second page only when more than a page of runs
-    # (100) finished within the overlap window, which 100 runs marked at once can cause once or twice
-    assert len(finished_polls) <= len(refreshes) + 2
+    # one list request per tick; a second page only when more than a page of runs (100) changed
+    # within the overlap window, which 100 runs marked at once can cause once or twice
+    assert len(polls) <= len(refreshes) + 2
 
 
 def test_wait_for_dag_runs_polls_per_dag(
@@ -483,3 +537,58 @@ def test_wait_for_dag_runs_polls_per_dag(
     # at most the run that was final before the wait began is read on its own
     assert {r.url.path.rsplit("/", 1)[-1] for r in singles} <= {runs[0][1]}
     assert len(sent) - len(singles) <= 2 * len(refreshes)
+
+
+class Stamped(httpx.BaseTransport):
+    """The network of a sync client on virtual time: each request is stamped with the client's
+    clock, and what is due by that time happens first (another client marking runs)."""
+
+    def __init__(self, clock: Callable[[], float], due: list[tuple[float, Callable[[], None]]]) -> None:
+        self.network = httpx.HTTPTransport()
+        self.clock, self.due = clock, sorted(due, key=lambda item: item[0])
+        self.sent: list[tuple[float, httpx.Request]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        now = self.clock()
+        while self.due and self.due[0][0] <= now:
+            self.due.pop(0)[1]()
+        self.sent.append((now, request))
+        return self.network.handle_request(request)
+
+    def close(self) -> None:
+        self.network.close()
+
+
+def test_waits_on_two_dags_send_one_list_request_per_dag_per_tick(
+    airflow: AirflowServer, credentials: dict[str, str]
+) -> None:
+    """wait_for_dag_runs of 60 runs over 2 DAGs on virtual time against the real server: exactly one
+    list request per DAG per 5 s tick; runs marked final just before the 30-s reconcile are seen on
+    the tick after it; no run is read on its own."""
+    prefix = f"hist_ticks_{uuid.uuid4().hex[:8]}"
+    with AirflowClient(airflow.base_url, **credentials) as c:
+        runs = [
+            (dag, c.trigger_dag_run(dag, dag_run_id=f"{prefix}_{dag[-1]}{i}").dag_run_id)
+            for dag in (A, B)
+            for i in range(30)
+        ]
+
+    def mark(part: int) -> Callable[[], None]:
+        return lambda: _mark_all(airflow.base_url, credentials, runs[part::3], 0.0)
+
+    clock = VirtualClock()
+    # a third of the runs before the tick of 10 s, one before the reconcile of 30 s, one before 45 s
+    network = Stamped(clock.monotonic, [(10.0, mark(0)), (RECONCILE_EVERY, mark(1)), (45.0, mark(2))])
+    with VirtualTimeClient(airflow.base_url, **credentials, transport=network, clock=clock) as client:
+        finished = client.wait_for_dag_runs(runs, poll_frequency=5.0, timeout=600.0, if_paused="ignore")
+    assert [(r.dag_id, r.dag_run_id) for r in finished] == runs
+    assert all(r.state is not None and r.state.is_final for r in finished)
+    lists: Counter[tuple[str, float, str]] = Counter()
+    for at, request in network.sent:
+        path = request.url.path
+        assert "/dagRuns/" not in path, f"a run was read on its own at {at}s: {path}"
+        if request.method == "GET" and path.endswith("/dagRuns"):
+            kind = "changed" if "updated_at_gte" in request.url.params else "unfinished"
+            lists[(path.split("/")[-2], at, kind)] += 1
+    ticks = [(t, "unfinished" if t in (0.0, RECONCILE_EVERY) else "changed") for t in range(0, 50, 5)]
+    assert lists == Counter({(dag, float(t), kind): 1 for dag in (A, B) for t, kind in ticks})

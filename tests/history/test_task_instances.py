@@ -1,0 +1,158 @@
+"""``client.task_instances()`` of one DAG, several or every DAG, on the fake Airflow (v1 and v2, sync
+and async): filters sent to Airflow, every page of the clamped batch and list endpoints, earlier
+tries added, and the frame of several DAGs equal to the per-DAG frames one after the other."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, InvalidArgumentError
+from tests.fake_airflow import FAST, FakeAirflow
+from tests.history.fake_task_instances import FakeTaskInstances
+
+DAY = datetime(2026, 3, 1, tzinfo=timezone.utc)
+DAGS = ["alpha", "beta", "gamma"]
+
+
+def _seeded(api: str, *, cursor: bool = False, max_page: int = 7) -> FakeTaskInstances:
+    """3 DAGs x 4 runs (one a day) x 3 tasks, with retries and a mapped task: 48 task instances."""
+    fake = FakeAirflow(api=api, cursor=cursor, max_page=max_page, default_script=None)
+    fake.scripts.update({dag: ["success"] for dag in DAGS})
+    tis = FakeTaskInstances(fake)
+    for day in range(4):
+        for dag in reversed(DAGS):  # not in dag order: the frame orders them
+            run = f"{dag}_run{day}"
+            due = DAY + timedelta(days=day)
+            tis.add(dag, run, "extract", due, "success")
+            tis.add(dag, run, "load", due, *(["failed", "success"] if day % 2 else ["failed"]))
+            for index in range(2):
+                tis.add(dag, run, "mapped", due, *(["up_for_retry"] * index), "success", map_index=index)
+    return tis
+
+
+def _call(mode: str, tis: FakeTaskInstances, *args: Any, **kwargs: Any) -> pd.DataFrame:
+    options: dict[str, Any] = dict(username="u", password="p", api_version=tis.fake.api, retry=FAST)
+    if mode == "sync":
+        with AirflowClient("http://airflow.test", transport=httpx.MockTransport(tis), **options) as client:
+            return client.task_instances(*args, **kwargs)
+
+    async def main() -> pd.DataFrame:
+        async with AsyncAirflowClient(
+            "http://airflow.test", transport=httpx.MockTransport(tis), **options
+        ) as client:
+            return await client.task_instances(*args, **kwargs)
+
+    return asyncio.run(main())
+
+
+def _lists(tis: FakeTaskInstances) -> list[httpx.Request]:
+    return [r for r in tis.fake.requests if r.url.path.endswith(("/taskInstances", "/taskInstances/list"))]
+
+
+CASES = [("v2", True, "sync"), ("v2", False, "async"), ("v1", False, "sync"), ("v1", False, "async")]
+
+
+@pytest.mark.parametrize(("api", "cursor", "mode"), CASES)
+def test_several_dags_equal_the_per_dag_frames_one_after_the_other(api: str, cursor: bool, mode: str) -> None:
+    tis = _seeded(api, cursor=cursor)
+    tis.batch_max_page = 5  # a server clamping the batch's page_limit too: every page is still fetched
+    per_dag = [_call(mode, tis, dag) for dag in DAGS]
+    tis.fake.requests.clear()
+    several = _call(mode, tis, ["gamma", "alpha", "beta", "alpha"])
+    expected = pd.concat(per_dag, ignore_index=True)
+    pd.testing.assert_frame_equal(several, expected)
+    pd.testing.assert_frame_equal(_call(mode, tis, None), expected)  # every DAG
+    pd.testing.assert_frame_equal(_call(mode, tis, ["beta"]), per_dag[1])
+    # 48 task instances + their earlier tries: load failed once on days 1 and 3, mapped[1] once
+    assert len(several) == 48 + 3 * (2 + 4)
+    assert several.groupby(["dag_id", "dag_run_id", "task_id", "map_index"]).size().max() == 2
+    batch = [r for r in _lists(tis) if r.url.path.endswith("/list")]
+    bodies = [json.loads(r.content) for r in batch]
+    # the first page told the total (48) and came back clamped to 5: the other 9 at offsets of 5
+    assert sorted(b["page_offset"] for b in bodies) == list(range(0, 50, 5))
+    assert all(b["dag_ids"] == ["gamma", "alpha", "beta"] for b in bodies)
+    assert all(("order_by" in b) == (api == "v2") for b in bodies)
+
+
+@pytest.mark.parametrize(("api", "cursor", "mode"), CASES)
+def test_filters_are_applied_by_airflow(api: str, cursor: bool, mode: str) -> None:
+    tis = _seeded(api, cursor=cursor)
+    since, until = DAY + timedelta(days=1), DAY + timedelta(days=2)
+    frame = _call(mode, tis, ["alpha", "gamma"], state=["failed", "up_for_retry"], since=since, until=until)
+    # latest tries in those states, of runs due on days 1-2: load of day 2 failed (day 1's succeeded)
+    assert sorted(zip(frame["dag_run_id"], frame["task_id"], frame["try_number"], strict=True)) == [
+        ("alpha_run2", "load", 1),
+        ("gamma_run2", "load", 1),
+    ]
+    (body,) = [json.loads(r.content) for r in _lists(tis)]
+    field = "run_after" if api == "v2" else "execution_date"
+    assert body["state"] == ["failed", "up_for_retry"] and body["dag_ids"] == ["alpha", "gamma"]
+    assert (body[f"{field}_gte"], body[f"{field}_lte"]) == (since.isoformat(), until.isoformat())
+    tis.fake.requests.clear()
+    every = _call(mode, tis, None, state="success", until=DAY)
+    requests = _lists(tis)
+    assert len(requests) == 2  # 9 task instances, pages of 7
+    for request in requests:
+        assert request.url.path.endswith("/dags/~/dagRuns/~/taskInstances")
+        assert request.url.params.get_list("state") == ["success"] and request.url.params[f"{field}_lte"]
+    # day 0: extract, mapped[0] and mapped[1] (its earlier up_for_retry try is not a success) per DAG
+    assert len(every) == 3 * 3 and set(every["state"]) == {"success"}
+
+
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_limit_counts_task_instances_over_the_dags(api: str) -> None:
+    tis = _seeded(api)
+    frame = _call("sync", tis, DAGS, limit=12)
+    assert frame.drop_duplicates(["dag_id", "dag_run_id", "task_id", "map_index"]).shape[0] == 12
+
+
+def test_bad_arguments_are_refused_before_any_request() -> None:
+    tis = _seeded("v2")
+    with pytest.raises(InvalidArgumentError, match=r"dag_run_id: 'r1' names a run of one DAG.*\['a', 'b'\]"):
+        _call("sync", tis, ["a", "b"], "r1")
+    with pytest.raises(InvalidArgumentError, match=r"dag_run_id: 'r1'.*None"):
+        _call("sync", tis, None, "r1")
+    with pytest.raises(InvalidArgumentError, match="dag_id"):
+        _call("sync", tis, ["alpha", ""])
+    with pytest.raises(InvalidArgumentError, match="since"):
+        _call("sync", tis, ["alpha", "beta"], since=datetime(2026, 1, 1))
+    assert _lists(tis) == []
+    empty = _call("sync", tis, [])
+    assert empty.empty and list(empty.columns) == list(_call("sync", tis, "alpha").columns)
+
+
+@pytest.mark.parametrize("api", ["v2", "v1"])
+def test_a_row_repeated_by_offset_pages_of_a_changing_server_is_kept_once(api: str) -> None:
+    tis = _seeded(api)
+    tis.batch_max_page = 5
+    handle = tis.__call__
+
+    def entering(request: httpx.Request) -> httpx.Response:
+        answer = handle(request)
+        if request.url.path.endswith("/list") and json.loads(request.content)["page_offset"] == 0:
+            # a task instance enters the filter before the next pages: they all shift by one row
+            tis.latest.insert(0, {**tis.latest[0], "task_id": "late", "try_number": 1})
+        return answer
+
+    with AirflowClient(
+        "http://airflow.test",
+        username="u",
+        password="p",
+        api_version=api,
+        retry=FAST,
+        transport=httpx.MockTransport(entering),
+    ) as client:
+        frame = client.task_instances(DAGS)
+    keys = ["dag_id", "dag_run_id", "task_id", "map_index", "try_number"]
+    assert not frame.duplicated(keys).any()  # the row the shift repeated is kept once
+    assert "late" not in set(frame["task_id"])  # it entered behind the pages read: the next export has it
+    # (the shift also pushes the last task instance past the total the first page announced: offset
+    # pages cannot see it, cursor pages do)
+    assert len(frame) == 48 + 18 - 2
