@@ -29,11 +29,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-<<<<<<< HEAD
-from datetime import datetime, timezone
-=======
 from datetime import datetime, timedelta, timezone
->>>>>>> waits
 from typing import Any
 from urllib.parse import unquote
 
@@ -63,17 +59,6 @@ class FakeRun:
     forced: str | None = None
     #: recorded polls of a real run ({"dag_run": ..., "task_instances": ...}, see ``replay``)
     recorded: list[dict[str, Any]] | None = None
-<<<<<<< HEAD
-    #: when the run last changed state (what ``updated_at_gte`` filters a list on)
-    updated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-
-    def step(self) -> None:
-        """One poll: the run moves one step along its script."""
-        before = self.state
-        self.polls += 1
-        if self.state != before:
-            self.updated_at = datetime.now(timezone.utc)
-=======
     #: when the run was created or last changed state (Airflow's ``updated_at``, the fake's clock)
     updated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
@@ -83,7 +68,6 @@ class FakeRun:
         self.polls += 1
         if self.state != before:
             self.updated_at = now
->>>>>>> waits
 
     @property
     def state(self) -> str:
@@ -304,11 +288,7 @@ class FakeAirflow:
             return httpx.Response(200, json=run.body())
         if self._error_due("poll"):
             return _error(503, "busy")
-<<<<<<< HEAD
-        run.step()
-=======
         run.poll(self.wall_clock())
->>>>>>> waits
         return httpx.Response(200, json=run.body())
 
     def _list(self, request: httpx.Request, dag: str) -> httpx.Response:
@@ -323,14 +303,6 @@ class FakeAirflow:
                 return _error(503, "busy")
             now = self.wall_clock()
             for run in runs:
-<<<<<<< HEAD
-                run.step()
-        since = datetime.fromisoformat(params["updated_at_gte"]) if "updated_at_gte" in params else None
-        rows = [
-            run.body()
-            for run in runs
-            if (not states or run.state in states) and (since is None or run.updated_at >= since)
-=======
                 run.poll(now)
         since = params.get("updated_at_gte")
         changed_since = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
@@ -339,7 +311,6 @@ class FakeAirflow:
             for run in runs
             if (not states or run.state in states)
             and (changed_since is None or run.updated_at >= changed_since)
->>>>>>> waits
         ]
         if params.get("order_by", "").startswith("-"):
             rows.reverse()

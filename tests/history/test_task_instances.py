@@ -13,7 +13,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, InvalidArgumentError
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
+from kestra_airflow_sdk.airflow import InvalidArgumentError
 from tests.fake_airflow import FAST, FakeAirflow
 from tests.history.fake_task_instances import FakeTaskInstances
 

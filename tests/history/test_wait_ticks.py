@@ -20,7 +20,8 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from kestra_airflow_sdk import AsyncAirflowClient, DagRun, DagRunState
+from kestra_airflow_sdk import AsyncAirflowClient, DagRunState
+from kestra_airflow_sdk.airflow import DagRun
 from kestra_airflow_sdk.airflow.waits import RECONCILE_EVERY, WAIT_OVERLAP
 from tests.fake_airflow import FAST, FakeAirflow
 from tests.virtual_time import VirtualTimeClient, run_virtual
