@@ -227,7 +227,7 @@ def fetch_task_instances(
             limit=limit,
         )
     # offset pages of a server being written to can repeat a row that moved to the next page
-    latest = list({_ti_key(row): row for row in reversed(latest)}.values())[::-1]
+    latest = list({_ti_key(row): row for row in latest}.values())
     retried = [row for row in latest if _try_number(row) > 1]
     earlier = yield from gather((_earlier_tries(client, row) for row in retried), pagination.PAGE_CONCURRENCY)
     keep = set(states)
