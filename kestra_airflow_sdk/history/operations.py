@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..airflow import arguments
 from ..airflow.core import ClientCore
 from ..airflow.effects import Op
-from ..airflow.fetch import RunQuery, fetch_runs, fetch_task_instances
+from ..airflow.fetch import RunQuery, fetch_task_instances
 from ..airflow.models import Dag, DagRunState, TaskInstanceState
 from ..airflow.operation import operation
 
@@ -74,10 +74,10 @@ class HistoryOperations(ClientCore):
             >>> runs = client.dag_runs(["etl", "reports"], since=datetime(2026, 1, 1, tzinfo=timezone.utc))
             >>> runs.airflow.summary()
         """
-        from .frames import runs_frame
+        from .cache import exported_runs
 
         query = RunQuery.build(dag_id, state=state, since=since, until=until, limit=limit)
-        return runs_frame((yield from fetch_runs(self, query)))
+        return (yield from exported_runs(self, query))
 
     @operation
     def task_instances(
