@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..airflow.models import Dag
 from . import accessor  # noqa: F401  (registers ``df.airflow`` on every frame these functions build)
-from .schemas import DAG_RUNS, DAGS, TASK_INSTANCES
+from .schemas import DAG_RUNS, DAGS, TASK_INSTANCES, Column
 
 __all__ = ["RUN_KEY", "RUN_ORDER", "RunColumns", "dags_frame", "runs_frame", "task_instances_frame"]
 
@@ -82,28 +82,52 @@ class RunColumns:
                 self._pending[column.name] = []
 
     def frame(self) -> pd.DataFrame:
-        """The ``dag_runs`` frame of every row added, in canonical order (the parts are released
-        column by column as the frame is built)."""
+        """The ``dag_runs`` frame of every row added, in canonical order.
+
+        Column by column: the parts of one column are joined, put in order and released before the
+        next one, so building the frame holds the frame plus about one column.
+        """
         with self._lock:
             self._flush()
-            data: dict[str, pd.Series] = {}
-            for column in DAG_RUNS.columns:
-                if column.kind == "category":
-                    data[column.name] = column.series(self._pending.pop(column.name))
-                    continue
-                parts = self._parts.pop(column.name)
-                data[column.name] = pd.concat(parts, ignore_index=True) if parts else column.series([])
-                data[column.name].name = column.name
-                del parts
+            parts, states = self._parts, self._pending["state"]
             self.clear()
+
+        def joined(column: Column) -> pd.Series:
+            if column.kind == "category":
+                return column.series(states)
+            chunks = parts.pop(column.name)
+            series = pd.concat(chunks, ignore_index=True) if chunks else column.series([])
+            series.name = column.name
+            return series
+
+        by_name = {column.name: column for column in DAG_RUNS.columns}
+        keys = {name: joined(by_name[name]) for name in RUN_ORDER}
+        order = _run_order(keys)
+        data: dict[str, pd.Series] = {}
+        for column in DAG_RUNS.columns:
+            series = keys.pop(column.name) if column.name in keys else joined(column)
+            data[column.name] = series.take(order).reset_index(drop=True)
+            del series
         data["duration"] = data["duration"].fillna(data["end_date"] - data["start_date"])
-        keys = pd.DataFrame({name: data[name] for name in RUN_ORDER}, copy=False)
-        order = keys.sort_values(RUN_ORDER, kind="stable", na_position="last").index.to_numpy()
-        del keys
-        for name in DAG_RUNS.names:  # one column at a time: the unsorted one is released at once
-            data[name] = data[name].take(order).reset_index(drop=True)
         frame: pd.DataFrame = pd.DataFrame(data, columns=DAG_RUNS.names, copy=False)
         return frame
+
+
+def _run_order(data: Mapping[str, pd.Series]) -> Any:
+    """The positions that put run columns in :data:`RUN_ORDER` (missing values last).
+
+    Arrow sorts the key columns in place when pyarrow is there (pandas would first turn the Arrow
+    strings into one Python object per row); pandas sorts them otherwise. Run keys are unique, so
+    both give the one order :func:`runs_frame` gives.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - depends on the environment
+        keys = pd.DataFrame({name: data[name] for name in RUN_ORDER}, copy=False)
+        return keys.sort_values(RUN_ORDER, kind="stable", na_position="last").index.to_numpy()
+    table = pa.table({name: data[name] for name in RUN_ORDER})
+    return pc.sort_indices(table, sort_keys=[(name, "ascending") for name in RUN_ORDER]).to_numpy()
 
 
 def merge_runs(cached: pd.DataFrame, changed: pd.DataFrame) -> pd.DataFrame:
