@@ -1,7 +1,8 @@
-"""20 paused DAGs for the history benchmark: triggered runs stay queued, nothing ever executes."""
+"""Paused DAGs for the history benchmark (20, or ``BENCH_DAG_COUNT``): triggered runs stay queued, nothing executes."""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 try:  # Airflow 3.x
@@ -11,7 +12,7 @@ except ImportError:  # Airflow 2.x
     from airflow import DAG
     from airflow.operators.bash import BashOperator
 
-for _i in range(20):
+for _i in range(int(os.environ.get("BENCH_DAG_COUNT", "20"))):
     with DAG(
         dag_id=f"bench_dag_{_i:02d}",
         schedule=None,

@@ -163,6 +163,8 @@ class Session(HttpSession):
         self.retry: RetryPolicy = retry or DEFAULT_RETRY
         if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
             raise InvalidArgumentError(f"max_connections: expected an integer >= 1, got {max_connections!r}")
+        #: requests in flight at most; operations that run requests concurrently stay within it
+        self.max_connections = max_connections
         if api_version not in ("auto", "v1", "v2"):
             raise InvalidArgumentError(f"api_version: expected 'auto', 'v1' or 'v2', got {api_version!r}")
         forced = None if api_version == "auto" else ApiVersion(api_version)

@@ -22,13 +22,13 @@ import pandas as pd
 
 from ..airflow.effects import Op
 from ..airflow.errors import InvalidArgumentError
-from ..airflow.fetch import RunQuery, fetch_runs
+from ..airflow.fetch import RunQuery, export_runs, fetch_runs
 from ..airflow.session import Session
 from ..airflow.state import per_client
-from .frames import merge_runs, runs_frame
+from .frames import RunColumns, merge_runs, runs_frame
 from .schemas import DAG_RUNS
 
-__all__ = ["HistoryCache", "cache_of", "sync_runs"]
+__all__ = ["HistoryCache", "cache_of", "exported_runs", "sync_runs"]
 
 logger = logging.getLogger("kestra_airflow_sdk")
 
@@ -78,6 +78,14 @@ def _query_key(client: Session, query: RunQuery) -> str:
     )
 
 
+def exported_runs(client: Session, query: RunQuery) -> Op[pd.DataFrame]:
+    """The full export of a query as the ``dag_runs`` frame, built column-wise as pages arrive
+    (concurrent cursor streams per DAG where the server offers cursors, see :func:`export_runs`)."""
+    columns = RunColumns()
+    yield from export_runs(client, query, columns)
+    return columns.frame()
+
+
 def sync_runs(
     client: Session,
     query: RunQuery,
@@ -95,7 +103,7 @@ def sync_runs(
     entry = None if full else cache.get(key) or (_load(file, key) if file is not None else None)
     started = datetime.now(timezone.utc)
     if entry is None:
-        frame = runs_frame((yield from fetch_runs(client, query)))
+        frame = yield from exported_runs(client, query)
     else:
         changed = yield from fetch_runs(client, replace(query, updated_since=entry.synced_at - overlap))
         frame = merge_runs(entry.frame, runs_frame(changed))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..airflow import arguments
 from ..airflow.core import ClientCore
 from ..airflow.effects import Op
-from ..airflow.fetch import RunQuery, fetch_runs, fetch_task_instances
+from ..airflow.fetch import RunQuery, fetch_task_instances
 from ..airflow.models import Dag, DagRunState, TaskInstanceState
 from ..airflow.operation import operation
 
@@ -57,13 +57,15 @@ class HistoryOperations(ClientCore):
     ) -> Op[pd.DataFrame]:
         """DAG runs as a DataFrame, one row per run (columns: :data:`~.schemas.DAG_RUNS`).
 
-        Every filter is applied by Airflow; all pages are fetched (cursor pagination on Airflow
-        3.3+, the largest pages the server allows). Rows are ordered by ``run_after``, ``dag_id``,
-        ``dag_run_id``.
+        Every filter is applied by Airflow; all pages are fetched (the largest pages the server
+        allows). On Airflow 3.3+ every DAG (or each DAG of a list) is read as its own cursor
+        stream, at most ``min(8, max_connections)`` at once: lower the client's
+        ``max_connections`` to be gentler on the server. Pages go straight into typed columns.
+        Rows are ordered by ``run_after``, ``dag_id``, ``dag_run_id``.
 
         Args:
-            dag_id: one DAG id, a list of DAG ids (one batch request per page for all of them), or
-                None for every DAG.
+            dag_id: one DAG id, a list of DAG ids (one cursor stream each on Airflow 3.3+, one
+                batch request per page for all of them on older servers), or None for every DAG.
             state: only runs in this state (or any of these states).
             since: only runs due at or after this timezone-aware time (``run_after`` on
                 Airflow 3, ``logical_date`` on Airflow 2).
@@ -74,10 +76,10 @@ class HistoryOperations(ClientCore):
             >>> runs = client.dag_runs(["etl", "reports"], since=datetime(2026, 1, 1, tzinfo=timezone.utc))
             >>> runs.airflow.summary()
         """
-        from .frames import runs_frame
+        from .cache import exported_runs
 
         query = RunQuery.build(dag_id, state=state, since=since, until=until, limit=limit)
-        return runs_frame((yield from fetch_runs(self, query)))
+        return (yield from exported_runs(self, query))
 
     @operation
     def task_instances(

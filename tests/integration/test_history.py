@@ -592,3 +592,34 @@ def test_waits_on_two_dags_send_one_list_request_per_dag_per_tick(
             lists[(path.split("/")[-2], at, kind)] += 1
     ticks = [(t, "unfinished" if t in (0.0, RECONCILE_EVERY) else "changed") for t in range(0, 50, 5)]
     assert lists == Counter({(dag, float(t), kind): 1 for dag in (A, B) for t, kind in ticks})
+
+
+def test_full_export_reads_one_stream_per_dag_and_equals_the_plain_export(
+    client: Any, airflow: AirflowServer, seed: Seed
+) -> None:
+    """dag_runs() of several DAGs and of every DAG: on Airflow 3.3 one cursor stream per DAG (plus the
+    DAG list and one count of ``~``), pages straight into columns; the same frame as the plain export
+    (every row as a dict, then the frame) of the same runs, dtypes included. Airflow 2: offset pages."""
+    from kestra_airflow_sdk.airflow.fetch import RunQuery, fetch_runs
+    from kestra_airflow_sdk.history.frames import runs_frame
+
+    target = getattr(client, "_client", client)
+    for query, dag_id in ((RunQuery(dag_ids=(A, B)), [A, B]), (RunQuery(), None)):
+        sent = _requests(client)
+        frame = client.dag_runs(dag_id)
+        requests = _api_requests(sent)
+        plain = runs_frame(client.execute(fetch_runs(target, query)))
+        assert dict(frame.dtypes) == DAG_RUNS.dtypes
+        pd.testing.assert_frame_equal(seed.mine(frame), seed.mine(plain))
+        assert set(seed.a + seed.b) <= set(frame["dag_run_id"])
+        lists = [r for r in requests if r.url.path.endswith("/dagRuns") or r.url.path.endswith("/list")]
+        if airflow.api_version == "v2":
+            streams = {r.url.path for r in lists if "cursor" in r.url.params}
+            assert {f"/api/v2/dags/{A}/dagRuns", f"/api/v2/dags/{B}/dagRuns"} <= streams
+            assert "/api/v2/dags/~/dagRuns" not in streams  # every run was read from its DAG's stream
+            assert not any(r.method == "POST" for r in requests)
+            if dag_id is None:  # the DAG list and one exact count of ``~`` (offset pagination)
+                assert [r.url.params.get("limit") for r in lists if "/~/" in r.url.path] == ["1"]
+                assert any(r.url.path == "/api/v2/dags" for r in requests)
+        else:
+            assert all("/~/" in r.url.path and "cursor" not in r.url.params for r in lists)
