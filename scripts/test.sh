@@ -51,6 +51,8 @@ phase mkdocs env NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet  
 phase ruff lint
 phase mypy .venv/bin/mypy kestra_airflow_sdk
 phase layers .venv/bin/lint-imports  # layers point down: every contract of pyproject.toml [tool.importlinter]
-# two workers: the tests of each real server kind run on one of them, concurrently with the other
-# kind's (tests/server_pool.py); fast tests fill in while the servers boot
-phase pytest .venv/bin/pytest -q -p no:cacheprovider --durations=15 -n 2 "$@"
+# one worker per real server kind (tests/airflow_servers.py SERVER_KINDS), each running that kind's
+# tests once its server is up, concurrently with the other kinds' (tests/server_pool.py), plus one
+# that keeps running the fast tests meanwhile; all of them run fast tests while the servers boot
+workers=$(.venv/bin/python -c 'from tests.airflow_servers import SERVER_KINDS; print(len(SERVER_KINDS) + 1)')
+phase pytest .venv/bin/pytest -q -p no:cacheprovider --durations=15 -n "$workers" "$@"

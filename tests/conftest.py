@@ -7,7 +7,7 @@ collection ends, so the fast tests run while they boot; the first test that need
 and a server is stopped once its kind's tests are done. A server that cannot start fails the tests;
 it never skips them.
 
-Plain ``pytest`` runs everything in one process, the tests on a real server last. ``pytest -n 2``
+Plain ``pytest`` runs everything in one process, the tests on a real server last. ``pytest -n 3``
 (scripts/test.sh) runs the groups of the different kinds concurrently, one worker each, while the
 other workers take the fast tests (tests/server_pool.py): any ``-n`` run is scheduled that way,
 whatever its ``--dist``.
