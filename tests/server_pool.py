@@ -6,9 +6,10 @@ kinds its tests need, shared through a directory so that every process of the se
 * ``pytest -n N`` (pytest-xdist; scripts/test.sh runs one worker per server kind, plus one): the
   controller starts them when the workers report their collection and writes each one (or why it
   could not start) to the directory; the workers read it from there. All the tests of one kind are
-  one unit of work (``ServerGroupScheduling``: xdist's ``loadgroup``, with the groups the workers record in the
-  directory, since xdist's ``xdist_group`` marks no longer reach the controller under pytest 9), so
-  one worker runs them in order: server restarts and server-wide changes never race another test.
+  one unit of work (``ServerGroupScheduling``: xdist's ``loadgroup``, over the groups the workers
+  record in the directory, since xdist's ``xdist_group`` marks no longer reach the controller under
+  pytest 9), so one worker runs them in order: server restarts and server-wide changes never race
+  another test.
   A group goes to a worker only once its server is up, so the workers run the fast tests while the
   servers boot, and the groups of different kinds run concurrently.
 """
