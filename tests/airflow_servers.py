@@ -7,12 +7,16 @@ already running (handy while developing); CI always starts its own.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -107,6 +111,45 @@ def start_server(major: str) -> AirflowServer:
     env = {**os.environ, "AIRFLOW_PORT": str(port), "AIRFLOW_HOME": str(home), "AIRFLOW_RESET": "1"}
     info = _run_start(major, env)
     return AirflowServer(major, info["AIRFLOW_BASE_URL"], info["AIRFLOW_API_VERSION"], home, port)
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """One kind of real server that the ``airflow`` fixture runs tests on."""
+
+    #: the fixture's param: a test picks kinds with ``parametrize("airflow", ["3"], indirect=True)``
+    key: str
+    start: Callable[[], AirflowServer]
+
+    @property
+    def id(self) -> str:
+        """The test id (``test_x[airflow3]``), and the name of the xdist group of its tests."""
+        return f"airflow{self.key}"
+
+
+#: every kind of real server, in the order their tests run in a single-process session. Another kind
+#: (e.g. the production profile) is one more row: its tests become one more xdist group.
+SERVER_KINDS = (
+    ServerKind("3", partial(start_server, "3")),
+    ServerKind("2", partial(start_server, "2")),
+)
+
+
+def server_to_json(server: AirflowServer) -> str:
+    """A running server, for another process of the session (an xdist worker) to use."""
+    fields = {f.name: getattr(server, f.name) for f in dataclasses.fields(server)}
+    fields["home"] = None if server.home is None else str(server.home)
+    return json.dumps({"class": type(server).__name__, "fields": fields})
+
+
+def server_from_json(text: str) -> AirflowServer:
+    data = json.loads(text)
+    cls = {c.__name__: c for c in (AirflowServer, ProductionServer)}[data["class"]]
+    fields = data["fields"]
+    if fields["home"] is not None:
+        fields["home"] = Path(fields["home"])
+    server: AirflowServer = cls(**fields)
+    return server
 
 
 # ---------------------------------------------------------------- the production profile (Airflow 3)

@@ -1,89 +1,144 @@
-"""Shared fixtures: real Airflow 3 and Airflow 2 servers for integration tests.
+"""Shared fixtures: real Airflow servers (3.3.2 and 2.10.5) for integration tests.
 
-Any test that uses the ``airflow`` fixture (or one built on it) runs once per Airflow version and is
-marked ``integration``. The servers the selected tests need are started once per session, both at
-once and in the background as soon as collection ends, so the fast tests run while they boot; the
-first test that needs one waits for it, and a server is stopped once its version's tests are done.
-A server that cannot start fails the tests; it never skips them.
+Any test that uses the ``airflow`` fixture (or one built on it) runs once per server kind
+(``SERVER_KINDS``) and is marked ``integration``. The servers the
+selected tests need are started once per session, all at once and in the background as soon as
+collection ends, so the fast tests run while they boot; the first test that needs one waits for it,
+and a server is stopped once its kind's tests are done. A server that cannot start fails the tests;
+it never skips them.
+
+Plain ``pytest`` runs everything in one process, the tests on a real server last. ``pytest -n 3``
+(scripts/test.sh) runs the groups of the different kinds concurrently, one worker each, while the
+other workers take the fast tests (tests/server_pool.py): any ``-n`` run is scheduled that way,
+whatever its ``--dist``.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.airflow_servers import PASSWORD, USERNAME, AirflowServer, start_server
+from tests.airflow_servers import PASSWORD, SERVER_KINDS, USERNAME, AirflowServer
+from tests.server_pool import KINDS_BY_KEY, ServerPool, group_scheduler, kinds_needed
 
-VERSIONS = ["3", "2"]
+#: conftest modules that count what the session ran (``export()``, ``merge(data)``,
+#: ``write_summary(terminalreporter)``): their lines are printed at the end, summed over xdist workers
+TALLIES = ("tests.docs.conftest", "tests.corpus.conftest")
 
-#: the servers being started (or started) for this session, by major version
-_starting: dict[str, Future[AirflowServer]] = {}
-_pool = ThreadPoolExecutor(max_workers=len(VERSIONS), thread_name_prefix="airflow-start")
+_POOL = pytest.StashKey[ServerPool]()
+_WORKER_DIR = "kas_servers_dir"
 
 
-@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests on a real server ``integration``."""
+def _worker_input(config: pytest.Config) -> dict[str, Any] | None:
+    return getattr(config, "workerinput", None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = _worker_input(config)
+    config.stash[_POOL] = ServerPool(None if worker is None else Path(worker[_WORKER_DIR]))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    pool = config.stash.get(_POOL, None)
+    if pool is not None and _worker_input(config) is None:
+        pool.close()  # stops every server the session started
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
+    """Mark the tests on a real server ``integration`` (before ``-m`` deselects by marker); once
+    pytest has grouped them by server, move them last (same order among them), so that every fast
+    test runs while the servers boot. An xdist worker records the kind each one needs."""
     for item in items:
-        if "airflow" in getattr(item, "fixturenames", ()):
+        if _is_real(item):
             item.add_marker(pytest.mark.integration)
-
-
-@pytest.hookimpl(trylast=True)  # after pytest grouped the tests by server, and ``-m`` deselected
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Run the tests on a real server last (same order among them), so that every fast test runs
-    while the servers boot, and start every server they need, concurrently, in the background."""
-    real = [item for item in session.items if "airflow" in getattr(item, "fixturenames", ())]
+    yield
+    real = [item for item in items if _is_real(item)]
     chosen = set(real)
-    session.items[:] = [item for item in session.items if item not in chosen] + real
-    if session.config.option.collectonly:
+    items[:] = [item for item in items if item not in chosen] + real
+    worker = _worker_input(config)
+    if worker is not None:
+        groups = {
+            item.nodeid: KINDS_BY_KEY[key].id for item in real if (key := _kind_key(item)) in KINDS_BY_KEY
+        }
+        config.stash[_POOL].record_groups(groups, worker["workerid"])
+
+
+def _kind_key(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    key = callspec.params.get("airflow") if callspec is not None else None
+    return key if isinstance(key, str) else None
+
+
+def _is_real(item: pytest.Item) -> bool:
+    return "airflow" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start every server the selected tests need, concurrently, in the background (an xdist
+    worker leaves that to the controller)."""
+    if session.config.option.collectonly or _worker_input(session.config) is not None:
         return
-    for major in _versions_needed(real):
-        _server(major)
+    real = [item for item in session.items if _is_real(item)]
+    session.config.stash[_POOL].start(kinds_needed(_kind_key(item) for item in real))
 
 
-def _versions_needed(items: list[pytest.Item]) -> list[str]:
-    needed: set[str] = set()
-    for item in items:
-        if "airflow" not in getattr(item, "fixturenames", ()):
-            continue
-        callspec = getattr(item, "callspec", None)
-        version = callspec.params.get("airflow") if callspec is not None else None
-        needed.update([version] if version in VERSIONS else VERSIONS)
-    return [v for v in VERSIONS if v in needed]
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    pool = node.config.stash[_POOL]
+    needed = set(pool.groups().values())
+    pool.start(kind for kind in SERVER_KINDS if kind.id in needed)
 
 
-def _server(major: str) -> Future[AirflowServer]:
-    if major not in _starting:
-        _starting[major] = _pool.submit(start_server, major)
-    return _starting[major]
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput[_WORKER_DIR] = str(node.config.stash[_POOL].directory)
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    for future in _starting.values():
-        try:
-            server = future.result()
-        except Exception:  # reported by the tests that needed it
-            continue
-        server.stop()
-    _starting.clear()
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return group_scheduler(config, log, config.stash[_POOL])
 
 
-@pytest.fixture(scope="session", params=VERSIONS, ids=[f"airflow{v}" for v in VERSIONS])
+@pytest.fixture(scope="session", params=[k.key for k in SERVER_KINDS], ids=[k.id for k in SERVER_KINDS])
 def airflow(request: pytest.FixtureRequest) -> Iterator[AirflowServer]:
     """A running real Airflow server (3.3.2 and 2.10.5), started once per test session."""
+    kind = KINDS_BY_KEY[request.param]
     try:
-        server = _server(request.param).result()
+        server = request.config.stash[_POOL].get(kind)
     except Exception as exc:  # the server must be there: fail, never skip
-        pytest.fail(f"could not start real Airflow {request.param}: {exc}", pytrace=False)
+        pytest.fail(f"could not start real Airflow {kind.id}: {exc}", pytrace=False)
     yield server
-    # the tests of this version are done (pytest groups them): free the CPU for the other version
-    _starting.pop(request.param, None)
+    # this kind's tests are done (pytest and xdist group them): free the CPU for the others
     server.stop()
 
 
 @pytest.fixture
 def credentials() -> dict[str, str]:
     return {"username": USERNAME, "password": PASSWORD}
+
+
+# ------------------------------------------------------------------ summary lines, over xdist workers
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:  # an xdist worker: send the counts to the controller
+        output["kas_tallies"] = {name: sys.modules[name].export() for name in TALLIES if name in sys.modules}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    for name, data in getattr(node, "workeroutput", {}).get("kas_tallies", {}).items():
+        importlib.import_module(name).merge(data)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for name in TALLIES:
+        if name in sys.modules:
+            sys.modules[name].write_summary(terminalreporter)

@@ -1,13 +1,29 @@
-"""Prints the corpus summary line at the end of the session (``N ran as Kestra, M refused, …``)."""
+"""The corpus summary line (``N ran as Kestra, M refused, …``), printed at the end of the session
+(tests/conftest.py ``TALLIES``)."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import pytest
 
-from tests.corpus.harness import RESULTS
+from tests.corpus.harness import RESULTS, Outcome
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def export() -> dict[str, Any]:
+    by_path = {path: [dataclasses.asdict(o) for o in outcomes] for path, outcomes in RESULTS.by_path.items()}
+    return {"by_path": by_path, "corpus_missing": RESULTS.corpus_missing}
+
+
+def merge(data: dict[str, Any]) -> None:
+    for path, outcomes in data["by_path"].items():
+        for outcome in outcomes:
+            RESULTS.add(path, Outcome(**outcome))
+    RESULTS.corpus_missing = RESULTS.corpus_missing or data["corpus_missing"]
+
+
+def write_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not RESULTS.by_path and not RESULTS.corpus_missing:
         return
     terminalreporter.section("Kestra corpus")

@@ -143,7 +143,9 @@ def test_fluent_flow_from_inside_a_running_loop(airflow: AirflowServer, credenti
 
 def test_parallel_dag_runs_overlap(airflow: AirflowServer, credentials: dict[str, str]) -> None:
     flow = Flow("parallel", "company.team").task(
-        Parallel(id="fan_out", tasks=[_trigger(airflow, f"run_{i}", "hello_world_dag") for i in range(3)])
+        # a one-task DAG (sleep 3 s): Airflow 2's SequentialExecutor runs every task of the three
+        # runs one after the other, so hello_world_dag's three tasks would triple the wait
+        Parallel(id="fan_out", tasks=[_trigger(airflow, f"run_{i}", "core_sleep_1") for i in range(3)])
     )
     execution = flow.run(secrets={"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": credentials["password"]})
 
