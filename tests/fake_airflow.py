@@ -378,13 +378,13 @@ def fake_client(fake: FakeAirflow, **kwargs: Any) -> AirflowClient:
 
 
 def fake_async_client(fake: FakeAirflow, **kwargs: Any) -> AsyncAirflowClient:
-    """An async client talking to ``fake``."""
+    """An async client talking to ``fake`` (or to ``transport=``, e.g. a handler wrapping the fake)."""
     kwargs.setdefault("retry", FAST)
+    kwargs.setdefault("transport", fake.transport())
     return AsyncAirflowClient(
         "http://airflow.test",
         username="u",
         password="p",
         api_version=fake.api,
-        transport=fake.transport(),
         **kwargs,
     )

@@ -118,8 +118,9 @@ def test_streams_in_flight_stay_within_max_connections(max_connections: int, bou
         return fake.handle(request)
 
     async def main() -> pd.DataFrame:
-        async with fake_async_client(fake, max_connections=max_connections) as client:
-            client._http._transport = httpx.MockTransport(handler)
+        async with fake_async_client(
+            fake, max_connections=max_connections, transport=httpx.MockTransport(handler)
+        ) as client:
             return await client.dag_runs()
 
     frame = asyncio.run(main())

@@ -29,7 +29,7 @@ import time
 import tracemalloc
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -39,7 +39,7 @@ import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRunState, RetryPolicy
 from kestra_airflow_sdk.airflow import WaitTimeoutError
-from kestra_airflow_sdk.airflow.waits import poller_of
+from kestra_airflow_sdk.airflow.waits import RunPoller, poller_of
 from tests.airflow_servers import PASSWORD, REPO, USERNAME, ProductionServer, start_production_server
 from tests.faults.proxy import Fault, FaultProxy
 
@@ -203,6 +203,30 @@ def _listed_dag(request: httpx.Request) -> list[str]:
     return []
 
 
+class Hooked(httpx.AsyncBaseTransport):
+    """The network, calling ``hooks`` with each request before sending it."""
+
+    def __init__(self) -> None:
+        self.network = httpx.AsyncHTTPTransport()
+        self.hooks: list[Callable[[httpx.Request], Awaitable[None]]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for hook in self.hooks:
+            await hook(request)
+        return await self.network.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.network.aclose()
+
+
+def _generation(poller: RunPoller, dag_id: str) -> int:
+    """How many refreshes of the DAG completed (0 before its first)."""
+    try:
+        return poller.generation(dag_id)
+    except KeyError:
+        return 0
+
+
 @pytest.mark.timeout(1800)
 def test_1000_waits_over_20_dags_poll_once_per_dag_per_tick_with_flat_memory(
     production: ProductionServer, caplog: pytest.LogCaptureFixture
@@ -224,14 +248,14 @@ def test_1000_waits_over_20_dags_poll_once_per_dag_per_tick_with_flat_memory(
                 kind = "unfinished" if states & {"queued", "running"} else "finished"
                 lists[(number, dag_id, poller.generation(dag_id), kind)] += 1
 
-        client._http.event_hooks["request"] = [count_lists]
+        network.hooks[:] = [count_lists]
         refs = await asyncio.gather(
             *(admin.trigger_dag_run(dag_id) for dag_id in PAUSED_DAGS for _ in range(per_dag))
         )
 
         async def settle() -> None:
             # after every DAG was polled twice (counted, not timed), from another client
-            while min((poller.generation(d) if d in poller._dags else 0) for d in PAUSED_DAGS) < 2:
+            while min(_generation(poller, d) for d in PAUSED_DAGS) < 2:
                 await asyncio.sleep(0.2)
             await asyncio.gather(
                 *(
@@ -249,14 +273,21 @@ def test_1000_waits_over_20_dags_poll_once_per_dag_per_tick_with_flat_memory(
         ]
         finals = await asyncio.wait_for(asyncio.gather(*waits), timeout=1500)
         await settler
-        client._http.event_hooks["request"] = []
+        network.hooks.clear()
         assert [f.dag_run_id for f in finals] == [r.dag_run_id for r in refs]
         return [f.state for f in finals]
+
+    network = Hooked()
 
     async def main() -> tuple[list[list[DagRunState | None]], int, int, list[str]]:
         async with (
             AsyncAirflowClient(
-                production.base_url, username=USERNAME, password=PASSWORD, retry=PATIENT, timeout=120.0
+                production.base_url,
+                username=USERNAME,
+                password=PASSWORD,
+                retry=PATIENT,
+                timeout=120.0,
+                transport=network,
             ) as client,
             AsyncAirflowClient(
                 production.base_url,
