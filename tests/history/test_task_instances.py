@@ -15,8 +15,7 @@ import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
 from kestra_airflow_sdk.airflow import InvalidArgumentError
-from tests.fake_airflow import FAST, FakeAirflow
-from tests.history.fake_task_instances import FakeTaskInstances
+from tests.fake_airflow import FAST, FakeAirflow, FakeTaskInstances
 
 DAY = datetime(2026, 3, 1, tzinfo=timezone.utc)
 DAGS = ["alpha", "beta", "gamma"]
