@@ -478,6 +478,20 @@ def _count_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return refreshes
 
 
+def _first_page(request: httpx.Request) -> bool:
+    """Whether a list request asks for a list's first page (no offset past 0, no cursor yet)."""
+    return request.url.params.get("offset", "0") == "0" and not request.url.params.get("cursor")
+
+
+def _trigger_on_both_dags(client: AirflowClient, prefix: str, per_dag: int) -> list[tuple[str, str]]:
+    """``per_dag`` runs of A, then of B, with run ids from ``prefix``: their (DAG id, run id) pairs."""
+    return [
+        (dag, client.trigger_dag_run(dag, dag_run_id=f"{prefix}_{dag[-1]}{i}").dag_run_id)
+        for dag in (A, B)
+        for i in range(per_dag)
+    ]
+
+
 def test_concurrent_waits_share_one_poll_per_dag(
     airflow: AirflowServer, credentials: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -509,9 +523,7 @@ def test_concurrent_waits_share_one_poll_per_dag(
     assert len(sent) - len(polls) <= 2  # a run is read on its own only if it finished before its first look
     # one list per tick: a list's later pages (more than a page of runs changed within the overlap
     # window, which depends on how fast the server marks them) are not more lists
-    first_pages = [
-        r for r in polls if r.url.params.get("offset", "0") == "0" and not r.url.params.get("cursor")
-    ]
+    first_pages = [r for r in polls if _first_page(r)]
     assert len(first_pages) <= len(refreshes)
 
 
@@ -520,11 +532,7 @@ def test_wait_for_dag_runs_polls_per_dag(
 ) -> None:
     prefix = f"hist_waits_{uuid.uuid4().hex[:8]}"
     with AirflowClient(airflow.base_url, **credentials) as c:
-        runs = [
-            (dag, c.trigger_dag_run(dag, dag_run_id=f"{prefix}_{dag[-1]}{i}").dag_run_id)
-            for dag in (A, B)
-            for i in range(5)
-        ]
+        runs = _trigger_on_both_dags(c, prefix, 5)
         c.set_dag_run_state(A, runs[0][1], "success")  # already final before the wait starts
     refreshes = _count_refreshes(monkeypatch)
     client.get_version()
@@ -572,11 +580,7 @@ def test_waits_on_two_dags_send_one_list_request_per_dag_per_tick(
     the tick after it; no run is read on its own."""
     prefix = f"hist_ticks_{uuid.uuid4().hex[:8]}"
     with AirflowClient(airflow.base_url, **credentials) as c:
-        runs = [
-            (dag, c.trigger_dag_run(dag, dag_run_id=f"{prefix}_{dag[-1]}{i}").dag_run_id)
-            for dag in (A, B)
-            for i in range(30)
-        ]
+        runs = _trigger_on_both_dags(c, prefix, 30)
 
     def mark(part: int) -> Callable[[], None]:
         return lambda: _mark_all(airflow.base_url, credentials, runs[part::3], 0.0)
@@ -592,12 +596,10 @@ def test_waits_on_two_dags_send_one_list_request_per_dag_per_tick(
     for at, request in network.sent:
         path = request.url.path
         assert "/dagRuns/" not in path, f"a run was read on its own at {at}s: {path}"
-        params = request.url.params
-        first_page = params.get("offset", "0") == "0" and not params.get("cursor")
-        if request.method == "GET" and path.endswith("/dagRuns") and first_page:
+        if request.method == "GET" and path.endswith("/dagRuns") and _first_page(request):
             # (a list's later pages, when other tests' runs changed within the window too, are the
             # same list)
-            kind = "changed" if "updated_at_gte" in params else "unfinished"
+            kind = "changed" if "updated_at_gte" in request.url.params else "unfinished"
             lists[(path.split("/")[-2], at, kind)] += 1
     ticks = [(t, "unfinished" if t in (0.0, RECONCILE_EVERY) else "changed") for t in range(0, 50, 5)]
     assert lists == Counter({(dag, float(t), kind): 1 for dag in (A, B) for t, kind in ticks})
