@@ -3,6 +3,7 @@
 # every test. Integration tests start real Airflow 3.3.2 and 2.10.5 servers themselves
 # (scripts/airflow.sh; venvs cached in ~/.cache/kestra-airflow-sdk), in the background while the
 # fast tests run, and FAIL if they cannot; the two servers' tests run concurrently (pytest-xdist).
+# The production profile's tests run with scripts/test-production.sh (KAS_SERVER_KINDS).
 # Prints the time of each phase and pytest's 15 slowest tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -51,8 +52,8 @@ phase mkdocs env NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet  
 phase ruff lint
 phase mypy .venv/bin/mypy kestra_airflow_sdk
 phase layers .venv/bin/lint-imports  # layers point down: every contract of pyproject.toml [tool.importlinter]
-# one worker per real server kind (tests/airflow_servers.py SERVER_KINDS), each running that kind's
-# tests once its server is up, concurrently with the other kinds' (tests/server_pool.py), plus one
+# one worker per selected real server kind (tests/airflow_servers.py selected_kinds(): KAS_SERVER_KINDS
+# or the default ones), each running that kind's tests once its server is up, concurrently with the other kinds' (tests/server_pool.py), plus one
 # that keeps running the fast tests meanwhile; all of them run fast tests while the servers boot
-workers=$(.venv/bin/python -c 'from tests.airflow_servers import SERVER_KINDS; print(len(SERVER_KINDS) + 1)')
+workers=$(.venv/bin/python -c 'from tests.airflow_servers import selected_kinds; print(len(selected_kinds()) + 1)')
 phase pytest .venv/bin/pytest -q -p no:cacheprovider --durations=15 -n "$workers" "$@"

@@ -43,7 +43,7 @@ class AirflowServer:
         return {**os.environ, "AIRFLOW_PORT": str(self.port), "AIRFLOW_HOME": str(self.home)}
 
     def stop(self) -> None:
-        if self.home is not None and self.owned:
+        if self.home is not None and self.owned and self.home.exists():
             subprocess.run(
                 [str(SCRIPT), self.major, "stop"], env=self.env(), check=False, capture_output=True
             )
@@ -120,19 +120,20 @@ class ServerKind:
     #: the fixture's param: a test picks kinds with ``parametrize("airflow", ["3"], indirect=True)``
     key: str
     start: Callable[[], AirflowServer]
+    #: the test modules (paths from the repository root) whose tests run on this kind unless they
+    #: pick their kinds themselves; ``None``: every module's
+    modules: frozenset[str] | None = None
+    #: whether a session runs this kind's tests when ``KAS_SERVER_KINDS`` does not name the kinds
+    by_default: bool = True
 
     @property
     def id(self) -> str:
         """The test id (``test_x[airflow3]``), and the name of the xdist group of its tests."""
         return f"airflow{self.key}"
 
-
-#: every kind of real server, in the order their tests run in a single-process session. Another kind
-#: (e.g. the production profile) is one more row: its tests become one more xdist group.
-SERVER_KINDS = (
-    ServerKind("3", partial(start_server, "3")),
-    ServerKind("2", partial(start_server, "2")),
-)
+    def serves(self, module: Path) -> bool:
+        """Whether a test module's tests run on this kind by default."""
+        return self.modules is None or module.resolve().relative_to(REPO).as_posix() in self.modules
 
 
 def server_to_json(server: AirflowServer) -> str:
@@ -156,6 +157,8 @@ def server_from_json(text: str) -> AirflowServer:
 
 #: ports the production profile derives from its REST port: serve-logs, PostgreSQL, Redis
 PRODUCTION_PORT_OFFSETS = (1000, 2000, 3000)
+#: the throw-away PostgreSQL cluster's role and password (scripts/airflow-production.sh)
+PRODUCTION_DB_USER, PRODUCTION_DB_PASSWORD = "airflow", "airflow-not-a-secret"
 
 
 @dataclass
@@ -167,6 +170,11 @@ class ProductionServer(AirflowServer):
     def env(self) -> dict[str, str]:
         return {**super().env(), "AIRFLOW_PROFILE": "production", **(self.extra_env or {})}
 
+    def stop(self) -> None:
+        """Stop every process and service it started, then delete its home and database cluster."""
+        super().stop()
+        self.discard()
+
     def discard(self) -> None:
         """Delete a stopped server's home and database cluster (which may live outside it, see
         scripts/airflow-production.sh)."""
@@ -176,6 +184,39 @@ class ProductionServer(AirflowServer):
         if cluster.is_symlink():
             shutil.rmtree(cluster.resolve(), ignore_errors=True)
         shutil.rmtree(self.home, ignore_errors=True)
+        dags = (self.extra_env or {}).get("AIRFLOW_DAGS_DIR")
+        if dags:  # the copy of the DAGs it was started with
+            shutil.rmtree(dags, ignore_errors=True)
+
+    def sql(self, statements: str) -> str:
+        """Run SQL on the server's PostgreSQL database (``psql``, from Debian's postgresql-client);
+        returns what it printed (unaligned, tuples only)."""
+        assert self.port is not None
+        port = str(self.port + PRODUCTION_PORT_OFFSETS[1])
+        proc = subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                port,
+                "-U",
+                PRODUCTION_DB_USER,
+                "-d",
+                "airflow",
+                "-qAt",
+                "-f",
+                "-",
+            ],
+            input="\\set ON_ERROR_STOP on\n" + statements,
+            env={**os.environ, "PGPASSWORD": PRODUCTION_DB_PASSWORD},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"psql failed (exit {proc.returncode}): {proc.stderr.strip()}")
+        return proc.stdout
 
     def pid(self, component: str) -> int:
         """The pid (and process group) of a running component, e.g. ``celery-worker-1``."""
@@ -201,12 +242,33 @@ def _free_port_with(offsets: tuple[int, ...]) -> int:
     raise RuntimeError("no set of free ports found")
 
 
-def start_production_server(dags_dir: Path, extra_env: dict[str, str] | None = None) -> ProductionServer:
-    """The production profile on free loopback ports with a fresh database, DAGs from ``dags_dir``.
+#: the production profile's own DAGs, beside the project's test DAGs
+PRODUCTION_DAGS = REPO / "tests" / "dags_production"
+#: the scheduler fails a task whose heartbeats stopped after this long (Airflow's default is 300 s)
+PRODUCTION_HEARTBEAT_TIMEOUT = 60
+#: the modules whose tests run on the production profile too (issue 14: client, flows, history,
+#: reliability), besides its own (tests/integration/test_production.py); docs, notebooks, the corpus
+#: and the rest stay on the SQLite servers
+PRODUCTION_MODULES = frozenset(
+    f"tests/integration/{name}.py"
+    for name in (
+        "test_client",
+        "test_flows",
+        "test_flow_tasks",
+        "test_flow_reliability",
+        "test_history",
+        "test_reliability",
+    )
+)
+
+
+def start_production_server() -> ProductionServer:
+    """The production profile on free loopback ports with a fresh database and the DAGs of
+    tests/dags and tests/dags_production (a copy, deleted with the server).
 
     ``KAS_AIRFLOW3_PRODUCTION_URL`` (and ``KAS_AIRFLOW3_PRODUCTION_HOME``, for the tests that need
     its processes) reuses a production-profile server that is already running (its DAG folder must
-    hold ``dags_dir``'s DAGs)."""
+    hold those DAGs)."""
     existing = os.environ.get("KAS_AIRFLOW3_PRODUCTION_URL")
     if existing:
         home = os.environ.get("KAS_AIRFLOW3_PRODUCTION_HOME")
@@ -220,9 +282,15 @@ def start_production_server(dags_dir: Path, extra_env: dict[str, str] | None = N
         )
     port = _free_port_with(PRODUCTION_PORT_OFFSETS)
     home = Path(tempfile.mkdtemp(prefix="kas-airflow3-production-"))
-    server = ProductionServer(
-        "3", "", "v2", home, port, extra_env={"AIRFLOW_DAGS_DIR": str(dags_dir), **(extra_env or {})}
-    )
+    dags = Path(tempfile.mkdtemp(prefix="kas-airflow3-production-dags-"))  # AIRFLOW_RESET wipes the home
+    for folder in (REPO / "tests" / "dags", PRODUCTION_DAGS):
+        for dag_file in folder.glob("*.py"):
+            shutil.copy(dag_file, dags)
+    extra_env = {
+        "AIRFLOW_DAGS_DIR": str(dags),
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(PRODUCTION_HEARTBEAT_TIMEOUT),
+    }
+    server = ProductionServer("3", "", "v2", home, port, extra_env=extra_env)
     env = {**server.env(), "AIRFLOW_RESET": "1"}
     try:
         info = _run_start("3", env)
@@ -231,3 +299,32 @@ def start_production_server(dags_dir: Path, extra_env: dict[str, str] | None = N
         raise
     server.base_url = info["AIRFLOW_BASE_URL"]
     return server
+
+
+#: every kind of real server, in the order their tests run in a single-process session; each kind's
+#: tests are one xdist group (scripts/test.sh runs one worker per selected kind, plus one). The
+#: production profile's ~85 tests take about 25 minutes on the 2-core box: they run when asked for
+#: (``KAS_SERVER_KINDS``, scripts/test-production.sh), not yet in every scripts/test.sh (issue 14)
+SERVER_KINDS = (
+    ServerKind("3", partial(start_server, "3")),
+    ServerKind("2", partial(start_server, "2")),
+    ServerKind("3-production", start_production_server, PRODUCTION_MODULES, by_default=False),
+)
+
+
+def selected_kinds() -> tuple[ServerKind, ...]:
+    """The kinds whose tests this session runs: those ``KAS_SERVER_KINDS`` names (kind ids such as
+    ``airflow3,airflow3-production``, comma-separated, or ``all``), else the default ones."""
+    names = os.environ.get("KAS_SERVER_KINDS", "").strip()
+    if not names:
+        return tuple(kind for kind in SERVER_KINDS if kind.by_default)
+    if names == "all":
+        return SERVER_KINDS
+    wanted = {name.strip() for name in names.split(",") if name.strip()}
+    known = [kind.id for kind in SERVER_KINDS]
+    unknown = sorted(wanted.difference(known))
+    if unknown:
+        raise ValueError(
+            f"KAS_SERVER_KINDS: unknown server kind(s) {unknown}; expected some of {known}, or all"
+        )
+    return tuple(kind for kind in SERVER_KINDS if kind.id in wanted)

@@ -1,13 +1,15 @@
 """Shared fixtures: real Airflow servers (3.3.2 and 2.10.5) for integration tests.
 
-Any test that uses the ``airflow`` fixture (or one built on it) runs once per server kind
-(``SERVER_KINDS``) and is marked ``integration``. The servers the
+Any test that uses the ``airflow`` fixture (or one built on it) runs once per server kind that
+serves its module (``SERVER_KINDS``: Airflow 3.3.2 and 2.10.5 on SQLite for every module; the 3.3.2
+production profile, when ``KAS_SERVER_KINDS`` asks for it, for the client, flows, history and
+reliability ones and tests/integration/test_production.py) and is marked ``integration``. The servers the
 selected tests need are started once per session, all at once and in the background as soon as
 collection ends, so the fast tests run while they boot; the first test that needs one waits for it,
 and a server is stopped once its kind's tests are done. A server that cannot start fails the tests;
 it never skips them.
 
-Plain ``pytest`` runs everything in one process, the tests on a real server last. ``pytest -n 3``
+Plain ``pytest`` runs everything in one process, the tests on a real server last. ``pytest -n 4``
 (scripts/test.sh) runs the groups of the different kinds concurrently, one worker each, while the
 other workers take the fast tests (tests/server_pool.py): any ``-n`` run is scheduled that way,
 whatever its ``--dist``.
@@ -23,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.airflow_servers import PASSWORD, SERVER_KINDS, USERNAME, AirflowServer
+from tests.airflow_servers import PASSWORD, SERVER_KINDS, USERNAME, AirflowServer, selected_kinds
 from tests.server_pool import KINDS_BY_KEY, ServerPool, group_scheduler, kinds_needed
 
 #: conftest modules that count what the session ran (``export()``, ``merge(data)``,
@@ -52,12 +54,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
     """Mark the tests on a real server ``integration`` (before ``-m`` deselects by marker); once
-    pytest has grouped them by server, move them last (same order among them), so that every fast
+    pytest has grouped them by server, deselect those of kinds the session does not run
+    (:func:`~tests.airflow_servers.selected_kinds`) and move the others last (same order among them), so that every fast
     test runs while the servers boot. An xdist worker records the kind each one needs."""
     for item in items:
         if _is_real(item):
             item.add_marker(pytest.mark.integration)
     yield
+    selected = {kind.key for kind in selected_kinds()}
+    off = [item for item in items if _is_real(item) and _kind_key(item) not in selected]
+    if off:  # server kinds this session does not run (KAS_SERVER_KINDS)
+        config.hook.pytest_deselected(items=off)
+        dropped = set(off)
+        items[:] = [item for item in items if item not in dropped]
     real = [item for item in items if _is_real(item)]
     chosen = set(real)
     items[:] = [item for item in items if item not in chosen] + real
@@ -105,9 +114,31 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return group_scheduler(config, log, config.stash[_POOL])
 
 
-@pytest.fixture(scope="session", params=[k.key for k in SERVER_KINDS], ids=[k.id for k in SERVER_KINDS])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test on a real server runs on every kind that serves its module (``ServerKind.modules``),
+    unless it picks its kinds itself (``parametrize("airflow", [...], indirect=True)``)."""
+    if "airflow" not in metafunc.fixturenames or _picks_kinds(metafunc):
+        return
+    kinds = [kind for kind in SERVER_KINDS if kind.serves(metafunc.definition.path)]
+    metafunc.parametrize(
+        "airflow", [k.key for k in kinds], ids=[k.id for k in kinds], indirect=True, scope="session"
+    )
+
+
+def _picks_kinds(metafunc: pytest.Metafunc) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        if "airflow" in names:
+            return True
+    return False
+
+
+@pytest.fixture(scope="session")
 def airflow(request: pytest.FixtureRequest) -> Iterator[AirflowServer]:
-    """A running real Airflow server (3.3.2 and 2.10.5), started once per test session."""
+    """A running real Airflow server (3.3.2 SQLite, 2.10.5 SQLite, 3.3.2 production profile),
+    started once per test session."""
     kind = KINDS_BY_KEY[request.param]
     try:
         server = request.config.stash[_POOL].get(kind)
