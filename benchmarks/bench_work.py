@@ -112,18 +112,18 @@ def export_httpx(base_url: str, concurrency: int = 4) -> Any:
     return runs_to_frame(asyncio.run(main()))
 
 
-def cursor_pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
-    """Every run under ``path`` with Airflow 3.3 cursor pages: follow ``next_cursor`` until it is
+def cursor_pages(http: httpx.Client, path: str, key: str = "dag_runs") -> list[dict[str, Any]]:
+    """Every item under ``path`` with Airflow 3.3 cursor pages: follow ``next_cursor`` until it is
     missing, a page comes back short, or ``total_entries`` (exact below its limit) is reached."""
     rows: list[dict[str, Any]] = []
     cursor = ""
     while True:
         body = http.get(path, params={"limit": 100, "cursor": cursor}).raise_for_status().json()
-        rows.extend(body["dag_runs"])
+        rows.extend(body[key])
         cursor = body.get("next_cursor") or ""
         total, cap = body.get("total_entries"), body.get("total_entries_limit")
         exact = total is not None and (cap is None or total < cap)
-        if not cursor or len(body["dag_runs"]) < 100 or (exact and len(rows) >= total):
+        if not cursor or len(body[key]) < 100 or (exact and len(rows) >= total):
             return rows
 
 
@@ -137,6 +137,12 @@ def export_httpx_cursor(base_url: str) -> Any:
 
 def export_httpx_per_dag(base_url: str, in_flight: int = 8) -> Any:
     """Hand-written: one cursor stream per DAG (the DAGs from ``GET /dags``), ``in_flight`` DAGs at once."""
+    return runs_to_frame(per_dag_streams(base_url, "/dags/{dag_id}/dagRuns", "dag_runs", in_flight))
+
+
+def per_dag_streams(base_url: str, path: str, key: str, in_flight: int) -> list[dict[str, Any]]:
+    """Hand-written: one cursor stream per DAG (the DAGs from ``GET /dags``), ``in_flight`` DAGs at
+    once on a thread pool sharing one ``httpx.Client``; ``path`` has a ``{dag_id}``."""
     from concurrent.futures import ThreadPoolExecutor
 
     headers = {"Authorization": f"Bearer {token(base_url)}"}
@@ -144,8 +150,47 @@ def export_httpx_per_dag(base_url: str, in_flight: int = 8) -> Any:
         dags = http.get("/dags", params={"limit": 1000, "exclude_stale": False}).raise_for_status().json()
         dag_ids = [dag["dag_id"] for dag in dags["dags"]]
         with ThreadPoolExecutor(max_workers=in_flight) as pool:
-            streams = list(pool.map(lambda dag_id: cursor_pages(http, f"/dags/{dag_id}/dagRuns"), dag_ids))
-    return runs_to_frame([row for rows in streams for row in rows])
+            streams = list(
+                pool.map(lambda dag_id: cursor_pages(http, path.format(dag_id=dag_id), key), dag_ids)
+            )
+    return [row for rows in streams for row in rows]
+
+
+# --------------------------------------------------------------------------- task instances of every DAG
+
+TI_DATETIME_COLUMNS = ("logical_date", "run_after", "start_date", "end_date", "queued_when", "scheduled_when")
+
+
+def task_instances_to_frame(rows: list[dict[str, Any]]) -> Any:
+    """What a hand-written export does with task instance rows: one record frame, datetimes parsed."""
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(rows)
+    for column in TI_DATETIME_COLUMNS:
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
+
+
+def ti_sdk(base_url: str) -> Any:
+    """The SDK: ``client.task_instances()`` of every DAG."""
+    from kestra_airflow_sdk import AirflowClient
+
+    with AirflowClient(base_url, **USER) as client:
+        return client.task_instances(dag_id=None)
+
+
+def ti_httpx_cursor(base_url: str) -> Any:
+    """Hand-written: sequential cursor pages over every DAG's task instances (``~/dagRuns/~``)."""
+    headers = {"Authorization": f"Bearer {token(base_url)}"}
+    with httpx.Client(base_url=f"{base_url}/api/v2", headers=headers, timeout=60) as http:
+        rows = cursor_pages(http, "/dags/~/dagRuns/~/taskInstances", "task_instances")
+    return task_instances_to_frame(rows)
+
+
+def ti_httpx_per_dag(base_url: str, in_flight: int = 8) -> Any:
+    """Hand-written: one cursor stream of task instances per DAG, ``in_flight`` DAGs at once."""
+    path = "/dags/{dag_id}/dagRuns/~/taskInstances"
+    return task_instances_to_frame(per_dag_streams(base_url, path, "task_instances", in_flight))
 
 
 def refresh_sdk(base_url: str, path: str) -> Any:
@@ -171,6 +216,9 @@ WORK: dict[str, Callable[..., Any]] = {
     "export_httpx_cursor": export_httpx_cursor,
     "export_httpx_per_dag": export_httpx_per_dag,
     "refresh_sdk": refresh_sdk,
+    "ti_sdk": ti_sdk,
+    "ti_httpx_cursor": ti_httpx_cursor,
+    "ti_httpx_per_dag": ti_httpx_per_dag,
 }
 
 
@@ -220,6 +268,7 @@ def warm_up() -> None:
     columns.add(rows)
     columns.frame()
     runs_to_frame(rows)
+    task_instances_to_frame([{**row, "queued_when": None, "scheduled_when": None} for row in rows])
     pd.DataFrame([dict(row) for row in rows])
     task_instances_frame(rows)
 

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench_report import EXPORTS, TI_EXPORTS, export_report, report
 from bench_waits import waits
 from bench_work import REPO, USER, api, cpu_seconds, write
 
@@ -176,6 +177,9 @@ def median(results: list[dict[str, float]]) -> dict[str, float]:
 # --------------------------------------------------------------------------- main
 
 
+METHODS = (*EXPORTS, *TI_EXPORTS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -192,8 +196,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--methods",
-        default=",".join(EXPORTS),
-        help=f"the full exports to measure, comma-separated (default: all of {','.join(EXPORTS)})",
+        default=",".join(METHODS),
+        help=f"the full exports to measure, comma-separated (default: all of {','.join(METHODS)})",
     )
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds before measuring")
     args = parser.parse_args()
@@ -201,24 +205,16 @@ def main() -> None:
     base_url = args.base_url or start_server(args.port, home)
     try:
         methods = tuple(args.methods.split(","))
-        unknown = set(methods) - set(EXPORTS)
-        if unknown or "export_sdk" not in methods:
-            parser.error(f"--methods: export_sdk and some of {','.join(EXPORTS)}, got {args.methods}")
+        unknown = set(methods) - set(EXPORTS) - set(TI_EXPORTS)
+        if unknown or not {"export_sdk", "ti_sdk"} & set(methods):
+            parser.error(
+                f"--methods: export_sdk or ti_sdk, and some of {','.join(METHODS)}, got {args.methods}"
+            )
         options = {"exports_only": args.exports_only, "methods": methods, "warmup": args.warmup}
         run(base_url, home, AccessLog(home), args.runs, args.repeat, **options)
     finally:
         if not args.base_url:
             stop_server(args.port, home)
-
-
-EXPORTS = (
-    "export_sdk",
-    "history_sdk",
-    "export_httpx_cursor",
-    "export_httpx_per_dag",
-    "export_httpx",
-    "export_official",
-)
 
 
 def load() -> str:
@@ -234,7 +230,7 @@ def run(
     repeat: int,
     *,
     exports_only: bool,
-    methods: tuple[str, ...] = EXPORTS,
+    methods: tuple[str, ...] = METHODS,
     warmup: int = 1,
 ) -> None:
     seeded = seed(base_url, home, runs)
@@ -255,7 +251,7 @@ def run(
         print(name, export[name], file=sys.stderr)
     print(f"load average while exporting: {'; '.join(loads)}", file=sys.stderr)
     if exports_only:
-        print("\n".join(export_report(version, repeat, export, loads)))
+        print("\n".join(export_report(version, repeat, export, loads, len(DAGS))))
         return
     # a refresh re-reads the runs updated within `overlap` before the last sync: measure it on a history
     # older than that (as a notebook's history is), not on runs seeded seconds ago
@@ -282,95 +278,7 @@ def run(
     print("batched waits", batched, file=sys.stderr)
     naive = waits(base_url, DAGS[0], log.count, batched=False)
     print("per-run waits", naive, file=sys.stderr)
-    report(version, repeat, export, loads, refresh, refresh_file, batched, naive)
-
-
-LABELS = {
-    "export_sdk": "(a) kestra-airflow-sdk `client.dag_runs()`",
-    "history_sdk": "(a') kestra-airflow-sdk `client.run_history()` (first call: a full export)",
-    "export_httpx_cursor": "(c) hand-written httpx, sequential cursor pages over `~`",
-    "export_httpx_per_dag": "(d) hand-written httpx, one cursor stream per DAG, 8 DAGs in flight",
-    "export_httpx": "(e) hand-written httpx, offset pages over `~`, 4 in flight",
-    "export_official": "(b) apache-airflow-client + `pd.DataFrame` (offset pages)",
-}
-HAND_WRITTEN = ("export_httpx_cursor", "export_httpx_per_dag", "export_httpx")
-
-
-def row(label: str, r: dict[str, float]) -> str:
-    mem = "-" if r["mem"] != r["mem"] else format(r["mem"], ".0f")
-    frame = "-" if r["frame"] != r["frame"] else format(r["frame"], ".1f")
-    return f"| {label} | {r['wall']:.2f} | {r['cpu']:.2f} | {mem} | {frame} | {r['requests']:.0f} | {r['server']:.2f} |"
-
-
-def export_report(
-    version: str, repeat: int, export: dict[str, dict[str, float]], loads: list[str]
-) -> list[str]:
-    a = export["export_sdk"]
-    lines = [
-        f"Airflow {version} (SQLite, 1 API worker), {a['rows']:.0f} runs over {len(DAGS)} DAGs, "
-        f"median of {repeat}, each in a fresh process; load average (1/5/15 min) before and after each "
-        f"round: {'; '.join(loads)}.",
-        "",
-        "| full export of every run → DataFrame | wall s | client CPU s | peak memory growth MB "
-        "| frame deep MB | requests | server time s |",
-        "|---|---|---|---|---|---|---|",
-        *(row(LABELS[name], export[name]) for name in EXPORTS if name in export),
-        "",
-    ]
-    hand_written = [name for name in HAND_WRITTEN if name in export]
-    if hand_written:
-        best = min(hand_written, key=lambda name: export[name]["wall"])
-        lines.append(
-            f"* full export wall, SDK / best hand-written: **{a['wall'] / export[best]['wall']:.2f}x** "
-            f"(best: {LABELS[best]}; target <= 1.1x)"
-        )
-        if "history_sdk" in export:
-            lines.append(
-                f"* `run_history()` full export wall, SDK / best hand-written: "
-                f"**{export['history_sdk']['wall'] / export[best]['wall']:.2f}x**"
-            )
-    memory = f"`dag_runs()` **{a['mem'] / a['frame']:.2f}x**"
-    if "history_sdk" in export:
-        memory += f", `run_history()` {export['history_sdk']['mem'] / export['history_sdk']['frame']:.2f}x"
-    lines.append(f"* peak memory growth / final DataFrame `memory_usage(deep=True)`: {memory} (target <= 2x)")
-    if "export_official" in export:
-        lines.append(
-            f"* full export wall, SDK / apache-airflow-client: {a['wall'] / export['export_official']['wall']:.2f}x"
-        )
-    return lines
-
-
-def report(
-    version: str,
-    repeat: int,
-    export: dict[str, dict[str, float]],
-    loads: list[str],
-    refresh: dict[str, float],
-    refresh_file: dict[str, float],
-    batched: dict[str, float],
-    naive: dict[str, float],
-) -> None:
-    a = export["export_sdk"]
-    lines = [
-        *export_report(version, repeat, export, loads),
-        "",
-        "| incremental refresh, 10 runs changed | wall s | client CPU s | peak memory growth MB "
-        "| frame deep MB | requests | server time s |",
-        "|---|---|---|---|---|---|---|",
-        row("`client.run_history()` (same client: re-running a cell)", refresh),
-        row("`client.run_history(path=...)` (new process, parquet file)", refresh_file),
-        "",
-        "| 100 concurrent waits on one DAG | poll ticks | requests | requests per tick |",
-        "|---|---|---|---|",
-        f"| SDK `wait_for_dag_run` x100 under `asyncio.gather` | {batched['ticks']:.0f} | {batched['requests']:.0f} | {batched['per_tick']:.2f} |",
-        f"| per-run polling (`get_dag_run` x100 per tick, 8 in flight) | {naive['ticks']:.0f} | {naive['requests']:.0f} | {naive['per_tick']:.2f} |",
-        "",
-        f"* refresh (10 changed runs) vs full export: **{a['wall'] / refresh['wall']:.1f}x faster** (target >= 20x), "
-        f"{refresh['requests']:.0f} vs {a['requests']:.0f} requests; from the parquet file in a new process: "
-        f"{a['wall'] / refresh_file['wall']:.1f}x",
-        f"* waits: **{batched['per_tick']:.2f} requests per tick** (target <= 2) vs {naive['per_tick']:.0f} for per-run polling",
-    ]
-    print("\n".join(lines))
+    report(version, repeat, export, loads, len(DAGS), refresh, refresh_file, batched, naive)
 
 
 if __name__ == "__main__":
