@@ -10,14 +10,18 @@ runs over the 20 DAGs (with Airflow's own REST trigger code path, see ``seed_air
 a fresh subprocess, median of ``--repeat``:
 
 * full export of every run into a DataFrame with (a) this SDK ``client.dag_runs()``,
-  (b) ``apache-airflow-client`` 3.x + ``pandas.DataFrame`` the obvious way, (c) a hand-written
-  concurrent httpx baseline (the practical limit);
+  (b) ``apache-airflow-client`` 3.x + ``pandas.DataFrame`` the obvious way, (c)-(e) hand-written
+  httpx baselines (the practical limit);
+* full export of every task instance (every DAG) with ``client.task_instances()`` and hand-written
+  httpx baselines;
 * ``client.run_history()`` refreshing after 10 runs changed, vs the full export;
 * 100 concurrent waits on one DAG: the SDK's batched ``wait_for_dag_run`` under ``asyncio.gather``
   vs per-run polling with ``get_dag_run``.
 
 Wall time, client CPU time (user+sys), peak memory growth (max RSS minus RSS before the work) and the
-number of API requests, counted in the API server's access log, are reported with ratios.
+number of API requests, counted in the API server's access log, are reported with ratios. The measured
+work and the warm-up every child does first are in ``bench_work.py``, the waits in ``bench_waits.py``,
+the tables in ``bench_report.py``.
 """
 
 from __future__ import annotations
