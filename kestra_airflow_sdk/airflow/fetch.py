@@ -23,7 +23,15 @@ from .models import DagRun, DagRunState
 from .pagination import Page, by_offsets, page, pages, stream_pages
 from .session import Session
 
-__all__ = ["EXPORT_STREAMS", "RowSink", "RunQuery", "dag_ids", "export_runs", "fetch_runs", "post_pages"]
+__all__ = [
+    "EXPORT_STREAMS",
+    "RowSink",
+    "RunQuery",
+    "export_runs",
+    "fetch_runs",
+    "post_pages",
+    "requested_dags",
+]
 
 Row = dict[str, Any]
 
@@ -31,7 +39,7 @@ Row = dict[str, Any]
 _normal_run = cast(Callable[[Row], Row], DagRun._normalise)
 
 
-def dag_ids(dag_id: str | Iterable[str] | None) -> tuple[str, ...] | None:
+def requested_dags(dag_id: str | Iterable[str] | None) -> tuple[str, ...] | None:
     """``None`` (all DAGs), or the DAG ids asked for, validated and de-duplicated in order."""
     if dag_id is None:
         return None
@@ -72,7 +80,7 @@ class RunQuery:
     ) -> RunQuery:
         """Validate user arguments (before any request) into a query."""
         return cls(
-            dag_ids=dag_ids(dag_id),
+            dag_ids=requested_dags(dag_id),
             states=tuple(arguments.states(state)),
             since=arguments.aware(since, "since"),
             until=arguments.aware(until, "until"),

@@ -13,7 +13,7 @@ from typing import Any, cast
 from . import arguments, pagination
 from .effects import Op, gather
 from .errors import InvalidArgumentError
-from .fetch import RowSink, dag_ids, post_pages
+from .fetch import RowSink, post_pages, requested_dags
 from .models import TaskInstance
 from .pagination import pages, stream_pages
 from .session import Session
@@ -95,6 +95,7 @@ def export_task_instances(
     a page repeats is added once). Otherwise the rows of :func:`fetch_task_instances`, in one piece.
     """
     asked = _asked(dag_id, dag_run_id)
+    limit = arguments.limit(limit)
     states = list(state)
     dialect = yield from client.dialect()
     if not dialect.cursor_pagination or limit is not None or (asked is not None and len(asked) != 1):
@@ -124,7 +125,7 @@ def export_task_instances(
 
 def _asked(dag_id: str | Iterable[str] | None, dag_run_id: str | None) -> tuple[str, ...] | None:
     """The DAG ids asked for (None: every DAG), checked against ``dag_run_id`` (a run of one DAG)."""
-    asked = dag_ids(dag_id)
+    asked = requested_dags(dag_id)
     if dag_run_id is not None and (asked is None or len(asked) != 1):
         raise InvalidArgumentError(
             f"dag_run_id: {dag_run_id!r} names a run of one DAG, so dag_id must be that DAG's id, "
