@@ -95,8 +95,10 @@ class Columns:
             parts, codes = self._parts, self._codes
             self.clear()
         by_name = {column.name: column for column in self.schema.columns}
+        # a few chunks or more (an export, not one small page): give their memory back as they go
+        release = _release_freed_memory if len(parts[self.schema.columns[0].name]) > 2 else _nothing
         keys = {name: self._joined(by_name[name], parts.pop(name)) for name in self.order_by}
-        _release_freed_memory()
+        release()
         order = _order(keys, self.order_by)
         data: dict[str, pd.Series] = {}
         for column in self.schema.columns:
@@ -104,7 +106,7 @@ class Columns:
                 joined = keys.pop(column.name)
             else:
                 joined = self._joined(column, parts.pop(column.name))
-                _release_freed_memory()  # its chunks, before the column in order is allocated
+                release()  # its chunks, before the column in order is allocated
             if column.kind == "category":
                 data[column.name] = _states(column, joined, codes, order)
             elif isinstance(joined, pd.Series):
@@ -139,6 +141,10 @@ def _malloc_trim() -> Callable[[int], int] | None:
     except (OSError, AttributeError):  # pragma: no cover - musl and others have none
         return None
     return trim
+
+
+def _nothing() -> None:
+    """Nothing to release (see :func:`_release_freed_memory`)."""
 
 
 def _release_freed_memory() -> None:
