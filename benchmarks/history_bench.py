@@ -10,42 +10,42 @@ runs over the 20 DAGs (with Airflow's own REST trigger code path, see ``seed_air
 a fresh subprocess, median of ``--repeat``:
 
 * full export of every run into a DataFrame with (a) this SDK ``client.dag_runs()``,
-  (b) ``apache-airflow-client`` 3.x + ``pandas.DataFrame`` the obvious way, (c) a hand-written
-  concurrent httpx baseline (the practical limit);
+  (b) ``apache-airflow-client`` 3.x + ``pandas.DataFrame`` the obvious way, (c)-(e) hand-written
+  httpx baselines (the practical limit);
+* full export of every task instance (every DAG) with ``client.task_instances()`` and hand-written
+  httpx baselines;
 * ``client.run_history()`` refreshing after 10 runs changed, vs the full export;
 * 100 concurrent waits on one DAG: the SDK's batched ``wait_for_dag_run`` under ``asyncio.gather``
   vs per-run polling with ``get_dag_run``.
 
 Wall time, client CPU time (user+sys), peak memory growth (max RSS minus RSS before the work) and the
-number of API requests, counted in the API server's access log, are reported with ratios.
+number of API requests, counted in the API server's access log, are reported with ratios. The measured
+work and the warm-up every child does first are in ``bench_work.py``, the waits in ``bench_waits.py``,
+the tables in ``bench_report.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import httpx
+from bench_report import EXPORTS, TI_EXPORTS, export_report, report
+from bench_waits import waits
+from bench_work import REPO, USER, api, cpu_seconds, write
 
 from kestra_airflow_sdk import AirflowClient
 from kestra_airflow_sdk.history.operations import DEFAULT_OVERLAP
 
-REPO = Path(__file__).resolve().parent.parent
 DAGS = [f"bench_dag_{i:02d}" for i in range(int(os.environ.get("BENCH_DAG_COUNT", "20")))]
-USER = {"username": "admin", "password": "admin"}
 
 
 # --------------------------------------------------------------------------- server and seeding
@@ -77,33 +77,6 @@ def stop_server(port: int, home: Path) -> None:
     subprocess.run(
         [str(REPO / "scripts" / "airflow.sh"), "3", "stop"], env=env, capture_output=True, check=False
     )
-
-
-def token(base_url: str) -> str:
-    answer = httpx.post(f"{base_url}/auth/token", json=USER, timeout=300)
-    answer.raise_for_status()
-    return str(answer.json()["access_token"])
-
-
-def api(base_url: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{base_url}/api/v2", headers={"Authorization": f"Bearer {token(base_url)}"}, timeout=300
-    )
-
-
-def write(http: httpx.Client, method: str, url: str, body: dict[str, Any], run_url: str) -> dict[str, Any]:
-    """One write, retried when SQLite was locked (HTTP 500 that created nothing: GET settles it)."""
-    for attempt in range(8):
-        answer = http.request(method, url, json=body)
-        if answer.status_code < 500:
-            answer.raise_for_status()
-            return dict(answer.json())
-        time.sleep(0.2 * (attempt + 1))
-        current = http.get(run_url)
-        if method == "POST" and current.status_code == 200:
-            return dict(current.json())
-    answer.raise_for_status()
-    raise RuntimeError("unreachable")
 
 
 def server_python() -> Path:
@@ -159,171 +132,10 @@ class AccessLog:
         return count
 
 
-# --------------------------------------------------------------------------- measured work (in a child)
-
-
-def export_sdk(base_url: str) -> Any:
-    from kestra_airflow_sdk import AirflowClient
-
-    with AirflowClient(base_url, **USER) as client:
-        return client.dag_runs()
-
-
-def export_official(base_url: str) -> Any:
-    import airflow_client.client as ac
-    import pandas as pd
-    from airflow_client.client.api.dag_run_api import DagRunApi
-
-    config = ac.Configuration(host=base_url, access_token=token(base_url))
-    with ac.ApiClient(config) as client:
-        runs_api = DagRunApi(client)
-        runs: list[Any] = []
-        while True:
-            page = runs_api.get_dag_runs("~", limit=100, offset=len(runs))
-            runs.extend(page.dag_runs)
-            if not page.dag_runs or len(runs) >= page.total_entries:
-                break
-        return pd.DataFrame([run.to_dict() for run in runs])
-
-
-DATETIME_COLUMNS = ("run_after", "queued_at", "start_date", "end_date", "logical_date")
-
-
-def runs_to_frame(rows: list[dict[str, Any]]) -> Any:
-    """What a hand-written export does with the rows: one record frame, ISO datetimes parsed."""
-    import pandas as pd
-
-    frame = pd.DataFrame.from_records(rows)
-    for column in DATETIME_COLUMNS:
-        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
-    return frame
-
-
-def export_httpx(base_url: str, concurrency: int = 4) -> Any:
-    async def main() -> list[dict[str, Any]]:
-        headers = {"Authorization": f"Bearer {token(base_url)}"}
-        async with httpx.AsyncClient(base_url=f"{base_url}/api/v2", headers=headers, timeout=60) as http:
-            first = (await http.get("/dags/~/dagRuns", params={"limit": 100})).json()
-            rows: list[dict[str, Any]] = first["dag_runs"]
-            size = max(len(rows), 1)
-            gate = asyncio.Semaphore(concurrency)
-
-            async def page(offset: int) -> list[dict[str, Any]]:
-                async with gate:
-                    answer = await http.get("/dags/~/dagRuns", params={"limit": size, "offset": offset})
-                    return list(answer.json()["dag_runs"])
-
-            pages = await asyncio.gather(*(page(o) for o in range(size, first["total_entries"], size)))
-            return rows + [row for p in pages for row in p]
-
-    return runs_to_frame(asyncio.run(main()))
-
-
-def cursor_pages(http: httpx.Client, path: str) -> list[dict[str, Any]]:
-    """Every run under ``path`` with Airflow 3.3 cursor pages: follow ``next_cursor`` until it is
-    missing, a page comes back short, or ``total_entries`` (exact below its limit) is reached."""
-    rows: list[dict[str, Any]] = []
-    cursor = ""
-    while True:
-        body = http.get(path, params={"limit": 100, "cursor": cursor}).raise_for_status().json()
-        rows.extend(body["dag_runs"])
-        cursor = body.get("next_cursor") or ""
-        total, cap = body.get("total_entries"), body.get("total_entries_limit")
-        exact = total is not None and (cap is None or total < cap)
-        if not cursor or len(body["dag_runs"]) < 100 or (exact and len(rows) >= total):
-            return rows
-
-
-def export_httpx_cursor(base_url: str) -> Any:
-    """Hand-written: sequential cursor pages over every DAG (``~``)."""
-    headers = {"Authorization": f"Bearer {token(base_url)}"}
-    with httpx.Client(base_url=f"{base_url}/api/v2", headers=headers, timeout=60) as http:
-        rows = cursor_pages(http, "/dags/~/dagRuns")
-    return runs_to_frame(rows)
-
-
-def export_httpx_per_dag(base_url: str, in_flight: int = 8) -> Any:
-    """Hand-written: one cursor stream per DAG (the DAGs from ``GET /dags``), ``in_flight`` DAGs at once."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    headers = {"Authorization": f"Bearer {token(base_url)}"}
-    with httpx.Client(base_url=f"{base_url}/api/v2", headers=headers, timeout=60) as http:
-        dags = http.get("/dags", params={"limit": 1000, "exclude_stale": False}).raise_for_status().json()
-        dag_ids = [dag["dag_id"] for dag in dags["dags"]]
-        with ThreadPoolExecutor(max_workers=in_flight) as pool:
-            streams = list(pool.map(lambda dag_id: cursor_pages(http, f"/dags/{dag_id}/dagRuns"), dag_ids))
-    return runs_to_frame([row for rows in streams for row in rows])
-
-
-def refresh_sdk(base_url: str, path: str) -> Any:
-    from kestra_airflow_sdk import AirflowClient
-
-    with AirflowClient(base_url, **USER) as client:
-        return client.run_history(path=path)
-
-
-def history_sdk(base_url: str) -> Any:
-    """The first ``run_history()`` of a process: a full export into the in-memory cache."""
-    from kestra_airflow_sdk import AirflowClient
-
-    with AirflowClient(base_url, **USER) as client:
-        return client.run_history()
-
-
-WORK: dict[str, Callable[..., Any]] = {
-    "export_sdk": export_sdk,
-    "history_sdk": history_sdk,
-    "export_official": export_official,
-    "export_httpx": export_httpx,
-    "export_httpx_cursor": export_httpx_cursor,
-    "export_httpx_per_dag": export_httpx_per_dag,
-    "refresh_sdk": refresh_sdk,
-}
-
-
-def child(name: str, args: list[str]) -> None:
-    """Run one measured piece of work and print its numbers as JSON."""
-    import pandas as pd
-    import pyarrow  # noqa: F401  (pandas' string columns are Arrow arrays)
-
-    import kestra_airflow_sdk.history.frames  # noqa: F401
-    from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient  # noqa: F401  (imports are not measured)
-
-    pd.DataFrame.from_records([{"a": "b", "t": "2026-01-01T00:00:00Z"}]).astype({"a": "string"})
-    pd.to_datetime(pd.Series(["2026-01-01T00:00:00Z"]), utc=True, format="ISO8601")
-
-    if name == "export_official":
-        import airflow_client.client  # noqa: F401
-    rss_before = _rss_mb()
-    cpu0, wall0 = _cpu(), time.perf_counter()
-    frame = WORK[name](*args)
-    wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    deep = frame.memory_usage(deep=True).sum() / 2**20
-    numbers = {
-        "wall": wall,
-        "cpu": cpu,
-        "mem": max(peak - rss_before, 0.0),
-        "rows": len(frame),
-        "frame": deep,
-    }
-    print(json.dumps(numbers))
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
-
-
 def measure(name: str, log: AccessLog, *args: str) -> dict[str, float]:
     before, server_before = log.count(), log.server_s
     out = subprocess.run(
-        [sys.executable, __file__, "--child", name, *args],
+        [sys.executable, str(REPO / "benchmarks" / "bench_work.py"), name, *args],
         capture_output=True,
         text=True,
         check=True,
@@ -338,9 +150,9 @@ def measure(name: str, log: AccessLog, *args: str) -> dict[str, float]:
 def measure_here(work: Callable[[], int], log: AccessLog) -> dict[str, float]:
     """Measure work in this process (a notebook re-running a cell); memory is not measured here."""
     before, server_before = log.count(), log.server_s
-    cpu0, wall0 = _cpu(), time.perf_counter()
+    cpu0, wall0 = cpu_seconds(), time.perf_counter()
     rows = work()
-    wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
+    wall, cpu = time.perf_counter() - wall0, cpu_seconds() - cpu0
     requests = log.count() - before
     return {
         "wall": wall,
@@ -366,81 +178,10 @@ def median(results: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(r[key] for r in results) for key in results[0]}
 
 
-# --------------------------------------------------------------------------- waits
-
-
-def waits(base_url: str, log: AccessLog, batched: bool, n: int = 100, poll: float = 1.0) -> dict[str, float]:
-    """n concurrent waits on one DAG. Batched: the SDK until the runs, marked finished after ~3 poll
-    ticks, are all final. Per-run polling: 2 ticks of one GET per run (at most 8 in flight) (by construction 100 per tick;
-    run to completion it overloads this server, which is the point of batching)."""
-    from kestra_airflow_sdk import AirflowError, AsyncAirflowClient
-    from kestra_airflow_sdk.airflow.waits import RunPoller
-
-    prefix = f"wait_{'b' if batched else 'n'}_{int(time.time())}"
-    with api(base_url) as http:
-        runs = []
-        for i in range(n):
-            body = {"dag_run_id": f"{prefix}_{i}", "logical_date": None}
-            url = f"/dags/{DAGS[0]}/dagRuns"
-            runs.append(write(http, "POST", url, body, f"{url}/{body['dag_run_id']}")["dag_run_id"])
-
-    def mark() -> None:
-        time.sleep(3 * poll)
-        with api(base_url) as http:
-            for run_id in runs:
-                url = f"/dags/{DAGS[0]}/dagRuns/{run_id}"
-                write(http, "PATCH", url, {"state": "success"}, url)
-
-    ticks: list[int] = []
-    original = RunPoller._refresh
-
-    def counted(self: RunPoller, client: Any, dag_id: str, state: Any) -> Any:
-        ticks.append(1)
-        return original(self, client, dag_id, state)
-
-    gate = asyncio.Semaphore(8)
-
-    async def naive_wait(client: AsyncAirflowClient, run_id: str) -> None:
-        for _ in range(2):
-            ticks.append(1)
-            try:
-                async with gate:  # 100 in flight at once exhaust this server's DB pool (HTTP 500s)
-                    run = await client.get_dag_run(DAGS[0], run_id)
-            except AirflowError:  # the overloaded server answers 500 (SQLite busy): poll again
-                await asyncio.sleep(poll)
-                continue
-            if run.state is not None and run.state.is_final:
-                return
-            await asyncio.sleep(poll)
-
-    async def main() -> None:
-        async with AsyncAirflowClient(base_url, timeout=300, **USER) as client:
-            await client.get_version()
-            if batched:
-                await asyncio.gather(
-                    *(client.wait_for_dag_run(DAGS[0], r, poll_frequency=poll) for r in runs)
-                )
-            else:
-                await asyncio.gather(*(naive_wait(client, r) for r in runs))
-
-    marker = threading.Thread(target=mark if batched else lambda: None)
-    before = log.count()
-    RunPoller._refresh = counted  # type: ignore[method-assign]
-    try:
-        marker.start()
-        started = time.perf_counter()
-        asyncio.run(main())
-        wall = time.perf_counter() - started
-        marker.join()
-    finally:
-        RunPoller._refresh = original  # type: ignore[method-assign]
-    marking = n if batched else 0  # the marker's PATCHes are in the log too
-    requests = log.count() - before - marking
-    rounds = len(ticks) if batched else len(ticks) / n
-    return {"wall": wall, "requests": requests, "ticks": rounds, "per_tick": requests / rounds}
-
-
 # --------------------------------------------------------------------------- main
+
+
+METHODS = (*EXPORTS, *TI_EXPORTS)
 
 
 def main() -> None:
@@ -459,37 +200,25 @@ def main() -> None:
     )
     parser.add_argument(
         "--methods",
-        default=",".join(EXPORTS),
-        help=f"the full exports to measure, comma-separated (default: all of {','.join(EXPORTS)})",
+        default=",".join(METHODS),
+        help=f"the full exports to measure, comma-separated (default: all of {','.join(METHODS)})",
     )
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds before measuring")
-    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        child(args.child[0], args.child[1:])
-        return
     home = args.home or Path(tempfile.mkdtemp(prefix="kas-bench-"))
     base_url = args.base_url or start_server(args.port, home)
     try:
         methods = tuple(args.methods.split(","))
-        unknown = set(methods) - set(EXPORTS)
-        if unknown or "export_sdk" not in methods:
-            parser.error(f"--methods: export_sdk and some of {','.join(EXPORTS)}, got {args.methods}")
+        unknown = set(methods) - set(EXPORTS) - set(TI_EXPORTS)
+        if unknown or not {"export_sdk", "ti_sdk"} & set(methods):
+            parser.error(
+                f"--methods: export_sdk or ti_sdk, and some of {','.join(METHODS)}, got {args.methods}"
+            )
         options = {"exports_only": args.exports_only, "methods": methods, "warmup": args.warmup}
         run(base_url, home, AccessLog(home), args.runs, args.repeat, **options)
     finally:
         if not args.base_url:
             stop_server(args.port, home)
-
-
-EXPORTS = (
-    "export_sdk",
-    "history_sdk",
-    "export_httpx_cursor",
-    "export_httpx_per_dag",
-    "export_httpx",
-    "export_official",
-)
 
 
 def load() -> str:
@@ -505,7 +234,7 @@ def run(
     repeat: int,
     *,
     exports_only: bool,
-    methods: tuple[str, ...] = EXPORTS,
+    methods: tuple[str, ...] = METHODS,
     warmup: int = 1,
 ) -> None:
     seeded = seed(base_url, home, runs)
@@ -526,7 +255,7 @@ def run(
         print(name, export[name], file=sys.stderr)
     print(f"load average while exporting: {'; '.join(loads)}", file=sys.stderr)
     if exports_only:
-        print("\n".join(export_report(version, repeat, export, loads)))
+        print("\n".join(export_report(version, repeat, export, loads, len(DAGS))))
         return
     # a refresh re-reads the runs updated within `overlap` before the last sync: measure it on a history
     # older than that (as a notebook's history is), not on runs seeded seconds ago
@@ -549,99 +278,11 @@ def run(
                 in_memory.append(measure_here(lambda: len(client.run_history()), log))
         refresh, refresh_file = median(in_memory), median(from_file)
         print("refresh", refresh, refresh_file, file=sys.stderr)
-    batched = waits(base_url, log, batched=True)
+    batched = waits(base_url, DAGS[0], log.count, batched=True)
     print("batched waits", batched, file=sys.stderr)
-    naive = waits(base_url, log, batched=False)
+    naive = waits(base_url, DAGS[0], log.count, batched=False)
     print("per-run waits", naive, file=sys.stderr)
-    report(version, repeat, export, loads, refresh, refresh_file, batched, naive)
-
-
-LABELS = {
-    "export_sdk": "(a) kestra-airflow-sdk `client.dag_runs()`",
-    "history_sdk": "(a') kestra-airflow-sdk `client.run_history()` (first call: a full export)",
-    "export_httpx_cursor": "(c) hand-written httpx, sequential cursor pages over `~`",
-    "export_httpx_per_dag": "(d) hand-written httpx, one cursor stream per DAG, 8 DAGs in flight",
-    "export_httpx": "(e) hand-written httpx, offset pages over `~`, 4 in flight",
-    "export_official": "(b) apache-airflow-client + `pd.DataFrame` (offset pages)",
-}
-HAND_WRITTEN = ("export_httpx_cursor", "export_httpx_per_dag", "export_httpx")
-
-
-def row(label: str, r: dict[str, float]) -> str:
-    mem = "-" if r["mem"] != r["mem"] else format(r["mem"], ".0f")
-    frame = "-" if r["frame"] != r["frame"] else format(r["frame"], ".1f")
-    return f"| {label} | {r['wall']:.2f} | {r['cpu']:.2f} | {mem} | {frame} | {r['requests']:.0f} | {r['server']:.2f} |"
-
-
-def export_report(
-    version: str, repeat: int, export: dict[str, dict[str, float]], loads: list[str]
-) -> list[str]:
-    a = export["export_sdk"]
-    lines = [
-        f"Airflow {version} (SQLite, 1 API worker), {a['rows']:.0f} runs over {len(DAGS)} DAGs, "
-        f"median of {repeat}, each in a fresh process; load average (1/5/15 min) before and after each "
-        f"round: {'; '.join(loads)}.",
-        "",
-        "| full export of every run → DataFrame | wall s | client CPU s | peak memory growth MB "
-        "| frame deep MB | requests | server time s |",
-        "|---|---|---|---|---|---|---|",
-        *(row(LABELS[name], export[name]) for name in EXPORTS if name in export),
-        "",
-    ]
-    hand_written = [name for name in HAND_WRITTEN if name in export]
-    if hand_written:
-        best = min(hand_written, key=lambda name: export[name]["wall"])
-        lines.append(
-            f"* full export wall, SDK / best hand-written: **{a['wall'] / export[best]['wall']:.2f}x** "
-            f"(best: {LABELS[best]}; target <= 1.1x)"
-        )
-        if "history_sdk" in export:
-            lines.append(
-                f"* `run_history()` full export wall, SDK / best hand-written: "
-                f"**{export['history_sdk']['wall'] / export[best]['wall']:.2f}x**"
-            )
-    memory = f"`dag_runs()` **{a['mem'] / a['frame']:.2f}x**"
-    if "history_sdk" in export:
-        memory += f", `run_history()` {export['history_sdk']['mem'] / export['history_sdk']['frame']:.2f}x"
-    lines.append(f"* peak memory growth / final DataFrame `memory_usage(deep=True)`: {memory} (target <= 2x)")
-    if "export_official" in export:
-        lines.append(
-            f"* full export wall, SDK / apache-airflow-client: {a['wall'] / export['export_official']['wall']:.2f}x"
-        )
-    return lines
-
-
-def report(
-    version: str,
-    repeat: int,
-    export: dict[str, dict[str, float]],
-    loads: list[str],
-    refresh: dict[str, float],
-    refresh_file: dict[str, float],
-    batched: dict[str, float],
-    naive: dict[str, float],
-) -> None:
-    a = export["export_sdk"]
-    lines = [
-        *export_report(version, repeat, export, loads),
-        "",
-        "| incremental refresh, 10 runs changed | wall s | client CPU s | peak memory growth MB "
-        "| frame deep MB | requests | server time s |",
-        "|---|---|---|---|---|---|---|",
-        row("`client.run_history()` (same client: re-running a cell)", refresh),
-        row("`client.run_history(path=...)` (new process, parquet file)", refresh_file),
-        "",
-        "| 100 concurrent waits on one DAG | poll ticks | requests | requests per tick |",
-        "|---|---|---|---|",
-        f"| SDK `wait_for_dag_run` x100 under `asyncio.gather` | {batched['ticks']:.0f} | {batched['requests']:.0f} | {batched['per_tick']:.2f} |",
-        f"| per-run polling (`get_dag_run` x100 per tick, 8 in flight) | {naive['ticks']:.0f} | {naive['requests']:.0f} | {naive['per_tick']:.2f} |",
-        "",
-        f"* refresh (10 changed runs) vs full export: **{a['wall'] / refresh['wall']:.1f}x faster** (target >= 20x), "
-        f"{refresh['requests']:.0f} vs {a['requests']:.0f} requests; from the parquet file in a new process: "
-        f"{a['wall'] / refresh_file['wall']:.1f}x",
-        f"* waits: **{batched['per_tick']:.2f} requests per tick** (target <= 2) vs {naive['per_tick']:.0f} for per-run polling",
-    ]
-    print("\n".join(lines))
+    report(version, repeat, export, loads, len(DAGS), refresh, refresh_file, batched, naive)
 
 
 if __name__ == "__main__":

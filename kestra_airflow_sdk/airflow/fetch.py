@@ -5,7 +5,8 @@ Filters are pushed to the server; pages are as large as the server allows (it si
 used where the server offers it (constant cost per page, no COUNT/OFFSET), offsets otherwise. Many
 DAGs at once go through the batch endpoints ``POST /dags/~/dagRuns/list`` and
 ``POST /dags/~/dagRuns/~/taskInstances/list``. Rows stay plain dicts
-(no model per row): memory is proportional to the result and parsing stays cheap.
+(no model per row): memory is proportional to the result and parsing stays cheap. Task instances:
+:mod:`.task_instances`.
 """
 
 from __future__ import annotations
@@ -15,24 +16,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from . import arguments, pagination
+from . import arguments
 from .effects import Op, gather
-from .errors import InvalidArgumentError, NotFoundError
-from .models import DagRun, DagRunState, TaskInstance
+from .errors import NotFoundError
+from .models import DagRun, DagRunState
 from .pagination import Page, by_offsets, page, pages, stream_pages
 from .session import Session
-from .versions import ApiVersion
 
-__all__ = ["EXPORT_STREAMS", "RunQuery", "RunSink", "export_runs", "fetch_runs", "fetch_task_instances"]
+__all__ = [
+    "EXPORT_STREAMS",
+    "RowSink",
+    "RunQuery",
+    "export_runs",
+    "fetch_runs",
+    "post_pages",
+    "requested_dags",
+]
 
 Row = dict[str, Any]
 
 # the models' own "before" validators make v1 and v2 rows one shape, without building a model per row
 _normal_run = cast(Callable[[Row], Row], DagRun._normalise)
-_normal_task_instance = cast(Callable[[Row], Row], TaskInstance._normalise)
 
 
-def _dag_ids(dag_id: str | Iterable[str] | None) -> tuple[str, ...] | None:
+def requested_dags(dag_id: str | Iterable[str] | None) -> tuple[str, ...] | None:
     """``None`` (all DAGs), or the DAG ids asked for, validated and de-duplicated in order."""
     if dag_id is None:
         return None
@@ -73,7 +80,7 @@ class RunQuery:
     ) -> RunQuery:
         """Validate user arguments (before any request) into a query."""
         return cls(
-            dag_ids=_dag_ids(dag_id),
+            dag_ids=requested_dags(dag_id),
             states=tuple(arguments.states(state)),
             since=arguments.aware(since, "since"),
             until=arguments.aware(until, "until"),
@@ -81,7 +88,7 @@ class RunQuery:
         )
 
 
-def _post_pages(
+def post_pages(
     client: Session, path: str, key: str, *, action: str, body: Mapping[str, Any], limit: int | None
 ) -> Op[list[Row]]:
     """Every page of a batch ``POST .../list`` endpoint (offset pagination, stable order): the first
@@ -120,7 +127,7 @@ def fetch_runs(
         body: dict[str, Any] = {"dag_ids": list(dag_ids), "order_by": "id", **window}
         if query.states:
             body["states"] = list(query.states)
-        rows = yield from _post_pages(
+        rows = yield from post_pages(
             client,
             "/dags/~/dagRuns/list",
             "dag_runs",
@@ -171,8 +178,8 @@ def _row_filter(query: RunQuery) -> Callable[[Row], bool]:
 EXPORT_STREAMS = 8
 
 
-class RunSink(Protocol):
-    """Where :func:`export_runs` puts the rows, page by page (the history layer builds columns).
+class RowSink(Protocol):
+    """Where a full export puts the rows, page by page (the history layer builds columns).
 
     ``add`` may be called from several threads at once (the sync client runs concurrent streams on
     threads); ``clear`` drops what was added (the export starts over another way).
@@ -185,7 +192,7 @@ class RunSink(Protocol):
         """Forget every row added so far."""
 
 
-def export_runs(client: Session, query: RunQuery, sink: RunSink) -> Op[None]:
+def export_runs(client: Session, query: RunQuery, sink: RowSink) -> Op[None]:
     """Every run a query selects into ``sink``, page by page, as rows normalised like :class:`DagRun`.
 
     On servers with cursor pagination (Airflow 3.3+), an export of every DAG or of several DAGs
@@ -230,7 +237,7 @@ def _run_params(query: RunQuery, field_name: str) -> dict[str, Any]:
     }
 
 
-def _runs_by_dag(client: Session, query: RunQuery, sink: RunSink) -> Op[bool]:
+def _runs_by_dag(client: Session, query: RunQuery, sink: RowSink) -> Op[bool]:
     """One cursor stream per DAG into ``sink``, bounded; False when the streams missed runs.
 
     Without DAG ids, the DAGs are those Airflow lists (stale ones included) and one more request
@@ -282,104 +289,3 @@ def _runs_by_dag(client: Session, query: RunQuery, sink: RunSink) -> Op[bool]:
     in_flight = max(1, min(EXPORT_STREAMS, client.max_connections))
     counted, *received = yield from gather([total(), *(stream(d) for d in dag_ids)], in_flight)
     return sum(received) >= counted
-
-
-def fetch_task_instances(
-    client: Session,
-    dag_id: str | Iterable[str] | None,
-    dag_run_id: str | None,
-    *,
-    state: Iterable[str],
-    since: datetime | None,
-    until: datetime | None,
-    limit: int | None,
-) -> Op[list[Row]]:
-    """Every try of the task instances of one run, of every run of some DAGs, or of every DAG.
-
-    ``dag_id``: one DAG (``GET /dags/{dag}/dagRuns/{run or ~}/taskInstances``), several (one batch
-    ``POST /dags/~/dagRuns/~/taskInstances/list`` per page) or None for every DAG (``GET
-    /dags/~/dagRuns/~/taskInstances``); ``dag_run_id`` needs one DAG. The task instances (their
-    latest try) come with the filters pushed to Airflow; only those with ``try_number > 1`` cost one
-    more request for their earlier tries (``.../tries``, Airflow 2.10+ and 3), ``PAGE_CONCURRENCY``
-    at a time. Earlier tries are kept when their state is one of ``state`` (all of them without a
-    state filter). Rows are normalised.
-    """
-    dag_ids = _dag_ids(dag_id)
-    if dag_run_id is not None and (dag_ids is None or len(dag_ids) != 1):
-        raise InvalidArgumentError(
-            f"dag_run_id: {dag_run_id!r} names a run of one DAG, so dag_id must be that DAG's id, "
-            f"got {dag_id!r}"
-        )
-    limit = arguments.limit(limit)
-    if dag_ids == ():
-        return []  # no DAG asked for
-    dialect = yield from client.dialect()
-    field_name = dialect.run_time_field
-    states = list(state)
-    window = {f"{field_name}_gte": arguments.iso(since), f"{field_name}_lte": arguments.iso(until)}
-    if dag_ids is not None and len(dag_ids) > 1:
-        body: dict[str, Any] = {"dag_ids": list(dag_ids), "state": states or None, **window}
-        if dialect.version is ApiVersion.V2:
-            body["order_by"] = "id"  # a stable order across offset pages (Airflow 2's form has none)
-        latest = yield from _post_pages(
-            client,
-            "/dags/~/dagRuns/~/taskInstances/list",
-            "task_instances",
-            action=f"Listing task instances of DAGs {list(dag_ids)!r}",
-            body={k: v for k, v in body.items() if v is not None},
-            limit=limit,
-        )
-    else:
-        dag = "~" if dag_ids is None else arguments.segment(dag_ids[0], "dag_id")
-        run = "~" if dag_run_id is None else arguments.segment(dag_run_id, "dag_run_id")
-        if dag_ids is None:
-            where = "every DAG"
-        elif dag_run_id is None:
-            where = f"the runs of DAG {dag_ids[0]!r}"
-        else:
-            where = f"DAG run {dag_run_id!r} of DAG {dag_ids[0]!r}"
-        latest = yield from pages(
-            client,
-            f"/dags/{dag}/dagRuns/{run}/taskInstances",
-            "task_instances",
-            action=f"Listing task instances of {where}",
-            params={"state": states or None, **window},
-            limit=limit,
-        )
-    # offset pages of a server being written to can repeat a row that moved to the next page
-    latest = list({_ti_key(row): row for row in latest}.values())
-    retried = [row for row in latest if _try_number(row) > 1]
-    earlier = yield from gather((_earlier_tries(client, row) for row in retried), pagination.PAGE_CONCURRENCY)
-    keep = set(states)
-    rows = latest + [t for tries in earlier for t in tries if not keep or t.get("state") in keep]
-    return [_normal_task_instance(row) for row in rows]
-
-
-def _ti_key(row: Row) -> tuple[Any, ...]:
-    return (row.get("dag_id"), row.get("dag_run_id"), row.get("task_id"), row.get("map_index"))
-
-
-def _try_number(row: Row) -> int:
-    number = row.get("try_number")
-    return number if isinstance(number, int) else 0
-
-
-def _earlier_tries(client: Session, latest: Row) -> Op[list[Row]]:
-    """The tries of one task instance before its latest one (which the list already gave)."""
-    task_id, run_id, map_index = latest.get("task_id"), latest.get("dag_run_id"), latest.get("map_index")
-    path = (
-        f"/dags/{arguments.segment(str(latest.get('dag_id')), 'dag_id')}"
-        f"/dagRuns/{arguments.segment(str(run_id), 'dag_run_id')}"
-        f"/taskInstances/{arguments.segment(str(task_id), 'task_id')}"
-    )
-    if isinstance(map_index, int) and map_index >= 0:
-        path += f"/{map_index}"  # a mapped task instance (Airflow 2 answers 404 for /-1/tries)
-    tries = yield from pages(
-        client,
-        f"{path}/tries",
-        "task_instances",
-        action=f"Listing the tries of task {task_id!r} (map index {map_index}) in DAG run {run_id!r}",
-        params={},
-        limit=None,
-    )
-    return [row for row in tries if _try_number(row) < _try_number(latest)]

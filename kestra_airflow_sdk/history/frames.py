@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
 
 from ..airflow.models import Dag
 from . import accessor  # noqa: F401  (registers ``df.airflow`` on every frame these functions build)
-from .schemas import DAG_RUNS, DAGS, TASK_INSTANCES, Column
+from .columns import Columns
+from .schemas import DAG_RUNS, DAGS, TASK_INSTANCES
 
-__all__ = ["RUN_KEY", "RUN_ORDER", "RunColumns", "dags_frame", "runs_frame", "task_instances_frame"]
+__all__ = [
+    "RUN_KEY",
+    "RUN_ORDER",
+    "RunColumns",
+    "TaskInstanceColumns",
+    "dags_frame",
+    "runs_frame",
+    "task_instances_frame",
+]
 
 #: what identifies a run
 RUN_KEY = ["dag_id", "dag_run_id"]
@@ -37,97 +46,30 @@ def runs_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return _ordered(_fill_duration(DAG_RUNS.frame(rows)), RUN_ORDER)
 
 
-class RunColumns:
+class RunColumns(Columns):
     """Run rows gathered page by page into typed columns; :meth:`frame` is the ``dag_runs`` view.
 
-    The sink of :func:`~kestra_airflow_sdk.airflow.fetch.export_runs`: each page is split into
-    its columns at once (the row dicts are dropped), and every ``chunk`` rows the pending values
-    become typed Series (Arrow strings, datetime64), so an export holds about the final frame plus
-    one chunk, whatever its size. The result equals :func:`runs_frame` of the same rows, dtypes and
-    order included. Thread-safe (the sync client adds pages from several threads).
+    The sink of :func:`~kestra_airflow_sdk.airflow.fetch.export_runs`. The result equals
+    :func:`runs_frame` of the same rows, dtypes and order included.
     """
 
-    def __init__(self, chunk: int = 2000) -> None:
-        self._chunk = chunk
-        self._lock = threading.Lock()
-        self.clear()
-
-    def clear(self) -> None:
-        """Forget every row added so far."""
-        self._pending: dict[str, list[Any]] = {c.name: [] for c in DAG_RUNS.columns}
-        self._parts: dict[str, list[pd.Series]] = {c.name: [] for c in DAG_RUNS.columns}
-        self._shared: dict[Any, Any] = {}  # one object per repeated text (DAG ids, states, run types)
-
-    def add(self, rows: list[dict[str, Any]]) -> None:
-        """Take one page of normalised run rows."""
-        repeated = ("dag_id", "state", "run_type")
-        with self._lock:
-            shared = self._shared
-            for name, values in self._pending.items():
-                if name in repeated:
-                    values.extend(shared.setdefault(row.get(name), row.get(name)) for row in rows)
-                else:
-                    values.extend(row.get(name) for row in rows)
-            if len(self._pending["dag_id"]) >= self._chunk:
-                self._flush()
-
-    def _flush(self) -> None:
-        """The pending values as typed Series (states stay texts until the end: their categories
-        depend on every row)."""
-        for column in DAG_RUNS.columns:
-            if column.kind != "category":
-                values = self._pending[column.name]
-                if values:
-                    self._parts[column.name].append(column.series(values))
-                self._pending[column.name] = []
-
-    def frame(self) -> pd.DataFrame:
-        """The ``dag_runs`` frame of every row added, in canonical order.
-
-        Column by column: the parts of one column are joined, put in order and released before the
-        next one, so building the frame holds the frame plus about one column.
-        """
-        with self._lock:
-            self._flush()
-            parts, states = self._parts, self._pending["state"]
-            self.clear()
-
-        def joined(column: Column) -> pd.Series:
-            if column.kind == "category":
-                return column.series(states)
-            chunks = parts.pop(column.name)
-            series = pd.concat(chunks, ignore_index=True) if chunks else column.series([])
-            series.name = column.name
-            return series
-
-        by_name = {column.name: column for column in DAG_RUNS.columns}
-        keys = {name: joined(by_name[name]) for name in RUN_ORDER}
-        order = _run_order(keys)
-        data: dict[str, pd.Series] = {}
-        for column in DAG_RUNS.columns:
-            series = keys.pop(column.name) if column.name in keys else joined(column)
-            data[column.name] = series.take(order).reset_index(drop=True)
-            del series
-        data["duration"] = data["duration"].fillna(data["end_date"] - data["start_date"])
-        frame: pd.DataFrame = pd.DataFrame(data, columns=DAG_RUNS.names, copy=False)
-        return frame
+    schema = DAG_RUNS
+    order_by = tuple(RUN_ORDER)
+    repeated = frozenset({"dag_id", "run_type"})
 
 
-def _run_order(data: Mapping[str, pd.Series]) -> Any:
-    """The positions that put run columns in :data:`RUN_ORDER` (missing values last).
+class TaskInstanceColumns(Columns):
+    """Task instance rows gathered page by page into typed columns; :meth:`frame` is the
+    ``task_instances`` view.
 
-    Arrow sorts the key columns in place when pyarrow is there (pandas would first turn the Arrow
-    strings into one Python object per row); pandas sorts them otherwise. Run keys are unique, so
-    both give the one order :func:`runs_frame` gives.
+    The sink of :func:`~kestra_airflow_sdk.airflow.fetch.export_task_instances`. The result equals
+    :func:`task_instances_frame` of the same rows, dtypes and order included.
     """
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-    except ImportError:  # pragma: no cover - depends on the environment
-        keys = pd.DataFrame({name: data[name] for name in RUN_ORDER}, copy=False)
-        return keys.sort_values(RUN_ORDER, kind="stable", na_position="last").index.to_numpy()
-    table = pa.table({name: data[name] for name in RUN_ORDER})
-    return pc.sort_indices(table, sort_keys=[(name, "ascending") for name in RUN_ORDER]).to_numpy()
+
+    schema = TASK_INSTANCES
+    order_by = tuple(TI_ORDER)
+    repeated = frozenset({"dag_id", "task_id", "operator", "queue", "pool", "hostname"})
+    filled = MappingProxyType({"map_index": -1})  # as the model: -1 = not mapped
 
 
 def merge_runs(cached: pd.DataFrame, changed: pd.DataFrame) -> pd.DataFrame:

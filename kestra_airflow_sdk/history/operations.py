@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from ..airflow import arguments
 from ..airflow.core import ClientCore
 from ..airflow.effects import Op
-from ..airflow.fetch import RunQuery, fetch_task_instances
+from ..airflow.fetch import RunQuery
 from ..airflow.models import Dag, DagRunState, TaskInstanceState
 from ..airflow.operation import operation
+from ..airflow.task_instances import export_task_instances
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,14 +120,16 @@ class HistoryOperations(ClientCore):
             >>> tis = client.task_instances(["etl", "reports"], since=datetime(2026, 1, 1, tzinfo=timezone.utc))
             >>> tis.airflow.slowest_tasks()
         """
-        from .frames import task_instances_frame
+        from .frames import TaskInstanceColumns
 
         arguments.aware(since, "since")
         arguments.aware(until, "until")
-        rows = yield from fetch_task_instances(
-            self, dag_id, dag_run_id, state=arguments.states(state), since=since, until=until, limit=limit
+        columns = TaskInstanceColumns()
+        states = arguments.states(state)
+        yield from export_task_instances(
+            self, dag_id, dag_run_id, state=states, since=since, until=until, limit=limit, sink=columns
         )
-        return task_instances_frame(rows)
+        return columns.frame()
 
     @operation
     def run_history(

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from kestra_airflow_sdk.airflow import InvalidArgumentError
-from kestra_airflow_sdk.airflow.fetch import _normal_run, _normal_task_instance
+from kestra_airflow_sdk.airflow.fetch import _normal_run
+from kestra_airflow_sdk.airflow.task_instances import _normal_task_instance
 from kestra_airflow_sdk.history import DAG_RUNS, DAGS, TASK_INSTANCES
 from kestra_airflow_sdk.history.frames import merge_runs, runs_frame, task_instances_frame
 

@@ -25,7 +25,8 @@ from matplotlib.patches import PathPatch
 
 import kestra_airflow_sdk  # noqa: F401  (registers df.airflow)
 from kestra_airflow_sdk.airflow import InvalidArgumentError
-from kestra_airflow_sdk.airflow.fetch import _normal_run, _normal_task_instance
+from kestra_airflow_sdk.airflow.fetch import _normal_run
+from kestra_airflow_sdk.airflow.task_instances import _normal_task_instance
 from kestra_airflow_sdk.history import DAG_RUNS, TASK_INSTANCES
 from kestra_airflow_sdk.history.frames import runs_frame, task_instances_frame
 from kestra_airflow_sdk.history.palette import STATE_COLOURS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
 from kestra_airflow_sdk.airflow import InvalidArgumentError
+from kestra_airflow_sdk.airflow.task_instances import _normal_task_instance, fetch_task_instances
+from kestra_airflow_sdk.history.frames import TaskInstanceColumns, task_instances_frame
 from tests.fake_airflow import FAST, FakeAirflow, FakeTaskInstances
 
 DAY = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -156,3 +159,83 @@ def test_a_row_repeated_by_offset_pages_of_a_changing_server_is_kept_once(api: s
     # (the shift also pushes the last task instance past the total the first page announced: offset
     # pages cannot see it, cursor pages do)
     assert len(frame) == 48 + 18 - 2
+
+
+def test_task_instance_columns_equal_task_instances_frame() -> None:
+    tis = _seeded("v2")
+    rows = [_normal_task_instance(row) for row in tis.latest + [t for ts in tis.earlier.values() for t in ts]]
+    rows[0]["map_index"] = None  # missing: -1, as the model says, before the rows are ordered
+    rows[1]["state"] = "odd_state"
+    rows[2]["hostname"] = 7  # not a text: pandas' ``string`` dtype makes it "7"
+    random.Random(5).shuffle(rows)
+    for chunk in (1, 5, 1000):
+        columns = TaskInstanceColumns(chunk=chunk)
+        for start in range(0, len(rows), 6):
+            columns.add(rows[start : start + 6])
+        pd.testing.assert_frame_equal(columns.frame(), task_instances_frame(rows))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_every_dag_is_streamed_into_columns_with_the_same_requests(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On cursor pages, every DAG's (or one DAG's) task instances go page by page into columns: the
+    same requests and the same frame as the rows fetched in one piece; a row a page repeats is kept
+    once, and the earlier tries of the task instances tried more than once are added."""
+    tis = _seeded("v2", cursor=True, max_page=5)
+    handle = tis.__call__
+
+    def repeating(request: httpx.Request) -> httpx.Response:
+        answer = handle(request)
+        if request.url.params.get("cursor") == "5":  # the second page repeats the first page's last row
+            body = answer.json()
+            body["task_instances"].insert(0, tis.latest[4])
+            return httpx.Response(200, json=body)
+        return answer
+
+    options: dict[str, Any] = dict(username="u", password="p", api_version="v2", retry=FAST)
+    with AirflowClient("http://airflow.test", transport=httpx.MockTransport(tis), **options) as client:
+        expected = task_instances_frame(
+            client.execute(
+                fetch_task_instances(client, None, None, state=[], since=None, until=None, limit=None)
+            )
+        )
+        one = task_instances_frame(
+            client.execute(
+                fetch_task_instances(client, "beta", None, state=[], since=None, until=None, limit=None)
+            )
+        )
+    tis.fake.requests.clear()
+    pages: list[int] = []
+    add = TaskInstanceColumns.add
+
+    def counted(self: TaskInstanceColumns, rows: list[dict[str, Any]]) -> None:
+        pages.append(len(rows))
+        add(self, rows)
+
+    monkeypatch.setattr(TaskInstanceColumns, "add", counted)
+    every = _call_with(mode, repeating, "v2", None)
+    # page by page (the repeated row once), then the 18 earlier tries: never every raw row at once
+    assert pages == [5] * 9 + [3, 18]
+    pd.testing.assert_frame_equal(every, expected)
+    assert len(every) == 48 + 18
+    lists = _lists(tis)
+    assert {r.url.path for r in lists} == {"/api/v2/dags/~/dagRuns/~/taskInstances"}
+    assert [r.url.params["cursor"] for r in lists] == ["", *map(str, range(5, 48, 5))]
+    tries = [r for r in tis.fake.requests if r.url.path.endswith("/tries")]
+    assert len(tries) == 3 * (2 + 4)  # per DAG: load on days 1 and 3, mapped[1] on every day
+    pd.testing.assert_frame_equal(_call_with(mode, handle, "v2", "beta"), one)
+
+
+def _call_with(mode: str, handler: Any, api: str, *args: Any) -> pd.DataFrame:
+    options: dict[str, Any] = dict(username="u", password="p", api_version=api, retry=FAST)
+    transport: Any = httpx.MockTransport(handler)
+    if mode == "sync":
+        with AirflowClient("http://airflow.test", transport=transport, **options) as client:
+            return client.task_instances(*args)
+
+    async def main() -> pd.DataFrame:
+        async with AsyncAirflowClient("http://airflow.test", transport=transport, **options) as client:
+            return await client.task_instances(*args)
+
+    return asyncio.run(main())
