@@ -303,7 +303,7 @@ def start_production_server() -> ProductionServer:
 
 #: every kind of real server, in the order their tests run in a single-process session; each kind's
 #: tests are one xdist group (scripts/test.sh runs one worker per selected kind, plus one). The
-#: production profile's ~85 tests take about 25 minutes on the 2-core box: they run when asked for
+#: production profile's 83 tests (10 minutes on the 2-core box, alone) run when asked for
 #: (``KAS_SERVER_KINDS``, scripts/test-production.sh), not yet in every scripts/test.sh (issue 14)
 SERVER_KINDS = (
     ServerKind("3", partial(start_server, "3")),
