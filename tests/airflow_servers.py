@@ -62,21 +62,26 @@ class AirflowServer:
             raise RuntimeError(f"restart-api failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
-def _free_port() -> int:
-    """A free port p whose p+1000 (serve-logs) is free too."""
+#: ports a SQLite server derives from its REST port: serve-logs
+SQLITE_PORT_OFFSETS = (1000,)
+
+
+def _free_port_with(offsets: tuple[int, ...]) -> int:
+    """A free loopback port p whose p+offset ports are free too."""
     for _ in range(200):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        if port + 1000 > 65535:
+        if port + max(offsets) > 65535:
             continue
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 1000))
-            except OSError:
-                continue
+        try:
+            for offset in offsets:
+                with socket.socket() as other:
+                    other.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
         return port
-    raise RuntimeError("no pair of free ports found")
+    raise RuntimeError("no set of free ports found")
 
 
 def _run_start(major: str, env: dict[str, str]) -> dict[str, str]:
@@ -106,7 +111,7 @@ def start_server(major: str) -> AirflowServer:
             port,
             owned=False,
         )
-    port = _free_port()
+    port = _free_port_with(SQLITE_PORT_OFFSETS)
     home = Path(tempfile.mkdtemp(prefix=f"kas-airflow{major}-"))
     env = {**os.environ, "AIRFLOW_PORT": str(port), "AIRFLOW_HOME": str(home), "AIRFLOW_RESET": "1"}
     info = _run_start(major, env)
@@ -222,24 +227,6 @@ class ProductionServer(AirflowServer):
         """The pid (and process group) of a running component, e.g. ``celery-worker-1``."""
         assert self.home is not None
         return int((self.home / f"{component}.pid").read_text())
-
-
-def _free_port_with(offsets: tuple[int, ...]) -> int:
-    """A free loopback port p whose p+offset ports are free too."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port + max(offsets) > 65535:
-            continue
-        try:
-            for offset in offsets:
-                with socket.socket() as other:
-                    other.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no set of free ports found")
 
 
 #: the production profile's own DAGs, beside the project's test DAGs
