@@ -3,7 +3,7 @@
 # 2 Celery workers, started by the tests through `AIRFLOW_PROFILE=production scripts/airflow.sh 3 start`):
 # tests/integration/test_production.py, and the client, flows, history and reliability modules
 # (tests/airflow_servers.py SERVER_KINDS; 83 tests, about 10 minutes on the 2-core box). scripts/test.sh runs
-# them too with KAS_SERVER_KINDS=all.
+# them too, with everything else.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/bootstrap.sh

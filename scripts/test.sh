@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: install the SDK and its dev tools, lint, type-check, then run
-# every test. Integration tests start real Airflow 3.3.2 and 2.10.5 servers themselves
-# (scripts/airflow.sh; venvs cached in ~/.cache/kestra-airflow-sdk), in the background while the
-# fast tests run, and FAIL if they cannot; the two servers' tests run concurrently (pytest-xdist).
-# The production profile's tests run with scripts/test-production.sh (KAS_SERVER_KINDS).
+# every test. Integration tests start real Airflow servers themselves - 3.3.2 and 2.10.5 on SQLite and
+# 3.3.2's production profile (PostgreSQL, Redis, Celery; scripts/airflow.sh; venvs cached in
+# ~/.cache/kestra-airflow-sdk) - in the background while the fast tests run, and FAIL if they cannot;
+# the servers' tests run concurrently (pytest-xdist). KAS_SERVER_KINDS picks some server kinds
+# (e.g. KAS_SERVER_KINDS=airflow3,airflow2: the two SQLite servers only).
 # Prints the time of each phase and pytest's 15 slowest tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,7 +25,7 @@ report() {
 }
 trap report EXIT
 
-install_airflow() {  # both versions at once; a no-op when cached
+install_airflow() {  # both SQLite servers' venvs at once; a no-op when cached
   scripts/airflow.sh 3 install & local p3=$!
   scripts/airflow.sh 2 install & local p2=$!
   wait $p3
@@ -47,7 +48,8 @@ lint() {
 }
 
 phase bootstrap scripts/bootstrap.sh
-phase installs bash -c "$(declare -f install_airflow install_browser); install_airflow & a=\$!; install_browser; wait \$a"
+# the browser's and then the production profile's Debian packages (PostgreSQL, Redis): one apt-get at a time
+phase installs bash -c "$(declare -f install_airflow install_browser); install_airflow & a=\$!; install_browser; AIRFLOW_PROFILE=production scripts/airflow.sh 3 install; wait \$a"
 phase mkdocs env NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet  # the docs, zero warnings
 phase ruff lint
 phase mypy .venv/bin/mypy kestra_airflow_sdk

@@ -128,8 +128,6 @@ class ServerKind:
     #: the test modules (paths from the repository root) whose tests run on this kind unless they
     #: pick their kinds themselves; ``None``: every module's
     modules: frozenset[str] | None = None
-    #: whether a session runs this kind's tests when ``KAS_SERVER_KINDS`` does not name the kinds
-    by_default: bool = True
 
     @property
     def id(self) -> str:
@@ -289,23 +287,20 @@ def start_production_server() -> ProductionServer:
 
 
 #: every kind of real server, in the order their tests run in a single-process session; each kind's
-#: tests are one xdist group (scripts/test.sh runs one worker per selected kind, plus one). The
-#: production profile's 83 tests (10 minutes on the 2-core box, alone) run when asked for
-#: (``KAS_SERVER_KINDS``, scripts/test-production.sh), not yet in every scripts/test.sh (issue 14)
+#: tests are one xdist group (scripts/test.sh runs one worker per selected kind, plus one). All three
+#: run by default (scripts/test.sh, CI); ``KAS_SERVER_KINDS`` picks some (scripts/test-production.sh)
 SERVER_KINDS = (
     ServerKind("3", partial(start_server, "3")),
     ServerKind("2", partial(start_server, "2")),
-    ServerKind("3-production", start_production_server, PRODUCTION_MODULES, by_default=False),
+    ServerKind("3-production", start_production_server, PRODUCTION_MODULES),
 )
 
 
 def selected_kinds() -> tuple[ServerKind, ...]:
     """The kinds whose tests this session runs: those ``KAS_SERVER_KINDS`` names (kind ids such as
-    ``airflow3,airflow3-production``, comma-separated, or ``all``), else the default ones."""
+    ``airflow3,airflow3-production``, comma-separated), else (unset, or ``all``) every kind."""
     names = os.environ.get("KAS_SERVER_KINDS", "").strip()
-    if not names:
-        return tuple(kind for kind in SERVER_KINDS if kind.by_default)
-    if names == "all":
+    if names in ("", "all"):
         return SERVER_KINDS
     wanted = {name.strip() for name in names.split(",") if name.strip()}
     known = [kind.id for kind in SERVER_KINDS]

@@ -2,8 +2,8 @@
 
 Any test that uses the ``airflow`` fixture (or one built on it) runs once per server kind that
 serves its module (``SERVER_KINDS``: Airflow 3.3.2 and 2.10.5 on SQLite for every module; the 3.3.2
-production profile, when ``KAS_SERVER_KINDS`` asks for it, for the client, flows, history and
-reliability ones and tests/integration/test_production.py) and is marked ``integration``. The servers the
+production profile for the client, flows, history and reliability ones and
+tests/integration/test_production.py; ``KAS_SERVER_KINDS`` picks some kinds) and is marked ``integration``. The servers the
 selected tests need are started once per session, all at once and in the background as soon as
 collection ends, so the fast tests run while they boot; the first test that needs one waits for it,
 and a server is stopped once its kind's tests are done. A server that cannot start fails the tests;
