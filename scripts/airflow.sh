@@ -79,6 +79,12 @@ else
   export AIRFLOW__WEBSERVER__WEB_SERVER_HOST=127.0.0.1
   export AIRFLOW__WEBSERVER__WEB_SERVER_PORT="${PORT}"
   export AIRFLOW__WEBSERVER__WORKERS=1
+  # the webserver's gunicorn monitor shuts the webserver down when its worker count is not back to
+  # the expected one within 120 s (seen when a worker restarts on a machine at load 8, e.g. while the
+  # production profile starts beside it): give a slow box 10 minutes, and no periodic worker refresh
+  export AIRFLOW__WEBSERVER__WEB_SERVER_MASTER_TIMEOUT=600
+  export AIRFLOW__WEBSERVER__WEB_SERVER_WORKER_TIMEOUT=600
+  export AIRFLOW__WEBSERVER__WORKER_REFRESH_INTERVAL=0
   export AIRFLOW__WEBSERVER__SECRET_KEY="sdk-test-secret-not-for-production"
   export AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL=5
   HEALTH_URL="$BASE_URL/api/v1/health"
