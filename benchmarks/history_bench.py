@@ -129,7 +129,7 @@ def measure(name: str, log: AccessLog, *args: str) -> dict[str, float]:
     before, server_before = log.count(), log.server_s
     out = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "bench_work.py"), name, *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,  # its stderr (a traceback) goes to ours
         text=True,
         check=True,
         cwd=REPO,
