@@ -2,11 +2,12 @@
 
 Filters are pushed to the server; pages are as large as the server allows (it silently clamps
 ``limit``, so the loop advances by the number of items received); Airflow 3.3's cursor pagination is
-used where the server offers it (constant cost per page, no COUNT/OFFSET), offsets otherwise. Many
-DAGs at once go through the batch endpoints ``POST /dags/~/dagRuns/list`` and
-``POST /dags/~/dagRuns/~/taskInstances/list``. Rows stay plain dicts
-(no model per row): memory is proportional to the result and parsing stays cheap. Task instances:
-:mod:`.task_instances`.
+used where the server offers it (constant cost per page, no COUNT/OFFSET), offsets otherwise. Full
+exports of many DAGs read one cursor stream per DAG there (:func:`dag_streams`, runs and task
+instances alike); elsewhere many DAGs at once go through the batch endpoints
+``POST /dags/~/dagRuns/list`` and ``POST /dags/~/dagRuns/~/taskInstances/list``. Rows stay plain
+dicts (no model per row): memory is proportional to the result and parsing stays cheap. Task
+instances: :mod:`.task_instances`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "EXPORT_STREAMS",
     "RowSink",
     "RunQuery",
+    "dag_streams",
     "export_runs",
     "fetch_runs",
     "post_pages",
@@ -224,8 +226,14 @@ def export_runs(client: Session, query: RunQuery, sink: RowSink) -> Op[None]:
         "dag_runs",
         action=f"Listing runs of DAG {dag!r}" if single else "Listing DAG runs",
         params=_run_params(query, dialect.run_time_field),
-        on_page=lambda rows: sink.add([_normal_run(row) for row in rows if keep(row)]),
+        on_page=lambda rows: _added(sink, [_normal_run(row) for row in rows if keep(row)], len(rows)),
     )
+
+
+def _added(sink: RowSink, rows: list[Row], received: int) -> int:
+    """Hand ``rows`` to ``sink``; ``received``: the rows of the page they came from (all new)."""
+    sink.add(rows)
+    return received
 
 
 def _run_params(query: RunQuery, field_name: str) -> dict[str, Any]:
@@ -238,54 +246,77 @@ def _run_params(query: RunQuery, field_name: str) -> dict[str, Any]:
 
 
 def _runs_by_dag(client: Session, query: RunQuery, sink: RowSink) -> Op[bool]:
-    """One cursor stream per DAG into ``sink``, bounded; False when the streams missed runs.
+    """The runs of every DAG or of several, one cursor stream per DAG (see :func:`dag_streams`)."""
 
-    Without DAG ids, the DAGs are those Airflow lists (stale ones included) and one more request
-    counts the runs of ``~`` (an exact offset-pagination total): if the streams read fewer (runs of
-    DAGs the list did not show, or deleted meanwhile), the caller reads ``~`` instead.
-    """
+    def to_sink(rows: list[Row]) -> int:
+        return _added(sink, [_normal_run(row) for row in rows], len(rows))
+
     params = _run_params(query, (yield from client.dialect()).run_time_field)
-    dag_ids = query.dag_ids
-    if dag_ids is None:
+    return (
+        yield from dag_streams(
+            client, query.dag_ids, "dagRuns", "dag_runs", what="runs", params=params, on_pages=lambda: to_sink
+        )
+    )
+
+
+def dag_streams(
+    client: Session,
+    dag_ids: tuple[str, ...] | None,
+    collection: str,
+    key: str,
+    *,
+    what: str,
+    params: Mapping[str, Any],
+    on_pages: Callable[[], Callable[[list[Row]], int]],
+) -> Op[bool]:
+    """One cursor stream per DAG (``GET /dags/{dag}/{collection}``), bounded; False when they missed rows.
+
+    At most ``min(EXPORT_STREAMS, client.max_connections)`` streams at once, each with the same
+    ``params`` (the filters); the pages of a stream go to a handler ``on_pages()`` makes for it as
+    the stream starts (dropped when it ends), as they arrive; it returns how many rows of a page
+    are new (see :func:`.pagination.stream_pages`). A DAG that does not exist (or no
+    longer) has no rows. ``dag_ids`` None: the DAGs Airflow lists (stale ones included), and one
+    more request counts the rows of ``~`` (``GET /dags/~/{collection}``, an exact offset-pagination
+    total): if the streams read fewer (rows of DAGs the list did not show, or deleted meanwhile),
+    False, and the caller reads ``~`` instead. ``what`` names the rows in error messages.
+    """
+    streamed = dag_ids
+    if streamed is None:
         listed = yield from pages(
             client, "/dags", "dags", action="Listing DAGs", params={"exclude_stale": False}, limit=None
         )
-        dag_ids = tuple(str(row["dag_id"]) for row in listed if isinstance(row.get("dag_id"), str))
-
-    def to_sink(rows: list[Row]) -> None:
-        sink.add([_normal_run(row) for row in rows])
+        streamed = tuple(str(row["dag_id"]) for row in listed if isinstance(row.get("dag_id"), str))
 
     def stream(dag_id: str) -> Op[int]:
-        path = f"/dags/{arguments.segment(dag_id, 'dag_id')}/dagRuns"
         try:
             return (
                 yield from stream_pages(
                     client,
-                    path,
-                    "dag_runs",
-                    action=f"Listing runs of DAG {dag_id!r}",
+                    f"/dags/{arguments.segment(dag_id, 'dag_id')}/{collection}",
+                    key,
+                    action=f"Listing {what} of DAG {dag_id!r}",
                     params=params,
-                    on_page=to_sink,
+                    on_page=on_pages(),
                 )
             )
-        except NotFoundError:  # a DAG that does not exist (or no longer) has no runs
+        except NotFoundError:  # a DAG that does not exist (or no longer) has no rows
             return 0
 
     def total() -> Op[int]:
-        """The exact number of runs of ``~`` (0: nothing to check, the DAGs were given)."""
-        if query.dag_ids is not None:
+        """The exact number of rows of ``~`` (0: nothing to check, the DAGs were given)."""
+        if dag_ids is not None:
             return 0
         body, _ = yield from page(
             client,
             "GET",
-            "/dags/~/dagRuns",
-            "dag_runs",
-            action="Counting DAG runs",
+            f"/dags/~/{collection}",
+            key,
+            action=f"Counting {what} of every DAG",
             params={**params, "limit": 1},
         )
         counted = body.get("total_entries")
         return counted if isinstance(counted, int) else 0
 
     in_flight = max(1, min(EXPORT_STREAMS, client.max_connections))
-    counted, *received = yield from gather([total(), *(stream(d) for d in dag_ids)], in_flight)
+    counted, *received = yield from gather([total(), *(stream(d) for d in streamed)], in_flight)
     return sum(received) >= counted

@@ -181,31 +181,33 @@ def stream_pages(
     *,
     action: str,
     params: Mapping[str, Any],
-    on_page: Callable[[list[Row]], None],
+    on_page: Callable[[list[Row]], int],
 ) -> Op[int]:
     """Operation: every page of a GET collection handed to ``on_page`` as it arrives; the row count.
 
-    Nothing is kept here, so an export holds one page per stream at a time. For servers that offer
-    Airflow 3.3's cursors: it follows ``next_cursor`` (largest pages, stopping at an exact
-    ``total_entries``); an Airflow 3 older than 3.3 ignores the cursor, and the stream goes on with
-    offset pages, one after the other.
+    Nothing is kept here, so an export holds one page per stream at a time. ``on_page(rows)``
+    returns how many of the page's rows are new to it (a row a page repeats is not counted: the
+    stream stops at an exact ``total_entries`` of distinct rows, and returns their number). For
+    servers that offer Airflow 3.3's cursors: it follows ``next_cursor`` (largest pages, stopping at
+    an exact ``total_entries``); an Airflow 3 older than 3.3 ignores the cursor, and the stream goes
+    on with offset pages, one after the other (advancing by the rows received).
     """
-    received, cursor, by_offset = 0, "", False
+    received, new, cursor, by_offset = 0, 0, "", False
     while True:
         position = {"offset": received} if by_offset else {"cursor": cursor}
         query = {**params, "limit": PAGE_SIZE, **position}
         body, got = yield from page(session, "GET", path, key, action=action, params=query)
         by_offset = by_offset or "next_cursor" not in body
-        on_page(got)
+        new += on_page(got)
         received += len(got)
         if by_offset:
             total = body.get("total_entries")
             if not got or (isinstance(total, int) and received >= total):
-                return received
+                return new
             continue
         cursor = body.get("next_cursor") or ""
-        if not got or not cursor or _complete(body, received):
-            return received
+        if not got or not cursor or _complete(body, new):
+            return new
 
 
 def parse_rows(model: type[M], rows: Iterable[Any]) -> list[M]:

@@ -13,7 +13,7 @@ from typing import Any, cast
 from . import arguments, pagination
 from .effects import Op, gather
 from .errors import InvalidArgumentError
-from .fetch import RowSink, post_pages, requested_dags
+from .fetch import RowSink, dag_streams, post_pages, requested_dags
 from .models import TaskInstance
 from .pagination import pages, stream_pages
 from .session import Session
@@ -89,37 +89,65 @@ def export_task_instances(
 ) -> Op[None]:
     """What :func:`fetch_task_instances` returns, into ``sink``: page by page where it reads cursor pages.
 
-    Every DAG, or one DAG, without a ``limit`` on a server with cursor pagination: the same cursor
-    pages (``GET .../taskInstances``), each normalised and handed to ``sink`` as it arrives (only the
-    task instances tried more than once are kept, for their earlier tries, added at the end; a row
-    a page repeats is added once). Otherwise the rows of :func:`fetch_task_instances`, in one piece.
+    Without a ``limit``, on a server with cursor pagination (Airflow 3.3+): every DAG or several
+    DAGs are read as one cursor stream per DAG (``GET /dags/{dag}/dagRuns/~/taskInstances``), at
+    most ``min(EXPORT_STREAMS, client.max_connections)`` at once, as the run export does (see
+    :func:`.fetch.dag_streams`: every DAG is the DAGs ``GET /dags`` lists, checked against one
+    count of ``~``, which is read instead when the streams missed rows); one DAG or one run is one
+    stream. Each page is normalised and handed to ``sink`` as it arrives (a row its stream repeats
+    is added once; only the task instances tried more than once are kept, for their earlier tries,
+    added at the end). Otherwise the rows of :func:`fetch_task_instances`, in one piece.
     """
     asked = _asked(dag_id, dag_run_id)
     limit = arguments.limit(limit)
     states = list(state)
     dialect = yield from client.dialect()
-    if not dialect.cursor_pagination or limit is not None or (asked is not None and len(asked) != 1):
+    if not dialect.cursor_pagination or limit is not None or asked == ():
         rows = yield from fetch_task_instances(
             client, dag_id, dag_run_id, state=states, since=since, until=until, limit=limit
         )
         sink.add(rows)
         return
-    seen: set[tuple[Any, ...]] = set()
     retried: list[Row] = []
 
-    def to_sink(rows: list[Row]) -> None:
-        fresh = []
-        for row in rows:
-            key = _ti_key(row)
-            if key not in seen:
-                seen.add(key)
-                fresh.append(row)
-        retried.extend(row for row in fresh if _try_number(row) > 1)
-        sink.add([_normal_task_instance(row) for row in fresh])
+    def on_pages() -> Callable[[list[Row]], int]:
+        """The page handler of one stream: its rows once each, normalised, into ``sink``; how many
+        were new."""
+        seen: set[tuple[Any, ...]] = set()  # a stream's own keys: one DAG's, dropped as it ends
 
-    path, action = _list_path(asked, dag_run_id)
+        def to_sink(rows: list[Row]) -> int:
+            fresh = []
+            for row in rows:
+                key = _ti_key(row)
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(row)
+            retried.extend(row for row in fresh if _try_number(row) > 1)
+            sink.add([_normal_task_instance(row) for row in fresh])
+            return len(fresh)
+
+        return to_sink
+
     params = {"state": states or None, **_window(dialect.run_time_field, since, until)}
-    yield from stream_pages(client, path, "task_instances", action=action, params=params, on_page=to_sink)
+    complete = False  # several DAGs, or every DAG the list shows: one cursor stream per DAG
+    if asked is None or len(asked) > 1:
+        complete = yield from dag_streams(
+            client,
+            asked,
+            "dagRuns/~/taskInstances",
+            "task_instances",
+            what="task instances",
+            params=params,
+            on_pages=on_pages,
+        )
+        if not complete:  # they missed task instances (of DAGs the list does not show): read ``~``
+            sink.clear()
+            retried.clear()
+    if not complete:  # one DAG, one run, or ``~``
+        path, action = _list_path(asked, dag_run_id)
+        yield from stream_pages(
+            client, path, "task_instances", action=action, params=params, on_page=on_pages()
+        )
     sink.add([_normal_task_instance(row) for row in (yield from _earlier(client, retried, states))])
 
 
@@ -152,9 +180,11 @@ def _list_path(asked: tuple[str, ...] | None, dag_run_id: str | None) -> tuple[s
 
 
 def _earlier(client: Session, latest: list[Row], states: list[str]) -> Op[list[Row]]:
-    """The earlier tries of the task instances tried more than once (in ``states``, if any)."""
+    """The earlier tries of the task instances tried more than once (in ``states``, if any), at most
+    ``PAGE_CONCURRENCY`` requests at once (and no more than the client's ``max_connections``)."""
     retried = [row for row in latest if _try_number(row) > 1]
-    earlier = yield from gather((_earlier_tries(client, row) for row in retried), pagination.PAGE_CONCURRENCY)
+    in_flight = min(pagination.PAGE_CONCURRENCY, client.max_connections)
+    earlier = yield from gather((_earlier_tries(client, row) for row in retried), in_flight)
     keep = set(states)
     return [t for tries in earlier for t in tries if not keep or t.get("state") in keep]
 

@@ -99,13 +99,15 @@ class HistoryOperations(ClientCore):
         more than once (a retry, a clear) has a row for each ``try_number``. Ordered by ``dag_id``,
         ``dag_run_id``, ``task_id``, ``map_index``, ``try_number``, so the frame of several DAGs is
         the frames of each DAG one after the other. Every filter is applied by Airflow; the task
-        instances come from one list request per page (the largest pages the server allows, cursor
-        pagination where Airflow offers it); only those with ``try_number > 1`` cost one more
-        request for their earlier tries (Airflow 2.10+ and 3).
+        instances come from one list request per page (the largest pages the server allows). On
+        Airflow 3.3 (cursor pagination), several DAGs or every DAG are read as one cursor stream
+        per DAG, at most ``min(8, max_connections)`` at once, pages straight into typed columns;
+        elsewhere, or with a ``limit``, a list of DAGs is one batch request per page and every DAG
+        the ``~`` path. Only those with ``try_number > 1`` cost one more request for their earlier
+        tries (Airflow 2.10+ and 3).
 
         Args:
-            dag_id: one DAG id, a list of DAG ids (one batch request per page for all of them), or
-                None for every DAG.
+            dag_id: one DAG id, a list of DAG ids, or None for every DAG.
             dag_run_id: one run of the DAG (``dag_id`` must then be that one DAG), or None for the
                 task instances of every run.
             state: only tries in this state (or any of these states). Airflow filters the task

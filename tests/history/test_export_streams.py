@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -46,6 +47,24 @@ class ListingAirflow(FakeAirflow):
                 200, json={"dags": [{"dag_id": d} for d in dags], "total_entries": len(dags)}
             )
         return super().answer(request)
+
+
+class InFlight:
+    """An async handler answering with ``answer``, which counts the most requests in flight at once
+    (each lets every other ready request start before it ends: no time passes)."""
+
+    def __init__(self, answer: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.answer = answer
+        self.now = 0
+        self.most = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        self.now -= 1
+        return self.answer(request)
 
 
 def seeded(dags: int, runs_per_dag: int, **options: Any) -> ListingAirflow:
@@ -106,26 +125,17 @@ def test_every_dag_is_one_cursor_stream_and_the_frame_is_the_plain_one(flavour: 
 def test_streams_in_flight_stay_within_max_connections(max_connections: int, bound: int) -> None:
     """At most min(EXPORT_STREAMS, max_connections) requests at once, and that many are used."""
     fake = seeded(dags=20, runs_per_dag=9)
-    in_flight, most = 0, 0
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, most
-        in_flight += 1
-        most = max(most, in_flight)
-        for _ in range(5):  # let every other ready request start before this one ends
-            await asyncio.sleep(0)
-        in_flight -= 1
-        return fake.handle(request)
+    flying = InFlight(fake.handle)
 
     async def main() -> pd.DataFrame:
         async with fake_async_client(
-            fake, max_connections=max_connections, transport=httpx.MockTransport(handler)
+            fake, max_connections=max_connections, transport=httpx.MockTransport(flying)
         ) as client:
             return await client.dag_runs()
 
     frame = asyncio.run(main())
     assert len(frame) == 20 * 9
-    assert most == bound
+    assert flying.most == bound
 
 
 def test_runs_of_dags_the_list_misses_are_read_over_tilde() -> None:

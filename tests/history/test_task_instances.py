@@ -1,12 +1,14 @@
 """``client.task_instances()`` of one DAG, several or every DAG, on the fake Airflow (v1 and v2, sync
-and async): filters sent to Airflow, every page of the clamped batch and list endpoints, earlier
-tries added, and the frame of several DAGs equal to the per-DAG frames one after the other."""
+and async): filters sent to Airflow, every page of the clamped batch and list endpoints (or of the
+per-DAG cursor streams, tests/history/test_task_instance_streams.py), earlier tries added, and the
+frame of several DAGs equal to the per-DAG frames one after the other."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -18,7 +20,8 @@ from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
 from kestra_airflow_sdk.airflow import InvalidArgumentError
 from kestra_airflow_sdk.airflow.task_instances import _normal_task_instance, fetch_task_instances
 from kestra_airflow_sdk.history.frames import TaskInstanceColumns, task_instances_frame
-from tests.fake_airflow import FAST, FakeAirflow, FakeTaskInstances
+from tests.fake_airflow import FAST, FakeTaskInstances
+from tests.history.test_export_streams import ListingAirflow
 
 DAY = datetime(2026, 3, 1, tzinfo=timezone.utc)
 DAGS = ["alpha", "beta", "gamma"]
@@ -26,7 +29,7 @@ DAGS = ["alpha", "beta", "gamma"]
 
 def _seeded(api: str, *, cursor: bool = False, max_page: int = 7) -> FakeTaskInstances:
     """3 DAGs x 4 runs (one a day) x 3 tasks, with retries and a mapped task: 48 task instances."""
-    fake = FakeAirflow(api=api, cursor=cursor, max_page=max_page, default_script=None)
+    fake = ListingAirflow(api=api, cursor=cursor, max_page=max_page, default_script=None)
     fake.scripts.update({dag: ["success"] for dag in DAGS})
     tis = FakeTaskInstances(fake)
     for day in range(4):
@@ -55,6 +58,11 @@ def _call(mode: str, tis: FakeTaskInstances, *args: Any, **kwargs: Any) -> pd.Da
     return asyncio.run(main())
 
 
+def _later(request: httpx.Request) -> bool:
+    """Whether a list request asks for a page after the first one (by cursor or offset)."""
+    return bool(request.url.params.get("cursor")) or int(request.url.params.get("offset", 0)) > 0
+
+
 def _lists(tis: FakeTaskInstances) -> list[httpx.Request]:
     return [r for r in tis.fake.requests if r.url.path.endswith(("/taskInstances", "/taskInstances/list"))]
 
@@ -77,6 +85,12 @@ def test_several_dags_equal_the_per_dag_frames_one_after_the_other(api: str, cur
     assert len(several) == 48 + 3 * (2 + 4)
     assert several.groupby(["dag_id", "dag_run_id", "task_id", "map_index"]).size().max() == 2
     batch = [r for r in _lists(tis) if r.url.path.endswith("/list")]
+    if api == "v2":  # one stream per DAG (pages of 7: 16 task instances in 3; offsets without cursors)
+        streams = [r for r in _lists(tis) if "/~/dagRuns" not in r.url.path]
+        assert not batch and all(("cursor" in r.url.params) == cursor for r in streams if _later(r))
+        paths = Counter(r.url.path.split("/")[4] for r in streams)
+        assert paths == {"gamma": 3 * 2, "alpha": 3 * 2, "beta": 3 * 3}  # several, every DAG, ["beta"]
+        return
     bodies = [json.loads(r.content) for r in batch]
     # the first page told the total (48) and came back clamped to 5: the other 9 at offsets of 5
     assert sorted(b["page_offset"] for b in bodies) == list(range(0, 50, 5))
@@ -94,16 +108,25 @@ def test_filters_are_applied_by_airflow(api: str, cursor: bool, mode: str) -> No
         ("alpha_run2", "load", 1),
         ("gamma_run2", "load", 1),
     ]
-    (body,) = [json.loads(r.content) for r in _lists(tis)]
     field = "run_after" if api == "v2" else "execution_date"
-    assert body["state"] == ["failed", "up_for_retry"] and body["dag_ids"] == ["alpha", "gamma"]
-    assert (body[f"{field}_gte"], body[f"{field}_lte"]) == (since.isoformat(), until.isoformat())
+    if api == "v2":  # one stream per DAG, each with the filters
+        streams = _lists(tis)
+        assert sorted(r.url.path.split("/")[4] for r in streams) == ["alpha", "gamma"]
+        for request in streams:
+            assert request.url.params.get_list("state") == ["failed", "up_for_retry"]
+            assert request.url.params[f"{field}_gte"] == since.isoformat()
+            assert request.url.params[f"{field}_lte"] == until.isoformat()
+    else:
+        (body,) = [json.loads(r.content) for r in _lists(tis)]
+        assert body["state"] == ["failed", "up_for_retry"] and body["dag_ids"] == ["alpha", "gamma"]
+        assert (body[f"{field}_gte"], body[f"{field}_lte"]) == (since.isoformat(), until.isoformat())
     tis.fake.requests.clear()
     every = _call(mode, tis, None, state="success", until=DAY)
     requests = _lists(tis)
-    assert len(requests) == 2  # 9 task instances, pages of 7
+    # 9 task instances, pages of 7: two pages of ``~``; or on Airflow 3, one per DAG and one count
+    assert len(requests) == (3 + 1 if api == "v2" else 2)
     for request in requests:
-        assert request.url.path.endswith("/dags/~/dagRuns/~/taskInstances")
+        assert request.url.path.endswith("/dagRuns/~/taskInstances")
         assert request.url.params.get_list("state") == ["success"] and request.url.params[f"{field}_lte"]
     # day 0: extract, mapped[0] and mapped[1] (its earlier up_for_retry try is not a success) per DAG
     assert len(every) == 3 * 3 and set(every["state"]) == {"success"}
@@ -133,6 +156,7 @@ def test_bad_arguments_are_refused_before_any_request() -> None:
 
 @pytest.mark.parametrize("api", ["v2", "v1"])
 def test_a_row_repeated_by_offset_pages_of_a_changing_server_is_kept_once(api: str) -> None:
+    """The batch endpoint's offset pages (several DAGs on Airflow 2, or with a ``limit``)."""
     tis = _seeded(api)
     tis.batch_max_page = 5
     handle = tis.__call__
@@ -152,7 +176,9 @@ def test_a_row_repeated_by_offset_pages_of_a_changing_server_is_kept_once(api: s
         retry=FAST,
         transport=httpx.MockTransport(entering),
     ) as client:
-        frame = client.task_instances(DAGS)
+        query = fetch_task_instances(client, DAGS, None, state=[], since=None, until=None, limit=None)
+        frame = task_instances_frame(client.execute(query))
+    assert any(r.url.path.endswith("/list") for r in tis.fake.requests)
     keys = ["dag_id", "dag_run_id", "task_id", "map_index", "try_number"]
     assert not frame.duplicated(keys).any()  # the row the shift repeated is kept once
     assert "late" not in set(frame["task_id"])  # it entered behind the pages read: the next export has it
@@ -176,20 +202,19 @@ def test_task_instance_columns_equal_task_instances_frame() -> None:
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_every_dag_is_streamed_into_columns_with_the_same_requests(
-    mode: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On cursor pages, every DAG's (or one DAG's) task instances go page by page into columns: the
-    same requests and the same frame as the rows fetched in one piece; a row a page repeats is kept
-    once, and the earlier tries of the task instances tried more than once are added."""
+def test_every_dag_is_streamed_into_columns_page_by_page(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On cursor pages, every DAG's (or one DAG's) task instances go page by page into columns, one
+    cursor stream per DAG: the same frame as the rows fetched in one piece; a row a stream repeats
+    is kept once, and the earlier tries of the task instances tried more than once are added."""
     tis = _seeded("v2", cursor=True, max_page=5)
     handle = tis.__call__
 
     def repeating(request: httpx.Request) -> httpx.Response:
         answer = handle(request)
-        if request.url.params.get("cursor") == "5":  # the second page repeats the first page's last row
+        dag = request.url.path.removeprefix("/api/v2/dags/").split("/")[0]
+        if request.url.params.get("cursor") == "5" and dag != "~":  # repeats its first page's last row
             body = answer.json()
-            body["task_instances"].insert(0, tis.latest[4])
+            body["task_instances"].insert(0, [row for row in tis.latest if row["dag_id"] == dag][4])
             return httpx.Response(200, json=body)
         return answer
 
@@ -215,13 +240,19 @@ def test_every_dag_is_streamed_into_columns_with_the_same_requests(
 
     monkeypatch.setattr(TaskInstanceColumns, "add", counted)
     every = _call_with(mode, repeating, "v2", None)
-    # page by page (the repeated row once), then the 18 earlier tries: never every raw row at once
-    assert pages == [5] * 9 + [3, 18]
+    # 16 task instances per DAG, page by page (the repeated row once), then the 18 earlier tries:
+    # never every raw row at once
+    assert sorted(pages[:-1]) == sorted([5, 5, 5, 1] * 3) and pages[-1] == 18
     pd.testing.assert_frame_equal(every, expected)
     assert len(every) == 48 + 18
     lists = _lists(tis)
-    assert {r.url.path for r in lists} == {"/api/v2/dags/~/dagRuns/~/taskInstances"}
-    assert [r.url.params["cursor"] for r in lists] == ["", *map(str, range(5, 48, 5))]
+    streams: dict[str, list[str]] = {}
+    for r in lists:
+        streams.setdefault(r.url.path, []).append(r.url.params.get("cursor", "count"))
+    assert streams == {
+        **{f"/api/v2/dags/{dag}/dagRuns/~/taskInstances": ["", "5", "10", "15"] for dag in DAGS},
+        "/api/v2/dags/~/dagRuns/~/taskInstances": ["count"],
+    }
     tries = [r for r in tis.fake.requests if r.url.path.endswith("/tries")]
     assert len(tries) == 3 * (2 + 4)  # per DAG: load on days 1 and 3, mapped[1] on every day
     pd.testing.assert_frame_equal(_call_with(mode, handle, "v2", "beta"), one)

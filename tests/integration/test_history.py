@@ -88,6 +88,20 @@ class Watched(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self.async_network = httpx.AsyncHTTPTransport(limits=limits)
         self.watches: list[list[httpx.Request]] = []
         self.cursors = True
+        self._lock = threading.Lock()  # the sync client sends from several threads
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most requests sent and not yet answered at once
+
+    @contextmanager
+    def _flying(self) -> Iterator[None]:
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def _sending(self, request: httpx.Request) -> None:
         if not self.cursors and "cursor" in request.url.params:
@@ -109,19 +123,17 @@ class Watched(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self._sending(request)
-        response = self.network.handle_request(request)
-        if self.cursors:
-            return response
-        response.read()
-        return self._received(request, response)
+        with self._flying():
+            response = self.network.handle_request(request)
+            response.read()
+        return response if self.cursors else self._received(request, response)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self._sending(request)
-        response = await self.async_network.handle_async_request(request)
-        if self.cursors:
-            return response
-        await response.aread()
-        return self._received(request, response)
+        with self._flying():
+            response = await self.async_network.handle_async_request(request)
+            await response.aread()
+        return response if self.cursors else self._received(request, response)
 
     def close(self) -> None:
         self.network.close()
@@ -254,32 +266,52 @@ def test_task_instances_view_matches_the_api(client: Any, seed: Seed, small_page
 def test_task_instances_of_several_dags_equal_the_per_dag_frames(
     client: Any, seed: Seed, airflow: AirflowServer, credentials: dict[str, str]
 ) -> None:
-    """A list of DAGs (the batch endpoint) and every DAG (``~``) give the per-DAG frames one after the
-    other (the rows of this module's runs: other tests add runs meanwhile)."""
+    """A list of DAGs and every DAG give the per-DAG frames one after the other (the rows of this
+    module's runs: other tests add runs meanwhile). Airflow 3.3: one cursor stream per DAG, at most
+    ``min(8, max_connections)`` at once (every DAG: the DAG list, and one count of ``~``); Airflow 2:
+    the batch endpoint for a list, the pages of ``~`` for every DAG."""
     dags = ["hello_world_dag", B, A]
     per_dag = [seed.mine(client.task_instances(dag)) for dag in sorted(dags)]
     expected = pd.concat(per_dag, ignore_index=True)
     assert [len(frame) for frame in per_dag] == [6, 7, 3]  # 2 runs x 3 tasks; 7 and 3 runs x 1 task
     sent = _requests(client)
     several = client.task_instances(dags)
+    several_requests = _api_requests(list(sent))
     held = _total_task_instances(airflow, credentials)
-    every = client.task_instances()  # every DAG: as many pages as the server's page size takes
+    every = client.task_instances()
     now = _total_task_instances(airflow, credentials)
     assert list(several.columns) == TASK_INSTANCES.names and dict(several.dtypes) == TASK_INSTANCES.dtypes
     pd.testing.assert_frame_equal(seed.mine(several), expected)
     pd.testing.assert_frame_equal(seed.mine(every), expected)
     assert set(several["dag_id"]) <= set(dags)
-    requests = _api_requests(sent)
-    tilde = [r for r in requests if r.url.path.endswith("/dags/~/dagRuns/~/taskInstances")]
-    # every page was read, whatever size the server's pages are (2.10.5 sends ``~``'s in one page):
-    # one row per try, so as many distinct task instances as the server held, or more if it gained some
+    # every page was read (2.10.5 sends ``~``'s in one page, whatever the limit): one row per try,
+    # so as many distinct task instances as the server held, or more if it gained some
     distinct = every.drop_duplicates(["dag_id", "dag_run_id", "task_id", "map_index"])
-    assert tilde and held <= len(distinct) <= now
-    batch = [
-        json.loads(r.content) for r in requests if r.url.path.endswith("/dags/~/dagRuns/~/taskInstances/list")
-    ]
-    assert batch and all(body["dag_ids"] == dags for body in batch)
-    assert any(r.url.path.endswith("/dags/~/dagRuns/~/taskInstances") for r in requests)
+    assert held <= len(distinct) <= now
+    requests = _api_requests(sent)
+    every_requests = requests[len(several_requests) :]
+
+    def lists(sent: list[httpx.Request]) -> list[httpx.Request]:
+        return [r for r in sent if r.url.path.endswith(("/taskInstances", "/taskInstances/list"))]
+
+    tilde = [r for r in lists(every_requests) if r.url.path.endswith("/dags/~/dagRuns/~/taskInstances")]
+    if airflow.api_version == "v1":
+        batch = [json.loads(r.content) for r in lists(several_requests) if r.url.path.endswith("/list")]
+        assert batch and all(body["dag_ids"] == dags for body in batch)
+        assert tilde and tilde == lists(every_requests)
+        return
+    assert not any(r.method == "POST" for r in requests)
+    paths = {f"/api/v2/dags/{dag}/dagRuns/~/taskInstances" for dag in dags}
+    assert {r.url.path for r in lists(several_requests)} == paths
+    streams = {r.url.path for r in lists(every_requests) if "cursor" in r.url.params}
+    assert paths <= streams and "/api/v2/dags/~/dagRuns/~/taskInstances" not in streams
+    assert [r.url.params.get("limit") for r in tilde] == ["1"]  # one count of ``~``, no page of it
+    assert any(r.url.path == "/api/v2/dags" for r in every_requests)  # the DAG list
+    # a client allowed 2 connections never has more than 2 requests in flight, and the same frame
+    with watched_client("sync", airflow.base_url, max_connections=2, **credentials) as gentle:
+        network = _NETWORK[id(gentle)]
+        pd.testing.assert_frame_equal(seed.mine(gentle.task_instances()), expected)
+        assert network.most_in_flight <= 2
 
 
 def test_task_instances_of_several_dags_are_filtered_by_airflow(
@@ -290,6 +322,7 @@ def test_task_instances_of_several_dags_are_filtered_by_airflow(
     until = seed.mine(client.dag_runs(dags))["run_after"].max().to_pydatetime()
     sent = _requests(client)
     mine = seed.mine(client.task_instances(dags, state=states, since=seed.middle, until=until))
+    sent = _api_requests(list(sent))  # those of this export only
     # runs due after ``middle``: a3..a6, b0..b2 and the two hello_world_dag runs (3 successful tasks
     # each); a0..a2 are older, though a0's and a1's task instances are in those states too (marking a
     # run success or failed sets its task instances success or skipped)
@@ -300,13 +333,20 @@ def test_task_instances_of_several_dags_are_filtered_by_airflow(
     assert set(seed.hello) <= set(mine["dag_run_id"]) and len(mine) >= 6
     early = per_dag[per_dag["dag_run_id"].isin(seed.a[:2])]
     assert early["state"].isin(states).all() and not early.empty  # what since= (not state=) left out
-    bodies = [
-        json.loads(r.content) for r in _api_requests(sent) if r.url.path.endswith("/taskInstances/list")
-    ]
-    assert len(bodies) > 1  # pages of 2 (PAGE_SIZE patched): every page read, in order
-    assert sorted(body["page_offset"] for body in bodies) == list(range(0, 2 * len(bodies), 2))
     field = "run_after" if client.get_version().api_version == "v2" else "execution_date"
     assert seed.middle is not None
+    if field == "run_after":  # Airflow 3.3: one cursor stream per DAG, each with the filters
+        streams = [r for r in sent if r.url.path.endswith("/taskInstances")]
+        assert {r.url.path for r in streams} == {f"/api/v2/dags/{d}/dagRuns/~/taskInstances" for d in dags}
+        assert len(streams) > len(dags)  # pages of 2 (PAGE_SIZE patched): every page read
+        for request in streams:
+            assert request.url.params.get_list("state") == states
+            assert datetime.fromisoformat(request.url.params[f"{field}_gte"]) == seed.middle
+            assert datetime.fromisoformat(request.url.params[f"{field}_lte"]) == until
+        return
+    bodies = [json.loads(r.content) for r in sent if r.url.path.endswith("/taskInstances/list")]
+    assert len(bodies) > 1  # pages of 2 (PAGE_SIZE patched): every page read, in order
+    assert sorted(body["page_offset"] for body in bodies) == list(range(0, 2 * len(bodies), 2))
     for body in bodies:
         assert (body["dag_ids"], body["state"]) == (dags, states)
         assert datetime.fromisoformat(body[f"{field}_gte"]) == seed.middle
