@@ -18,6 +18,10 @@ TI_LABELS = {
 }
 EXPORTS = tuple(LABELS)
 TI_EXPORTS = tuple(TI_LABELS)
+PROFILES = {
+    "sqlite": "SQLite, 1 API worker",
+    "production": "production profile: PostgreSQL + Redis + Celery, 4 API workers",
+}
 TABLE = "| wall s | client CPU s | peak memory growth MB | frame deep MB | requests | server time s |"
 
 
@@ -29,22 +33,23 @@ def row(label: str, r: dict[str, float]) -> str:
 
 
 def export_report(
-    version: str, repeat: int, export: dict[str, dict[str, float]], loads: list[str], dags: int
+    version: str, profile: str, repeat: int, export: dict[str, dict[str, float]], loads: list[str], dags: int
 ) -> list[str]:
-    """The full export tables (runs, task instances) and their ratios, as Markdown lines."""
+    """The full export tables (runs, task instances) and their ratios, as Markdown lines; the ratio
+    lines start with the profile (``[sqlite]``, ``[production]``)."""
     lines = [
-        f"Airflow {version} (SQLite, 1 API worker), {dags} DAGs, median of {repeat}, each in a fresh "
+        f"Airflow {version} ({PROFILES[profile]}), {dags} DAGs, median of {repeat}, each in a fresh "
         f"process; load average (1/5/15 min) before and after each round: {'; '.join(loads)}.",
         "",
     ]
     if "export_sdk" in export:
-        lines += run_lines(export)
+        lines += run_lines(export, profile)
     if "ti_sdk" in export:
-        lines += ti_lines(export)
+        lines += ti_lines(export, profile)
     return lines
 
 
-def ti_lines(export: dict[str, dict[str, float]]) -> list[str]:
+def ti_lines(export: dict[str, dict[str, float]], profile: str) -> list[str]:
     """The task instance export table and its ratios."""
     a = export["ti_sdk"]
     lines = [
@@ -57,18 +62,18 @@ def ti_lines(export: dict[str, dict[str, float]]) -> list[str]:
     if hand_written:
         best = min(hand_written, key=lambda name: export[name]["wall"])
         lines.append(
-            f"* task instances export wall, SDK / best hand-written: **{a['wall'] / export[best]['wall']:.2f}x** "
+            f"* [{profile}] task instances export wall, SDK / best hand-written: **{a['wall'] / export[best]['wall']:.2f}x** "
             f"(best: {TI_LABELS[best]}; target <= 1.1x)"
         )
     lines += [
-        f"* task instances: peak memory growth / final DataFrame `memory_usage(deep=True)`: "
+        f"* [{profile}] task instances: peak memory growth / final DataFrame `memory_usage(deep=True)`: "
         f"**{a['mem'] / a['frame']:.2f}x** (target <= 2x)",
         "",
     ]
     return lines
 
 
-def run_lines(export: dict[str, dict[str, float]]) -> list[str]:
+def run_lines(export: dict[str, dict[str, float]], profile: str) -> list[str]:
     """The run export table and its ratios."""
     a = export["export_sdk"]
     lines = [
@@ -81,27 +86,30 @@ def run_lines(export: dict[str, dict[str, float]]) -> list[str]:
     if hand_written:
         best = min(hand_written, key=lambda name: export[name]["wall"])
         lines.append(
-            f"* full export wall, SDK / best hand-written: **{a['wall'] / export[best]['wall']:.2f}x** "
+            f"* [{profile}] full export wall, SDK / best hand-written: **{a['wall'] / export[best]['wall']:.2f}x** "
             f"(best: {LABELS[best]}; target <= 1.1x)"
         )
         if "history_sdk" in export:
             lines.append(
-                f"* `run_history()` full export wall, SDK / best hand-written: "
+                f"* [{profile}] `run_history()` full export wall, SDK / best hand-written: "
                 f"**{export['history_sdk']['wall'] / export[best]['wall']:.2f}x**"
             )
     memory = f"`dag_runs()` **{a['mem'] / a['frame']:.2f}x**"
     if "history_sdk" in export:
         memory += f", `run_history()` {export['history_sdk']['mem'] / export['history_sdk']['frame']:.2f}x"
-    lines.append(f"* peak memory growth / final DataFrame `memory_usage(deep=True)`: {memory} (target <= 2x)")
+    lines.append(
+        f"* [{profile}] peak memory growth / final DataFrame `memory_usage(deep=True)`: {memory} (target <= 2x)"
+    )
     if "export_official" in export:
         lines.append(
-            f"* full export wall, SDK / apache-airflow-client: {a['wall'] / export['export_official']['wall']:.2f}x"
+            f"* [{profile}] full export wall, SDK / apache-airflow-client: {a['wall'] / export['export_official']['wall']:.2f}x"
         )
     return [*lines, ""]
 
 
 def report(
     version: str,
+    profile: str,
     repeat: int,
     export: dict[str, dict[str, float]],
     loads: list[str],
@@ -113,7 +121,7 @@ def report(
 ) -> None:
     a = export["export_sdk"]
     lines = [
-        *export_report(version, repeat, export, loads, dags),
+        *export_report(version, profile, repeat, export, loads, dags),
         "| incremental refresh, 10 runs changed | wall s | client CPU s | peak memory growth MB "
         "| frame deep MB | requests | server time s |",
         "|---|---|---|---|---|---|---|",
@@ -125,9 +133,9 @@ def report(
         f"| SDK `wait_for_dag_run` x100 under `asyncio.gather` | {batched['ticks']:.0f} | {batched['requests']:.0f} | {batched['per_tick']:.2f} |",
         f"| per-run polling (`get_dag_run` x100 per tick, 8 in flight) | {naive['ticks']:.0f} | {naive['requests']:.0f} | {naive['per_tick']:.2f} |",
         "",
-        f"* refresh (10 changed runs) vs full export: **{a['wall'] / refresh['wall']:.1f}x faster** (target >= 20x), "
+        f"* [{profile}] refresh (10 changed runs) vs full export: **{a['wall'] / refresh['wall']:.1f}x faster** (target >= 20x), "
         f"{refresh['requests']:.0f} vs {a['requests']:.0f} requests; from the parquet file in a new process: "
         f"{a['wall'] / refresh_file['wall']:.1f}x",
-        f"* waits: **{batched['per_tick']:.2f} requests per tick** (target <= 2) vs {naive['per_tick']:.0f} for per-run polling",
+        f"* [{profile}] waits: **{batched['per_tick']:.2f} requests per tick** (target <= 2) vs {naive['per_tick']:.0f} for per-run polling",
     ]
     print("\n".join(lines))

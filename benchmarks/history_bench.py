@@ -5,9 +5,10 @@ One command (see docs/benchmarks.md):
     .venv/bin/python benchmarks/history_bench.py            # starts Airflow 3.3.2, seeds, measures
 
 It starts Airflow 3.3.2 with ``scripts/airflow.sh`` on a free port with the 20 paused DAGs of
-``benchmarks/dags`` (or uses ``--base-url`` / ``--home`` of one already running), seeds ``--runs``
-runs over the 20 DAGs (with Airflow's own REST trigger code path, see ``seed_airflow3.py``), then measures, each in
-a fresh subprocess, median of ``--repeat``:
+``benchmarks/dags`` (or uses ``--base-url`` / ``--home`` of one already running), on SQLite with one API
+worker or, with ``--profile production``, on the production profile (PostgreSQL, Redis, Celery, 4 API
+workers), seeds ``--runs`` runs over the DAGs (with Airflow's own REST trigger code path, see
+``seed_airflow3.py``), then measures, each in a fresh subprocess, median of ``--repeat``:
 
 * full export of every run into a DataFrame with (a) this SDK ``client.dag_runs()``,
   (b) ``apache-airflow-client`` 3.x + ``pandas.DataFrame`` the obvious way, (c)-(e) hand-written
@@ -37,6 +38,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench_report import EXPORTS, TI_EXPORTS, export_report, report
 from bench_waits import waits
@@ -51,59 +53,50 @@ DAGS = [f"bench_dag_{i:02d}" for i in range(int(os.environ.get("BENCH_DAG_COUNT"
 # --------------------------------------------------------------------------- server and seeding
 
 
-def start_server(port: int, home: Path) -> str:
+PROFILES = ("sqlite", "production")
+
+
+def airflow_sh(command: list[str], port: int, home: Path, profile: str, **extra: str) -> list[str]:
+    """``scripts/airflow.sh 3 COMMAND`` for the server of ``profile`` on ``port`` / ``home``, in its
+    environment (what the script exports: the venv on PATH, AIRFLOW_HOME, the profile's ``AIRFLOW__*``
+    config); its stdout lines (its stderr goes to ours)."""
     env = {
         **os.environ,
+        "AIRFLOW_PROFILE": profile,
         "AIRFLOW_PORT": str(port),
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW_RESET": "1",
         "AIRFLOW_DAGS_DIR": str(REPO / "benchmarks" / "dags"),
-        "WAIT_FOR_DAG": DAGS[-1],
+        **extra,
     }
-    out = subprocess.run(
-        [str(REPO / "scripts" / "airflow.sh"), "3", "start"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return next(
-        line.split("=", 1)[1] for line in out.stdout.splitlines() if line.startswith("AIRFLOW_BASE_URL=")
-    )
+    script = REPO / "scripts" / "airflow.sh"
+    out = subprocess.run([str(script), "3", *command], env=env, stdout=subprocess.PIPE, text=True)
+    if out.returncode:
+        raise RuntimeError(f"scripts/airflow.sh 3 {command[0]} failed ({out.returncode}): {out.stdout}")
+    return out.stdout.splitlines()
 
 
-def stop_server(port: int, home: Path) -> None:
-    env = {**os.environ, "AIRFLOW_PORT": str(port), "AIRFLOW_HOME": str(home)}
-    subprocess.run(
-        [str(REPO / "scripts" / "airflow.sh"), "3", "stop"], env=env, capture_output=True, check=False
-    )
+def start_server(port: int, home: Path, profile: str) -> str:
+    lines = airflow_sh(["start"], port, home, profile, AIRFLOW_RESET="1", WAIT_FOR_DAG=DAGS[-1])
+    return next(line.split("=", 1)[1] for line in lines if line.startswith("AIRFLOW_BASE_URL="))
 
 
-def server_python() -> Path:
-    """The Python of the Airflow 3.3.2 venv ``scripts/airflow.sh`` uses (same defaults)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    work = Path(os.environ.get("AIRFLOW_WORK_DIR") or cache / "kestra-airflow-sdk")
-    return Path(os.environ.get("AIRFLOW_VENV") or work / "venv3-3.3.2") / "bin" / "python"
+def stop_server(port: int, home: Path, profile: str) -> None:
+    airflow_sh(["stop"], port, home, profile)
 
 
-def seed(base_url: str, home: Path, runs: int) -> float:
-    """Seed runs up to ``runs`` over the 20 DAGs with Airflow's own trigger code (benchmarks/seed_airflow3.py,
-    run by the server's Python on its database), check that the API serves them; when seeding ended
+def seed(base_url: str, home: Path, runs: int, profile: str) -> float:
+    """Seed runs up to ``runs`` over the DAGs with Airflow's own trigger code (benchmarks/seed_airflow3.py,
+    run in the server's environment - ``scripts/airflow.sh 3 exec``: its venv's Python, its database,
+    SQLite or the production profile's PostgreSQL), check that the API serves them; when seeding ended
     (``time.monotonic()``)."""
     with api(base_url) as http:
         have = http.get("/dags/~/dagRuns", params={"limit": 1}).json()["total_entries"]
         if runs > have:
-            subprocess.run(
-                [
-                    str(server_python()),
-                    str(REPO / "benchmarks" / "seed_airflow3.py"),
-                    str(have),
-                    str(runs),
-                    *DAGS,
-                ],
-                env={**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"},
-                check=True,
-            )
+            script = str(REPO / "benchmarks" / "seed_airflow3.py")
+            port = int(urlsplit(base_url).port or 80)
+            quiet = {"AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING"}
+            command = ["exec", "python", script, str(have), str(runs), *DAGS]
+            airflow_sh(command, port, home, profile, **quiet)
         served = http.get("/dags/~/dagRuns", params={"limit": 1}).json()["total_entries"]
         if served < runs:
             raise RuntimeError(f"the API serves {served} runs after seeding, expected at least {runs}")
@@ -136,7 +129,7 @@ def measure(name: str, log: AccessLog, *args: str) -> dict[str, float]:
     before, server_before = log.count(), log.server_s
     out = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "bench_work.py"), name, *args],
-        capture_output=True,
+        stdout=subprocess.PIPE,  # its stderr (a traceback) goes to ours
         text=True,
         check=True,
         cwd=REPO,
@@ -188,13 +181,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=5_000, help="runs to seed over the 20 DAGs")
+    parser.add_argument("--runs", type=int, default=5_000, help="runs to seed over the DAGs")
     parser.add_argument("--repeat", type=int, default=5, help="measurements per method (median)")
     parser.add_argument("--base-url", help="use this running Airflow 3 (then --home is needed)")
     parser.add_argument(
         "--home", type=Path, help="AIRFLOW_HOME of --base-url (its api-server.log counts requests)"
     )
     parser.add_argument("--port", type=int, default=38290)
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default="sqlite",
+        help="the server: sqlite (1 API worker) or production (PostgreSQL, Redis, Celery, 4 API workers; "
+        "AIRFLOW_PROFILE=production of scripts/airflow.sh); also of --base-url",
+    )
     parser.add_argument(
         "--exports-only", action="store_true", help="measure the full exports only (no refresh, no waits)"
     )
@@ -206,7 +206,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds before measuring")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="kas-bench-"))
-    base_url = args.base_url or start_server(args.port, home)
+    base_url = args.base_url or start_server(args.port, home, args.profile)
     try:
         methods = tuple(args.methods.split(","))
         unknown = set(methods) - set(EXPORTS) - set(TI_EXPORTS)
@@ -215,10 +215,11 @@ def main() -> None:
                 f"--methods: export_sdk or ti_sdk, and some of {','.join(METHODS)}, got {args.methods}"
             )
         options = {"exports_only": args.exports_only, "methods": methods, "warmup": args.warmup}
+        options["profile"] = args.profile
         run(base_url, home, AccessLog(home), args.runs, args.repeat, **options)
     finally:
         if not args.base_url:
-            stop_server(args.port, home)
+            stop_server(args.port, home, args.profile)
 
 
 def load() -> str:
@@ -236,8 +237,9 @@ def run(
     exports_only: bool,
     methods: tuple[str, ...] = METHODS,
     warmup: int = 1,
+    profile: str = "sqlite",
 ) -> None:
-    seeded = seed(base_url, home, runs)
+    seeded = seed(base_url, home, runs, profile)
 
     with AirflowClient(base_url, **USER) as client:
         version = client.get_version().version
@@ -255,7 +257,7 @@ def run(
         print(name, export[name], file=sys.stderr)
     print(f"load average while exporting: {'; '.join(loads)}", file=sys.stderr)
     if exports_only:
-        print("\n".join(export_report(version, repeat, export, loads, len(DAGS))))
+        print("\n".join(export_report(version, profile, repeat, export, loads, len(DAGS))))
         return
     # a refresh re-reads the runs updated within `overlap` before the last sync: measure it on a history
     # older than that (as a notebook's history is), not on runs seeded seconds ago
@@ -282,7 +284,7 @@ def run(
     print("batched waits", batched, file=sys.stderr)
     naive = waits(base_url, DAGS[0], log.count, batched=False)
     print("per-run waits", naive, file=sys.stderr)
-    report(version, repeat, export, loads, len(DAGS), refresh, refresh_file, batched, naive)
+    report(version, profile, repeat, export, loads, len(DAGS), refresh, refresh_file, batched, naive)
 
 
 if __name__ == "__main__":

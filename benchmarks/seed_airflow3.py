@@ -1,11 +1,12 @@
 """Seed DAG runs into an Airflow 3 database the way ``POST /api/v2/dags/{dag_id}/dagRuns`` does.
 
-Run with the *server's* Python and ``AIRFLOW_HOME`` (``history_bench.py`` does this): it goes through
-Airflow's own code path for a REST trigger (``TriggerDAGRunPostBody.validate_context`` then
-``dag.create_dagrun(..., run_type=MANUAL, triggered_by=REST_API, state=QUEUED)``, task instances
-included), in one process with a commit every 500 runs instead of one HTTP request and one SQLite
-transaction per run (7-50 runs/s through the API on the 2-core box). The rows are ordinary DAG runs
-that the API server then serves.
+Run in the *server's* environment (``history_bench.py`` does this with ``scripts/airflow.sh 3 exec python
+seed_airflow3.py ...`` and the server's ``AIRFLOW_PROFILE`` / ``AIRFLOW_PORT`` / ``AIRFLOW_HOME``: its venv and its
+database, SQLite or the production profile's PostgreSQL). It goes through Airflow's own code path for a REST
+trigger (``TriggerDAGRunPostBody.validate_context`` then ``dag.create_dagrun(..., run_type=MANUAL,
+triggered_by=REST_API, state=QUEUED)``, task instances included), in one process with a commit every 500 runs
+instead of one HTTP request and one database transaction per run (7-50 runs/s through the API on the 2-core box,
+SQLite). The rows are ordinary DAG runs that the API server then serves.
 
     python seed_airflow3.py FIRST LAST DAG_ID [DAG_ID ...]   # runs seed_{FIRST:06d} .. seed_{LAST-1:06d}
 """

@@ -2,9 +2,12 @@
 # Start/stop a throw-away real Airflow on 127.0.0.1 for the SDK's demo and integration tests.
 #
 #   scripts/airflow.sh 3|2 start|stop|status|install|restart-api
+#   scripts/airflow.sh 3|2 exec COMMAND [ARG...]
 #
 #   restart-api stops and starts only the REST component (api-server / webserver) of a running
 #   server, same port and database, and waits until it answers again.
+#   exec runs COMMAND in the server's environment (its venv first on PATH, AIRFLOW_HOME and the
+#   AIRFLOW__* config of the profile, e.g. the PostgreSQL connection) - same knobs as start.
 #
 #   3 = Airflow 3.3.2 (REST /api/v2, JWT)       default port 28080
 #   2 = Airflow 2.10.5 (REST /api/v1, basic auth) default port 28081
@@ -36,7 +39,7 @@ CMD="${2:-start}"
 case "$MAJOR" in
   3) VERSION="3.3.2"; DEFAULT_PORT=28080; COMPONENTS=(api-server scheduler dag-processor); API=v2 ;;
   2) VERSION="2.10.5"; DEFAULT_PORT=28081; COMPONENTS=(webserver scheduler); API=v1 ;;
-  *) echo "usage: $0 3|2 start|stop|status|install|restart-api" >&2; exit 2 ;;
+  *) echo "usage: $0 3|2 start|stop|status|install|restart-api|exec" >&2; exit 2 ;;
 esac
 PROFILE="${AIRFLOW_PROFILE:-sqlite}"
 case "$PROFILE" in
@@ -231,5 +234,6 @@ case "$CMD" in
   stop) stop ;;
   status) status ;;
   install) install ;;
-  *) echo "usage: $0 3|2 start|stop|status|install|restart-api" >&2; exit 2 ;;
+  exec) shift 2; exec "$@" ;;
+  *) echo "usage: $0 3|2 start|stop|status|install|restart-api|exec" >&2; exit 2 ;;
 esac
