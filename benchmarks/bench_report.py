@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+#: the memory floor of (d): its requests, every page parsed and dropped (not an export: no "best")
+FLOOR = "(f) floor: (d)'s streams, each page parsed and dropped, nothing kept"
 LABELS = {
     "export_sdk": "(a) kestra-airflow-sdk `client.dag_runs()`",
     "history_sdk": "(a') kestra-airflow-sdk `client.run_history()` (first call: a full export)",
@@ -9,13 +11,16 @@ LABELS = {
     "export_httpx_per_dag": "(d) hand-written httpx, one cursor stream per DAG, 8 DAGs in flight",
     "export_httpx": "(e) hand-written httpx, offset pages over `~`, 4 in flight",
     "export_official": "(b) apache-airflow-client + `pd.DataFrame` (offset pages)",
+    "export_pages_only": FLOOR,
 }
 HAND_WRITTEN = ("export_httpx_cursor", "export_httpx_per_dag", "export_httpx")
 TI_LABELS = {
     "ti_sdk": "(a) kestra-airflow-sdk `client.task_instances()` (every DAG)",
     "ti_httpx_cursor": "(c) hand-written httpx, sequential cursor pages over `~/dagRuns/~`",
     "ti_httpx_per_dag": "(d) hand-written httpx, one cursor stream per DAG, 8 DAGs in flight",
+    "ti_pages_only": FLOOR,
 }
+TI_HAND_WRITTEN = ("ti_httpx_cursor", "ti_httpx_per_dag")
 EXPORTS = tuple(LABELS)
 TI_EXPORTS = tuple(TI_LABELS)
 PROFILES = {
@@ -27,7 +32,7 @@ TABLE = "| wall s | client CPU s | peak memory growth MB | frame deep MB | reque
 
 def row(label: str, r: dict[str, float]) -> str:
     """One table row of a measurement (``-`` where memory was not measured)."""
-    mem = "-" if r["mem"] != r["mem"] else format(r["mem"], ".0f")
+    mem = "-" if r["mem"] != r["mem"] else format(r["mem"], ".1f")
     frame = "-" if r["frame"] != r["frame"] else format(r["frame"], ".1f")
     return f"| {label} | {r['wall']:.2f} | {r['cpu']:.2f} | {mem} | {frame} | {r['requests']:.0f} | {r['server']:.2f} |"
 
@@ -58,7 +63,7 @@ def ti_lines(export: dict[str, dict[str, float]], profile: str) -> list[str]:
         *(row(TI_LABELS[name], export[name]) for name in TI_EXPORTS if name in export),
         "",
     ]
-    hand_written = [name for name in TI_EXPORTS[1:] if name in export]
+    hand_written = [name for name in TI_HAND_WRITTEN if name in export]
     if hand_written:
         best = min(hand_written, key=lambda name: export[name]["wall"])
         lines.append(
@@ -68,9 +73,21 @@ def ti_lines(export: dict[str, dict[str, float]], profile: str) -> list[str]:
     lines += [
         f"* [{profile}] task instances: peak memory growth / final DataFrame `memory_usage(deep=True)`: "
         f"**{a['mem'] / a['frame']:.2f}x** (target <= 2x)",
+        *floor_lines(export.get("ti_pages_only"), a, f"[{profile}] task instances"),
         "",
     ]
     return lines
+
+
+def floor_lines(floor: dict[str, float] | None, sdk: dict[str, float], what: str) -> list[str]:
+    """What reading the pages alone costs in memory (the floor (f)), against the SDK's frame."""
+    if floor is None:
+        return []
+    return [
+        f"* {what}: the floor (f) alone, pages read and dropped: {floor['mem']:.1f} MB = "
+        f"**{floor['mem'] / sdk['frame']:.2f}x** the SDK's frame; the SDK above the floor: "
+        f"{sdk['mem'] - floor['mem']:.1f} MB = {(sdk['mem'] - floor['mem']) / sdk['frame']:.2f}x"
+    ]
 
 
 def run_lines(export: dict[str, dict[str, float]], profile: str) -> list[str]:
@@ -100,6 +117,7 @@ def run_lines(export: dict[str, dict[str, float]], profile: str) -> list[str]:
     lines.append(
         f"* [{profile}] peak memory growth / final DataFrame `memory_usage(deep=True)`: {memory} (target <= 2x)"
     )
+    lines += floor_lines(export.get("export_pages_only"), a, f"[{profile}] runs")
     if "export_official" in export:
         lines.append(
             f"* [{profile}] full export wall, SDK / apache-airflow-client: {a['wall'] / export['export_official']['wall']:.2f}x"

@@ -156,6 +156,41 @@ def per_dag_streams(base_url: str, path: str, key: str, in_flight: int) -> list[
     return [row for rows in streams for row in rows]
 
 
+def pages_only_per_dag(base_url: str, path: str, key: str, in_flight: int = 8) -> Any:
+    """The memory floor of (d): the same cursor streams, each page parsed and dropped, nothing kept.
+
+    A frame with one row per item and no column (its deep size is its index's, about nothing)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+
+    def drain(http: httpx.Client, dag_path: str) -> int:
+        count, cursor = 0, ""
+        while True:
+            items = http.get(dag_path, params={"limit": 100, "cursor": cursor}).raise_for_status().json()
+            count += len(items[key])
+            cursor = items.get("next_cursor") or ""
+            if not cursor or len(items[key]) < 100:
+                return count
+
+    headers = {"Authorization": f"Bearer {token(base_url)}"}
+    with httpx.Client(base_url=f"{base_url}/api/v2", headers=headers, timeout=60) as http:
+        dags = http.get("/dags", params={"limit": 1000, "exclude_stale": False}).raise_for_status().json()
+        with ThreadPoolExecutor(max_workers=in_flight) as pool:
+            counts = pool.map(lambda dag: drain(http, path.format(dag_id=dag["dag_id"])), dags["dags"])
+            return pd.DataFrame(index=pd.RangeIndex(sum(counts)))
+
+
+def export_pages_only(base_url: str) -> Any:
+    """The memory floor of (d) for runs: see :func:`pages_only_per_dag`."""
+    return pages_only_per_dag(base_url, "/dags/{dag_id}/dagRuns", "dag_runs")
+
+
+def ti_pages_only(base_url: str) -> Any:
+    """The memory floor of (d) for task instances: see :func:`pages_only_per_dag`."""
+    return pages_only_per_dag(base_url, "/dags/{dag_id}/dagRuns/~/taskInstances", "task_instances")
+
+
 # --------------------------------------------------------------------------- task instances of every DAG
 
 TI_DATETIME_COLUMNS = ("logical_date", "run_after", "start_date", "end_date", "queued_when", "scheduled_when")
@@ -215,10 +250,12 @@ WORK: dict[str, Callable[..., Any]] = {
     "export_httpx": export_httpx,
     "export_httpx_cursor": export_httpx_cursor,
     "export_httpx_per_dag": export_httpx_per_dag,
+    "export_pages_only": export_pages_only,
     "refresh_sdk": refresh_sdk,
     "ti_sdk": ti_sdk,
     "ti_httpx_cursor": ti_httpx_cursor,
     "ti_httpx_per_dag": ti_httpx_per_dag,
+    "ti_pages_only": ti_pages_only,
 }
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -38,7 +40,7 @@ def _transport(options: dict[str, Any], expected: type[Any], hint: str) -> None:
 
 
 class SyncDriver(HttpSession):
-    """Runs operations to completion in the calling thread (a gather runs on a thread pool)."""
+    """Runs operations to completion in the calling thread (a gather's requests run on a thread pool)."""
 
     _http: httpx.Client
 
@@ -54,15 +56,20 @@ class SyncDriver(HttpSession):
         """Run a sans-I/O operation (a generator of effects) to completion and return its result."""
         run = Driving(op)
         while (effect := run.next_effect()) is not None:
-            if isinstance(effect, Sleep):
-                self._sleep(effect.seconds)
-            elif isinstance(effect, Gather):  # threads on the one (thread-safe) httpx.Client
-                with ThreadPoolExecutor(max_workers=effect.limit) as pool:
-                    run.reply(list(pool.map(self.execute, effect.ops)))
+            if isinstance(effect, Gather):
+                run.reply(_Gathering(self).run(effect))
             else:
-                with run.sending(effect):
-                    run.reply(self._http.send(effect))
+                self._perform(run, effect)
         return run.result
+
+    def _perform(self, run: Driving[Any], effect: httpx.Request | Sleep) -> None:
+        """Execute one effect of ``run`` (a request or a sleep) in this thread; its outcome is
+        what ``run`` receives next."""
+        if isinstance(effect, Sleep):
+            self._sleep(effect.seconds)
+        else:
+            with run.sending(effect):
+                run.reply(self._http.send(effect))
 
     def close(self) -> None:
         """Close the underlying connections."""
@@ -75,6 +82,110 @@ class SyncDriver(HttpSession):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class _Gathering:
+    """The operations of one :class:`Gather` on a :class:`SyncDriver`, like an event loop's tasks.
+
+    The operations' own code (building requests, parsing pages, handing rows to a sink) runs in
+    the calling thread, one step at a time, as it does on the async driver's event loop; only
+    their effects (requests and sleeps) run on a pool of ``limit`` threads, at most one per
+    operation. So a response is parsed as it arrives, one page at a time, and the threads hold
+    only what is being sent and received. A gather inside a gathered operation is driven the
+    same way and resumes that operation when its operations have all ended.
+    """
+
+    def __init__(self, driver: SyncDriver) -> None:
+        self._driver = driver
+        self._waiting: dict[Future[None], Driving[Any]] = {}
+        self._ready: deque[Driving[Any]] = deque()
+        self._pools: list[ThreadPoolExecutor] = []
+        self._groups: dict[Driving[Any], _Group] = {}
+
+    def run(self, gather: Gather) -> list[Any]:
+        """Every operation of ``gather`` to its end (at most ``gather.limit`` at once); their results."""
+        done: list[list[Any]] = []
+        try:
+            self._start(gather, done.append)
+            while not done:
+                while self._ready:
+                    self._step(self._ready.popleft())
+                if done:
+                    break
+                finished, _ = wait(self._waiting, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    run = self._waiting.pop(future)
+                    future.result()  # the effect's own outcome is already in ``run``
+                    self._ready.append(run)
+            return done[0]
+        finally:  # nothing but I/O runs on the threads: an error here leaves none of our code running
+            for pool in self._pools:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+    def _start(self, gather: Gather, resume: Callable[[list[Any]], None]) -> None:
+        """Begin the operations of ``gather``; ``resume(results)`` once they have all ended."""
+        group = _Group(gather, resume, ThreadPoolExecutor(max_workers=max(1, gather.limit)))
+        self._pools.append(group.pool)
+        if not gather.ops:
+            resume([])
+        for _ in range(max(1, gather.limit)):
+            self._next_of(group)
+
+    def _next_of(self, group: _Group) -> None:
+        """Start the group's next operation, if it has one left."""
+        started = group.next()
+        if started is not None:
+            self._groups[started] = group
+            self._ready.append(started)
+
+    def _step(self, run: Driving[Any]) -> None:
+        """Advance ``run`` to its next effect, and start executing that effect."""
+        effect = run.next_effect()
+        group = self._groups[run]
+        if effect is None:
+            del self._groups[run]
+            group.finished(run)
+            self._next_of(group)
+            if group.complete:
+                group.pool.shutdown(wait=False)
+                group.resume(group.results)
+        elif isinstance(effect, Gather):
+            self._start(effect, lambda results: self._resume(run, results))
+        else:
+            self._waiting[group.pool.submit(self._driver._perform, run, effect)] = run
+
+    def _resume(self, run: Driving[Any], results: list[Any]) -> None:
+        run.reply(results)
+        self._ready.append(run)
+
+
+class _Group:
+    """The operations of one :class:`Gather` being driven by a :class:`_Gathering`."""
+
+    def __init__(self, gather: Gather, resume: Callable[[list[Any]], None], pool: ThreadPoolExecutor) -> None:
+        self.resume = resume
+        self.pool = pool
+        self.results: list[Any] = [None] * len(gather.ops)
+        self._index: dict[Driving[Any], int] = {}
+        self._ops = iter(enumerate(gather.ops))
+        self._left = len(gather.ops)
+
+    def next(self) -> Driving[Any] | None:
+        """The next operation to start, or None when all have started."""
+        for index, op in self._ops:
+            run: Driving[Any] = Driving(op)
+            self._index[run] = index
+            return run
+        return None
+
+    def finished(self, run: Driving[Any]) -> None:
+        """``run`` has returned: keep its result in its place."""
+        self.results[self._index.pop(run)] = run.result
+        self._left -= 1
+
+    @property
+    def complete(self) -> bool:
+        return self._left == 0
 
 
 class AsyncDriver(HttpSession):

@@ -183,8 +183,9 @@ EXPORT_STREAMS = 8
 class RowSink(Protocol):
     """Where a full export puts the rows, page by page (the history layer builds columns).
 
-    ``add`` may be called from several threads at once (the sync client runs concurrent streams on
-    threads); ``clear`` drops what was added (the export starts over another way).
+    ``add`` is called from one thread at a time, the one that drives the operation (the sync
+    client runs only the requests of concurrent streams on threads); ``clear`` drops what was added
+    (the export starts over another way).
     """
 
     def add(self, rows: list[Row]) -> None:

@@ -113,7 +113,7 @@ def export_task_instances(
     def on_pages() -> Callable[[list[Row]], int]:
         """The page handler of one stream: its rows once each, normalised, into ``sink``; how many
         were new."""
-        seen: set[tuple[Any, ...]] = set()  # a stream's own keys: one DAG's, dropped as it ends
+        seen: set[str] = set()  # a stream's own keys: one DAG's, dropped as it ends
 
         def to_sink(rows: list[Row]) -> int:
             fresh = []
@@ -189,8 +189,10 @@ def _earlier(client: Session, latest: list[Row], states: list[str]) -> Op[list[R
     return [t for tries in earlier for t in tries if not keep or t.get("state") in keep]
 
 
-def _ti_key(row: Row) -> tuple[Any, ...]:
-    return (row.get("dag_id"), row.get("dag_run_id"), row.get("task_id"), row.get("map_index"))
+def _ti_key(row: Row) -> str:
+    """What tells a task instance from the others: one new string, so that a set of the keys seen
+    holds none of the rows' own strings (an export frees them as their page is done)."""
+    return f"{row.get('dag_id')!r} {row.get('dag_run_id')!r} {row.get('task_id')!r} {row.get('map_index')!r}"
 
 
 def _try_number(row: Row) -> int:

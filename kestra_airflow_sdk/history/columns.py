@@ -9,7 +9,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, cast
@@ -28,7 +27,8 @@ class Columns:
     The sink of a full export: each page is split into its columns at once (the row dicts are
     dropped), and every ``chunk`` rows the pending values become compact chunks (Arrow text,
     datetime64, one small integer code per state), so an export holds about the final frame plus
-    one chunk, whatever its size. Thread-safe (the sync client adds pages from several threads).
+    one chunk, whatever its size. Pages come from one thread (both drivers run the operations'
+    code on one thread; see :class:`~kestra_airflow_sdk.airflow.drivers.SyncDriver`).
     Subclasses name the view: its :attr:`schema`, the columns it is ordered by, the texts that
     repeat from row to row, and the values that fill missing ones before ordering.
     """
@@ -40,7 +40,6 @@ class Columns:
 
     def __init__(self, chunk: int = 2000) -> None:
         self._chunk = chunk
-        self._lock = threading.Lock()
         self.clear()
 
     def clear(self) -> None:
@@ -52,15 +51,14 @@ class Columns:
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         """Take one page of normalised rows."""
-        with self._lock:
-            shared = self._shared
-            for name, values in self._pending.items():
-                if name in self.repeated:
-                    values.extend(shared.setdefault(row.get(name), row.get(name)) for row in rows)
-                else:
-                    values.extend(row.get(name) for row in rows)
-            if len(self._pending[self.schema.columns[0].name]) >= self._chunk:
-                self._flush()
+        shared = self._shared
+        for name, values in self._pending.items():
+            if name in self.repeated:
+                values.extend(shared.setdefault(row.get(name), row.get(name)) for row in rows)
+            else:
+                values.extend(row.get(name) for row in rows)
+        if len(self._pending[self.schema.columns[0].name]) >= self._chunk:
+            self._flush()
 
     def _flush(self) -> None:
         """The pending values as one chunk per column."""
@@ -90,15 +88,16 @@ class Columns:
         Column by column: the chunks of one column are joined, put in order and released before
         the next one, so building the frame holds the frame plus about one column.
         """
-        with self._lock:
-            self._flush()
-            parts, codes = self._parts, self._codes
-            self.clear()
+        self._flush()
+        parts, codes = self._parts, self._codes
+        self.clear()
         by_name = {column.name: column for column in self.schema.columns}
         # a few chunks or more (an export, not one small page): give their memory back as they go
         release = _release_freed_memory if len(parts[self.schema.columns[0].name]) > 2 else _nothing
-        keys = {name: self._joined(by_name[name], parts.pop(name)) for name in self.order_by}
-        release()
+        keys = {}
+        for name in self.order_by:
+            keys[name] = self._joined(by_name[name], parts.pop(name))
+            release()  # its chunks, before the next key column is allocated
         order = _order(keys, self.order_by)
         data: dict[str, pd.Series] = {}
         for column in self.schema.columns:
@@ -128,7 +127,8 @@ class Columns:
 
 # Arrow text: the chunks and the result of Columns take their buffers from Arrow's system (malloc)
 # memory pool, not the default one (mimalloc), which adds a heap for every thread that allocates
-# (the sync client's threads do) and keeps freed memory: a third more peak memory on a full export.
+# and keeps freed memory (measured when the sync client's threads built the chunks: a third more
+# peak memory on a full export).
 
 
 @functools.cache
@@ -150,9 +150,9 @@ def _nothing() -> None:
 def _release_freed_memory() -> None:
     """Give the memory freed so far back to the system (glibc only; elsewhere nothing to do).
 
-    glibc keeps freed blocks in its heaps (one per thread that allocated: the sync client's
-    threads add the pages) and returns only the free top of a heap, so the chunks a column is
-    joined from would stay resident while the ordered column is allocated beside them.
+    glibc keeps freed blocks in its heaps (one per thread that allocated) and returns only the
+    free top of a heap, so the chunks a column is joined from would stay resident while the
+    ordered column is allocated beside them.
     ``malloc_trim`` returns every free page at once, for a few milliseconds of CPU.
     """
     trim = _malloc_trim()
@@ -214,13 +214,17 @@ _NAT = np.iinfo(np.int64).min  # NaT, as an integer
 
 
 def _joined(column: Column, chunks: list[Any]) -> Any:
-    """A column's chunks as one: a Series, an Arrow chunked array (text) or an array of codes (states)."""
+    """A column's chunks as one: a Series, an Arrow array (text) or an array of codes (states)."""
     if column.kind == "category":
         return np.concatenate(chunks) if chunks else np.empty(0, np.int32)
     if column.kind == "str" and _arrow_text():
         import pyarrow as pa
 
-        return pa.chunked_array(chunks, type=pa.large_string())
+        if not chunks:
+            return pa.array([], pa.large_string())
+        # one array, so that the chunks are freed before the column is put in order (Arrow's take
+        # of a chunked array joins the chunks itself, beside them and its result: 3x the column)
+        return pa.concat_arrays(chunks, memory_pool=pa.system_memory_pool())
     series = pd.concat(chunks, ignore_index=True) if chunks else column.series([])
     series.name = column.name
     return series

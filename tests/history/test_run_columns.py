@@ -1,5 +1,5 @@
 """RunColumns, the sink of full run exports: the same frame as ``runs_frame`` whatever the values,
-threads and chunks, with its Arrow buffers from Arrow's system pool (no server)."""
+page order and chunks, with its Arrow buffers from Arrow's system pool (no server)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import random
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,7 @@ def test_unknown_and_missing_states_keep_the_categories_runs_frame_gives() -> No
     assert list(frame["state"].cat.categories[-2:]) == ["alpha_state", "zeta_state"]
 
 
-def test_pages_added_from_many_threads_give_the_frame_of_every_row() -> None:
+def test_pages_added_in_any_order_give_the_frame_of_every_row() -> None:
     rows = [
         _normal_run(
             v2_run(f"r{i:04d}", dag=f"d{i % 7}", state=["success", "failed", "queued"][i % 3], minutes=i % 50)
@@ -63,14 +62,13 @@ def test_pages_added_from_many_threads_give_the_frame_of_every_row() -> None:
     pages = [rows[start : start + 100] for start in range(0, len(rows), 100)]
     random.Random(3).shuffle(pages)
     columns = RunColumns(chunk=250)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(columns.add, pages))
+    for page in pages:
+        columns.add(page)
     pd.testing.assert_frame_equal(columns.frame(), runs_frame(rows))
 
 
 ARROW_PEAKS = """
 import json
-from concurrent.futures import ThreadPoolExecutor
 import pyarrow as pa
 from kestra_airflow_sdk.airflow.fetch import _normal_run
 from kestra_airflow_sdk.history.frames import RunColumns, runs_frame
@@ -84,8 +82,8 @@ warm.frame()
 default = pa.default_memory_pool()
 peaks = {"before": default.max_memory()}
 columns = RunColumns(chunk=2000)
-with ThreadPoolExecutor(max_workers=8) as pool:
-    list(pool.map(columns.add, pages))
+for page in pages:
+    columns.add(page)
 columns.frame()
 peaks["run_columns"] = default.max_memory()
 runs_frame(rows)
@@ -96,7 +94,7 @@ print(json.dumps(peaks))
 
 def test_arrow_buffers_come_from_the_system_pool() -> None:
     """Arrow's default pool (mimalloc or jemalloc) keeps a heap per thread and freed memory: an
-    export of 20,000 runs from 8 threads takes no buffer from it (a fresh interpreter, so that the
+    export of 20,000 runs, page by page, takes no buffer from it (a fresh interpreter, so that the
     pool's peak is this export's), where pandas' own conversions of the same rows take megabytes."""
     child = subprocess.run(
         [sys.executable, "-c", ARROW_PEAKS], capture_output=True, text=True, check=True, cwd=REPO

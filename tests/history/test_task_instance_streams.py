@@ -175,3 +175,27 @@ def test_a_dag_whose_stream_fails_is_a_clear_sdk_error() -> None:
     assert message.endswith("database is locked") and raised.value.status == 503
     assert raised.value.path == "/api/v2/dags/dag_02/dagRuns/~/taskInstances"
     assert client.clock.sleeps  # retried (on virtual time) before it gave up
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ({"dag_run_id": "a b", "task_id": "c"}, {"dag_run_id": "a", "task_id": "b c"}),
+        (
+            {"dag_run_id": "r", "task_id": "t", "map_index": None},
+            {"dag_run_id": "r", "task_id": "t", "map_index": -1},
+        ),
+        ({"dag_run_id": "r", "task_id": "None"}, {"dag_run_id": "r", "task_id": None}),
+        (
+            {"dag_id": "d", "dag_run_id": "r'", "task_id": "t"},
+            {"dag_id": "d", "dag_run_id": "r", "task_id": "'t"},
+        ),
+    ],
+)
+def test_the_key_a_stream_keeps_tells_task_instances_apart(
+    one: dict[str, Any], other: dict[str, Any]
+) -> None:
+    from kestra_airflow_sdk.airflow.task_instances import _ti_key
+
+    assert _ti_key(one) != _ti_key(other)
+    assert _ti_key(one) == _ti_key(dict(one))
