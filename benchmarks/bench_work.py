@@ -12,14 +12,16 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 USER = {"username": "admin", "password": "admin"}
+
+T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- HTTP helpers
@@ -112,19 +114,25 @@ def export_httpx(base_url: str, concurrency: int = 4) -> Any:
     return runs_to_frame(asyncio.run(main()))
 
 
-def cursor_pages(http: httpx.Client, path: str, key: str = "dag_runs") -> list[dict[str, Any]]:
-    """Every item under ``path`` with Airflow 3.3 cursor pages: follow ``next_cursor`` until it is
-    missing, a page comes back short, or ``total_entries`` (exact below its limit) is reached."""
-    rows: list[dict[str, Any]] = []
-    cursor = ""
+def cursor_page_stream(http: httpx.Client, path: str, key: str) -> Iterator[list[dict[str, Any]]]:
+    """The items under ``path``, page by page, with Airflow 3.3 cursor pages: follow ``next_cursor``
+    until it is missing, a page comes back short, or ``total_entries`` (exact below its limit) is reached."""
+    received, cursor = 0, ""
     while True:
         body = http.get(path, params={"limit": 100, "cursor": cursor}).raise_for_status().json()
-        rows.extend(body[key])
+        page = body[key]
+        received += len(page)
+        yield page
         cursor = body.get("next_cursor") or ""
         total, cap = body.get("total_entries"), body.get("total_entries_limit")
         exact = total is not None and (cap is None or total < cap)
-        if not cursor or len(body[key]) < 100 or (exact and len(rows) >= total):
-            return rows
+        if not cursor or len(page) < 100 or (exact and received >= total):
+            return
+
+
+def cursor_pages(http: httpx.Client, path: str, key: str = "dag_runs") -> list[dict[str, Any]]:
+    """Every item under ``path`` (see :func:`cursor_page_stream`)."""
+    return [row for page in cursor_page_stream(http, path, key) for row in page]
 
 
 def export_httpx_cursor(base_url: str) -> Any:
@@ -140,19 +148,22 @@ def export_httpx_per_dag(base_url: str, in_flight: int = 8) -> Any:
     return runs_to_frame(per_dag_streams(base_url, "/dags/{dag_id}/dagRuns", "dag_runs", in_flight))
 
 
-def per_dag_streams(base_url: str, path: str, key: str, in_flight: int) -> list[dict[str, Any]]:
-    """Hand-written: one cursor stream per DAG (the DAGs from ``GET /dags``), ``in_flight`` DAGs at
-    once on a thread pool sharing one ``httpx.Client``; ``path`` has a ``{dag_id}``."""
+def per_dag(base_url: str, path: str, in_flight: int, read: Callable[[httpx.Client, str], T]) -> list[T]:
+    """``read(http, dag_path)`` of every DAG (the DAGs from ``GET /dags``), ``in_flight`` DAGs at once
+    on a thread pool sharing one ``httpx.Client``; ``path`` has a ``{dag_id}``."""
     from concurrent.futures import ThreadPoolExecutor
 
     headers = {"Authorization": f"Bearer {token(base_url)}"}
     with httpx.Client(base_url=f"{base_url}/api/v2", headers=headers, timeout=60) as http:
         dags = http.get("/dags", params={"limit": 1000, "exclude_stale": False}).raise_for_status().json()
-        dag_ids = [dag["dag_id"] for dag in dags["dags"]]
+        dag_paths = [path.format(dag_id=dag["dag_id"]) for dag in dags["dags"]]
         with ThreadPoolExecutor(max_workers=in_flight) as pool:
-            streams = list(
-                pool.map(lambda dag_id: cursor_pages(http, path.format(dag_id=dag_id), key), dag_ids)
-            )
+            return list(pool.map(lambda dag_path: read(http, dag_path), dag_paths))
+
+
+def per_dag_streams(base_url: str, path: str, key: str, in_flight: int) -> list[dict[str, Any]]:
+    """Hand-written: one cursor stream per DAG, ``in_flight`` DAGs at once (see :func:`per_dag`)."""
+    streams = per_dag(base_url, path, in_flight, lambda http, dag_path: cursor_pages(http, dag_path, key))
     return [row for rows in streams for row in rows]
 
 
@@ -160,25 +171,12 @@ def pages_only_per_dag(base_url: str, path: str, key: str, in_flight: int = 8) -
     """The memory floor of (d): the same cursor streams, each page parsed and dropped, nothing kept.
 
     A frame with one row per item and no column (its deep size is its index's, about nothing)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     import pandas as pd
 
-    def drain(http: httpx.Client, dag_path: str) -> int:
-        count, cursor = 0, ""
-        while True:
-            items = http.get(dag_path, params={"limit": 100, "cursor": cursor}).raise_for_status().json()
-            count += len(items[key])
-            cursor = items.get("next_cursor") or ""
-            if not cursor or len(items[key]) < 100:
-                return count
+    def count(http: httpx.Client, dag_path: str) -> int:
+        return sum(len(page) for page in cursor_page_stream(http, dag_path, key))
 
-    headers = {"Authorization": f"Bearer {token(base_url)}"}
-    with httpx.Client(base_url=f"{base_url}/api/v2", headers=headers, timeout=60) as http:
-        dags = http.get("/dags", params={"limit": 1000, "exclude_stale": False}).raise_for_status().json()
-        with ThreadPoolExecutor(max_workers=in_flight) as pool:
-            counts = pool.map(lambda dag: drain(http, path.format(dag_id=dag["dag_id"])), dags["dags"])
-            return pd.DataFrame(index=pd.RangeIndex(sum(counts)))
+    return pd.DataFrame(index=pd.RangeIndex(sum(per_dag(base_url, path, in_flight, count))))
 
 
 def export_pages_only(base_url: str) -> Any:

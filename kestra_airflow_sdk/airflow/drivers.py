@@ -100,7 +100,7 @@ class _Gathering:
         self._waiting: dict[Future[None], Driving[Any]] = {}
         self._ready: deque[Driving[Any]] = deque()
         self._pools: list[ThreadPoolExecutor] = []
-        self._groups: dict[Driving[Any], _Group] = {}
+        self._groups: dict[Driving[Any], tuple[_Group, int]] = {}  # a running operation: its group, its place
 
     def run(self, gather: Gather) -> list[Any]:
         """Every operation of ``gather`` to its end (at most ``gather.limit`` at once); their results."""
@@ -135,16 +135,17 @@ class _Gathering:
         """Start the group's next operation, if it has one left."""
         started = group.next()
         if started is not None:
-            self._groups[started] = group
-            self._ready.append(started)
+            index, run = started
+            self._groups[run] = (group, index)
+            self._ready.append(run)
 
     def _step(self, run: Driving[Any]) -> None:
         """Advance ``run`` to its next effect, and start executing that effect."""
         effect = run.next_effect()
-        group = self._groups[run]
+        group, index = self._groups[run]
         if effect is None:
             del self._groups[run]
-            group.finished(run)
+            group.finished(index, run.result)
             self._next_of(group)
             if group.complete:
                 group.pool.shutdown(wait=False)
@@ -166,21 +167,18 @@ class _Group:
         self.resume = resume
         self.pool = pool
         self.results: list[Any] = [None] * len(gather.ops)
-        self._index: dict[Driving[Any], int] = {}
         self._ops = iter(enumerate(gather.ops))
         self._left = len(gather.ops)
 
-    def next(self) -> Driving[Any] | None:
-        """The next operation to start, or None when all have started."""
+    def next(self) -> tuple[int, Driving[Any]] | None:
+        """The next operation to start and its place, or None when all have started."""
         for index, op in self._ops:
-            run: Driving[Any] = Driving(op)
-            self._index[run] = index
-            return run
+            return index, Driving(op)
         return None
 
-    def finished(self, run: Driving[Any]) -> None:
-        """``run`` has returned: keep its result in its place."""
-        self.results[self._index.pop(run)] = run.result
+    def finished(self, index: int, result: Any) -> None:
+        """The operation at ``index`` has returned ``result``."""
+        self.results[index] = result
         self._left -= 1
 
     @property
