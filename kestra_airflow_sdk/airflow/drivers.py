@@ -39,6 +39,17 @@ def _transport(options: dict[str, Any], expected: type[Any], hint: str) -> None:
         )
 
 
+def _unbound(response: httpx.Response) -> httpx.Response:
+    """``response`` (its body read) without the reference its stream keeps back to it.
+
+    httpx wraps a response's stream in one that refers to the response, a reference cycle: every
+    response, body and all, would otherwise wait for Python's cyclic garbage collector, and an
+    export of pages piles them up faster than it runs (see docs/benchmarks.md, "Memory, session 8").
+    """
+    response.stream = httpx.ByteStream(response.content)
+    return response
+
+
 class SyncDriver(HttpSession):
     """Runs operations to completion in the calling thread (a gather's requests run on a thread pool)."""
 
@@ -69,7 +80,7 @@ class SyncDriver(HttpSession):
             self._sleep(effect.seconds)
         else:
             with run.sending(effect):
-                run.reply(self._http.send(effect))
+                run.reply(_unbound(self._http.send(effect)))
 
     def close(self) -> None:
         """Close the underlying connections."""
@@ -213,7 +224,7 @@ class AsyncDriver(HttpSession):
                 run.reply(await asyncio.gather(*(self._bounded(gate, op) for op in effect.ops)))
             else:
                 with run.sending(effect):
-                    run.reply(await self._http.send(effect))
+                    run.reply(_unbound(await self._http.send(effect)))
         return run.result
 
     async def _bounded(self, gate: asyncio.Semaphore, op: Op[T]) -> T:
