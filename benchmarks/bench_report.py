@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 #: the memory floor of (d): its requests, every page parsed and dropped (not an export: no "best")
-FLOOR = "(f) floor: (d)'s streams, each page parsed and dropped, nothing kept"
+FLOOR = "(f) floor: (d)'s streams, each page parsed and dropped (its response freed at once), nothing kept"
 LABELS = {
     "export_sdk": "(a) kestra-airflow-sdk `client.dag_runs()`",
     "history_sdk": "(a') kestra-airflow-sdk `client.run_history()` (first call: a full export)",

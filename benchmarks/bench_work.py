@@ -114,12 +114,22 @@ def export_httpx(base_url: str, concurrency: int = 4) -> Any:
     return runs_to_frame(asyncio.run(main()))
 
 
-def cursor_page_stream(http: httpx.Client, path: str, key: str) -> Iterator[list[dict[str, Any]]]:
+def cursor_page_stream(
+    http: httpx.Client, path: str, key: str, *, unbound: bool = False
+) -> Iterator[list[dict[str, Any]]]:
     """The items under ``path``, page by page, with Airflow 3.3 cursor pages: follow ``next_cursor``
-    until it is missing, a page comes back short, or ``total_entries`` (exact below its limit) is reached."""
+    until it is missing, a page comes back short, or ``total_entries`` (exact below its limit) is reached.
+
+    ``unbound``: free each response as soon as its page is parsed. httpx's response and its stream
+    refer to each other, so a response dropped the obvious way waits for the cyclic garbage collector,
+    body and all (the SDK's drivers break that cycle; see docs/benchmarks.md, "Memory, session 8")."""
     received, cursor = 0, ""
     while True:
-        body = http.get(path, params={"limit": 100, "cursor": cursor}).raise_for_status().json()
+        response = http.get(path, params={"limit": 100, "cursor": cursor}).raise_for_status()
+        body = response.json()
+        if unbound:
+            response.stream = httpx.ByteStream(b"")
+        del response
         page = body[key]
         received += len(page)
         yield page
@@ -168,13 +178,14 @@ def per_dag_streams(base_url: str, path: str, key: str, in_flight: int) -> list[
 
 
 def pages_only_per_dag(base_url: str, path: str, key: str, in_flight: int = 8) -> Any:
-    """The memory floor of (d): the same cursor streams, each page parsed and dropped, nothing kept.
+    """The memory floor of (d): the same cursor streams, each page parsed and dropped (its response
+    freed at once), nothing kept.
 
     A frame with one row per item and no column (its deep size is its index's, about nothing)."""
     import pandas as pd
 
     def count(http: httpx.Client, dag_path: str) -> int:
-        return sum(len(page) for page in cursor_page_stream(http, dag_path, key))
+        return sum(len(page) for page in cursor_page_stream(http, dag_path, key, unbound=True))
 
     return pd.DataFrame(index=pd.RangeIndex(sum(per_dag(base_url, path, in_flight, count))))
 
