@@ -183,9 +183,8 @@ class _Group:
 
     def next(self) -> tuple[int, Driving[Any]] | None:
         """The next operation to start and its place, or None when all have started."""
-        for index, op in self._ops:
-            return index, Driving(op)
-        return None
+        started = next(self._ops, None)
+        return None if started is None else (started[0], Driving(started[1]))
 
     def finished(self, index: int, result: Any) -> None:
         """The operation at ``index`` has returned ``result``."""

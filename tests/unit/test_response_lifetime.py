@@ -15,19 +15,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from kestra_airflow_sdk.airflow.drivers import AsyncDriver, SyncDriver
+from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
 from kestra_airflow_sdk.airflow.effects import Op, gather
 from kestra_airflow_sdk.airflow.session import Session
 
 URL = "http://airflow.test"
-
-
-class _SyncSession(Session, SyncDriver):
-    pass
-
-
-class _AsyncSession(Session, AsyncDriver):
-    pass
 
 
 def _page(request: httpx.Request) -> httpx.Response:
@@ -61,7 +53,7 @@ def no_cyclic_gc() -> Iterator[None]:
 
 def test_the_sync_driver_frees_each_response_without_the_cyclic_collector(no_cyclic_gc: None) -> None:
     alive: list[weakref.ref[httpx.Response]] = []
-    with _SyncSession(URL, api_version="v2", transport=httpx.MockTransport(_page)) as session:
+    with AirflowClient(URL, api_version="v2", transport=httpx.MockTransport(_page)) as session:
         assert session.execute(_reads(session, alive)) == [100] * 7
     assert len(alive) == 7
     assert [ref() for ref in alive] == [None] * 7
@@ -71,7 +63,7 @@ def test_the_async_driver_frees_each_response_without_the_cyclic_collector(no_cy
     alive: list[weakref.ref[httpx.Response]] = []
 
     async def main() -> list[int]:
-        async with _AsyncSession(URL, api_version="v2", transport=httpx.MockTransport(_page)) as session:
+        async with AsyncAirflowClient(URL, api_version="v2", transport=httpx.MockTransport(_page)) as session:
             return await session.execute(_reads(session, alive))
 
     assert asyncio.run(main()) == [100] * 7
@@ -86,7 +78,7 @@ def test_a_freed_response_still_reads_as_before() -> None:
         response: httpx.Response = yield session.build_request("GET", "/x", anonymous=True)
         kept.append(response)
 
-    with _SyncSession(URL, api_version="v2", transport=httpx.MockTransport(_page)) as session:
+    with AirflowClient(URL, api_version="v2", transport=httpx.MockTransport(_page)) as session:
         session.execute(keep(session))
     (response,) = kept
     assert response.json()["path"] == "/x"
