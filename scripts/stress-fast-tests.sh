@@ -3,6 +3,10 @@
 # (default 20) while 2 busy processes saturate the CPU: proof that no test depends on the machine's
 # speed. Prints each run's result and "fast suite under CPU load: P of N runs passed"; exits non-zero
 # if any run failed (the log of a failed run is kept and its path printed).
+# The integration tests that compare the times of a real run (e.g. the Gantt bars of
+# tests/integration/test_plots.py) need a server and do not run here; the rules they check are also
+# tested here on recorded rows with the durations that differ between machines (tests/history/
+# test_plots.py: tries from 0 ms to an hour around plots.SHORTEST_BAR).
 #
 #   scripts/stress-fast-tests.sh [N] [pytest args...]
 set -uo pipefail

@@ -165,8 +165,8 @@ class AirflowAccessor:
 
     def gantt(self) -> Figure:
         """A Gantt chart of a task-instances frame (one run or several): one row per task instance,
-        one bar per try from its start to its end, coloured by state as in the Airflow UI, so retries
-        show as several bars on a row (labelled ``try N``). Returns the matplotlib figure; an empty
+        one bar per try from its start to its end (at least :data:`~.plots.SHORTEST_BAR` long), coloured
+        by state as in the Airflow UI, so retries show as several bars on a row (labelled ``try N``). Returns the matplotlib figure; an empty
         frame gives a figure that says there is nothing to draw.
 
         Example:

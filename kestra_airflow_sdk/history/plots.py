@@ -13,6 +13,7 @@ drawn: the SDK never imports it otherwise. An empty frame gives a figure that sa
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,11 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["gantt", "plot_durations", "plot_outcomes"]
+__all__ = ["SHORTEST_BAR", "gantt", "plot_durations", "plot_outcomes"]
+
+#: the shortest Gantt bar: a try that took less (a few milliseconds, or no measurable time) is drawn
+#: this long from its start, so that it still shows as a sliver; longer tries end at their ``end_date``
+SHORTEST_BAR = timedelta(milliseconds=100)
 
 #: rows (tasks or DAGs) up to which every row gets its tick label and small texts are written in
 _LABELLED_ROWS = 60
@@ -107,8 +112,9 @@ def _task_labels(tries: pd.DataFrame) -> pd.Series:
 def gantt(task_instances: pd.DataFrame) -> Figure:
     """The tries of a task-instances frame on a time axis: one row per task instance (per run), one bar
     per try from its start to its end, coloured by the try's state; a try still running ends at the
-    latest time in the frame. Rows follow the runs' and the tasks' start times; tries that never
-    started are left out (the title counts them)."""
+    latest time in the frame, a try shorter than :data:`SHORTEST_BAR` (100 ms) is drawn that long.
+    Rows follow the runs' and the tasks' start times; tries that never started are left out (the
+    title counts them)."""
     title = "Task tries"
     started = task_instances[task_instances["start_date"].notna()]
     if started.empty:
@@ -128,7 +134,7 @@ def gantt(task_instances: pd.DataFrame) -> Figure:
     rows, labels = pd.factorize(tries["_label"].astype(object) + "\x1f" + tries["dag_run_id"].astype(object))
     row_labels = [str(label).split("\x1f", 1)[0] for label in labels]
     start, end = _days(tries["start_date"]), _days(tries["_end"])
-    end = np.maximum(end, start + 1e-6)  # a try of no measurable length still shows as a sliver
+    end = np.maximum(end, start + SHORTEST_BAR / timedelta(days=1))
     states = tries["state"].astype("string").fillna("none").to_numpy()
 
     figure, ax = _figure(10, min(1.6 + 0.28 * len(row_labels), 12))

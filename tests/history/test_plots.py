@@ -30,6 +30,7 @@ from kestra_airflow_sdk.airflow.task_instances import _normal_task_instance
 from kestra_airflow_sdk.history import DAG_RUNS, TASK_INSTANCES
 from kestra_airflow_sdk.history.frames import runs_frame, task_instances_frame
 from kestra_airflow_sdk.history.palette import STATE_COLOURS
+from kestra_airflow_sdk.history.plots import SHORTEST_BAR
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "tests" / "samples"
@@ -121,6 +122,36 @@ def test_gantt_draws_one_bar_per_try_coloured_by_state_on_its_task_row() -> None
     assert ax.get_title() == "Task tries of hello_world_dag / sdk_run_1"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["success", "failed"]
     assert figure._repr_png_().startswith(b"\x89PNG")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.005, 0.099, 0.1, 0.101, 5.0, 3600.0])
+def test_a_gantt_bar_spans_its_try_or_the_shortest_bar_whichever_is_longer(seconds: float) -> None:
+    """How long a try takes depends on the machine (a real run's ``flaky`` try: 5 ms on a fast box,
+    seconds on a busy one): each bar starts at its try's start and ends at its end, or
+    ``SHORTEST_BAR`` after its start when the try was shorter."""
+    rows = sample("v2_task_instances_list.json")["task_instances"]
+    timed = copy.deepcopy(rows[1])  # sleep_a_bit: after say_hello (3 s), before print_conf
+    timed.update(end_date=at(timed["start_date"], seconds), duration=seconds)
+    tis = task_instances_frame([_normal_task_instance(r) for r in [rows[0], timed, rows[2]]])
+    figure = tis.airflow.gantt()
+    [(_, start, end)] = [s for s in spans(bars(figure)["success"]) if s[0] == row_of(figure, "sleep_a_bit")]
+    began, ended = days(timed["start_date"]), days(timed["end_date"])
+    assert start == pytest.approx(began, abs=1e-9)
+    shortest = SHORTEST_BAR.total_seconds()
+    if seconds >= shortest:
+        assert end == pytest.approx(ended, abs=1e-9)
+    else:
+        assert end == pytest.approx(began + shortest / 86400, abs=1e-9) and end > ended
+    low, high = figure.axes[0].get_xlim()
+    assert low < start and end < high  # the whole bar is on the axis
+    # the other tries (2.9 s and 102 ms, both longer than SHORTEST_BAR) end at their end_date
+    for label, raw in (("say_hello", rows[0]), ("print_conf", rows[2])):
+        [(_, other_start, other_end)] = [
+            s for s in spans(bars(figure)["success"]) if s[0] == row_of(figure, label)
+        ]
+        assert (other_start, other_end) == pytest.approx(
+            (days(raw["start_date"]), days(raw["end_date"])), abs=1e-9
+        )
 
 
 def test_gantt_of_several_runs_names_the_run_on_each_row_and_orders_runs_by_start() -> None:
