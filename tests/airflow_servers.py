@@ -43,10 +43,26 @@ class AirflowServer:
         return {**os.environ, "AIRFLOW_PORT": str(self.port), "AIRFLOW_HOME": str(self.home)}
 
     def stop(self) -> None:
-        if self.home is not None and self.owned and self.home.exists():
-            subprocess.run(
-                [str(SCRIPT), self.major, "stop"], env=self.env(), check=False, capture_output=True
-            )
+        """Stop every process it started, then delete its home (database, logs, password file);
+        the home goes even when stopping fails. A server this session did not start is left alone."""
+        if self.home is None or not self.owned:
+            return
+        try:
+            if self.home.exists():
+                subprocess.run(
+                    [str(SCRIPT), self.major, "stop"],
+                    env=self.env(),
+                    check=False,
+                    capture_output=True,
+                    timeout=300,
+                )
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Delete a stopped server's home."""
+        if self.home is not None and self.owned:
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def restart_api(self) -> None:
         """Restart only the REST component (Airflow 3 api-server, Airflow 2 webserver) on the same
@@ -97,6 +113,16 @@ def _run_start(major: str, env: dict[str, str]) -> dict[str, str]:
     )
 
 
+def _launch(server: AirflowServer) -> dict[str, str]:
+    """Start ``server`` with a fresh database; if that fails (or times out, or is interrupted),
+    stop whatever did start and delete its home before raising."""
+    try:
+        return _run_start(server.major, {**server.env(), "AIRFLOW_RESET": "1"})
+    except BaseException:
+        server.stop()
+        raise
+
+
 def start_server(major: str) -> AirflowServer:
     existing = os.environ.get(f"KAS_AIRFLOW{major}_URL")
     if existing:
@@ -113,9 +139,10 @@ def start_server(major: str) -> AirflowServer:
         )
     port = _free_port_with(SQLITE_PORT_OFFSETS)
     home = Path(tempfile.mkdtemp(prefix=f"kas-airflow{major}-"))
-    env = {**os.environ, "AIRFLOW_PORT": str(port), "AIRFLOW_HOME": str(home), "AIRFLOW_RESET": "1"}
-    info = _run_start(major, env)
-    return AirflowServer(major, info["AIRFLOW_BASE_URL"], info["AIRFLOW_API_VERSION"], home, port)
+    server = AirflowServer(major, "", "v2" if major == "3" else "v1", home, port)
+    info = _launch(server)
+    server.base_url, server.api_version = info["AIRFLOW_BASE_URL"], info["AIRFLOW_API_VERSION"]
+    return server
 
 
 @dataclass(frozen=True)
@@ -173,20 +200,15 @@ class ProductionServer(AirflowServer):
     def env(self) -> dict[str, str]:
         return {**super().env(), "AIRFLOW_PROFILE": "production", **(self.extra_env or {})}
 
-    def stop(self) -> None:
-        """Stop every process and service it started, then delete its home and database cluster."""
-        super().stop()
-        self.discard()
-
     def discard(self) -> None:
-        """Delete a stopped server's home and database cluster (which may live outside it, see
-        scripts/airflow-production.sh)."""
+        """Delete a stopped server's home, its database cluster (which may live outside it, see
+        scripts/airflow-production.sh) and the copy of the DAGs it was started with."""
         if self.home is None or not self.owned:
             return
         cluster = self.home / "postgres"
         if cluster.is_symlink():
             shutil.rmtree(cluster.resolve(), ignore_errors=True)
-        shutil.rmtree(self.home, ignore_errors=True)
+        super().discard()
         dags = (self.extra_env or {}).get("AIRFLOW_DAGS_DIR")
         if dags:  # the copy of the DAGs it was started with
             shutil.rmtree(dags, ignore_errors=True)
@@ -278,12 +300,7 @@ def start_production_server() -> ProductionServer:
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(PRODUCTION_HEARTBEAT_TIMEOUT),
     }
     server = ProductionServer("3", "", "v2", home, port, extra_env=extra_env)
-    env = {**server.env(), "AIRFLOW_RESET": "1"}
-    try:
-        info = _run_start("3", env)
-    except BaseException:
-        server.stop()  # whatever started (PostgreSQL, Redis, some components) must not be left running
-        raise
+    info = _launch(server)  # on failure, PostgreSQL, Redis and any component that started are stopped
     server.base_url = info["AIRFLOW_BASE_URL"]
     return server
 
