@@ -35,6 +35,22 @@ __all__ = ["AirflowAccessor"]
 _FAILED = ("failed", "upstream_failed")
 
 
+def _dag_ids(dag_id: str | Iterable[str] | None) -> list[str]:
+    """The DAG ids of a ``dag_id`` argument (one id, an iterable of ids, or None for none)."""
+    if dag_id is None:
+        return []
+    ids = [dag_id] if isinstance(dag_id, str) else dag_id
+    if isinstance(ids, pd.DataFrame) or not isinstance(ids, Iterable):
+        raise InvalidArgumentError(
+            f"dag_id: expected a DAG id or several (a list, a Series), got {type(dag_id).__name__}"
+        )
+    out = list(ids)
+    bad = [i for i in out if not isinstance(i, str) or not i]
+    if bad:
+        raise InvalidArgumentError(f"dag_id: expected non-empty strings, got {bad[0]!r}")
+    return out
+
+
 @pd.api.extensions.register_dataframe_accessor("airflow")
 class AirflowAccessor:
     """``df.airflow``: summaries of frames returned by ``dag_runs``, ``run_history`` and ``task_instances``."""
@@ -51,17 +67,26 @@ class AirflowAccessor:
             )
         return self._frame
 
-    def summary(self) -> pd.DataFrame:
-        """One row per DAG of a runs frame.
+    def summary(self, dag_id: str | Iterable[str] | None = None) -> pd.DataFrame:
+        """One row per DAG of a runs frame, and per DAG of ``dag_id`` even without runs.
 
         Columns: ``runs``, ``success``, ``failed``, ``success_rate`` (of finished runs),
         ``p50_duration``, ``p95_duration``, ``max_duration``, ``last_run_after``, ``last_state``
-        (of the latest run), ``last_success`` (end of the latest successful run). Index: ``dag_id``.
+        (of the latest run), ``last_success`` (end of the latest successful run). Index: ``dag_id``,
+        sorted.
+
+        A runs frame only knows the DAGs that have runs in it: pass the DAGs you asked about as
+        ``dag_id`` (one id, or several) and those without a run get a row too, with ``runs``,
+        ``success`` and ``failed`` at 0 and the other columns missing (``<NA>`` / ``NaT``).
+        DAGs of the frame that are not in ``dag_id`` keep their rows.
 
         Example:
-            >>> client.dag_runs().airflow.summary().sort_values("success_rate")
+            >>> dags = ["etl", "reports"]
+            >>> client.dag_runs(dags, since=last_week).airflow.summary(dags).sort_values("success_rate")
+            >>> runs.airflow.summary(client.dags()["dag_id"])  # every DAG of the server
         """
         runs = self._need(["dag_id", "state", "run_after", "end_date", "duration"], "summary")
+        asked = _dag_ids(dag_id)
         state = runs["state"].astype("string")
         grouped = runs.assign(
             success=(state == "success").fillna(False),
@@ -74,6 +99,9 @@ class AirflowAccessor:
                 "failed": grouped["failed"].sum(),
             }
         ).astype("Int64")
+        if asked:
+            every = pd.Index(sorted(set(out.index).union(asked)), dtype=out.index.dtype, name="dag_id")
+            out = out.reindex(every, fill_value=0)
         finished = out["success"] + out["failed"]
         out["success_rate"] = (out["success"] / finished.where(finished > 0)).astype("Float64")
         durations = grouped["duration"]
