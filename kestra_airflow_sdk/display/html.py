@@ -33,7 +33,8 @@ def badge(state: object) -> str:
 
 
 def _bar(snapshot: RunSnapshot) -> str:
-    """A progress bar of finished task instances over total, with the numbers beside it."""
+    """A progress bar of finished task instances over total, with the numbers (or ``starting…``
+    before there is any task instance) beside it."""
     width = round(snapshot.fraction * 100)
     colour = STATE_COLOURS["failed"] if snapshot.state == "failed" else STATE_COLOURS["success"]
     return (
@@ -41,7 +42,7 @@ def _bar(snapshot: RunSnapshot) -> str:
         '<span style="display:inline-block;vertical-align:middle;width:80px;height:10px;'
         'background:#eee;border-radius:5px;overflow:hidden">'
         f'<span style="display:block;height:100%;width:{width}%;background:{colour}"></span></span>'
-        f" {snapshot.finished}/{snapshot.total}</span>"
+        f" {escape(snapshot.tasks_done)}</span>"
     )
 
 

@@ -125,6 +125,15 @@ class RunSnapshot:
         return self.state in ("success", "failed")
 
     @property
+    def tasks_done(self) -> str:
+        """The progress as shown: ``"1/3"`` (finished over total task instances) or, before Airflow
+        lists any task instance of the run, ``"starting…"`` (``"no task instances"`` once the run
+        has ended without any), never ``"0/0"``."""
+        if self.total:
+            return f"{self.finished}/{self.total}"
+        return "no task instances" if self.is_final else "starting…"
+
+    @property
     def fraction(self) -> float:
         """Finished task instances over total, between 0 and 1 (0 while there are none)."""
         return self.finished / self.total if self.total else 0.0

@@ -17,11 +17,13 @@ __all__ = ["dag_run_repr", "progress_line", "summary_line", "task_instances_repr
 
 def progress_line(snapshot: RunSnapshot) -> str:
     """One concise log line, e.g.
-    ``hello_world_dag manual__2026-… running: 1/3 tasks done (success 1, running 1), 4s``."""
+    ``hello_world_dag manual__2026-… running: 1/3 tasks done (success 1, running 1), 4s``, or
+    ``hello_world_dag manual__2026-… queued: starting…, 0s`` before Airflow lists any task instance."""
     counts = ", ".join(
         f"{'no status' if state == 'none' else state} {n}" for state, n in snapshot.nonzero_counts().items()
     )
-    line = f"{snapshot.dag_id} {snapshot.dag_run_id} {snapshot.state}: {snapshot.finished}/{snapshot.total} tasks done"
+    done = f"{snapshot.tasks_done} tasks done" if snapshot.total else snapshot.tasks_done
+    line = f"{snapshot.dag_id} {snapshot.dag_run_id} {snapshot.state}: {done}"
     if counts:
         line += f" ({counts})"
     if snapshot.elapsed is not None:

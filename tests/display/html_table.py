@@ -16,6 +16,8 @@ class Row:
     counts: dict[str, int] = field(default_factory=dict)
     badge: str = ""
     link: str | None = None
+    #: the text beside the progress bar (``1/3``, ``starting…``)
+    done: str = ""
 
 
 class _TableParser(HTMLParser):
@@ -27,9 +29,12 @@ class _TableParser(HTMLParser):
         self._count: str | None = None
         self._in_badge = False
         self._in_title = False
+        self._bar_depth = 0  # inside the progress bar's span (and how many spans deep)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
+        if tag == "span" and self._bar_depth:
+            self._bar_depth += 1
         if a.get("class") == "ka-progress":
             self.finished_flag = a.get("data-finished")
             self._in_title = True
@@ -38,6 +43,7 @@ class _TableParser(HTMLParser):
         elif a.get("class") == "ka-bar":
             self.rows[-1].finished = int(str(a["data-finished"]))
             self.rows[-1].total = int(str(a["data-total"]))
+            self._bar_depth = 1
         elif "data-count" in a:
             self._count = str(a["data-count"])
         elif a.get("class") == "ka-badge" and self.rows:
@@ -52,6 +58,7 @@ class _TableParser(HTMLParser):
             self._count = None
         if tag == "span":
             self._in_badge = False
+            self._bar_depth = max(self._bar_depth - 1, 0)
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
@@ -60,6 +67,8 @@ class _TableParser(HTMLParser):
             self.rows[-1].counts[self._count] = int(data)
         elif self._in_badge:
             self.rows[-1].badge += data
+        elif self._bar_depth:
+            self.rows[-1].done += data.strip()
 
 
 def read_table(html: str) -> tuple[str, str | None, list[Row]]:

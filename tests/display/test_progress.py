@@ -92,6 +92,49 @@ def test_text_mode_prints_a_line_per_change_and_a_summary() -> None:
     assert "queued: 0/3 tasks done" in lines[0]
 
 
+def test_before_airflow_lists_any_task_the_progress_says_starting_never_0_of_0() -> None:
+    """Right after a trigger, Airflow answers the run (queued) with no task instance until the
+    scheduler creates them: the recorded run, first without its task instances, then as recorded."""
+    polls = [parse_poll(p) for p in load_polls("v2_progress_polls.json")]
+    first_run, _ = polls[0]
+    polls = [(first_run, []), *polls]
+    out = io.StringIO()
+    text = RunProgress("text", stream=out, clock=lambda: FIXED_NOW)
+    widget = RunProgress("widget")
+    shown = []
+    for run, tis in polls:
+        text.update(run, tis)
+        widget.update(run, tis)
+        [row] = read_table(widget.widget.value)[2]
+        shown.append(row.done)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"hello_world_dag {first_run.dag_run_id} queued: starting…, ")
+    assert lines[1].startswith(f"hello_world_dag {first_run.dag_run_id} queued: 0/3 tasks done (no status 3)")
+    assert shown[0] == "starting…" and shown[1:] == [
+        f"{sum(1 for ti in tis if ti.state is not None and ti.state.is_final)}/{len(tis)}"
+        for _, tis in polls[1:]
+    ]
+    assert shown[-1] == "3/3"
+    assert not any("0/0" in line for line in [*lines, widget.widget.value, text.text()])
+
+
+def test_a_run_that_ended_without_any_task_instance_says_so() -> None:
+    run, _ = parse_poll(load_polls("v2_progress_polls_failing.json")[-1])
+    assert str(run.state) == "failed"
+    out = io.StringIO()
+    with RunProgress("text", stream=out, clock=lambda: FIXED_NOW) as progress:
+        progress.update(run, [])
+    assert (
+        out.getvalue()
+        .splitlines()[0]
+        .startswith(f"{run.dag_id} {run.dag_run_id} failed: no task instances, ")
+    )
+    widget = RunProgress("widget")
+    widget.update(run, [])
+    [row] = read_table(widget.widget.value)[2]
+    assert row.done == "no task instances" and (row.finished, row.total) == (0, 0)
+
+
 def test_off_mode_shows_nothing_but_keeps_snapshots(capsys: pytest.CaptureFixture[str]) -> None:
     run, tis = parse_poll(load_polls("v2_progress_polls_failing.json")[-1])
     progress = progress_observer(False)
