@@ -45,7 +45,12 @@ ON_AIRFLOW = [c for c in CASES if c.uses_airflow]
 def corpus() -> Path:
     root = corpus_dir()
     if not root.is_dir():
-        RESULTS.corpus_missing = f"corpus folder {root} not found (set KAS_CORPUS_DIR): corpus tests skipped"
+        RESULTS.corpus_missing = (
+            f"corpus tests skipped: the optional Kestra corpus ({len(EXPECTED)} real Kestra flows from "
+            f"kestra-io's public repositories, kept outside this repository, that measure local runs "
+            f"against Kestra) is not at {root}; put it in shared/corpus/kestra beside the repository's "
+            "folder or point KAS_CORPUS_DIR at it (docs/corpus.md)"
+        )
         pytest.skip(RESULTS.corpus_missing)
     return root
 
