@@ -4,10 +4,24 @@
 # 3.3.2's production profile (PostgreSQL, Redis, Celery; scripts/airflow.sh; venvs cached in
 # ~/.cache/kestra-airflow-sdk) - in the background while the fast tests run, and FAIL if they cannot;
 # the servers' tests run concurrently (pytest-xdist). KAS_SERVER_KINDS picks some server kinds
-# (e.g. KAS_SERVER_KINDS=airflow3,airflow2: the two SQLite servers only).
+# (e.g. KAS_SERVER_KINDS=airflow3,airflow2: the two SQLite servers only; the production profile is
+# installed only when selected).
+# Debian packages it installs when missing (apt-get, as root or through passwordless sudo): chromium
+# and npm (browser tests; the Prism mock and the widget renderer come from npm), postgresql and
+# redis-server (the production profile). KAS_NO_ROOT=1 never runs apt-get: the server kinds default to
+# airflow3,airflow2, and the tests that need a program still missing are deselected (and listed):
+# without chromium the two browser tests (tests/notebooks/test_browser.py, test_jupyterlab.py); without
+# npm those and the tests on the Prism mock (tests/kestra/test_contract.py, the code blocks of
+# README.md and docs/kestra.md).
 # Prints the time of each phase and pytest's 15 slowest tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+no_root="${KAS_NO_ROOT:-0}"
+case "$no_root" in
+  0 | 1) ;;
+  *) echo "KAS_NO_ROOT: expected 0 or 1, got '$no_root'" >&2; exit 2 ;;
+esac
+[ "$no_root" = 0 ] || export KAS_SERVER_KINDS="${KAS_SERVER_KINDS:-airflow3,airflow2}"
 suite_start=$SECONDS
 timings=()
 phase() {  # phase NAME COMMAND...: run it and record how long it took
@@ -32,15 +46,43 @@ install_airflow() {  # both SQLite servers' venvs at once; a no-op when cached
   wait $p2
 }
 install_browser() {  # Debian's chromium, and the widget renderer + require.js + Prism from npm
-  local missing=()
+  local missing=() sudo=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v npm >/dev/null || missing+=(npm)
-  if [ ${#missing[@]} -gt 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ ${#missing[@]} -gt 0 ] && [ "$no_root" = 0 ]; then
+    [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+    "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+  command -v npm >/dev/null || return 0  # KAS_NO_ROOT=1 without npm: its tests are deselected
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
   fi
+}
+install_production() {  # the production profile's venv, PostgreSQL and Redis, when its tests run
+  case ",$kinds," in *,airflow3-production,*) ;; *) return 0 ;; esac
+  if [ "$no_root" = 1 ] && ! { command -v redis-server && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1; then
+    echo "KAS_NO_ROOT=1: the production profile needs Debian's postgresql and redis-server installed" >&2
+    return 1
+  fi
+  AIRFLOW_PROFILE=production scripts/airflow.sh 3 install
+}
+not_run=()  # pytest --deselect arguments (KAS_NO_ROOT=1 only)
+deselect_missing() {  # what KAS_NO_ROOT=1 leaves out for want of chromium or npm
+  local browser=() prism=() id
+  if ! command -v chromium >/dev/null; then
+    browser=(tests/notebooks/test_browser.py tests/notebooks/test_jupyterlab.py)
+  elif [ ! -x node_modules/.bin/prism ]; then
+    browser=(tests/notebooks/test_browser.py)  # its widget renderer comes from npm
+  fi
+  if [ ! -x node_modules/.bin/prism ]; then
+    prism=(tests/kestra/test_contract.py
+      "tests/docs/test_code_blocks.py::test_python_blocks_run_as_written[README.md-"
+      "tests/docs/test_code_blocks.py::test_python_blocks_run_as_written[docs/kestra.md-")
+  fi
+  for id in "${browser[@]}" "${prism[@]}"; do not_run+=(--deselect "$id"); done
+  [ ${#browser[@]} = 0 ] || echo "[test.sh] KAS_NO_ROOT=1 without chromium or npm: not running ${browser[*]}"
+  [ ${#prism[@]} = 0 ] || echo "[test.sh] KAS_NO_ROOT=1 without npm (no Prism mock): not running" \
+    "tests/kestra/test_contract.py and the code blocks of README.md and docs/kestra.md"
 }
 lint() {
   .venv/bin/ruff check .
@@ -48,8 +90,11 @@ lint() {
 }
 
 phase bootstrap scripts/bootstrap.sh
+# the server kinds this run tests (tests/airflow_servers.py selected_kinds(): KAS_SERVER_KINDS or all)
+kinds=$(.venv/bin/python -c 'from tests.airflow_servers import selected_kinds; print(",".join(k.id for k in selected_kinds()))')
 # the browser's and then the production profile's Debian packages (PostgreSQL, Redis): one apt-get at a time
-phase installs bash -c "$(declare -f install_airflow install_browser); install_airflow & a=\$!; install_browser; AIRFLOW_PROFILE=production scripts/airflow.sh 3 install; wait \$a"
+phase installs env no_root="$no_root" kinds="$kinds" bash -c "$(declare -f install_airflow install_browser install_production); install_airflow & a=\$!; install_browser; install_production; wait \$a"
+[ "$no_root" = 0 ] || deselect_missing
 phase mkdocs env NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet  # the docs, zero warnings
 phase ruff lint
 phase mypy .venv/bin/mypy kestra_airflow_sdk
@@ -58,4 +103,4 @@ phase layers .venv/bin/lint-imports  # layers point down: every contract of pypr
 # or the default ones), each running that kind's tests once its server is up, concurrently with the other kinds' (tests/server_pool.py), plus one
 # that keeps running the fast tests meanwhile; all of them run fast tests while the servers boot
 workers=$(.venv/bin/python -c 'from tests.airflow_servers import selected_kinds; print(len(selected_kinds()) + 1)')
-phase pytest .venv/bin/pytest -q -p no:cacheprovider --durations=15 -n "$workers" "$@"
+phase pytest .venv/bin/pytest -q -p no:cacheprovider --durations=15 -n "$workers" "${not_run[@]}" "$@"
