@@ -167,7 +167,7 @@ def _err(text: str) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     flow = Flow.from_yaml(args.flow)
-    _check_types(flow)
+    _check_types(flow, args.flow)
     inputs = _pairs(args.input, "--input")
     FlowRunner(flow, progress=False).check()  # what the runner refuses, before any secret is asked for
     options = _secret_options(args.secret)
@@ -196,13 +196,13 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if execution.state in (ExecutionState.FAILED, ExecutionState.KILLED) else 0
 
 
-def _check_types(flow: Flow) -> list[TypeFinding]:
+def _check_types(flow: Flow, path: str) -> list[TypeFinding]:
     """Raise for a task or trigger type that is a near miss of a Kestra type; return the others
     that the SDK's catalogue of Kestra types does not list."""
     findings = unknown_types(flow.to_dict())
     typos = [finding.message() for finding in findings if finding.suggestion is not None]
     if typos:
-        raise flow_error(typos)
+        raise flow_error(typos, path)
     return findings
 
 
@@ -220,7 +220,7 @@ def _refusals(flow: Flow) -> list[str]:
 def _validate(args: argparse.Namespace) -> int:
     flow = Flow.from_yaml(args.flow, upgrade=args.upgrade)
     flow.validate_flow()
-    uncatalogued = _check_types(flow)
+    uncatalogued = _check_types(flow, args.flow)
     refusals = _refusals(flow)
     name = f"{flow.namespace}.{flow.id}"
     if args.strict and refusals:

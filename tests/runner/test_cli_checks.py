@@ -256,7 +256,7 @@ def test_a_misspelt_type_is_an_error_naming_the_type_meant(
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (
-        "kestra-airflow: Invalid flow:\n"
+        f"kestra-airflow: Invalid flow in {path}:\n"
         "  - tasks[1].tasks[0] (task 'hello'): unknown type io.kestra.plugin.core.log.Logg: no Kestra core or "
         "plugin type has this name; did you mean io.kestra.plugin.core.log.Log?\n"
         "  - triggers[0] (trigger 'daily'): unknown type io.kestra.plugin.core.trigger.Schedulle: no Kestra "
