@@ -2,7 +2,8 @@
 
     kestra-airflow run FLOW.yaml [--secret NAME ...] [--secrets-file FILE] [--input KEY=VALUE ...]
                                  [--cancel-airflow-runs]
-    kestra-airflow validate FLOW.yaml [--upgrade]
+    kestra-airflow validate FLOW.yaml [--upgrade] [--strict]
+    kestra-airflow --version
 
 ``run`` prints progress to stderr (one line per event, each about a task starting with its task
 id) and the outputs (YAML) to stdout; it exits 0 for SUCCESS or WARNING, 1 for FAILED, 2 for a
@@ -11,10 +12,12 @@ flow, input or secret error, 130 when interrupted (execution KILLED).
 Secret values never need to be on the command line (where ``ps`` and the shell history see them):
 ``--secret NAME`` reads the environment variable ``NAME``, or asks for it without echo when stdin is
 a terminal; ``--secrets-file FILE`` reads ``NAME=VALUE`` lines (dotenv format). ``--secret
-NAME=VALUE`` still works but prints a warning.
+NAME=VALUE`` still works but prints a warning. Before anything runs, ``run`` checks that every
+``secret('NAME')`` the flow names is given (so, or as a ``SECRET_<NAME>`` variable).
 
-``validate`` checks Kestra's rules, says which tasks could not run locally and which use legacy
-options, and with ``--upgrade`` prints the document with legacy options rewritten for Kestra 2.
+``validate`` checks Kestra's rules and task types (a near miss of a Kestra type is an error, naming
+the type meant), says which tasks could not run locally (errors with ``--strict``) and which use
+legacy options, and with ``--upgrade`` prints the document with legacy options rewritten for Kestra 2.
 """
 
 from __future__ import annotations
@@ -23,20 +26,27 @@ import argparse
 import asyncio
 import getpass
 import os
+import shlex
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import yaml
 from dotenv import dotenv_values
 
-from .flows.errors import FlowError
+from .flows.base import dump_context
+from .flows.errors import FlowError, UnsupportedTaskError
 from .flows.execution import Execution, ExecutionState
 from .flows.flow import Flow
+from .flows.known_types import TypeFinding, unknown_types
 from .flows.options import HttpOptions
 from .flows.registry import supported_types
+from .flows.secrets import SecretResolver
+from .flows.validation import flow_error, secret_names
 from .flows.yaml_io import dump_document
+from .runner.engine import FlowRunner
 from .runner.observer import TextReporter
 from .runner.support import local_problems
 
@@ -66,33 +76,64 @@ LEGACY_OPTIONS = {
 }
 
 
-def _secrets(names: Sequence[str], secrets_file: str | None) -> dict[str, str]:
-    """The secret values of ``--secrets-file`` then ``--secret`` (a later one wins)."""
+def _secrets_file(secrets_file: str | None) -> dict[str, str]:
+    """The ``NAME=VALUE`` lines of ``--secrets-file``."""
     secrets: dict[str, str] = {}
-    if secrets_file is not None:
-        path = Path(secrets_file)
-        if not path.is_file():
-            raise _UsageError(f"--secrets-file: no such file: {secrets_file}")
-        for name, value in dotenv_values(path).items():
-            if value is None:
-                raise _UsageError(
-                    f"--secrets-file {secrets_file}: {name!r} has no value (expected NAME=VALUE)"
-                )
-            secrets[name] = value
-    for given in names:
-        name, sep, value = given.partition("=")
+    if secrets_file is None:
+        return secrets
+    path = Path(secrets_file)
+    if not path.is_file():
+        raise _UsageError(f"--secrets-file: no such file: {secrets_file}")
+    for name, value in dotenv_values(path).items():
+        if value is None:
+            raise _UsageError(f"--secrets-file {secrets_file}: {name!r} has no value (expected NAME=VALUE)")
+        secrets[name] = value
+    return secrets
+
+
+def _secret_options(given: Sequence[str]) -> dict[str, str | None]:
+    """The ``--secret`` options: name → the value given as ``NAME=VALUE`` (with a warning), or None
+    for a value still to read (:func:`_secret_value`)."""
+    secrets: dict[str, str | None] = {}
+    for option in given:
+        name, sep, value = option.partition("=")
         if not name:
-            raise _UsageError(f"--secret expects NAME (or NAME=VALUE), got {given.split('=')[0]!r}...")
+            raise _UsageError(f"--secret expects NAME (or NAME=VALUE), got {option.split('=')[0]!r}...")
         if sep:
             _err(
                 f"kestra-airflow: WARNING: --secret {name}=... puts the value of {name} in the process list "
                 f"and the shell history; use --secret {name} (read from the environment variable {name}, "
                 "or asked for) or --secrets-file FILE"
             )
-            secrets[name] = value
-        else:
-            secrets[name] = _secret_value(name)
+        secrets[name] = value if sep else None
     return secrets
+
+
+#: how a secret that is not given can be, from the command line (``{name}`` is its name)
+_SECRET_ADVICE = "give it with --secret {name} (or as a line {name}=... of --secrets-file FILE)"
+
+
+def _check_secrets(flow: Flow, given: Sequence[str], path: str) -> None:
+    """Refuse a flow naming a ``secret()`` that is neither ``given`` nor a ``SECRET_<NAME>`` variable."""
+    resolver = SecretResolver(dict.fromkeys(given, ""))
+    running = flow.model_dump(mode="json", by_alias=True, context=dump_context())  # defaults included
+    missing = [name for name in secret_names(running) if not resolver.has(name)]
+    if not missing:
+        return
+    options = " ".join(f"--secret {shlex.quote(name)}" for name in missing)
+    exported = [name for name in missing if name in os.environ]
+    raise _UsageError(
+        f"{path} uses secret(s) not given: {', '.join(missing)}. Give each with --secret NAME (its value "
+        "is read from the environment variable NAME, or asked for without echo on a terminal) or as a "
+        f"line NAME=VALUE of a file given with --secrets-file FILE, e.g.\n"
+        f"  kestra-airflow run {shlex.quote(path)} {options}"
+        + (
+            f"\n({', '.join(exported)} {'is' if len(exported) == 1 else 'are'} set in this environment "
+            "but not passed: --secret NAME passes it)"
+            if exported
+            else ""
+        )
+    )
 
 
 def _secret_value(name: str) -> str:
@@ -125,11 +166,18 @@ def _err(text: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    secrets = _secrets(args.secret, args.secrets_file)
     flow = Flow.from_yaml(args.flow)
-    runner = flow.runner(
-        _pairs(args.input, "--input"),
-        secrets,
+    _check_types(flow, args.flow)
+    inputs = _pairs(args.input, "--input")
+    FlowRunner(flow, progress=False).check()  # what the runner refuses, before any secret is asked for
+    options = _secret_options(args.secret)
+    given = {**_secrets_file(args.secrets_file), **{n: v for n, v in options.items() if v is not None}}
+    _check_secrets(flow, [*given, *options], args.flow)  # before a value is asked for
+    given.update({name: _secret_value(name) for name, value in options.items() if value is None})
+    runner = FlowRunner(
+        flow,
+        inputs=inputs,
+        secrets=SecretResolver(given, advice=_SECRET_ADVICE),
         observers=[TextReporter(_err)],
         progress=False,  # the TextReporter's lines are the progress: one style
         cancel_airflow_runs=args.cancel_airflow_runs,
@@ -148,16 +196,42 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if execution.state in (ExecutionState.FAILED, ExecutionState.KILLED) else 0
 
 
+def _check_types(flow: Flow, path: str) -> list[TypeFinding]:
+    """Raise for a task or trigger type that is a near miss of a Kestra type; return the others
+    that the SDK's catalogue of Kestra types does not list."""
+    findings = unknown_types(flow.to_dict())
+    typos = [finding.message() for finding in findings if finding.suggestion is not None]
+    if typos:
+        raise flow_error(typos, path)
+    return findings
+
+
+def _refusals(flow: Flow) -> list[str]:
+    """What ``run`` refuses before running, one line each naming the task: a disabled flow, task
+    types the SDK does not run, properties and functions it cannot run as Kestra does."""
+    refusals = ["the flow is disabled: Kestra does not execute a disabled flow"] if flow.disabled else []
+    unsupported = flow.unsupported_tasks()
+    refusals += [f"task {t.id!r} has type {t.type}, which this SDK cannot run locally" for t in unsupported]
+    if unsupported:
+        refusals.append(f"the task types this SDK runs: {', '.join(supported_types())}")
+    return refusals + [f"cannot run locally as Kestra would: {p}" for p in local_problems(flow)]
+
+
 def _validate(args: argparse.Namespace) -> int:
     flow = Flow.from_yaml(args.flow, upgrade=args.upgrade)
     flow.validate_flow()
-    tasks = list(flow.walk())
-    print(f"{args.flow}: valid flow {flow.namespace}.{flow.id} with {len(tasks)} task(s)")
-    for unsupported in flow.unsupported_tasks():
-        print(
-            f"  note: task {unsupported.id!r} has type {unsupported.type}, which Kestra may know but this SDK cannot run "
-            f"locally (supported: {', '.join(supported_types())})"
+    uncatalogued = _check_types(flow, args.flow)
+    refusals = _refusals(flow)
+    name = f"{flow.namespace}.{flow.id}"
+    if args.strict and refusals:
+        raise UnsupportedTaskError(
+            f"{args.flow}: flow {name} is valid for Kestra but cannot run locally (validate --strict):\n"
+            + "\n".join(f"  - {line}" for line in refusals)
         )
+    tasks = list(flow.walk())
+    print(f"{args.flow}: valid flow {name} with {len(tasks)} task(s)")
+    for line in [finding.message() for finding in uncatalogued] + refusals:
+        print(f"  note: {line}")
     for task in tasks:
         options = getattr(task, "options", None)
         if isinstance(options, HttpOptions) and options.is_legacy:
@@ -167,8 +241,6 @@ def _validate(args: argparse.Namespace) -> int:
                 f"options.auth and options.timeout); `kestra-airflow validate --upgrade {args.flow}` prints "
                 "the flow with them rewritten"
             )
-    for problem in local_problems(flow):
-        print(f"  note: cannot run locally as Kestra would: {problem}")
     if args.upgrade:
         sys.stdout.write(dump_document(flow.to_dict()))
     return 0
@@ -179,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="kestra-airflow", description="Run or validate Kestra flows that orchestrate Airflow DAGs."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('kestra-airflow-sdk')}")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run a flow file locally and print its outputs")
     run.add_argument("flow", help="a Kestra flow YAML file")
@@ -204,6 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     validate.add_argument("flow", help="a Kestra flow YAML file")
     validate.add_argument(
         "--upgrade", action="store_true", help="print the flow with legacy options rewritten for Kestra 2"
+    )
+    validate.add_argument(
+        "--strict",
+        action="store_true",
+        help="also fail on what `run` would refuse (task types, properties and functions it cannot run)",
     )
     validate.set_defaults(handler=_validate)
     args = parser.parse_args(argv)

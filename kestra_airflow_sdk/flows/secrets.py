@@ -38,10 +38,16 @@ class SecretResolver:
     Args:
         secrets: name → value; names are matched case-insensitively.
         environ: where ``SECRET_<NAME>`` variables are read (default: ``os.environ``).
+        advice: how to give a missing secret, in the error naming it (``{name}`` is its name): the
+            default speaks of ``run()``, the command line of its options.
     """
 
     def __init__(
-        self, secrets: Mapping[str, str | SecretStr] | None = None, environ: Mapping[str, str] | None = None
+        self,
+        secrets: Mapping[str, str | SecretStr] | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        advice: str = "pass secrets={{{name!r}: ...}} to run()",
     ) -> None:
         self._given = {
             str(name).upper(): value if isinstance(value, SecretStr) else SecretStr(str(value))
@@ -49,6 +55,7 @@ class SecretResolver:
         }
         self._environ = os.environ if environ is None else environ
         self._resolved: list[SecretStr] = []
+        self._advice = advice
 
     def __repr__(self) -> str:
         return f"SecretResolver(names={sorted(self._given)!r})"
@@ -59,6 +66,12 @@ class SecretResolver:
         if value not in self._resolved:
             self._resolved.append(value)
         return value
+
+    def has(self, name: str) -> bool:
+        """True when secret ``name`` is given or its ``SECRET_<NAME>`` variable is set (whose value
+        :meth:`resolve` may still find not base64)."""
+        variable = f"SECRET_{name.upper()}"
+        return name.upper() in self._given or any(k.upper() == variable for k in self._environ)
 
     def register(self, value: SecretStr) -> None:
         """Mask ``value`` from now on too (e.g. the value of a SECRET input)."""
@@ -83,7 +96,7 @@ class SecretResolver:
         if encoded is None:
             used = f" (used in {where})" if where else ""
             raise SecretNotFoundError(
-                f"Secret {name!r}{used} is not defined: pass secrets={{{key!r}: ...}} to run() or set the "
+                f"Secret {name!r}{used} is not defined: {self._advice.format(name=key)} or set the "
                 f"environment variable {variable} to the base64-encoded value",
                 name=name,
                 where=where,

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from .errors import FlowValidationError
 from .registry import class_of_tag, is_tag
 
-__all__ = ["describe_errors", "expression_problems", "flow_error"]
+__all__ = ["describe_errors", "expression_problems", "flow_error", "secret_names"]
 
 #: fields whose value must never be quoted in a message
 _SECRET_FIELDS = {"password", "token", "username", "basicAuthUser", "basicAuthPassword"}
@@ -119,3 +119,53 @@ def expression_problems(document: Mapping[str, Any], *, local: bool = False) -> 
         for i, task in enumerate(document.get(key) or []):
             visit(task, f"{key}[{i}]", str(task.get("id", "?")) if isinstance(task, Mapping) else "?")
     return problems
+
+
+#: document keys a local run never renders: triggers do not fire, plugin defaults reach the tasks
+_NOT_RUN = {"triggers", "pluginDefaults", "taskDefaults", *_NOT_RENDERED}
+
+
+def secret_names(document: Mapping[str, Any]) -> list[str]:
+    """The names of the ``secret('NAME')`` calls with a literal name in any string of a flow
+    document (tasks, inputs, outputs, variables...; not triggers, which a local run does not fire,
+    nor descriptions), each once as first written (names are case-insensitive), in document order.
+    A name computed by an expression (``secret(inputs.x)``) is known only when it renders; a text
+    that does not parse is left to :func:`expression_problems`.
+
+    Args:
+        document: the flow as it runs, plugin defaults included:
+            ``flow.model_dump(mode="json", by_alias=True, context=dump_context())`` (its
+            ``to_dict()`` leaves out what a task has only from a default).
+    """
+    from jinja2 import nodes
+    from jinja2.exceptions import TemplateSyntaxError
+
+    from .pebble.environment import parse
+    from .pebble.syntax import CALL, is_template
+
+    found: dict[str, str] = {}
+
+    def visit(value: Any) -> None:
+        if isinstance(value, str) and is_template(value):
+            try:
+                tree = parse(value)
+            except TemplateSyntaxError:
+                return
+            for call in tree.find_all(nodes.Call):
+                if not (isinstance(call.node, nodes.EnvironmentAttribute) and call.node.name == CALL):
+                    continue
+                function, *args = call.args
+                if isinstance(function, nodes.Const) and function.value == "secret" and len(args) == 1:
+                    name = args[0]
+                    if isinstance(name, nodes.Const) and isinstance(name.value, str):
+                        found.setdefault(name.value.upper(), name.value)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                if key not in _NOT_RUN:
+                    visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    visit(document)
+    return list(found.values())

@@ -160,8 +160,10 @@ def test_missing_secret_without_a_terminal_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AIRFLOW_PASSWORD", raising=False)
+    monkeypatch.setenv("AIRFLOW_USERNAME", "admin")
     monkeypatch.setattr(cli.sys, "stdin", io.StringIO())
-    assert main(["run", str(_fake_flow(tmp_path)), "--secret", "AIRFLOW_PASSWORD"]) == 2
+    path = str(_fake_flow(tmp_path))
+    assert main(["run", path, "--secret", "AIRFLOW_USERNAME", "--secret", "AIRFLOW_PASSWORD"]) == 2
     assert capsys.readouterr().err.strip() == (
         "kestra-airflow: --secret AIRFLOW_PASSWORD: the environment variable AIRFLOW_PASSWORD is not set and "
         "stdin is not a terminal to ask for it; export AIRFLOW_PASSWORD=... before running, or put "
