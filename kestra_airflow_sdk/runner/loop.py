@@ -218,9 +218,11 @@ async def run_loop(runner: FlowRunner, task: Loop, task_run: TaskRun) -> Executi
         assert sub.execution is not None
         produced: dict[str, Any] = {}
         if declared and not state.is_failed:
-            produced, problems = render_flow_outputs(list(declared), sub.renderer(None, None))
-            for problem in problems:
-                sub._context(task, task_run).log("ERROR", f"Loop iteration {index}: {problem}")
+            produced, problems = render_flow_outputs(list(declared), sub.renderer(task, task_run))
+            for problem in problems:  # "flow output 'x': ..." of the flow outputs' renderer
+                sub._context(task, task_run).log(
+                    "ERROR", f"Loop iteration {index}: {problem.removeprefix('flow ')}"
+                )
             state = ExecutionState.FAILED if problems else state
         sub.execution.state = state
         outputs["runningIterations"] -= 1
