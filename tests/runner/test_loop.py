@@ -26,9 +26,9 @@ from kestra_airflow_sdk.flows import (
     TaskRun,
     UnsupportedTaskError,
 )
-from tests.runner.core_flows import Timeline, load, run, tasks_flow
+from tests.runner.core_flows import Timeline, cancel_when, load, run, tasks_flow
 from tests.runner.fake_airflow import FakeAirflow
-from tests.virtual_time import run_virtual_timed
+from tests.virtual_time import run_virtual, run_virtual_timed
 
 
 class Recorder(Observer):
@@ -39,6 +39,10 @@ class Recorder(Observer):
         self.ended: list[tuple[str, str, str]] = []
         self.messages: list[str] = []
         self.executions_started = 0
+        self.started: list[str] = []
+
+    def task_started(self, execution: Execution, task_run: TaskRun) -> None:
+        self.started.append(task_run.task_id)
 
     def execution_started(self, execution: Execution) -> None:
         self.executions_started += 1
@@ -762,3 +766,30 @@ def test_loop_outputs_function(arguments: str, expected: str) -> None:
     read = execution.task_run("read")
     shown = read.outputs.get("value") if read.state is ExecutionState.SUCCESS else read.error
     assert expected in (shown or "")
+
+
+def test_cancelling_the_run_kills_the_loop_and_its_iterations() -> None:
+    # Ctrl-C (a cancelled run) ends the running iterations' tasks and the loop KILLED, as any task
+    recorder = Recorder()
+    flow = load(
+        tasks_flow(
+            """
+  - id: loop
+    type: io.kestra.plugin.core.flow.Loop
+    values: [a, b, c]
+    concurrencyLimit: 2
+    tasks:
+      - id: nap
+        type: io.kestra.plugin.core.flow.Sleep
+        duration: PT1H
+"""
+        )
+    )
+
+    def napping(_: object) -> bool:
+        return sum(1 for r in recorder.started if r == "nap") == 2
+
+    execution = run_virtual(cancel_when(flow.runner(observers=[recorder], progress=False), napping))
+    assert execution is not None and execution.state is ExecutionState.KILLED
+    assert execution.task_run("loop").state is ExecutionState.KILLED
+    assert sorted(t for _, t, s in recorder.ended if s == "KILLED") == ["loop", "nap", "nap"]
