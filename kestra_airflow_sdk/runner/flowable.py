@@ -135,7 +135,10 @@ async def run_dag(runner: FlowRunner, task: core.Dag, parent: TaskRun) -> Execut
 async def run_flowable(runner: FlowRunner, task: core.FlowableTask, task_run: TaskRun) -> ExecutionState:
     """Run a flowable task's children (its ``errors`` and ``finally`` included); its state."""
     from .foreach import run_foreach
+    from .loop import run_loop
 
+    if isinstance(task, core.Loop):  # its errors and finally run inside each iteration
+        return await run_loop(runner, task, task_run)
     if isinstance(task, core.AllowFailure):
         state = await run_sequence(runner, task.tasks, task_run)
         state = await with_handlers(runner, state, task.errors, task.finally_, task_run)

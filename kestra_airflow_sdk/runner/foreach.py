@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ..flows.core_tasks import EachParallel, EachSequential, ForEach
@@ -22,7 +23,7 @@ from .flowable import run_sequence
 if TYPE_CHECKING:
     from .engine import FlowRunner
 
-__all__ = ["foreach_values", "run_foreach"]
+__all__ = ["foreach_values", "run_foreach", "run_groups"]
 
 
 def _text(value: Any) -> str:
@@ -49,6 +50,25 @@ def foreach_values(task: ForEach | EachSequential | EachParallel, rendered: Any)
     return list(dict.fromkeys(_text(value) for value in rendered))
 
 
+async def run_groups(count: int, limit: int, group: Callable[[int], Awaitable[bool]]) -> None:
+    """Run ``group(0)`` ... ``group(count - 1)``, started in order, ``limit`` at once (0: all at once).
+
+    Once a group returns False no new group starts (those running end). Only ``limit`` coroutines
+    exist at a time (workers taking the next index), so a long iteration holds no memory per
+    pending group."""
+    indexes = iter(range(count))
+    stopped = False
+
+    async def worker() -> None:
+        nonlocal stopped
+        for index in indexes:  # shared by the workers: each takes the next index
+            if stopped or not await group(index):
+                stopped = True
+                return
+
+    await asyncio.gather(*(worker() for _ in range(min(limit or count, count))))
+
+
 async def run_foreach(
     runner: FlowRunner, task: ForEach | EachSequential | EachParallel, task_run: TaskRun
 ) -> ExecutionState:
@@ -59,18 +79,16 @@ async def run_foreach(
         source, where = task.value, "value"
         concurrency = task.concurrent if isinstance(task, EachParallel) else 1
     values = foreach_values(task, reveal(runner.renderer(task, task_run).render(source, where)))
-    limit = asyncio.Semaphore(concurrency or len(values) or 1)
-    failed = False
+    state = ExecutionState.SUCCESS
 
-    async def group(value: str) -> ExecutionState | None:
-        nonlocal failed
-        async with limit:
-            if failed or runner.stopping:
-                return None
-            iteration = (*task_run.iteration, value)
-            state = await run_sequence(runner, task.tasks, task_run, value, iteration)
-            failed = failed or state.is_failed
-            return state
+    async def group(index: int) -> bool:
+        nonlocal state
+        if runner.stopping:
+            return False
+        value = values[index]
+        ended = await run_sequence(runner, task.tasks, task_run, value, (*task_run.iteration, value))
+        state = worst(state, ended)
+        return not ended.is_failed
 
-    states = await asyncio.gather(*(group(value) for value in values))
-    return worst(*(s for s in states if s is not None))
+    await run_groups(len(values), concurrency, group)
+    return state

@@ -1,5 +1,5 @@
-"""Pebble functions bound to the running execution: ``errorLogs()``, ``tasksWithState(state)`` and
-``currentEachOutput(outputs.<task>)``."""
+"""Pebble functions bound to the running execution: ``errorLogs()``, ``tasksWithState(state)``,
+``currentEachOutput(outputs.<task>)`` and ``loopOutputs(outputs.<loop>.outputs, name)``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,31 @@ from typing import Any
 
 from ..flows.execution import Execution, TaskRun
 from ..flows.expressions import iso
+from ..flows.pebble.values import ExpressionProblem
 
-__all__ = ["execution_functions"]
+__all__ = ["execution_functions", "loop_outputs"]
+
+
+def loop_outputs(outputs: Any = None, name: Any = None) -> list[Any]:
+    """Kestra 2.0's ``loopOutputs(outputs.<loop>.outputs, 'name')``: output ``name`` of every entry of
+    a Loop's ``outputs`` list, in its order (null where an entry has none), as Kestra's
+    ``LoopOutputsFunction`` (kestra-io/kestra, core/.../pebble/functions/LoopOutputsFunction.java)."""
+    if outputs is None:
+        raise ExpressionProblem("loopOutputs(outputs, name) expects a non-null argument 'outputs'")
+    if not isinstance(outputs, list):
+        raise ExpressionProblem(
+            f"loopOutputs(outputs, name) expects 'outputs' to be a list (a Loop's outputs.<loop>.outputs), "
+            f"got {type(outputs).__name__}"
+        )
+    if name is None:
+        raise ExpressionProblem("loopOutputs(outputs, name) expects a non-null argument 'name'")
+    if not isinstance(name, str):
+        raise ExpressionProblem(f"loopOutputs(outputs, name) expects 'name' to be a string, got {name!r}")
+    found = []
+    for entry in outputs:
+        values = entry.get("outputs") if isinstance(entry, dict) else None
+        found.append(values.get(name) if isinstance(values, dict) else None)
+    return found
 
 
 def execution_functions(execution: Execution, task_run: TaskRun | None) -> dict[str, Callable[..., Any]]:
@@ -57,4 +80,5 @@ def execution_functions(execution: Execution, task_run: TaskRun | None) -> dict[
         "errorLogs": error_logs,
         "tasksWithState": tasks_with_state,
         "currentEachOutput": current_each_output,
+        "loopOutputs": loop_outputs,
     }

@@ -4,7 +4,7 @@ run. :meth:`FlowRunner.check` raises them; ``kestra-airflow validate`` lists the
 
 from __future__ import annotations
 
-from ..flows.core_tasks import Exit, FlowableTask, Subflow
+from ..flows.core_tasks import Exit, FlowableTask, Loop, Subflow
 from ..flows.flow import Flow
 from ..flows.validation import expression_problems
 from .catalog import FlowCatalog
@@ -41,6 +41,8 @@ def local_problems(
                     problems.append(f"{where}: {prop} on a flowable task is not supported locally")
         if isinstance(task, Exit) and task.state == "CANCELLED":
             problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")
+        if isinstance(task, Loop) and task.fetch_type == "STORE":
+            problems.append(f"{where}: fetchType STORE needs Kestra's internal storage (use FETCH locally)")
         if not isinstance(task, Subflow):
             continue
         if task.revision is not None:

@@ -24,7 +24,7 @@ from .values import ExpressionProblem, arguments_problem, inclusive_range, to_nu
 __all__ = ["FUNCTIONS", "KESTRA_FUNCTIONS", "RUNNER_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "dispatch"]
 
 #: functions bound to an execution: the runner passes them to ``Renderer(functions=...)``
-RUNNER_FUNCTIONS = frozenset({"errorLogs", "tasksWithState", "currentEachOutput"})
+RUNNER_FUNCTIONS = frozenset({"errorLogs", "tasksWithState", "currentEachOutput", "loopOutputs"})
 #: Kestra functions that need Kestra's storage, KV store or key: refused by name
 UNSUPPORTED_FUNCTIONS = frozenset(
     {"kv", "read", "fileURI", "fileSize", "fileExists", "isFileEmpty", "encrypt", "decrypt", "fromIon", "id"}

@@ -1,7 +1,7 @@
 """Kestra's core flowable tasks: they run other tasks.
 
-``Sequential``, ``Parallel``, ``If``, ``Switch``, ``ForEach``, ``Dag``, ``AllowFailure`` (each with
-``errors`` and ``finally`` lists) and ``Subflow``. Child lists are typed with the task union,
+``Sequential``, ``Parallel``, ``If``, ``Switch``, ``ForEach``, ``Loop`` (Kestra 2.0), ``Dag``,
+``AllowFailure`` (each with ``errors`` and ``finally`` lists) and ``Subflow``. Child lists are typed with the task union,
 ``AnyTask``, defined at the end of this module (the models refer to it before it exists; pydantic
 resolves it when a model is first used: every :class:`~kestra_airflow_sdk.flows.base.KestraModel`
 builds its validator on first use, not on import).
@@ -9,9 +9,9 @@ builds its validator on first use, not on import).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, SerializeAsAny, Tag, field_validator, model_validator
+from pydantic import ConfigDict, Discriminator, Field, SerializeAsAny, Tag, field_validator, model_validator
 
 from ..base import KestraModel
 from ..registry import UNKNOWN_TAG, register, tag_of
@@ -29,6 +29,8 @@ __all__ = [
     "FlowableTask",
     "ForEach",
     "If",
+    "Loop",
+    "LoopOutput",
     "Parallel",
     "Sequential",
     "Subflow",
@@ -159,6 +161,50 @@ class EachParallel(FlowableTask):
         return [list(self.tasks)]
 
 
+class LoopOutput(KestraModel):
+    """One output a :class:`Loop` declares: ``{id, type, value}``, rendered at the end of each
+    iteration in its sub-execution and converted to ``type`` (STRING, INT, FLOAT, BOOL, JSON,
+    ARRAY ...), as a flow's ``outputs`` are."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    type: str = "STRING"
+    value: Any = None
+    description: str | None = None
+    required: bool = True
+
+
+@register("io.kestra.plugin.core.flow.Loop")
+class Loop(FlowableTask):
+    """Kestra 2.0's iteration task (replaces ``ForEach``, ``EachSequential``, ``EachParallel`` and
+    ``ForEachItem``): run ``tasks`` once per item of ``values``, each iteration in its own
+    sub-execution, ``concurrencyLimit`` at once (default 0: all at once).
+
+    ``values`` is a list, a map (one iteration per entry) or a string rendering to a JSON list or
+    map. Inside an iteration, at any depth: ``{{ item.value }}`` (text; JSON for maps and lists),
+    ``{{ item.index }}`` (from 0), ``{{ item.key }}`` (a map's key), and in nested loops
+    ``{{ item.parent.value }}`` / ``{{ item.parents[0].value }}`` (outermost first); task outputs are
+    those of the iteration (``{{ outputs.<task>.<name> }}``). ``errors`` and ``finally`` run at the
+    end of each iteration, inside it. With ``transmitFailed`` (default true) the first failed
+    iteration fails the loop and no new iteration starts; without it the loop ends SUCCESS whatever
+    its iterations ended. Declared ``outputs`` are collected, one entry per iteration
+    (``{item: {value, iteration, key}, outputs: {...}}``), in ``{{ outputs.<loop>.outputs }}``;
+    ``loopOutputs(outputs.<loop>.outputs, '<id>')`` lists one of them. Other outputs:
+    ``iterationCount``, ``runningIterations`` and ``terminatedIterations`` (count by state)."""
+
+    values: str | list[Any] | dict[str, Any]
+    concurrency_limit: int = Field(default=0, ge=0)
+    transmit_failed: bool = True
+    outputs: list[LoopOutput] | None = None
+    fetch_type: Literal["AUTO", "FETCH", "STORE"] = "AUTO"
+    tasks: list[AnyTask] = Field(min_length=1)
+
+    def branches(self) -> list[list[Task]]:
+        """``tasks``."""
+        return [list(self.tasks)]
+
+
 class DagTask(KestraModel):
     """One node of a :class:`Dag`: a ``task`` and the ids of the tasks it ``dependsOn``."""
 
@@ -253,6 +299,7 @@ AnyTask = SerializeAsAny[
         | Annotated[If, Tag("If")]
         | Annotated[Switch, Tag("Switch")]
         | Annotated[ForEach, Tag("ForEach")]
+        | Annotated[Loop, Tag("Loop")]
         | Annotated[EachSequential, Tag("EachSequential")]
         | Annotated[EachParallel, Tag("EachParallel")]
         | Annotated[Dag, Tag("Dag")]
