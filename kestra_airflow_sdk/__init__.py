@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .exports import lazy_exports
-from .wiring import install as _install_layers
+from .installed import install as _install
+from .wiring import Runtime as _Runtime
 
 if TYPE_CHECKING:
     from .airflow.auth import AirflowPasswordAuth, BearerTokenAuth
@@ -135,4 +136,4 @@ __all__ = [
 if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
     __getattr__, __dir__ = lazy_exports(__name__)
 
-_install_layers()  # the higher layers' behaviour for the lower layers' models (see .wiring)
+_install(_Runtime())  # what the lower layers' models need from the higher layers (see .wiring)

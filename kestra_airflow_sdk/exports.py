@@ -47,10 +47,9 @@ def _relative_imports(code: CodeType) -> Iterator[tuple[str, str]]:
 
 def _homes(package: str) -> dict[str, str]:
     """``{public name: relative module}`` from the package's imports of the names in its ``__all__``."""
-    spec = sys.modules[package].__spec__
-    loader = getattr(spec, "loader", None)
-    code = loader.get_code(package) if spec is not None and hasattr(loader, "get_code") else None
-    if code is None:
+    get_code = getattr(getattr(sys.modules[package].__spec__, "loader", None), "get_code", None)
+    code = get_code(package) if get_code is not None else None
+    if not isinstance(code, CodeType):
         raise ImportError(f"lazy_exports: cannot read the compiled code of package {package!r}")
     public = set(getattr(sys.modules[package], "__all__", ()))
     return {bound: module for bound, module in _relative_imports(code) if bound in public}
