@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from .flows.flow import Flow, FlowInput
     from .flows.schedule import Schedule
     from .flows.trigger import TriggerDagRun
+    from .installed import RuntimeNotInstalledError
     from .kestra.errors import KestraApiError, KestraConnectionError, KestraError
     from .kestra.server import AsyncKestraServer, KestraServer
     from .migration.generate import flows_for_dags, write_flows
@@ -118,6 +119,7 @@ __all__ = [
     "RetryPolicy",
     "Return",
     "RunProgress",
+    "RuntimeNotInstalledError",
     "Schedule",
     "SecretNotFoundError",
     "Sequential",
