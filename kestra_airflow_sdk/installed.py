@@ -22,7 +22,7 @@ from .errors import KestraAirflowError
 
 __all__ = ["RuntimeNotInstalledError", "install", "installed", "using"]
 
-_runtime: list[object] = []
+_runtime: list[object] = []  # the installed runtime, or nothing
 
 
 class RuntimeNotInstalledError(KestraAirflowError, RuntimeError):
@@ -30,9 +30,10 @@ class RuntimeNotInstalledError(KestraAirflowError, RuntimeError):
     is installed: ``import kestra_airflow_sdk`` installs it."""
 
 
-def install(runtime: object) -> None:
-    """Make ``runtime`` the SDK's runtime (the public package installs its own on import)."""
-    _runtime[:] = [runtime]
+def install(runtime: object | None) -> None:
+    """Make ``runtime`` the SDK's runtime (the public package installs its own on import); None
+    leaves none installed."""
+    _runtime[:] = [] if runtime is None else [runtime]
 
 
 def installed(needed_by: str) -> object:
@@ -45,9 +46,10 @@ def installed(needed_by: str) -> object:
 
 
 @contextmanager
-def using(runtime: object) -> Iterator[None]:
+def using(runtime: object | None) -> Iterator[None]:
     """Within the block, ``runtime`` is the installed one (e.g. a
-    :class:`~kestra_airflow_sdk.wiring.Runtime` whose Airflow clients reach a test's transport)."""
+    :class:`~kestra_airflow_sdk.wiring.Runtime` whose Airflow clients reach a test's transport; None:
+    none is installed)."""
     before = list(_runtime)
     install(runtime)
     try:

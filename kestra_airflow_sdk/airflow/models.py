@@ -214,10 +214,10 @@ class DagRun(_Model):
         return self
 
     def __repr__(self) -> str:
-        return dag_run_views().dag_run_text(self)
+        return dag_run_views("DagRun.__repr__").dag_run_text(self)
 
     def _repr_html_(self) -> str:
-        return dag_run_views().dag_run_html(self)
+        return dag_run_views("DagRun._repr_html_").dag_run_html(self)
 
 
 class TaskInstance(_Model):

@@ -30,6 +30,6 @@ class DagRunViews(Protocol):
         ...
 
 
-def dag_run_views() -> DagRunViews:
-    """The installed runtime, as what shows a :class:`DagRun`."""
-    return cast("DagRunViews", installed("DagRun's repr"))
+def dag_run_views(needed_by: str) -> DagRunViews:
+    """The installed runtime, as what shows a :class:`DagRun` (``needed_by``: what asks, for the error)."""
+    return cast("DagRunViews", installed(needed_by))

@@ -251,7 +251,7 @@ class Execution:
         return self
 
     def _repr_html_(self) -> str:
-        return flow_runtime().execution_html(self)
+        return flow_runtime("Execution._repr_html_").execution_html(self)
 
     def __repr__(self) -> str:
         return (

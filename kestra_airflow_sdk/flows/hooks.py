@@ -3,7 +3,7 @@ need from the SDK's runtime: running a flow, and showing both in a notebook.
 
 ``flows`` holds the pure model (no I/O); the runner, the Kestra client and the displays sit above it
 and never get imported from here. They are reached through the runtime the public package installed
-(:mod:`kestra_airflow_sdk.installed`): ``Flow.run`` is ``flow_runtime().run(...)``, whose code is
+(:mod:`kestra_airflow_sdk.installed`): ``Flow.run`` is ``flow_runtime(...).run(...)``, whose code is
 :meth:`kestra_airflow_sdk.wiring.Runtime.run`.
 """
 
@@ -77,6 +77,6 @@ class FlowRuntime(Protocol):
         ...
 
 
-def flow_runtime() -> FlowRuntime:
-    """The installed runtime, as what runs and shows flows."""
-    return cast("FlowRuntime", installed("Flow.run"))
+def flow_runtime(needed_by: str) -> FlowRuntime:
+    """The installed runtime, as what runs and shows flows (``needed_by``: what asks, for the error)."""
+    return cast("FlowRuntime", installed(needed_by))
