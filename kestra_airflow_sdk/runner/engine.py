@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowError, FlowValidationError, UnsupportedTaskError
@@ -27,7 +27,6 @@ from ..flows.observer import Observer
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
 from .catalog import FlowCatalog
-from .dispatch import Executor, Scheduler
 from .executors import TaskContext, TaskFailedError
 from .flow_outputs import render_flow_outputs
 from .flowable import run_block
@@ -40,6 +39,9 @@ from .retry import RetrySchedule
 from .runtime import RunnerRuntime, runner_runtime
 from .support import local_problems
 from .truth import is_truthy
+
+if TYPE_CHECKING:  # .dispatch imports every executor, and an executor may build a FlowRunner
+    from .dispatch import Executor, Scheduler
 
 __all__ = ["FlowRunner"]
 
