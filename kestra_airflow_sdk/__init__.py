@@ -1,10 +1,11 @@
 """kestra-airflow-sdk: orchestrate Apache Airflow DAGs the Kestra way, from Python and Jupyter.
 
 The names a notebook user imports are here, e.g. ``from kestra_airflow_sdk import AirflowClient``:
-the clients, ``Flow`` and its tasks, ``Execution``, the error roots, progress displays and the
-migration helpers. The rest is in the subpackages: :mod:`.airflow` (REST models, errors, auth),
-:mod:`.flows` (flow models, task options, execution records), :mod:`.runner`, :mod:`.history`,
-:mod:`.display`, :mod:`.kestra`, :mod:`.migration`.
+the clients, ``Flow`` and its tasks, ``Execution``, every exception the SDK raises (``except
+NotFoundError``, ``except FlowValidationError``, ...), progress displays and the migration helpers.
+The rest is in the subpackages: :mod:`.airflow` (REST models, auth), :mod:`.flows` (flow models,
+task options, execution records), :mod:`.runner`, :mod:`.history`, :mod:`.display`, :mod:`.kestra`,
+:mod:`.migration`.
 
 ``import kestra_airflow_sdk`` is light: each name loads its module on first use (PEP 562), and
 pandas, pyarrow and ipywidgets load only when a DataFrame or a widget is first needed.
@@ -15,11 +16,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .exports import lazy_exports
-from .wiring import install as _install_layers
+from .installed import install as _install
+from .wiring import Runtime as _Runtime
 
 if TYPE_CHECKING:
     from .airflow.auth import AirflowPasswordAuth, BearerTokenAuth
-    from .airflow.errors import AirflowError
+    from .airflow.errors import (
+        AirflowConnectionError,
+        AirflowError,
+        ApiError,
+        AuthenticationError,
+        ConflictError,
+        DagPausedError,
+        DagPausedWarning,
+        InvalidArgumentError,
+        NotFoundError,
+        PermissionDeniedError,
+        WaitTimeoutError,
+    )
     from .airflow.models import DagRunState, TaskInstanceState
     from .airflow.retry import RetryPolicy
     from .client import AirflowClient, AsyncAirflowClient
@@ -42,12 +56,21 @@ if TYPE_CHECKING:
         Subflow,
         Switch,
     )
-    from .flows.errors import FlowError
-    from .flows.execution import Execution, ExecutionState
+    from .flows.errors import (
+        ExpressionError,
+        FlowError,
+        FlowValidationError,
+        FlowYamlError,
+        InvalidInputsError,
+        SecretNotFoundError,
+        UnsupportedTaskError,
+    )
+    from .flows.execution import Execution, ExecutionFailedError, ExecutionKilled, ExecutionState
     from .flows.flow import Flow, FlowInput
     from .flows.schedule import Schedule
     from .flows.trigger import TriggerDagRun
-    from .kestra.errors import KestraError
+    from .installed import RuntimeNotInstalledError
+    from .kestra.errors import KestraApiError, KestraConnectionError, KestraError
     from .kestra.server import AsyncKestraServer, KestraServer
     from .migration.generate import flows_for_dags, write_flows
 
@@ -55,39 +78,60 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AirflowClient",
+    "AirflowConnectionError",
     "AirflowError",
     "AirflowPasswordAuth",
     "AllowFailure",
+    "ApiError",
     "AsyncAirflowClient",
     "AsyncKestraServer",
+    "AuthenticationError",
     "BearerTokenAuth",
+    "ConflictError",
+    "DagPausedError",
+    "DagPausedWarning",
     "DagRunState",
     "Execution",
+    "ExecutionFailedError",
+    "ExecutionKilled",
     "ExecutionState",
     "Exit",
+    "ExpressionError",
     "Fail",
     "Flow",
     "FlowError",
     "FlowInput",
+    "FlowValidationError",
+    "FlowYamlError",
     "ForEach",
     "If",
+    "InvalidArgumentError",
+    "InvalidInputsError",
     "KestraAirflowError",
+    "KestraApiError",
+    "KestraConnectionError",
     "KestraError",
     "KestraServer",
     "Log",
     "Loop",
+    "NotFoundError",
     "OutputValues",
     "Parallel",
+    "PermissionDeniedError",
     "RetryPolicy",
     "Return",
     "RunProgress",
+    "RuntimeNotInstalledError",
     "Schedule",
+    "SecretNotFoundError",
     "Sequential",
     "Sleep",
     "Subflow",
     "Switch",
     "TaskInstanceState",
     "TriggerDagRun",
+    "UnsupportedTaskError",
+    "WaitTimeoutError",
     "flows_for_dags",
     "watch_dag_runs",
     "write_flows",
@@ -96,4 +140,4 @@ __all__ = [
 if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use
     __getattr__, __dir__ = lazy_exports(__name__)
 
-_install_layers()  # the higher layers' behaviour for the lower layers' models (see .wiring)
+_install(_Runtime())  # what the lower layers' models need from the higher layers (see .wiring)

@@ -5,38 +5,60 @@ checkers and IDEs read) and ends with ``__getattr__, __dir__ = lazy_exports(__na
 imports are the one list of where each name lives: at run time, the first access to a name imports
 its module (as the ``TYPE_CHECKING`` block says) and the name is then an ordinary attribute of the
 package; ``dir()`` (and so a notebook's tab completion) lists the names not loaded yet too.
-``tests/unit/test_lazy_exports.py`` checks that ``__all__`` and the imports agree. This module is at
-the bottom of the layers: it imports nothing of the SDK.
+
+The imports are read from the package's compiled code (what its loader runs), not from its source:
+an install that ships only bytecode works the same. ``tests/unit/test_lazy_exports.py`` checks that
+``__all__`` and the imports agree, also without sources. This module is at the bottom of the layers:
+it imports nothing of the SDK.
 """
 
 from __future__ import annotations
 
-import ast
+import dis
 import importlib
 import sys
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from types import CodeType
 from typing import Any
 
 __all__ = ["lazy_exports"]
 
 
+def _relative_imports(code: CodeType) -> Iterator[tuple[str, str]]:
+    """``(bound name, relative module)`` of each ``from .module import name [as bound]`` the module
+    code runs (or would run: the ``TYPE_CHECKING`` branch is compiled like any other)."""
+    recent: list[Any] = [None, None]  # the arguments of the two instructions before IMPORT_NAME
+    module: str | None = None
+    imported: str | None = None
+    for instruction in dis.get_instructions(code):
+        name, value = instruction.opname, instruction.argval
+        if name == "IMPORT_NAME":
+            level = recent[-2]
+            module = "." * level + str(value) if isinstance(level, int) and level > 0 else None
+        elif name == "IMPORT_FROM" and module is not None:
+            imported = str(value)
+        elif name == "STORE_NAME" and imported is not None and module is not None:
+            yield str(value), module
+            imported = None
+        elif name != "POP_TOP":  # an ``import`` statement's names end at its POP_TOP
+            module = imported = None
+        recent = [recent[-1], value]
+
+
 def _homes(package: str) -> dict[str, str]:
-    """``{name: relative module}`` of the imports under the package's top-level ``if TYPE_CHECKING:``."""
-    source = Path(sys.modules[package].__file__ or "").read_text(encoding="utf-8")
-    homes: dict[str, str] = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-            for item in node.body:
-                if isinstance(item, ast.ImportFrom) and item.level:
-                    module = "." * item.level + (item.module or "")
-                    homes.update({alias.asname or alias.name: module for alias in item.names})
-    return homes
+    """``{public name: relative module}`` from the package's imports of the names in its ``__all__``."""
+    get_code = getattr(getattr(sys.modules[package].__spec__, "loader", None), "get_code", None)
+    code = get_code(package) if get_code is not None else None
+    if not isinstance(code, CodeType):
+        raise ImportError(f"lazy_exports: cannot read the compiled code of package {package!r}")
+    public = set(getattr(sys.modules[package], "__all__", ()))
+    return {bound: module for bound, module in _relative_imports(code) if bound in public}
 
 
 def lazy_exports(package: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """A module ``__getattr__`` and ``__dir__`` for ``package``: each name its ``TYPE_CHECKING``
-    block imports is imported from that module on first access, and kept in the package."""
+    """A module ``__getattr__`` and ``__dir__`` for ``package``: each name of its ``__all__`` that its
+    ``TYPE_CHECKING`` block imports is imported from that module on first access, and kept in the
+    package."""
     homes = _homes(package)
 
     def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .views import DAG_RUN_VIEWS
+from .views import dag_run_views
 
 __all__ = [
     "Dag",
@@ -214,12 +214,10 @@ class DagRun(_Model):
         return self
 
     def __repr__(self) -> str:
-        text = DAG_RUN_VIEWS.get("text")
-        return text(self) if text is not None else super().__repr__()
+        return dag_run_views("DagRun.__repr__").dag_run_text(self)
 
-    def _repr_html_(self) -> str | None:
-        html = DAG_RUN_VIEWS.get("html")
-        return html(self) if html is not None else None
+    def _repr_html_(self) -> str:
+        return dag_run_views("DagRun._repr_html_").dag_run_html(self)
 
 
 class TaskInstance(_Model):

@@ -1,24 +1,35 @@
-"""How Airflow models show themselves, supplied by the display layer above (a registry, no import of it).
+"""How Airflow models show themselves: what the REST layer needs from the SDK's runtime.
 
-This module is kept tiny: ``import kestra_airflow_sdk`` fills it (see :mod:`kestra_airflow_sdk.wiring`)
-without loading the models, pydantic or httpx.
+The display layer is above this one: :class:`DagRun` shows itself through the installed runtime
+(:mod:`kestra_airflow_sdk.installed`, a :class:`~kestra_airflow_sdk.wiring.Runtime`), never by
+importing the displays. This module is kept tiny: ``import kestra_airflow_sdk`` imports it without
+loading the models, pydantic or httpx.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Protocol, cast
+
+from ..installed import installed
 
 if TYPE_CHECKING:
     from .models import DagRun
 
-__all__ = ["DAG_RUN_VIEWS", "show_dag_runs_with"]
-
-#: how a :class:`DagRun` shows itself: ``"text"`` for ``repr``, ``"html"`` in a notebook. The display
-#: layer supplies them (:func:`show_dag_runs_with`); without them the pydantic repr is used.
-DAG_RUN_VIEWS: dict[Literal["text", "html"], Callable[[DagRun], str]] = {}
+__all__ = ["DagRunViews", "dag_run_views"]
 
 
-def show_dag_runs_with(*, text: Callable[[DagRun], str], html: Callable[[DagRun], str]) -> None:
-    """Install how :class:`DagRun` objects show themselves (called by the SDK's public package)."""
-    DAG_RUN_VIEWS["text"], DAG_RUN_VIEWS["html"] = text, html
+class DagRunViews(Protocol):
+    """The part of the SDK's runtime that shows a :class:`DagRun`."""
+
+    def dag_run_text(self, run: DagRun) -> str:
+        """``repr(run)``."""
+        ...
+
+    def dag_run_html(self, run: DagRun) -> str:
+        """The run shown in a notebook (``_repr_html_``)."""
+        ...
+
+
+def dag_run_views(needed_by: str) -> DagRunViews:
+    """The installed runtime, as what shows a :class:`DagRun` (``needed_by``: what asks, for the error)."""
+    return cast("DagRunViews", installed(needed_by))

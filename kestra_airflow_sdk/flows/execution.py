@@ -3,13 +3,13 @@ state names."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from .errors import FlowError
+from .hooks import flow_runtime
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,7 +21,6 @@ __all__ = [
     "ExecutionState",
     "LogEntry",
     "TaskRun",
-    "show_executions_with",
     "store_outputs",
 ]
 
@@ -251,9 +250,8 @@ class Execution:
             )
         return self
 
-    def _repr_html_(self) -> str | None:
-        html = EXECUTION_VIEWS.get("html")
-        return html(self) if html is not None else None
+    def _repr_html_(self) -> str:
+        return flow_runtime("Execution._repr_html_").execution_html(self)
 
     def __repr__(self) -> str:
         return (
@@ -281,16 +279,6 @@ class ExecutionFailedError(FlowError):
     def __init__(self, message: str, *, execution: Execution) -> None:
         super().__init__(message)
         self.execution = execution
-
-
-#: how an :class:`Execution` shows itself in a notebook; the display layer is above this one, so the
-#: public package supplies it (:func:`show_executions_with`); without it the plain repr is used.
-EXECUTION_VIEWS: dict[Literal["html"], Callable[[Execution], str]] = {}
-
-
-def show_executions_with(*, html: Callable[[Execution], str]) -> None:
-    """Install how :class:`Execution` objects show themselves (called by the SDK's public package)."""
-    EXECUTION_VIEWS["html"] = html
 
 
 class ExecutionKilled(KeyboardInterrupt):

@@ -13,7 +13,7 @@ from typing_extensions import Unpack
 from .base import KestraModel
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
-from .hooks import FlowServer, PreparedRun, flow_behaviour
+from .hooks import FlowServer, PreparedRun, flow_runtime
 from .inputs import FlowInput, inputs_problems
 from .plugin_defaults import PluginDefault, apply_defaults, forget_defaults
 from .schedule import AnyTrigger
@@ -178,7 +178,7 @@ class Flow(KestraModel):
         return self
 
     def _repr_html_(self) -> str:
-        return flow_behaviour().html(self)
+        return flow_runtime("Flow._repr_html_").flow_html(self)
 
     def __repr__(self) -> str:
         return f"Flow(id={self.id!r}, namespace={self.namespace!r}, tasks={[t.id for t in self.tasks]!r})"
@@ -277,7 +277,9 @@ class Flow(KestraModel):
     ) -> PreparedRun:
         """A :class:`~kestra_airflow_sdk.runner.FlowRunner` for one execution (arguments of :meth:`arun`);
         ``await runner.run()`` runs it and ``runner.execution`` shows it live, also after a cancel."""
-        return flow_behaviour().runner(self, inputs=inputs, secrets=secrets, labels=labels, **options)
+        return flow_runtime("Flow.runner").runner(
+            self, inputs=inputs, secrets=secrets, labels=labels, **options
+        )
 
     def run(
         self,
@@ -301,7 +303,7 @@ class Flow(KestraModel):
         Raises:
             ExecutionKilled: Ctrl-C (a ``KeyboardInterrupt``) stopped the run; its ``execution`` is KILLED.
         """
-        return flow_behaviour().run(self, inputs, secrets, labels, on, options)
+        return flow_runtime("Flow.run").run(self, inputs, secrets, labels, on, options)
 
     async def arun(
         self,

@@ -1,23 +1,24 @@
-"""What a :class:`~kestra_airflow_sdk.flows.Flow` does that only the layers above it can do.
+"""What a :class:`~kestra_airflow_sdk.flows.Flow` and an :class:`~kestra_airflow_sdk.flows.Execution`
+need from the SDK's runtime: running a flow, and showing both in a notebook.
 
 ``flows`` holds the pure model (no I/O); the runner, the Kestra client and the displays sit above it
-and never get imported from here. The SDK's public package (``kestra_airflow_sdk/__init__.py``, which
-Python always imports before any subpackage) supplies the behaviour once, with
-:func:`install_flow_behaviour`; ``Flow.run`` / ``Flow.arun`` / ``Flow.runner`` / ``Flow._repr_html_``
-call it through :func:`flow_behaviour`.
+and never get imported from here. They are reached through the runtime the public package installed
+(:mod:`kestra_airflow_sdk.installed`): ``Flow.run`` is ``flow_runtime(...).run(...)``, whose code is
+:meth:`kestra_airflow_sdk.wiring.Runtime.run`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from ..installed import installed
 
 if TYPE_CHECKING:
     from .execution import Execution
     from .flow import Flow
 
-__all__ = ["FlowBehaviour", "FlowServer", "PreparedRun", "flow_behaviour", "install_flow_behaviour"]
+__all__ = ["FlowRuntime", "FlowServer", "PreparedRun", "flow_runtime"]
 
 
 class PreparedRun(Protocol):
@@ -47,29 +48,35 @@ class FlowServer(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class FlowBehaviour:
-    """The higher layers' part of a flow."""
+class FlowRuntime(Protocol):
+    """The part of the SDK's runtime (:class:`kestra_airflow_sdk.wiring.Runtime`) flows use."""
 
-    #: ``runner(flow, inputs=, secrets=, labels=, **options)``: one execution, not started yet
-    runner: Callable[..., PreparedRun]
-    #: ``run(flow, inputs, secrets, labels, on, options)``: run it to its end, blocking (``on``: a
-    #: Kestra server, or None for the local runner)
-    run: Callable[..., Execution]
-    #: ``html(flow)``: the flow shown in a notebook
-    html: Callable[[Flow], str]
+    def runner(self, flow: Flow, **options: Any) -> PreparedRun:
+        """``Flow.runner``: one execution of ``flow`` (``inputs=``, ``secrets=``, ``labels=`` and the
+        run options), not started yet."""
+        ...
+
+    def run(
+        self,
+        flow: Flow,
+        inputs: Mapping[str, Any] | None,
+        secrets: Mapping[str, str] | None,
+        labels: Mapping[str, str] | None,
+        on: FlowServer | None,
+        options: Mapping[str, Any],
+    ) -> Execution:
+        """``Flow.run``: run ``flow`` to its end, blocking, on the Kestra server ``on`` or locally."""
+        ...
+
+    def flow_html(self, flow: Flow) -> str:
+        """The flow shown in a notebook."""
+        ...
+
+    def execution_html(self, execution: Execution) -> str:
+        """The execution shown in a notebook."""
+        ...
 
 
-_installed: list[FlowBehaviour] = []
-
-
-def install_flow_behaviour(behaviour: FlowBehaviour) -> None:
-    """Supply how flows run and show themselves (called by the SDK's public package on import)."""
-    _installed[:] = [behaviour]
-
-
-def flow_behaviour() -> FlowBehaviour:
-    """The installed behaviour; ``import kestra_airflow_sdk`` always installs it."""
-    if not _installed:
-        raise RuntimeError("Flow.run needs the SDK's runner: import kestra_airflow_sdk to install it")
-    return _installed[0]
+def flow_runtime(needed_by: str) -> FlowRuntime:
+    """The installed runtime, as what runs and shows flows (``needed_by``: what asks, for the error)."""
+    return cast("FlowRuntime", installed(needed_by))

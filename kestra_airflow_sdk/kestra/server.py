@@ -10,7 +10,7 @@ against that spec with a Prism mock (no Kestra server can be installed on the bu
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -279,8 +279,10 @@ def run_flow_on(
     secrets: Mapping[str, Any] | None,
     labels: Mapping[str, str] | None,
     options: Mapping[str, Any],
+    progress_observers: Callable[[Any], list[Observer]],
 ) -> Execution:
-    """``flow.run(on=server)``: deploy the flow (upsert), run it on Kestra, follow it to its end."""
+    """``flow.run(on=server)``: deploy the flow (upsert), run it on Kestra, follow it to its end
+    (``progress_observers``: the runtime's, for the ``progress=`` option)."""
     if not isinstance(server, KestraServer):
         raise KestraError(f"on: expected a KestraServer, got {type(server).__name__}")
     if secrets:
@@ -291,9 +293,7 @@ def run_flow_on(
     unknown = sorted(set(options) - {"observers", "progress"})
     if unknown:
         raise KestraError(f"{', '.join(unknown)}: not available when running on a Kestra server")
-    from ..runner.engine import progress_observers_for
-
     # the same progress display as a local run: the Airflow runs the TriggerDagRun tasks report
-    observers = [*(options.get("observers") or []), *progress_observers_for(options.get("progress", True))]
+    observers = [*(options.get("observers") or []), *progress_observers(options.get("progress", True))]
     server.deploy([flow])
     return server.run(flow, inputs, labels, observers=observers)

@@ -25,7 +25,7 @@ from ..flows.errors import FlowValidationError
 from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.secrets import MASK, mask_like, reveal
 from ..flows.trigger import TriggerDagRun
-from .executors import TaskContext, TaskFailedError, executes
+from .executors import TaskContext, TaskFailedError
 from .retry import http_retry_policy
 
 __all__ = ["BODY_KEYS", "run_trigger_dag_run", "task_instance_rows"]
@@ -149,7 +149,6 @@ def _secret_texts(value: Any) -> list[str]:
     return sorted((t for item in items for t in _secret_texts(item)), key=len, reverse=True)
 
 
-@executes(TriggerDagRun)
 async def run_trigger_dag_run(task: TriggerDagRun, ctx: TaskContext) -> None:
     """Trigger the DAG run; with ``wait``, follow it and fail the task unless it succeeds.
 

@@ -28,10 +28,13 @@ def _key(value: Any) -> Hashable:
 
 
 class AirflowClients:
-    """One client per distinct connection, opened on first use and closed with :meth:`aclose`."""
+    """One client per distinct connection, opened on first use and closed with :meth:`aclose`;
+    ``transport`` (an :class:`httpx.AsyncBaseTransport`, e.g. a test's fake Airflow) carries every
+    client's requests when given."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._clients: dict[Hashable, AsyncAirflowRestClient] = {}
+        self._transport = transport
 
     def __repr__(self) -> str:
         return f"AirflowClients(open={len(self._clients)})"
@@ -41,6 +44,8 @@ class AirflowClients:
         key = (base_url, _key(options))
         client = self._clients.get(key)
         if client is None:
+            if self._transport is not None:
+                options = {**options, "transport": self._transport}
             client = self._clients[key] = AsyncAirflowRestClient(base_url, **options)
         return client
 

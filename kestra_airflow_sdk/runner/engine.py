@@ -1,10 +1,12 @@
 """The local runner: one execution of a flow on asyncio, with Kestra's semantics.
 
 This module runs one task (``runIf``, attempts with ``retry`` and ``timeout``, ``allowFailure`` /
-``allowWarning``, the task run record) and the execution around the flow's lists; how flowable
-tasks schedule their children is in :mod:`.flowable` (``ForEach`` in :mod:`.foreach`), the
-runnable executors in :mod:`.tasks`, :mod:`.airflow_task` and :mod:`.executors`. Cancelling the run
-(Ctrl-C) ends the running task runs and the execution KILLED.
+``allowWarning``, the task run record) and the execution around the flow's lists. What runs each
+task type comes from the runtime's one table (:mod:`.dispatch`): how flowable tasks schedule their
+children is in :mod:`.flowable` (``ForEach`` in :mod:`.foreach`), the runnable executors in
+:mod:`.tasks`, :mod:`.airflow_task` and :mod:`.executors`. The runtime (``runtime=``, by default the
+one the public package installed) also opens the execution's Airflow clients and gives the
+``progress=`` display. Cancelling the run (Ctrl-C) ends the running task runs and the execution KILLED.
 """
 
 from __future__ import annotations
@@ -14,35 +16,34 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..flows.core_tasks import FlowableTask, UnknownTask
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowError, FlowValidationError, UnsupportedTaskError
 from ..flows.execution import Execution, ExecutionState, LogEntry, TaskRun, store_outputs, worst
 from ..flows.expressions import Renderer, iso
 from ..flows.flow import Flow
 from ..flows.observer import Observer
-from ..flows.registry import supported_types
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
-from . import airflow_task as _airflow_task  # noqa: F401  (registers the TriggerDagRun executor)
-from . import tasks as _tasks  # noqa: F401  (registers the core task executors)
 from .catalog import FlowCatalog
-from .clients import AirflowClients
-from .executors import TaskContext, TaskFailedError, executor_for
+from .executors import TaskContext, TaskFailedError
 from .flow_outputs import render_flow_outputs
-from .flowable import run_block, run_flowable
+from .flowable import run_block
 from .functions import execution_functions
 from .ids import new_id
 from .inputs import resolve_inputs
 from .labels import execution_labels, label_variables
-from .observer import PROGRESS_DISPLAYS, Broadcast
+from .observer import Broadcast
 from .retry import RetrySchedule
+from .runtime import RunnerRuntime, runner_runtime
 from .support import local_problems
 from .truth import is_truthy
 
-__all__ = ["FlowRunner", "progress_observers_for"]
+if TYPE_CHECKING:  # .dispatch imports every executor, and an executor may build a FlowRunner
+    from .dispatch import Executor, Scheduler
+
+__all__ = ["FlowRunner"]
 
 
 def _now() -> datetime:
@@ -60,7 +61,10 @@ class FlowRunner:
 
     Arguments are those of :meth:`Flow.arun`; ``environ`` replaces ``os.environ`` for secrets and
     ``{{ envs.x }}`` (Kestra's ``ENV_``-prefixed variables, by their lower-case name without it);
-    ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run; ``globals`` gives ``{{ globals.x }}``.
+    ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run; ``globals`` gives ``{{ globals.x }}``;
+    ``runtime`` (a :class:`kestra_airflow_sdk.wiring.Runtime`, by default the installed one) opens the
+    Airflow clients, e.g. ``Runtime(transport=...)`` to reach a test's fake Airflow, gives the
+    ``progress=`` display and runs each task type.
     """
 
     def __init__(
@@ -78,7 +82,9 @@ class FlowRunner:
         flows_dir: str | Path | None = None,
         catalog: FlowCatalog | None = None,
         globals: Mapping[str, Any] | None = None,
+        runtime: RunnerRuntime | None = None,
     ) -> None:
+        self.runtime = runtime if runtime is not None else runner_runtime()
         self.flow = flow.with_plugin_defaults()
         self.given_inputs = dict(inputs or {})
         self.secrets = secrets if isinstance(secrets, SecretResolver) else SecretResolver(secrets, environ)
@@ -86,7 +92,7 @@ class FlowRunner:
         self.envs = {k[4:].lower(): v for k, v in environment.items() if k.upper().startswith("ENV_")}
         self.given_labels = dict(labels or {})
         self.globals = dict(globals or {})
-        self.events = Broadcast([*(observers or []), *progress_observers_for(progress)])
+        self.events = Broadcast([*(observers or []), *self.runtime.progress_observers(progress)])
         self.cancel_airflow_runs = cancel_airflow_runs
         self.catalog = catalog or FlowCatalog(flows, flows_dir)
         self.execution: Execution | None = None
@@ -94,7 +100,7 @@ class FlowRunner:
         self.background: list[asyncio.Task[Any]] = []
         self._outputs: dict[str, Any] = {}
         self._runs: dict[str, TaskRun] = {}
-        self._clients = AirflowClients()
+        self._clients = self.runtime.airflow_clients()
         self._body: asyncio.Future[ExecutionState] | None = None
         self._killed_by_exit = False
 
@@ -105,12 +111,13 @@ class FlowRunner:
         name = f"{self.flow.namespace}.{self.flow.id}"
         if self.flow.disabled:
             raise FlowValidationError(f"Flow {name} is disabled: Kestra does not execute a disabled flow")
-        unknown = self.flow.unsupported_tasks()
+        table = self.runtime.tasks
+        unknown = [task for task in self.flow.walk() if not table.runs(task)]
         if unknown:
             listed = ", ".join(f"{t.id!r} ({t.type})" for t in unknown)
             raise UnsupportedTaskError(
                 f"Flow {name} cannot run locally: task(s) {listed} have a type "
-                f"the SDK does not run. Supported types: {', '.join(supported_types())}. "
+                f"the SDK does not run. Supported types: {', '.join(table.supported_types())}. "
                 "The flow still exports to Kestra with to_yaml()."
             )
         problems = local_problems(self.flow, self.catalog)
@@ -262,10 +269,8 @@ class FlowRunner:
         try:
             if task.run_if is not None and not self._should_run(task, task_run):
                 state = ExecutionState.FAILED if task_run.error else ExecutionState.SKIPPED
-            elif isinstance(task, FlowableTask):
-                state = await self._flowable(task, task_run)
             else:
-                state = await self._attempts(task, task_run)
+                state = await self.runtime.tasks.handler(task)(self, task, task_run)
         except asyncio.CancelledError:
             self._end_task(
                 task_run, ExecutionState.KILLED, task_run.error or "killed: the execution was cancelled"
@@ -289,9 +294,11 @@ class FlowRunner:
             return False
         return is_truthy(rendered)
 
-    async def _flowable(self, task: FlowableTask, task_run: TaskRun) -> ExecutionState:
+    async def children(self, schedule: Scheduler, task: Task, task_run: TaskRun) -> ExecutionState:
+        """Run a flowable ``task``'s children with ``schedule``; its state (FAILED when scheduling
+        raised)."""
         try:
-            return await run_flowable(self, task, task_run)
+            return await schedule(self, task, task_run)
         except Exception as exc:  # a property that cannot render, a bad ForEach value ...
             self._fail_with(task, task_run, _describe(exc))
             return ExecutionState.FAILED
@@ -321,11 +328,10 @@ class FlowRunner:
         store_outputs(self._outputs, task_run)
         self.events.task_ended(self.execution, task_run)
 
-    async def _attempts(self, task: Task, task_run: TaskRun) -> ExecutionState:
-        executor = executor_for(task)
-        if executor is None:  # check() refuses these before the run starts
-            raise UnsupportedTaskError(f"task {task.id!r}: type {task.type} cannot run locally")
-        assert self.execution is not None and not isinstance(task, UnknownTask)
+    async def attempts(self, executor: Executor, task: Task, task_run: TaskRun) -> ExecutionState:
+        """Run a runnable ``task``'s ``executor`` once per attempt, as its ``retry`` and ``timeout``
+        say; the state it ends in."""
+        assert self.execution is not None
         policy = RetrySchedule(task.retry)
         timeout = parse_duration(task.timeout).total_seconds() if task.timeout else None
         loop = asyncio.get_running_loop()
@@ -350,11 +356,3 @@ class FlowRunner:
                 return ExecutionState.FAILED
             await asyncio.sleep(policy.delay(task_run.attempt).total_seconds())
             task_run.attempt += 1
-
-
-def progress_observers_for(progress: Any) -> list[Observer]:
-    """The live display asked for with ``progress=`` (none for False/"off", nor before the public
-    package has installed the display layer's, see :func:`~.observer.show_progress_with`)."""
-    if progress is False or progress is None or progress == "off":
-        return []
-    return [display(progress) for display in PROGRESS_DISPLAYS]

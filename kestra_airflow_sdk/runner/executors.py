@@ -1,36 +1,31 @@
-"""Which coroutine runs which task type, and what a running task can use (:class:`TaskContext`).
+"""What a running task can use (:class:`TaskContext`), and the executor of ``Log``.
 
-Flowable tasks are scheduled by :mod:`kestra_airflow_sdk.runner.flowable`; every runnable type has
-one executor, registered with :func:`executes` (``Log`` here, the other core tasks in
-:mod:`kestra_airflow_sdk.runner.tasks`, ``TriggerDagRun`` in :mod:`kestra_airflow_sdk.runner.airflow_task`).
+Every runnable type has one executor, a coroutine function ``(task, context)``: ``Log`` here, the
+other core tasks in :mod:`kestra_airflow_sdk.runner.tasks`, ``TriggerDagRun`` in
+:mod:`kestra_airflow_sdk.runner.airflow_task`; the table of :mod:`kestra_airflow_sdk.runner.dispatch`
+says which runs which (flowable tasks: :mod:`kestra_airflow_sdk.runner.flowable`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from ..flows.core_tasks import Log
 from ..flows.execution import LOG_LEVELS, Execution, LogEntry, TaskRun
 from ..flows.expressions import Renderer
-from ..flows.task import Task
 from .clients import AirflowClients
 from .observer import Broadcast
 
 if TYPE_CHECKING:
     from .engine import FlowRunner
 
-__all__ = ["TaskContext", "TaskFailedError", "executes", "executor_for"]
+__all__ = ["TaskContext", "TaskFailedError", "run_log"]
 
-T = TypeVar("T", bound=Task)
-#: an executor may return the state its task ends in (None: SUCCESS); raising fails the attempt
-Executor = Callable[[Any, "TaskContext"], Awaitable[Any]]
-_EXECUTORS: dict[type, Executor] = {}
 #: Kestra splits a longer log message into several entries (``RunContextLogger``)
 MAX_MESSAGE_LENGTH = 10 * 1024
 
@@ -92,25 +87,9 @@ class TaskContext:
         return entry
 
 
-def executes(cls: type[T]) -> Callable[[Callable[[T, TaskContext], Awaitable[Any]]], Executor]:
-    """Register the decorated coroutine function as the executor of task class ``cls``."""
-
-    def decorate(fn: Callable[[T, TaskContext], Awaitable[Any]]) -> Executor:
-        _EXECUTORS[cls] = fn
-        return fn
-
-    return decorate
-
-
-def executor_for(task: Task) -> Executor | None:
-    """The executor of ``task``'s class, or None."""
-    return _EXECUTORS.get(type(task))
-
-
 _LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING}
 
 
-@executes(Log)
 async def run_log(task: Log, ctx: TaskContext) -> None:
     """``Log``: render the message(s) and write them at ``level`` (secrets masked); nothing is
     written below the task's ``logLevel``, as in Kestra."""

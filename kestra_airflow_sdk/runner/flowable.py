@@ -1,4 +1,6 @@
-"""How flowable tasks run their children, as Kestra's ``FlowableUtils`` resolves them.
+"""How flowable tasks run their children, as Kestra's ``FlowableUtils`` resolves them: one scheduler
+per flowable task type (``run_sequential``, ``run_parallel_task``, ``run_if``, ...; the table of
+:mod:`.dispatch` says which runs which).
 
 * A list runs in order and stops at the first FAILED (or KILLED) child.
 * ``errors`` run when the tasks FAILED (the state stays FAILED); ``finally`` always runs and its
@@ -25,7 +27,19 @@ from .truth import is_truthy
 if TYPE_CHECKING:
     from .engine import FlowRunner
 
-__all__ = ["run_block", "run_flowable", "run_parallel", "run_sequence"]
+__all__ = [
+    "run_allow_failure",
+    "run_block",
+    "run_dag",
+    "run_each",
+    "run_graph",
+    "run_if",
+    "run_parallel",
+    "run_parallel_task",
+    "run_sequence",
+    "run_sequential",
+    "run_switch",
+]
 
 
 async def run_sequence(
@@ -95,7 +109,7 @@ async def run_parallel(
     return worst(*(s for s in states if s is not None))
 
 
-async def run_dag(runner: FlowRunner, task: core.Dag, parent: TaskRun) -> ExecutionState:
+async def run_graph(runner: FlowRunner, task: core.Dag, parent: TaskRun) -> ExecutionState:
     """Start each task once every task it depends on ended, ``concurrent`` at once (0: no limit)."""
     nodes = {node.task.id: node for node in task.tasks}
     ended: dict[str, ExecutionState] = {
@@ -132,37 +146,58 @@ async def run_dag(runner: FlowRunner, task: core.Dag, parent: TaskRun) -> Execut
     return worst(*ended.values())
 
 
-async def run_flowable(runner: FlowRunner, task: core.FlowableTask, task_run: TaskRun) -> ExecutionState:
-    """Run a flowable task's children (its ``errors`` and ``finally`` included); its state."""
-    from .foreach import run_foreach
-    from .loop import run_loop
-
-    if isinstance(task, core.Loop):  # its errors and finally run inside each iteration
-        return await run_loop(runner, task, task_run)
-    if isinstance(task, core.AllowFailure):
-        state = await run_sequence(runner, task.tasks, task_run)
-        state = await with_handlers(runner, state, task.errors, task.finally_, task_run)
-        return ExecutionState.WARNING if state.is_failed and state is not ExecutionState.KILLED else state
-    if isinstance(task, core.Sequential):
-        state = await run_sequence(runner, task.tasks, task_run)
-    elif isinstance(task, core.Parallel):
-        state = await run_parallel(runner, task.tasks, task_run, task.concurrent)
-    elif isinstance(task, core.If):
-        rendered = runner.renderer(task, task_run).render(task.condition, "condition")
-        task_run.outputs["evaluationResult"] = is_truthy(rendered)
-        branch = task.then if task_run.outputs["evaluationResult"] else task.else_
-        state = await run_sequence(runner, branch, task_run)
-    elif isinstance(task, core.Switch):
-        value = runner.renderer(task, task_run).render(task.value, "value")
-        rendered = str(scalar_text(reveal(value)))
-        cases = task.cases or {}
-        shown = value if isinstance(value, SecretStr) else rendered  # a secret stays masked
-        task_run.outputs.update({"value": shown, "defaults": rendered not in cases})
-        state = await run_sequence(runner, cases.get(rendered, task.defaults), task_run)
-    elif isinstance(task, (core.ForEach, core.EachSequential, core.EachParallel)):
-        state = await run_foreach(runner, task, task_run)
-    elif isinstance(task, core.Dag):
-        state = await run_dag(runner, task, task_run)
-    else:  # a FlowableTask subclass without a scheduler: check() refuses it first
-        raise TypeError(f"no scheduler for flowable task type {task.type}")
+async def _finish(
+    runner: FlowRunner, task: core.FlowableTask, task_run: TaskRun, state: ExecutionState
+) -> ExecutionState:
+    """After the children ended ``state``: the task's ``errors`` and ``finally``; its final state."""
     return await with_handlers(runner, state, task.errors, task.finally_, task_run)
+
+
+async def run_sequential(runner: FlowRunner, task: core.Sequential, task_run: TaskRun) -> ExecutionState:
+    """``Sequential``: the children in order."""
+    return await _finish(runner, task, task_run, await run_sequence(runner, task.tasks, task_run))
+
+
+async def run_parallel_task(runner: FlowRunner, task: core.Parallel, task_run: TaskRun) -> ExecutionState:
+    """``Parallel``: the children at the same time, ``concurrent`` at once."""
+    state = await run_parallel(runner, task.tasks, task_run, task.concurrent)
+    return await _finish(runner, task, task_run, state)
+
+
+async def run_allow_failure(runner: FlowRunner, task: core.AllowFailure, task_run: TaskRun) -> ExecutionState:
+    """``AllowFailure``: the children in order; a failure (after ``errors`` and ``finally``) ends WARNING."""
+    state = await _finish(runner, task, task_run, await run_sequence(runner, task.tasks, task_run))
+    return ExecutionState.WARNING if state.is_failed and state is not ExecutionState.KILLED else state
+
+
+async def run_if(runner: FlowRunner, task: core.If, task_run: TaskRun) -> ExecutionState:
+    """``If``: ``then`` when the condition renders truthy, else ``else``."""
+    rendered = runner.renderer(task, task_run).render(task.condition, "condition")
+    task_run.outputs["evaluationResult"] = is_truthy(rendered)
+    branch = task.then if task_run.outputs["evaluationResult"] else task.else_
+    return await _finish(runner, task, task_run, await run_sequence(runner, branch, task_run))
+
+
+async def run_switch(runner: FlowRunner, task: core.Switch, task_run: TaskRun) -> ExecutionState:
+    """``Switch``: the case the rendered value names, else ``defaults``."""
+    value = runner.renderer(task, task_run).render(task.value, "value")
+    rendered = str(scalar_text(reveal(value)))
+    cases = task.cases or {}
+    shown = value if isinstance(value, SecretStr) else rendered  # a secret stays masked
+    task_run.outputs.update({"value": shown, "defaults": rendered not in cases})
+    state = await run_sequence(runner, cases.get(rendered, task.defaults), task_run)
+    return await _finish(runner, task, task_run, state)
+
+
+async def run_each(
+    runner: FlowRunner, task: core.ForEach | core.EachSequential | core.EachParallel, task_run: TaskRun
+) -> ExecutionState:
+    """``ForEach`` (and the deprecated ``EachSequential`` / ``EachParallel``): one group per value."""
+    from .foreach import run_foreach
+
+    return await _finish(runner, task, task_run, await run_foreach(runner, task, task_run))
+
+
+async def run_dag(runner: FlowRunner, task: core.Dag, task_run: TaskRun) -> ExecutionState:
+    """``Dag``: each task once the tasks it depends on ended."""
+    return await _finish(runner, task, task_run, await run_graph(runner, task, task_run))

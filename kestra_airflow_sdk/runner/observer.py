@@ -1,13 +1,14 @@
-"""Progress observers of the runner: a text reporter, a broadcast to several, and the seam for the
-live display of ``progress=`` (the :class:`~kestra_airflow_sdk.flows.observer.Observer` interface
-itself is in the flow model, beside the :class:`Execution` it reports on)."""
+"""Progress observers of the runner: a text reporter and a broadcast to several (the live display of
+``progress=`` comes from the runtime, see :mod:`.runtime`; the
+:class:`~kestra_airflow_sdk.flows.observer.Observer` interface itself is in the flow model, beside
+the :class:`Execution` it reports on)."""
 
 from __future__ import annotations
 
 import functools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..flows.observer import Observer
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from ..airflow.models import DagRun, TaskInstance
     from ..flows.execution import Execution, LogEntry, TaskRun
 
-__all__ = ["PROGRESS_DISPLAYS", "Broadcast", "TextReporter", "show_progress_with"]
+__all__ = ["Broadcast", "TextReporter"]
 
 logger = logging.getLogger("kestra_airflow_sdk.runner")
 
@@ -101,14 +102,3 @@ class Broadcast(Observer):
                 getattr(observer, event)(*args)
             except Exception:
                 logger.warning("progress observer %r failed in %s", observer, event, exc_info=True)
-
-
-#: what turns a ``progress=`` option (True, "auto", "widget", "text" or a display object) into an
-#: observer; the display layer is above the runner, so the public package supplies it
-#: (:func:`show_progress_with`)
-PROGRESS_DISPLAYS: list[Callable[[Any], Observer]] = []
-
-
-def show_progress_with(display: Callable[[Any], Observer]) -> None:
-    """Install the live progress display of ``progress=`` (called by the SDK's public package)."""
-    PROGRESS_DISPLAYS[:] = [display]

@@ -1,7 +1,7 @@
 """Run a coroutine to completion from synchronous code: in a plain script (``asyncio.run``) and
 inside an already-running event loop such as Jupyter's, where it runs on its own loop in a worker
-thread while the caller waits (the caller's loop is never re-entered); :func:`run_flow` is the
-local ``Flow.run``."""
+thread while the caller waits (the caller's loop is never re-entered); :func:`run_to_end` runs a
+:class:`FlowRunner` so (the local ``Flow.run``)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ import asyncio
 import contextlib
 import contextvars
 import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from ..flows.execution import Execution, ExecutionKilled
-from ..flows.flow import Flow
 from .engine import FlowRunner
 
-__all__ = ["run_blocking", "run_flow"]
+__all__ = ["run_blocking", "run_to_end"]
 
 T = TypeVar("T")
 
@@ -32,16 +31,9 @@ def run_blocking(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return _run_in_worker_thread(start)
 
 
-def run_flow(
-    flow: Flow,
-    inputs: Mapping[str, Any] | None = None,
-    secrets: Mapping[str, str] | None = None,
-    labels: Mapping[str, str] | None = None,
-    **options: Any,
-) -> Execution:
-    """Run ``flow`` locally, blocking (what :meth:`Flow.run` does without ``on=``); Ctrl-C raises
-    :class:`ExecutionKilled` with the KILLED execution."""
-    runner = FlowRunner(flow, inputs=inputs, secrets=secrets, labels=labels, **options)
+def run_to_end(runner: FlowRunner) -> Execution:
+    """Run the execution of ``runner`` to its end, blocking (what :meth:`Flow.run` does without
+    ``on=``); Ctrl-C raises :class:`ExecutionKilled` with the KILLED execution."""
     try:
         return run_blocking(runner.run)
     except KeyboardInterrupt:

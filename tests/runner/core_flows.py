@@ -11,6 +11,8 @@ import pytest
 
 from kestra_airflow_sdk.flows import Execution, Flow, Observer, TaskRun
 from kestra_airflow_sdk.flows.hooks import PreparedRun
+from kestra_airflow_sdk.runner import FlowRunner
+from kestra_airflow_sdk.wiring import Runtime
 from tests.virtual_time import run_virtual_timed
 
 
@@ -19,11 +21,12 @@ def load(text: str) -> Flow:
     return Flow.from_yaml(text)
 
 
-def run(flow: Flow | str, **options: Any) -> Execution:
-    """Run ``flow`` to its end on a virtual-time loop (no progress display)."""
+def run(flow: Flow | str, runtime: Runtime | None = None, **options: Any) -> Execution:
+    """Run ``flow`` to its end on a virtual-time loop (no progress display), on ``runtime`` (default:
+    the installed one)."""
     flow = load(flow) if isinstance(flow, str) else flow
     options.setdefault("progress", False)
-    execution, _ = run_virtual_timed(flow.arun(**options))
+    execution, _ = run_virtual_timed(FlowRunner(flow, runtime=runtime, **options).run())
     return execution
 
 

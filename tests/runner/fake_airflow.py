@@ -1,5 +1,7 @@
 """The runner tests' fake Airflow: the one fake of the fast tests (``tests/fake_airflow.py``) as an
-Airflow 3 with three DAGs, reached by the clients the runner opens through their ``transport=`` seam.
+Airflow 3 with three DAGs, reached by the clients the runner opens: a runner is given
+``fake.runtime()``, the SDK's runtime whose Airflow clients use the fake's transport (the
+``fake_airflow`` fixture also installs it, for ``flow.run()`` and the CLI).
 
 Each DAG follows a script of states, one per poll (``{"ok": ["queued", "running", "success"]}``);
 the last state repeats. A poll is a read of the run, or a list of the DAG's finished runs (the
@@ -9,17 +11,17 @@ runs are recorded for assertions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
-from kestra_airflow_sdk.runner.clients import AirflowClients
+from kestra_airflow_sdk.installed import using
+from kestra_airflow_sdk.wiring import Runtime
 from tests import fake_airflow as one
 from tests.fake_airflow import FakeRun
 
-__all__ = ["FakeAirflow", "FakeRun", "fake_airflow", "route_runner_to"]
+__all__ = ["FakeAirflow", "FakeRun", "fake_airflow"]
 
 
 @dataclass
@@ -30,22 +32,9 @@ class FakeAirflow(one.FakeAirflow):
     default_script: list[str] | None = None
     password: str | None = "admin"
 
-
-def route_runner_to(fake: FakeAirflow) -> Callable[[], None]:
-    """Make the Airflow clients the runner opens reach ``fake`` (through their public ``transport=``
-    seam); returns the function that undoes it."""
-    transport = fake.transport()
-    opened = AirflowClients.get
-
-    def through_fake(self: AirflowClients, base_url: str, **options: Any) -> Any:
-        return opened(self, base_url, **options, transport=transport)
-
-    AirflowClients.get = through_fake  # type: ignore[method-assign]
-
-    def undo() -> None:
-        AirflowClients.get = opened  # type: ignore[method-assign]
-
-    return undo
+    def runtime(self) -> Runtime:
+        """The SDK's runtime with every Airflow client a run opens reaching this fake."""
+        return Runtime(transport=self.transport())
 
 
 @pytest.fixture
@@ -57,8 +46,5 @@ def fake_airflow() -> Iterator[FakeAirflow]:
             "forever": ["running"],
         }
     )
-    undo = route_runner_to(fake)
-    try:
+    with using(fake.runtime()):
         yield fake
-    finally:
-        undo()

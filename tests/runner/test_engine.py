@@ -25,7 +25,7 @@ from kestra_airflow_sdk.flows import (
     TriggerDagRun,
     UnsupportedTaskError,
 )
-from kestra_airflow_sdk.runner import TextReporter
+from kestra_airflow_sdk.runner import FlowRunner, TextReporter
 from tests.runner.core_flows import cancel_when
 from tests.runner.fake_airflow import FakeAirflow
 from tests.virtual_time import run_virtual
@@ -91,6 +91,18 @@ def test_success_outputs_and_records(fake_airflow: FakeAirflow) -> None:
     assert execution.raise_for_state() is execution
     # a trailing slash in baseUrl is harmless: no '//api' in any request
     assert all("//api" not in str(r.url) for r in fake_airflow.requests)
+
+
+def test_a_runner_opens_its_airflow_clients_through_the_runtime_it_is_given(
+    fake_airflow: FakeAirflow,
+) -> None:
+    """``FlowRunner(runtime=Runtime(transport=...))`` reaches that transport, not the installed runtime's."""
+    other = FakeAirflow(scripts={"ok": ["success"]})
+    flow = Flow("f", "n").task(trigger("run_dag"))
+    execution = run_virtual(FlowRunner(flow, secrets=SECRETS, progress=False, runtime=other.runtime()).run())
+    assert execution.state is ExecutionState.SUCCESS
+    assert [run.dag_id for run in other.runs.values()] == ["ok"]
+    assert fake_airflow.requests == [] and fake_airflow.runs == {}
 
 
 def test_empty_execution_frame_has_the_schema() -> None:
@@ -169,7 +181,12 @@ def test_cancellation_kills_the_execution_and_optionally_the_airflow_run(fake_ai
     def polled_twice(_: object) -> bool:
         return bool(fake_airflow.runs) and next(iter(fake_airflow.runs.values())).polls >= 2
 
-    execution = run_virtual(cancel_when(flow.runner(secrets=SECRETS, cancel_airflow_runs=True), polled_twice))
+    execution = run_virtual(
+        cancel_when(
+            FlowRunner(flow, secrets=SECRETS, cancel_airflow_runs=True, runtime=fake_airflow.runtime()),
+            polled_twice,
+        )
+    )
     assert execution is not None and execution.state is ExecutionState.KILLED
     assert execution.task_run("slow").state is ExecutionState.KILLED
     assert next(iter(fake_airflow.runs.values())).forced == "failed"
@@ -191,7 +208,8 @@ def test_parallel_waits_on_one_dag_share_one_client_and_one_poll_per_tick(fake_a
     flow = Flow("f", "n").task(Parallel(id="p", tasks=tasks))
     fake_airflow.scripts["forever_then_ok"] = ["queued"] + ["running"] * 5 + ["success"]
     # on virtual time (tests/virtual_time.py): the five waits meet at every tick, however busy the CPU
-    execution = run_virtual(flow.runner(secrets=SECRETS, progress=False).run())
+    runner = FlowRunner(flow, secrets=SECRETS, progress=False, runtime=fake_airflow.runtime())
+    execution = run_virtual(runner.run())
     assert execution.state is ExecutionState.SUCCESS
     logins = [r for r in fake_airflow.requests if r.url.path == "/auth/token"]
     reads = [r for r in fake_airflow.requests if r.method == "GET" and "/dagRuns/" in r.url.path]

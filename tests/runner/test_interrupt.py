@@ -17,10 +17,11 @@ SCRIPT = textwrap.dedent(
 
     from kestra_airflow_sdk.flows import Flow, TriggerDagRun
     from kestra_airflow_sdk.flows import ExecutionKilled, Observer
-    from tests.runner.fake_airflow import FakeAirflow, route_runner_to
+    from kestra_airflow_sdk.installed import install
+    from tests.runner.fake_airflow import FakeAirflow
 
     fake = FakeAirflow(scripts={"forever": ["running"]})
-    route_runner_to(fake)
+    install(fake.runtime())  # flow.run() opens its Airflow clients through the fake's transport
 
     class Ready(Observer):
         def dag_run_polled(self, execution, task_run, dag_run, task_instances):

@@ -19,10 +19,11 @@ REPO = Path(__file__).resolve().parents[2]
 FLOW_CELL = textwrap.dedent(
     """
     from kestra_airflow_sdk.flows import Flow, TriggerDagRun
-    from tests.runner.fake_airflow import FakeAirflow, route_runner_to
+    from kestra_airflow_sdk.installed import install
+    from tests.runner.fake_airflow import FakeAirflow
 
     fake = FakeAirflow(scripts={"ok": ["queued", "running", "running", "success"]})
-    route_runner_to(fake)
+    install(fake.runtime())  # flow.run() opens its Airflow clients through the fake's transport
     flow = Flow("f", "n").task(TriggerDagRun(
         id="t", base_url="http://fake", dag_id="ok", wait=True, poll_frequency="PT0.2S",
         options={"auth": {"type": "BASIC", "username": "admin", "password": "admin"}}))

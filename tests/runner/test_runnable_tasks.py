@@ -10,7 +10,9 @@ import pytest
 
 from kestra_airflow_sdk.flows import ExecutionState, Flow, FlowValidationError, UnsupportedTaskError
 from kestra_airflow_sdk.flows.task import Task
-from kestra_airflow_sdk.runner.executors import TaskContext, TaskFailedError, executes
+from kestra_airflow_sdk.runner.dispatch import Runnable, core_tasks
+from kestra_airflow_sdk.runner.executors import TaskContext, TaskFailedError
+from kestra_airflow_sdk.wiring import Runtime
 from tests.runner.core_flows import Timeline, run, states, tasks_flow
 from tests.virtual_time import run_virtual_timed
 
@@ -323,11 +325,14 @@ class Flaky(Task):
     succeed_at: int = 3
 
 
-@executes(Flaky)
 async def _run_flaky(task: Flaky, ctx: TaskContext) -> None:
     count = int(ctx.renderer.render("{{ taskrun.attemptsCount }}"))
     if count < task.succeed_at:
         raise TaskFailedError(f"attemptsCount was {count}")
+
+
+#: the SDK's runtime with a task type of one's own added to its table
+WITH_FLAKY = Runtime(tasks=core_tasks().with_tasks({Flaky: Runnable(_run_flaky)}))
 
 
 @pytest.mark.filterwarnings("error")  # a task type of one's own serializes without a pydantic warning
@@ -343,7 +348,7 @@ def test_attempts_count_and_warning_on_retry() -> None:
         "warningOnRetry": True,
     }
     flow = Flow("retry-success", "io.kestra.tests").task(Flaky(id="failed", type="test.Flaky", retry=retry))
-    execution = run(flow)
+    execution = run(flow, runtime=WITH_FLAKY)
     failed = execution.task_run("failed")
     assert (execution.state, failed.state, failed.attempt) == (
         ExecutionState.WARNING,
@@ -354,5 +359,14 @@ def test_attempts_count_and_warning_on_retry() -> None:
     # RetryCaseTest.retrySuccessAtFirstAttempt: no retry needed → SUCCESS, one attempt
     once_flow = Flow("f", "n").task(Flaky(id="ok", type="test.Flaky", succeed_at=0, retry=retry))
     assert once_flow.to_dict()["tasks"][0]["succeedAt"] == 0  # exported as what it is
-    once = run(once_flow)
+    once = run(once_flow, runtime=WITH_FLAKY)
     assert (once.state, once.task_run("ok").attempt) == (ExecutionState.SUCCESS, 1)
+
+
+def test_a_task_type_the_runtime_has_no_handler_for_is_refused_before_the_run() -> None:
+    """One way to fail for a missing piece: the table has nothing for the type, the run does not start."""
+    flow = Flow("f", "n").task(Flaky(id="flaky", type="test.Flaky", succeed_at=0))
+    with pytest.raises(UnsupportedTaskError, match=r"task\(s\) 'flaky' \(test.Flaky\) have a type") as info:
+        run(flow)
+    assert "io.kestra.plugin.core.log.Log" in str(info.value)
+    assert run(flow, runtime=WITH_FLAKY).state is ExecutionState.SUCCESS

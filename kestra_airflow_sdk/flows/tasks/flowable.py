@@ -283,7 +283,8 @@ class Subflow(Task):
 
 #: any task: a known type validates against its model, any other type becomes an UnknownTask. A task
 #: serializes as what it is (SerializeAsAny), so a Task subclass the union does not list (a task type
-#: of one's own, run with ``runner.executors.executes``) exports its own fields, without a warning.
+#: of one's own, run with a runtime whose task table adds it, see ``runner.dispatch``) exports its own
+#: fields, without a warning.
 AnyTask = SerializeAsAny[
     Annotated[
         Annotated[TriggerDagRun, Tag("TriggerDagRun")]

@@ -1,5 +1,1 @@
-"""Executors of Kestra's core runnable tasks (importing this package registers them)."""
-
-from . import core, subflow
-
-__all__ = ["core", "subflow"]
+"""Executors of Kestra's core runnable tasks (the table of :mod:`..dispatch` says which runs which)."""

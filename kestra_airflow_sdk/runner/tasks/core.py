@@ -11,7 +11,7 @@ from ...flows.durations import parse_duration
 from ...flows.execution import ExecutionState
 from ...flows.secrets import reveal
 from ...flows.tasks.runnable import scalar_text
-from ..executors import TaskContext, TaskFailedError, executes
+from ..executors import TaskContext, TaskFailedError
 from ..truth import is_truthy
 
 #: the Exit states a local execution can end in (it has no CANCELLED state)
@@ -29,7 +29,6 @@ def _kept(value: object) -> str | SecretStr:
     return value if isinstance(value, SecretStr) else _text(value)
 
 
-@executes(Return)
 async def run_return(task: Return, ctx: TaskContext) -> None:
     """Output ``value``: the rendered ``format`` (logged at DEBUG, as Kestra does)."""
     value = _kept(ctx.renderer.render(task.format, "format")) if task.format is not None else None
@@ -38,7 +37,6 @@ async def run_return(task: Return, ctx: TaskContext) -> None:
     ctx.task_run.outputs["value"] = value
 
 
-@executes(Fail)
 async def run_fail(task: Fail, ctx: TaskContext) -> None:
     """Fail with ``errorMessage``; with a ``condition``, only when it renders truthy (the message is
     then logged as an ERROR line and the error is ``Fail on a condition``, as in Kestra)."""
@@ -49,20 +47,17 @@ async def run_fail(task: Fail, ctx: TaskContext) -> None:
         raise TaskFailedError("Fail on a condition")
 
 
-@executes(OutputValues)
 async def run_output_values(task: OutputValues, ctx: TaskContext) -> None:
     """Output ``values``: the rendered ``values`` map."""
     ctx.task_run.outputs["values"] = ctx.renderer.render(task.values or {}, "values")
 
 
-@executes(Sleep)
 async def run_sleep(task: Sleep, ctx: TaskContext) -> None:
     """Wait ``duration`` (on the event loop's clock)."""
     ctx.log("INFO", f"Waiting for {task.duration}")
     await asyncio.sleep(parse_duration(task.duration).total_seconds())
 
 
-@executes(Exit)
 async def run_exit(task: Exit, ctx: TaskContext) -> ExecutionState:
     """End the execution in ``state``: no further task starts (KILLED: the running ones are killed)."""
     assert ctx.runner is not None

@@ -15,7 +15,7 @@ from typing import Any
 from ...flows.core_tasks import Subflow
 from ...flows.execution import ExecutionState
 from ...flows.secrets import reveal
-from ..executors import TaskContext, TaskFailedError, executes
+from ..executors import TaskContext, TaskFailedError
 
 __all__ = ["run_subflow"]
 
@@ -34,7 +34,6 @@ def _labels(task: Subflow, ctx: TaskContext) -> dict[str, str]:
     return labels
 
 
-@executes(Subflow)
 async def run_subflow(task: Subflow, ctx: TaskContext) -> ExecutionState | None:
     """Start the child execution; with ``wait``, follow it to its end."""
     from ..engine import FlowRunner
@@ -48,6 +47,7 @@ async def run_subflow(task: Subflow, ctx: TaskContext) -> ExecutionState | None:
         raise TaskFailedError(f"subflow {namespace}.{flow_id} not found; {runner.catalog.describe()}")
     child = FlowRunner(
         flow,
+        runtime=runner.runtime,
         inputs=reveal(ctx.renderer.render(task.inputs or {}, "inputs")),
         secrets=runner.secrets,
         labels=_labels(task, ctx),
