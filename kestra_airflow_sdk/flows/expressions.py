@@ -9,6 +9,22 @@ there) unless ``??``, ``default`` or ``is defined`` handles it.
 
 from __future__ import annotations
 
-from .pebble import RUNNER_FUNCTIONS, Renderer, check_template, iso, render_text
+from .pebble import (
+    KESTRA_VERSIONS,
+    RUNNER_FUNCTIONS,
+    KestraVersion,
+    Renderer,
+    check_template,
+    iso,
+    render_text,
+)
 
-__all__ = ["RUNNER_FUNCTIONS", "Renderer", "check_template", "iso", "render_text"]
+__all__ = [
+    "KESTRA_VERSIONS",
+    "RUNNER_FUNCTIONS",
+    "KestraVersion",
+    "Renderer",
+    "check_template",
+    "iso",
+    "render_text",
+]

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from . import dates
-from .environment import PebbleUndefined, current_state, reveal, reveal_deep
+from .state import PebbleUndefined, current_state, reveal, reveal_deep
 from .values import ExpressionProblem, arguments_problem, inclusive_range, to_number
 
 __all__ = ["FUNCTIONS", "KESTRA_FUNCTIONS", "RUNNER_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "dispatch"]

@@ -11,7 +11,16 @@ from pydantic import SecretStr
 from ..errors import ExpressionError
 from ..secrets import MASK, SecretResolver
 from .check import TemplateProblem, syntax_message
-from .environment import RenderState, UndefinedVariable, compile_template, reset_state, reveal, set_state
+from .environment import compile_template
+from .state import (
+    KESTRA_VERSIONS,
+    KestraVersion,
+    RenderState,
+    UndefinedVariable,
+    reset_state,
+    reveal,
+    set_state,
+)
 from .syntax import is_template
 from .values import ExpressionProblem
 
@@ -30,6 +39,16 @@ class Renderer:
         task_id: the task being rendered, for error messages.
         functions: the execution-bound functions the runner supplies, by name (e.g. ``errorLogs``,
             ``tasksWithState``); each is called with the template's arguments and returns plain data.
+        kestra: the Kestra version whose expression semantics to follow, ``"1.3"`` (the default) or
+            ``"2.0"``. Kestra 2.0 removed the ``json`` filter and the ``json()`` function: with
+            ``"2.0"`` they are an error naming their replacements, the ``toJson`` filter and the
+            ``fromJson()`` function, which both versions have. Rendering is not recursive in either:
+            an expression's value is printed as it is, and ``render()`` renders it again on request
+            (1.x's ``kestra.variables.recursive-rendering`` server option, off by default, is gone in
+            2.0 and not modelled here).
+
+    Raises:
+        ValueError: ``kestra`` is not one of :data:`~.state.KESTRA_VERSIONS`.
     """
 
     def __init__(
@@ -38,7 +57,11 @@ class Renderer:
         secrets: SecretResolver,
         task_id: str = "",
         functions: Mapping[str, Callable[..., Any]] | None = None,
+        kestra: KestraVersion = "1.3",
     ) -> None:
+        if kestra not in KESTRA_VERSIONS:
+            raise ValueError(f"kestra must be one of {', '.join(KESTRA_VERSIONS)}, got {kestra!r}")
+        self.kestra: KestraVersion = kestra
         self.variables = variables
         self._context = variables if isinstance(variables, dict) else dict(variables)
         self.secrets = secrets
@@ -87,7 +110,7 @@ class Renderer:
         )
         token = set_state(state)
         try:
-            result = compile_template(text).render(self._context)
+            result = compile_template(text, self.kestra).render(self._context)
         except ExpressionError:
             raise
         except Exception as exc:
