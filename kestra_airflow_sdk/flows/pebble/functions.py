@@ -115,27 +115,27 @@ KESTRA_FUNCTIONS = frozenset({*FUNCTIONS, *RUNNER_FUNCTIONS, *UNSUPPORTED_FUNCTI
 _KEYWORDS = {"json": "json_", "yaml": "yaml_"}  # Kestra argument names that clash with Python's
 
 
-def dispatch(__name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call the function ``__name`` (the template's ``name(args)``)."""
+def dispatch(name: str, /, *args: Any, **kwargs: Any) -> Any:
+    """Call the function ``name`` (the template's ``name(args)``)."""
     for value in (*args, *kwargs.values()):
         if isinstance(value, PebbleUndefined):
             return value
     state = current_state()
-    function = state.functions.get(__name) or FUNCTIONS.get(__name)
+    function = state.functions.get(name) or FUNCTIONS.get(name)
     if function is None:
-        if __name in UNSUPPORTED_FUNCTIONS:
+        if name in UNSUPPORTED_FUNCTIONS:
             raise ExpressionProblem(
-                f"the function {__name}() needs Kestra's storage and is not supported locally"
+                f"the function {name}() needs Kestra's storage and is not supported locally"
             )
-        if __name in RUNNER_FUNCTIONS:
-            raise ExpressionProblem(f"the function {__name}() is not available in this part of the flow")
-        raise ExpressionProblem(f"unknown function {__name}(); supported: {', '.join(sorted(FUNCTIONS))}")
+        if name in RUNNER_FUNCTIONS:
+            raise ExpressionProblem(f"the function {name}() is not available in this part of the flow")
+        raise ExpressionProblem(f"unknown function {name}(); supported: {', '.join(sorted(FUNCTIONS))}")
     args = tuple(reveal_deep(a) for a in args)
     kwargs = {_KEYWORDS.get(k, k): reveal_deep(v) for k, v in kwargs.items()}
     try:
         return function(*args, **kwargs)
     except TypeError as exc:
-        problem = arguments_problem(f"{__name}()", exc)
+        problem = arguments_problem(f"{name}()", exc)
         if problem is None:
             raise
         raise problem from None

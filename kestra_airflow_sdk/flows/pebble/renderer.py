@@ -63,7 +63,7 @@ class Renderer:
             raise ValueError(f"kestra must be one of {', '.join(KESTRA_VERSIONS)}, got {kestra!r}")
         self.kestra: KestraVersion = kestra
         self.variables = variables
-        self._context = variables if isinstance(variables, dict) else dict(variables)
+        self._scope = variables if isinstance(variables, dict) else dict(variables)
         self.secrets = secrets
         self.task_id = task_id
         self.functions = dict(functions or {})
@@ -110,7 +110,7 @@ class Renderer:
         )
         token = set_state(state)
         try:
-            result = compile_template(text, self.kestra).render(self._context)
+            result = compile_template(text, self.kestra).render(self._scope)
         except ExpressionError:
             raise
         except Exception as exc:
