@@ -53,12 +53,18 @@ class _Scan:
         self.filename = filename
         self.pos = 0
         self.strip_next = False  # the previous tag ended with '-': strip the whitespace that follows
+        self.newlines = 0  # newlines before ``counted``: line numbers are counted once, forwards
+        self.counted = 0
 
     def fail(self, message: str, at: int) -> TemplateSyntaxError:
         return TemplateSyntaxError(message, self.line(at), self.name, self.filename)
 
     def line(self, at: int) -> int:
-        return self.source.count("\n", 0, at) + 1
+        if at < self.counted:
+            return self.source.count("\n", 0, at) + 1
+        self.newlines += self.source.count("\n", self.counted, at)
+        self.counted = at
+        return self.newlines + 1
 
     def column(self, at: int) -> int:
         return at - (self.source.rfind("\n", 0, at) + 1) + 1
