@@ -148,6 +148,23 @@ def test_coalescing_evaluates_each_side_at_most_once(text: str, expected: str, c
     assert len(calls) == count
 
 
+@pytest.mark.parametrize(
+    ("text", "expected", "count"),
+    [
+        ("{% for x in counted([1, 2]) %}{{ x }}{% endfor %}", "12", 1),
+        ("{% for x in counted(null) %}{{ x }}{% else %}empty{% endfor %}", "", 1),  # null: nothing at all
+        ("{% for x in counted([]) %}{{ x }}{% else %}empty{% endfor %}", "empty", 1),
+        ("{% for x in [1, 2] %}{% for y in counted([x]) %}{{ y }}{% endfor %}{% endfor %}", "12", 2),
+        ("{{ counted(true) ? 'yes' : counted('no') }}", "yes", 1),
+    ],
+)
+def test_loops_and_conditions_evaluate_their_expression_once(text: str, expected: str, count: int) -> None:
+    functions, calls = _counting()
+    renderer = Renderer({}, SecretResolver({}, environ={}), "t", functions=functions)
+    assert renderer.render_text(text) == expected
+    assert len(calls) == count
+
+
 def test_a_call_of_constants_runs_at_each_render() -> None:
     """The compiled template is cached; a function of constant arguments still runs every time."""
     functions, calls = _counting()

@@ -134,16 +134,21 @@ class PebbleParser(Parser):
             break
         return result
 
-    def parse_for(self) -> nodes.If:  # type: ignore[override]
+    def parse_for(self) -> list[nodes.Node]:  # type: ignore[override]
         lineno = self.stream.expect("name:for").lineno
         target = nodes.Name(self.stream.expect("name").value, "store", lineno=lineno)
         self.stream.expect("name:in")
         source = self.parse_expression()
         body = self.parse_statements(("name:endfor", "name:else"))
         else_ = [] if next(self.stream).value == "endfor" else self.parse_statements(("name:endfor",), True)
-        loop = nodes.For(target, self._op("iterable", source), body, else_, None, False, lineno=lineno)
-        # Pebble renders nothing at all, not even the else body, when the list is null
-        return nodes.If(self._op("not_null", source), [loop], [], [], lineno=lineno)
+        # the list is evaluated once, into a name no template can spell; Pebble renders nothing at
+        # all, not even the else body, when the list is null
+        held = self.free_identifier(lineno)
+        loop = nodes.For(target, self._op("iterable", held), body, else_, None, False, lineno=lineno)
+        return [
+            nodes.Assign(held, source, lineno=lineno),
+            nodes.If(self._op("not_null", held), [loop], [], [], lineno=lineno),
+        ]
 
     def parse_set(self) -> nodes.Assign:
         lineno = next(self.stream).lineno
