@@ -16,7 +16,7 @@ import jinja2
 import pytest
 from packaging.requirements import Requirement
 
-from kestra_airflow_sdk.flows import ExpressionError
+from kestra_airflow_sdk.flows import ExpressionError, FlowValidationError
 from kestra_airflow_sdk.flows.expressions import Renderer, check_template
 from kestra_airflow_sdk.flows.secrets import SecretResolver
 
@@ -246,7 +246,7 @@ def test_rendering_is_not_recursive_unless_render_asks(kestra: str) -> None:
 
 
 def test_an_unknown_kestra_version_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"kestra must be one of 1\.3, 2\.0, got '3\.0'"):
+    with pytest.raises(FlowValidationError, match=r"kestra must be one of 1\.3, 2\.0, got '3\.0'"):
         _renderer("3.0")
-    with pytest.raises(ValueError, match="kestra must be one of"):
+    with pytest.raises(FlowValidationError, match="kestra must be one of"):
         check_template("{{ x }}", kestra="1.x")  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from jinja2.exceptions import TemplateSyntaxError
 from .filters import FILTERS
 from .functions import FUNCTIONS, KESTRA_FUNCTIONS, RUNNER_FUNCTIONS
 from .predicates import TESTS
-from .state import KESTRA_VERSIONS, KestraVersion
+from .state import KestraVersion, kestra_version
 from .syntax import function_calls, is_template, parse
 
 __all__ = ["REMOVED_IN_2_0", "TemplateProblem", "check_template", "syntax_message", "template_problems"]
@@ -98,12 +98,14 @@ def check_template(
         local: also report Kestra functions the local runner cannot run (``kv()``, ``read()`` ...).
         kestra: the Kestra version whose expressions to check, ``"1.3"`` (default) or ``"2.0"``
             (which also reports the ``json`` filter and function 2.0 removed).
+
+    Raises:
+        FlowValidationError: ``kestra`` is not one of :data:`~.state.KESTRA_VERSIONS`.
     """
-    if kestra not in KESTRA_VERSIONS:
-        raise ValueError(f"kestra must be one of {', '.join(KESTRA_VERSIONS)}, got {kestra!r}")
+    version = kestra_version(kestra)
     if not is_template(text):
         return []
-    return list(_check(text, frozenset(RUNNER_FUNCTIONS if functions is None else functions), local, kestra))
+    return list(_check(text, frozenset(RUNNER_FUNCTIONS if functions is None else functions), local, version))
 
 
 @lru_cache(maxsize=4096)

@@ -13,10 +13,10 @@ from ..secrets import MASK, SecretResolver
 from .check import TemplateProblem, syntax_message
 from .environment import compile_template
 from .state import (
-    KESTRA_VERSIONS,
     KestraVersion,
     RenderState,
     UndefinedVariable,
+    kestra_version,
     reset_state,
     reveal,
     set_state,
@@ -48,7 +48,7 @@ class Renderer:
             2.0 and not modelled here).
 
     Raises:
-        ValueError: ``kestra`` is not one of :data:`~.state.KESTRA_VERSIONS`.
+        FlowValidationError: ``kestra`` is not one of :data:`~.state.KESTRA_VERSIONS`.
     """
 
     def __init__(
@@ -59,9 +59,7 @@ class Renderer:
         functions: Mapping[str, Callable[..., Any]] | None = None,
         kestra: KestraVersion = "1.3",
     ) -> None:
-        if kestra not in KESTRA_VERSIONS:
-            raise ValueError(f"kestra must be one of {', '.join(KESTRA_VERSIONS)}, got {kestra!r}")
-        self.kestra: KestraVersion = kestra
+        self.kestra = kestra_version(kestra)
         self.variables = variables
         self._scope = variables if isinstance(variables, dict) else dict(variables)
         self.secrets = secrets

@@ -18,6 +18,7 @@ from jinja2.exceptions import UndefinedError
 from jinja2.runtime import LoopContext
 from pydantic import SecretStr
 
+from ..errors import FlowValidationError
 from .values import ExpressionProblem
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "RenderState",
     "UndefinedVariable",
     "current_state",
+    "kestra_version",
     "lookup",
     "reset_state",
     "reveal",
@@ -37,6 +39,14 @@ __all__ = [
 #: the Kestra versions whose expression semantics the renderer follows (see :class:`Renderer`)
 KestraVersion = Literal["1.3", "2.0"]
 KESTRA_VERSIONS: tuple[KestraVersion, ...] = ("1.3", "2.0")
+
+
+def kestra_version(value: object) -> KestraVersion:
+    """``value`` when it is one of :data:`KESTRA_VERSIONS`; else a :class:`FlowValidationError`."""
+    for version in KESTRA_VERSIONS:
+        if value == version:
+            return version
+    raise FlowValidationError(f"kestra must be one of {', '.join(KESTRA_VERSIONS)}, got {value!r}")
 
 
 class UndefinedVariable(UndefinedError):
