@@ -17,7 +17,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from kestra_airflow_sdk.flows import ExpressionError, FlowValidationError
-from kestra_airflow_sdk.flows.expressions import Renderer, check_template
+from kestra_airflow_sdk.flows.expressions import Renderer, check_template, render_text
 from kestra_airflow_sdk.flows.secrets import SecretResolver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -243,6 +243,12 @@ def test_rendering_is_not_recursive_unless_render_asks(kestra: str) -> None:
     assert renderer.render_text("{{ inner }}") == "{{ deeper }}"
     assert renderer.render_text("{{ renderOnce(inner) }}") == "{{ name }}"
     assert renderer.render_text("{{ render(inner) }}") == "kestra"
+
+
+def test_render_text_takes_the_kestra_version() -> None:
+    assert render_text("{{ x | json }}", {"x": [1]}) == "[1]"
+    with pytest.raises(ExpressionError, match="use toJson"):
+        render_text("{{ x | json }}", {"x": [1]}, kestra="2.0")
 
 
 def test_an_unknown_kestra_version_is_refused() -> None:

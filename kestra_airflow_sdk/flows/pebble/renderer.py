@@ -163,6 +163,13 @@ def reveal_all(value: Any) -> Any:
     return reveal(value)
 
 
-def render_text(text: str, variables: Mapping[str, Any], secrets: SecretResolver | None = None) -> Any:
-    """Render one string against ``variables`` (convenience for tests and one-off use)."""
-    return Renderer(variables, secrets or SecretResolver()).render_text(text)
+def render_text(
+    text: str,
+    variables: Mapping[str, Any],
+    secrets: SecretResolver | None = None,
+    *,
+    kestra: KestraVersion = "1.3",
+) -> Any:
+    """Render one string against ``variables`` (convenience for tests and one-off use); ``kestra``
+    as in :class:`Renderer`."""
+    return Renderer(variables, secrets or SecretResolver(), kestra=kestra).render_text(text)
