@@ -245,6 +245,31 @@ def test_rendering_is_not_recursive_unless_render_asks(kestra: str) -> None:
     assert renderer.render_text("{{ render(inner) }}") == "kestra"
 
 
+def test_functions_kestra_2_added_are_known_in_2_0_only() -> None:
+    text = "{{ isWeekend(trigger.date) }}"
+    (unknown,) = check_template(text)
+    assert unknown.startswith("unknown function isWeekend()") and "isWeekend" not in unknown.split(":", 1)[1]
+    assert check_template(text, kestra="2.0") == []
+    assert check_template(text, local=True, kestra="2.0") == [
+        "function isWeekend() is not supported by the local runner"
+    ]
+    with pytest.raises(
+        ExpressionError, match=r"isWeekend\(\) of Kestra 2\.0 is not supported by the local runner"
+    ):
+        _renderer("2.0", trigger={"date": "2026-01-03"}).render_text(text)
+    with pytest.raises(ExpressionError, match=r"unknown function isWeekend\(\)"):
+        _renderer("1.3", trigger={"date": "2026-01-03"}).render_text(text)
+
+
+def test_current_each_output_went_with_foreach_in_2_0() -> None:
+    text = "{{ currentEachOutput(outputs.t) }}"
+    assert check_template(text) == []
+    (problem,) = check_template(text, kestra="2.0")
+    assert (
+        problem == "the function currentEachOutput() was removed in Kestra 2.0; ForEach is replaced by Loop"
+    )
+
+
 def test_render_text_takes_the_kestra_version() -> None:
     assert render_text("{{ x | json }}", {"x": [1]}) == "[1]"
     with pytest.raises(ExpressionError, match="use toJson"):

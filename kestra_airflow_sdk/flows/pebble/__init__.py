@@ -6,7 +6,7 @@ The modules form layers, each importing only those below it (checked by an impor
 :mod:`.check` (static checks), :mod:`.syntax` and :mod:`.lexer` (Pebble's grammar);
 :mod:`.filters`, :mod:`.functions`, :mod:`.predicates` (Kestra's filters, functions and tests, with
 :mod:`.text` and :mod:`.dates`); :mod:`.state` (undefined values, secrets, the render in progress);
-:mod:`.values` (how values print and combine).
+:mod:`.values` (how values print and combine) and :mod:`.versions` (Kestra 1.3 and 2.0).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 from .check import check_template
 from .functions import RUNNER_FUNCTIONS
 from .renderer import Renderer, render_text
-from .state import KESTRA_VERSIONS, KestraVersion
 from .values import iso
+from .versions import KESTRA_VERSIONS, KestraVersion
 
 __all__ = [
     "KESTRA_VERSIONS",

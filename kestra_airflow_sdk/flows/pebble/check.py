@@ -11,14 +11,10 @@ from jinja2.exceptions import TemplateSyntaxError
 from .filters import FILTERS
 from .functions import FUNCTIONS, KESTRA_FUNCTIONS, RUNNER_FUNCTIONS
 from .predicates import TESTS
-from .state import KestraVersion, kestra_version
 from .syntax import function_calls, is_template, parse
+from .versions import ADDED_IN_2_0, REMOVED_IN_2_0, KestraVersion, kestra_version
 
-__all__ = ["REMOVED_IN_2_0", "TemplateProblem", "check_template", "syntax_message", "template_problems"]
-
-#: what Kestra 2.0 removed from expressions (flows-changes.md, "Pebble json filter and function
-#: removed"), by kind and name, with what replaces it
-REMOVED_IN_2_0 = {("filter", "json"): "toJson", ("function", "json"): "fromJson()"}
+__all__ = ["TemplateProblem", "check_template", "syntax_message", "template_problems"]
 
 
 def syntax_message(exc: TemplateSyntaxError, text: str) -> str:
@@ -47,18 +43,22 @@ def template_problems(
     kestra: KestraVersion = "1.3",
 ) -> list[str]:
     """The unknown filters and tests of a parsed template, and with ``kestra="2.0"`` those Kestra 2.0
-    removed; with ``functions`` (the names the runner supplies) also its unknown functions, and with
-    ``local`` those Kestra has but the local runner cannot run. Functions 2.0 removed are reported
-    whether or not ``functions`` is given."""
+    removed; with ``functions`` (the names the runner supplies) also its unknown functions (the
+    functions Kestra 2.0 added are known with ``kestra="2.0"`` only), and with ``local`` those Kestra
+    has but the local runner cannot run. Functions 2.0 removed are reported whether or not
+    ``functions`` is given."""
     problems: list[str] = []
     removed = REMOVED_IN_2_0 if kestra == "2.0" else {}
+    known_functions = {*KESTRA_FUNCTIONS, *(ADDED_IN_2_0 if kestra == "2.0" else ())} - {
+        n for _, n in removed
+    }
     filters = [n for n in FILTERS if ("filter", n) not in removed]
     for node in tree.find_all(nodes.Filter):
         if node.name.startswith("op:"):  # the parser's own operators: no template can spell them
             continue
         if ("filter", node.name) in removed:
             problems.append(
-                f"the {node.name} filter was removed in Kestra 2.0; use {removed['filter', node.name]}"
+                f"the {node.name} filter was removed in Kestra 2.0; {removed['filter', node.name]}"
             )
         elif node.name not in FILTERS:
             problems.append(f"unknown filter {node.name!r}; supported filters: {_known(filters)}")
@@ -68,14 +68,13 @@ def template_problems(
     given = set(functions or ())
     for name in function_calls(tree):
         if ("function", name) in removed and name not in given:
-            problems.append(
-                f"the function {name}() was removed in Kestra 2.0; use {removed['function', name]}"
-            )
+            problems.append(f"the function {name}() was removed in Kestra 2.0; {removed['function', name]}")
         elif functions is None:
             continue
-        elif name not in KESTRA_FUNCTIONS and name not in given:
-            known = _known({*KESTRA_FUNCTIONS, *given} - {n for kind, n in removed if kind == "function"})
-            problems.append(f"unknown function {name}(); Kestra's functions are: {known}")
+        elif name not in known_functions and name not in given:
+            problems.append(
+                f"unknown function {name}(); Kestra's functions are: {_known({*known_functions, *given})}"
+            )
         elif local and name not in FUNCTIONS and name not in given:
             problems.append(f"function {name}() is not supported by the local runner")
     return list(dict.fromkeys(problems))
@@ -94,18 +93,21 @@ def check_template(
     Args:
         text: the template (a property's value).
         functions: the execution-bound functions available (default: those the runner supplies,
-            :data:`~kestra_airflow_sdk.flows.pebble.functions.RUNNER_FUNCTIONS`).
+            :data:`~kestra_airflow_sdk.flows.pebble.functions.RUNNER_FUNCTIONS`, less those the
+            Kestra version removed).
         local: also report Kestra functions the local runner cannot run (``kv()``, ``read()`` ...).
         kestra: the Kestra version whose expressions to check, ``"1.3"`` (default) or ``"2.0"``
             (which also reports the ``json`` filter and function 2.0 removed).
 
     Raises:
-        FlowValidationError: ``kestra`` is not one of :data:`~.state.KESTRA_VERSIONS`.
+        FlowValidationError: ``kestra`` is not one of :data:`~.versions.KESTRA_VERSIONS`.
     """
     version = kestra_version(kestra)
     if not is_template(text):
         return []
-    return list(_check(text, frozenset(RUNNER_FUNCTIONS if functions is None else functions), local, version))
+    if functions is None:  # the runner's functions that exist in that version
+        functions = RUNNER_FUNCTIONS - {name for _, name in (REMOVED_IN_2_0 if version == "2.0" else {})}
+    return list(_check(text, frozenset(functions), local, version))
 
 
 @lru_cache(maxsize=4096)

@@ -29,9 +29,10 @@ from .check import TemplateProblem, template_problems
 from .filters import FILTERS
 from .functions import dispatch
 from .predicates import TESTS
-from .state import SCALARS, KestraVersion, PebbleUndefined, lookup, reveal, reveal_deep
+from .state import SCALARS, PebbleUndefined, lookup, reveal, reveal_deep
 from .syntax import CALL, parse
 from .values import ExpressionProblem
+from .versions import KestraVersion
 
 __all__ = ["Compiled", "compile_template", "environment"]
 

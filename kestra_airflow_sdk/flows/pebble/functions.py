@@ -20,6 +20,7 @@ import yaml
 from . import dates
 from .state import PebbleUndefined, current_state, reveal, reveal_deep
 from .values import ExpressionProblem, arguments_problem, inclusive_range, to_number
+from .versions import ADDED_IN_2_0
 
 __all__ = ["FUNCTIONS", "KESTRA_FUNCTIONS", "RUNNER_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "dispatch"]
 
@@ -129,6 +130,10 @@ def dispatch(name: str, /, *args: Any, **kwargs: Any) -> Any:
             )
         if name in RUNNER_FUNCTIONS:
             raise ExpressionProblem(f"the function {name}() is not available in this part of the flow")
+        if name in ADDED_IN_2_0 and state.kestra == "2.0":
+            raise ExpressionProblem(
+                f"the function {name}() of Kestra 2.0 is not supported by the local runner"
+            )
         raise ExpressionProblem(f"unknown function {name}(); supported: {', '.join(sorted(FUNCTIONS))}")
     args = tuple(reveal_deep(a) for a in args)
     kwargs = {_KEYWORDS.get(k, k): reveal_deep(v) for k, v in kwargs.items()}

@@ -13,16 +13,15 @@ from ..secrets import MASK, SecretResolver
 from .check import TemplateProblem, syntax_message
 from .environment import compile_template
 from .state import (
-    KestraVersion,
     RenderState,
     UndefinedVariable,
-    kestra_version,
     reset_state,
     reveal,
     set_state,
 )
 from .syntax import is_template
 from .values import ExpressionProblem
+from .versions import KestraVersion, kestra_version
 
 __all__ = ["MAX_RENDERING", "Renderer", "render_text"]
 
@@ -48,7 +47,7 @@ class Renderer:
             2.0 and not modelled here).
 
     Raises:
-        FlowValidationError: ``kestra`` is not one of :data:`~.state.KESTRA_VERSIONS`.
+        FlowValidationError: ``kestra`` is not one of :data:`~.versions.KESTRA_VERSIONS`.
     """
 
     def __init__(
@@ -105,6 +104,7 @@ class Renderer:
             functions=self.functions,
             render=lambda value, recursive: self._render_again(value, recursive, where),
             secret=lambda name: self.secrets.resolve(name, self._where(where)),
+            kestra=self.kestra,
         )
         token = set_state(state)
         try:

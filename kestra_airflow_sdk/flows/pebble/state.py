@@ -11,42 +11,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 from jinja2 import StrictUndefined
 from jinja2.exceptions import UndefinedError
 from jinja2.runtime import LoopContext
 from pydantic import SecretStr
 
-from ..errors import FlowValidationError
 from .values import ExpressionProblem
+from .versions import KestraVersion
 
 __all__ = [
-    "KESTRA_VERSIONS",
-    "KestraVersion",
     "PebbleUndefined",
     "RenderState",
     "UndefinedVariable",
     "current_state",
-    "kestra_version",
     "lookup",
     "reset_state",
     "reveal",
     "reveal_deep",
     "set_state",
 ]
-
-#: the Kestra versions whose expression semantics the renderer follows (see :class:`Renderer`)
-KestraVersion = Literal["1.3", "2.0"]
-KESTRA_VERSIONS: tuple[KestraVersion, ...] = ("1.3", "2.0")
-
-
-def kestra_version(value: object) -> KestraVersion:
-    """``value`` when it is one of :data:`KESTRA_VERSIONS`; else a :class:`FlowValidationError`."""
-    for version in KESTRA_VERSIONS:
-        if value == version:
-            return version
-    raise FlowValidationError(f"kestra must be one of {', '.join(KESTRA_VERSIONS)}, got {value!r}")
 
 
 class UndefinedVariable(UndefinedError):
@@ -100,6 +85,8 @@ class RenderState:
     tainted: bool = False
     #: the secret values revealed so far, masked in error messages
     revealed: set[str] = field(default_factory=set)
+    #: the Kestra version whose expressions are rendered
+    kestra: KestraVersion = "1.3"
 
 
 _STATE: ContextVar[RenderState | None] = ContextVar("pebble_render_state", default=None)
