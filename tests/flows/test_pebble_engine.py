@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -246,19 +247,59 @@ def test_rendering_is_not_recursive_unless_render_asks(kestra: str) -> None:
 
 
 def test_functions_kestra_2_added_are_known_in_2_0_only() -> None:
-    text = "{{ isWeekend(trigger.date) }}"
+    text = "{{ isPublicHoliday(trigger.date, 'FR') }}"
     (unknown,) = check_template(text)
-    assert unknown.startswith("unknown function isWeekend()") and "isWeekend" not in unknown.split(":", 1)[1]
+    assert unknown.startswith("unknown function isPublicHoliday()")
+    assert "isPublicHoliday" not in unknown.split(":", 1)[1]  # not among the functions 1.3 knows
     assert check_template(text, kestra="2.0") == []
     assert check_template(text, local=True, kestra="2.0") == [
-        "function isWeekend() is not supported by the local runner"
+        "function isPublicHoliday() is not supported by the local runner"
     ]
     with pytest.raises(
-        ExpressionError, match=r"isWeekend\(\) of Kestra 2\.0 is not supported by the local runner"
+        ExpressionError, match=r"isPublicHoliday\(\) of Kestra 2\.0 is not supported by the local runner"
     ):
         _renderer("2.0", trigger={"date": "2026-01-03"}).render_text(text)
     with pytest.raises(ExpressionError, match=r"unknown function isWeekend\(\)"):
-        _renderer("1.3", trigger={"date": "2026-01-03"}).render_text(text)
+        _renderer("1.3", trigger={"date": "2026-01-03"}).render_text("{{ isWeekend(trigger.date) }}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{{ dayOfWeek('2025-01-06T00:30:00+02:00') }}", "MONDAY"),  # the day as written, not in UTC
+        ("{{ dayOfWeek(d) }}", "SATURDAY"),
+        ("{{ dayOfWeek('2025-01-05T23:30:00Z[Europe/Paris]') }}", "SUNDAY"),
+        ("{{ dayOfMonth('2026-02-28') }}/{{ monthOfYear('2026-02-28') }}", "28/2"),
+        ("{{ hourOfDay('2025-01-06T14:30:00+02:00') }} {{ hourOfDay('2025-01-06T09:05') }}", "14 9"),
+        ("{{ hourOfDay(moment) }}", "22"),
+        ("{{ isWeekend('2026-01-03') }} {{ isWeekend('2026-01-05T10:00:00Z') }}", "true false"),
+        ("{{ isDayWeekInMonth('2026-01-05', 'monday', 'FIRST') }}", "true"),
+        ("{{ isDayWeekInMonth('2026-01-12', 'MONDAY', 'second') }}", "true"),
+        ("{{ isDayWeekInMonth('2026-01-26', 'MONDAY', 'LAST') }}", "true"),
+        ("{{ isDayWeekInMonth('2026-01-19', 'MONDAY', 'LAST') }}", "false"),
+        ("{{ isDayWeekInMonth('2026-02-27', 'FRIDAY', 'LAST') }}", "true"),
+        ("{{ isDayWeekInMonth(date='2026-01-22', dayOfWeek='THURSDAY', position='FOURTH') }}", "true"),
+    ],
+)
+def test_kestra_2_calendar_functions(text: str, expected: str) -> None:
+    moment = datetime(2026, 1, 3, 22, 15, tzinfo=timezone(timedelta(hours=-5)))
+    assert _renderer("2.0", d="2026-01-03", moment=moment).render_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{{ dayOfWeek('2025-01-06T10:00:00') }}", "could not parse 'date'"),  # no offset: Kestra refuses too
+        ("{{ hourOfDay('2025-01-06') }}", "could not parse 'date'"),
+        ("{{ isWeekend('monday') }}", "could not parse 'date'"),
+        ("{{ isDayWeekInMonth('2026-01-05', 'LUNDI', 'FIRST') }}", "dayOfWeek 'LUNDI' is not one of MONDAY"),
+        ("{{ isDayWeekInMonth('2026-01-05', 'MONDAY', 'FIFTH') }}", "position 'FIFTH' is not one of FIRST"),
+        ("{{ dayOfWeek() }}", "expects a 'date' argument"),
+    ],
+)
+def test_kestra_2_calendar_functions_name_what_is_wrong(text: str, problem: str) -> None:
+    with pytest.raises(ExpressionError, match=re.escape(problem)):
+        _renderer("2.0").render_text(text)
 
 
 def test_current_each_output_went_with_foreach_in_2_0() -> None:

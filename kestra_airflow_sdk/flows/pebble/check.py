@@ -9,7 +9,7 @@ from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
 
 from .filters import FILTERS
-from .functions import FUNCTIONS, KESTRA_FUNCTIONS, RUNNER_FUNCTIONS
+from .functions import FUNCTIONS, FUNCTIONS_2_0, KESTRA_FUNCTIONS, RUNNER_FUNCTIONS
 from .predicates import TESTS
 from .syntax import function_calls, is_template, parse
 from .versions import ADDED_IN_2_0, REMOVED_IN_2_0, KestraVersion, kestra_version
@@ -52,6 +52,7 @@ def template_problems(
     known_functions = {*KESTRA_FUNCTIONS, *(ADDED_IN_2_0 if kestra == "2.0" else ())} - {
         n for _, n in removed
     }
+    local_functions = {*FUNCTIONS, *(FUNCTIONS_2_0 if kestra == "2.0" else ())}
     filters = [n for n in FILTERS if ("filter", n) not in removed]
     for node in tree.find_all(nodes.Filter):
         if node.name.startswith("op:"):  # the parser's own operators: no template can spell them
@@ -75,7 +76,7 @@ def template_problems(
             problems.append(
                 f"unknown function {name}(); Kestra's functions are: {_known({*known_functions, *given})}"
             )
-        elif local and name not in FUNCTIONS and name not in given:
+        elif local and name not in local_functions and name not in given:
             problems.append(f"function {name}() is not supported by the local runner")
     return list(dict.fromkeys(problems))
 

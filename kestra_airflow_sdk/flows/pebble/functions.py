@@ -18,11 +18,19 @@ from typing import Any
 import yaml
 
 from . import dates
+from .calendar_functions import CALENDAR_FUNCTIONS
 from .state import PebbleUndefined, current_state, reveal, reveal_deep
 from .values import ExpressionProblem, arguments_problem, inclusive_range, to_number
 from .versions import ADDED_IN_2_0
 
-__all__ = ["FUNCTIONS", "KESTRA_FUNCTIONS", "RUNNER_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "dispatch"]
+__all__ = [
+    "FUNCTIONS",
+    "FUNCTIONS_2_0",
+    "KESTRA_FUNCTIONS",
+    "RUNNER_FUNCTIONS",
+    "UNSUPPORTED_FUNCTIONS",
+    "dispatch",
+]
 
 #: functions bound to an execution: the runner passes them to ``Renderer(functions=...)``
 RUNNER_FUNCTIONS = frozenset({"errorLogs", "tasksWithState", "currentEachOutput"})
@@ -111,6 +119,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "printContext": _print_context,
     "fetchContext": _print_context,
 }
+#: the functions Kestra 2.0 added that the local runner has (with ``kestra="2.0"`` only)
+FUNCTIONS_2_0: dict[str, Callable[..., Any]] = dict(CALENDAR_FUNCTIONS)
 #: every function Kestra knows (a name outside it is an error in Kestra too)
 KESTRA_FUNCTIONS = frozenset({*FUNCTIONS, *RUNNER_FUNCTIONS, *UNSUPPORTED_FUNCTIONS})
 _KEYWORDS = {"json": "json_", "yaml": "yaml_"}  # Kestra argument names that clash with Python's
@@ -123,6 +133,8 @@ def dispatch(name: str, /, *args: Any, **kwargs: Any) -> Any:
             return value
     state = current_state()
     function = state.functions.get(name) or FUNCTIONS.get(name)
+    if function is None and state.kestra == "2.0":
+        function = FUNCTIONS_2_0.get(name)
     if function is None:
         if name in UNSUPPORTED_FUNCTIONS:
             raise ExpressionProblem(

@@ -24,7 +24,7 @@ REMOVED_IN_2_0 = {
     ("function", "json"): "use fromJson()",
     ("function", "currentEachOutput"): "ForEach is replaced by Loop",
 }
-#: the functions Kestra 2.0 added (known with ``kestra="2.0"``; the local runner has none of them)
+#: the functions Kestra 2.0 added (known with ``kestra="2.0"``; the local runner has the calendar ones)
 ADDED_IN_2_0 = frozenset(
     {
         "env",
