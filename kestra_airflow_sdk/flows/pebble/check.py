@@ -49,9 +49,8 @@ def template_problems(
     ``functions`` is given."""
     problems: list[str] = []
     removed = REMOVED_IN_2_0 if kestra == "2.0" else {}
-    known_functions = {*KESTRA_FUNCTIONS, *(ADDED_IN_2_0 if kestra == "2.0" else ())} - {
-        n for _, n in removed
-    }
+    removed_functions = {name for kind, name in removed if kind == "function"}
+    known_functions = {*KESTRA_FUNCTIONS, *(ADDED_IN_2_0 if kestra == "2.0" else ())} - removed_functions
     local_functions = {*FUNCTIONS, *(FUNCTIONS_2_0 if kestra == "2.0" else ())}
     filters = [n for n in FILTERS if ("filter", n) not in removed]
     for node in tree.find_all(nodes.Filter):
@@ -107,7 +106,8 @@ def check_template(
     if not is_template(text):
         return []
     if functions is None:  # the runner's functions that exist in that version
-        functions = RUNNER_FUNCTIONS - {name for _, name in (REMOVED_IN_2_0 if version == "2.0" else {})}
+        removed = REMOVED_IN_2_0 if version == "2.0" else {}
+        functions = RUNNER_FUNCTIONS - {name for kind, name in removed if kind == "function"}
     return list(_check(text, frozenset(functions), local, version))
 
 
