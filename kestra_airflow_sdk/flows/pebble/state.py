@@ -2,8 +2,8 @@
 
 This module is the bottom of the pebble package's runtime: filters, tests and functions import it,
 and it imports none of them. Per render, the state a template needs (secret resolver, runner
-functions, whether a secret was read) lives in a :class:`contextvars.ContextVar`, so one compiled
-template serves every renderer.
+functions, whether a secret was read, the Kestra version) lives in a :class:`contextvars.ContextVar`,
+so one compiled template serves every renderer.
 """
 
 from __future__ import annotations
