@@ -140,8 +140,7 @@ def secret_names(document: Mapping[str, Any]) -> list[str]:
     from jinja2 import nodes
     from jinja2.exceptions import TemplateSyntaxError
 
-    from .pebble.environment import parse
-    from .pebble.syntax import CALL, is_template
+    from .pebble.syntax import CALL, is_template, parse
 
     found: dict[str, str] = {}
 
@@ -151,11 +150,14 @@ def secret_names(document: Mapping[str, Any]) -> list[str]:
                 tree = parse(value)
             except TemplateSyntaxError:
                 return
-            for call in tree.find_all(nodes.Call):
-                if not (isinstance(call.node, nodes.EnvironmentAttribute) and call.node.name == CALL):
-                    continue
-                function, *args = call.args
-                if isinstance(function, nodes.Const) and function.value == "secret" and len(args) == 1:
+            for call in tree.find_all(nodes.Filter):  # a function call: ``op:call`` on the name
+                function, args = call.node, call.args
+                if (
+                    call.name == CALL
+                    and isinstance(function, nodes.Const)
+                    and function.value == "secret"
+                    and len(args) == 1
+                ):
                     name = args[0]
                     if isinstance(name, nodes.Const) and isinstance(name.value, str):
                         found.setdefault(name.value.upper(), name.value)

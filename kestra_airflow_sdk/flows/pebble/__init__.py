@@ -1,17 +1,28 @@
-"""Kestra's Pebble expressions, evaluated on Jinja2's sandboxed environment.
+"""Kestra's Pebble expressions, parsed by the package's own lexer and Jinja2's parser (public API)
+and evaluated on Jinja2's sandboxed environment.
 
-See :mod:`.syntax` for how Pebble's grammar is adapted, :mod:`.values` for how values print and
-combine, :mod:`.filters`, :mod:`.text`, :mod:`.dates`, :mod:`.predicates` and :mod:`.functions` for
-Kestra's filters, tests and functions,
-:mod:`.check` for static checks and :mod:`.renderer` for the :class:`Renderer` tasks use.
+The modules form layers, each importing only those below it (checked by an import-linter contract):
+:mod:`.renderer` (the :class:`Renderer` tasks use), :mod:`.environment` (compiling and operators),
+:mod:`.check` (static checks), :mod:`.syntax` and :mod:`.lexer` (Pebble's grammar);
+:mod:`.filters`, :mod:`.functions`, :mod:`.predicates` (Kestra's filters, functions and tests, with
+:mod:`.text` and :mod:`.dates`); :mod:`.state` (undefined values, secrets, the render in progress);
+:mod:`.values` (how values print and combine) and :mod:`.versions` (Kestra 1.3 and 2.0).
 """
 
 from __future__ import annotations
 
-from . import environment as environment  # first: it builds the environment from filters/functions
 from .check import check_template
 from .functions import RUNNER_FUNCTIONS
 from .renderer import Renderer, render_text
 from .values import iso
+from .versions import KESTRA_VERSIONS, KestraVersion
 
-__all__ = ["RUNNER_FUNCTIONS", "Renderer", "check_template", "iso", "render_text"]
+__all__ = [
+    "KESTRA_VERSIONS",
+    "RUNNER_FUNCTIONS",
+    "KestraVersion",
+    "Renderer",
+    "check_template",
+    "iso",
+    "render_text",
+]

@@ -17,8 +17,8 @@ import yaml
 from babel.numbers import format_decimal
 
 from . import dates
-from .environment import PebbleUndefined
-from .environment import reveal_deep as reveal
+from .state import PebbleUndefined
+from .state import reveal_deep as reveal
 from .text import TEXT_FILTERS
 from .values import (
     ExpressionProblem,

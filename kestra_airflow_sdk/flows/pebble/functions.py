@@ -18,10 +18,19 @@ from typing import Any
 import yaml
 
 from . import dates
-from .environment import PebbleUndefined, current_state, reveal, reveal_deep
+from .calendar_functions import CALENDAR_FUNCTIONS
+from .state import PebbleUndefined, current_state, reveal, reveal_deep
 from .values import ExpressionProblem, arguments_problem, inclusive_range, to_number
+from .versions import ADDED_IN_2_0
 
-__all__ = ["FUNCTIONS", "KESTRA_FUNCTIONS", "RUNNER_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "dispatch"]
+__all__ = [
+    "FUNCTIONS",
+    "FUNCTIONS_2_0",
+    "KESTRA_FUNCTIONS",
+    "RUNNER_FUNCTIONS",
+    "UNSUPPORTED_FUNCTIONS",
+    "dispatch",
+]
 
 #: functions bound to an execution: the runner passes them to ``Renderer(functions=...)``
 RUNNER_FUNCTIONS = frozenset({"errorLogs", "tasksWithState", "currentEachOutput", "loopOutputs"})
@@ -110,32 +119,40 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "printContext": _print_context,
     "fetchContext": _print_context,
 }
+#: the functions Kestra 2.0 added that the local runner has (with ``kestra="2.0"`` only)
+FUNCTIONS_2_0: dict[str, Callable[..., Any]] = dict(CALENDAR_FUNCTIONS)
 #: every function Kestra knows (a name outside it is an error in Kestra too)
 KESTRA_FUNCTIONS = frozenset({*FUNCTIONS, *RUNNER_FUNCTIONS, *UNSUPPORTED_FUNCTIONS})
 _KEYWORDS = {"json": "json_", "yaml": "yaml_"}  # Kestra argument names that clash with Python's
 
 
-def dispatch(__name: str, *args: Any, **kwargs: Any) -> Any:
-    """Call the function ``__name`` (the template's ``name(args)``)."""
+def dispatch(name: str, /, *args: Any, **kwargs: Any) -> Any:
+    """Call the function ``name`` (the template's ``name(args)``)."""
     for value in (*args, *kwargs.values()):
         if isinstance(value, PebbleUndefined):
             return value
     state = current_state()
-    function = state.functions.get(__name) or FUNCTIONS.get(__name)
+    function = state.functions.get(name) or FUNCTIONS.get(name)
+    if function is None and state.kestra == "2.0":
+        function = FUNCTIONS_2_0.get(name)
     if function is None:
-        if __name in UNSUPPORTED_FUNCTIONS:
+        if name in UNSUPPORTED_FUNCTIONS:
             raise ExpressionProblem(
-                f"the function {__name}() needs Kestra's storage and is not supported locally"
+                f"the function {name}() needs Kestra's storage and is not supported locally"
             )
-        if __name in RUNNER_FUNCTIONS:
-            raise ExpressionProblem(f"the function {__name}() is not available in this part of the flow")
-        raise ExpressionProblem(f"unknown function {__name}(); supported: {', '.join(sorted(FUNCTIONS))}")
+        if name in RUNNER_FUNCTIONS:
+            raise ExpressionProblem(f"the function {name}() is not available in this part of the flow")
+        if name in ADDED_IN_2_0 and state.kestra == "2.0":
+            raise ExpressionProblem(
+                f"the function {name}() of Kestra 2.0 is not supported by the local runner"
+            )
+        raise ExpressionProblem(f"unknown function {name}(); supported: {', '.join(sorted(FUNCTIONS))}")
     args = tuple(reveal_deep(a) for a in args)
     kwargs = {_KEYWORDS.get(k, k): reveal_deep(v) for k, v in kwargs.items()}
     try:
         return function(*args, **kwargs)
     except TypeError as exc:
-        problem = arguments_problem(f"{__name}()", exc)
+        problem = arguments_problem(f"{name}()", exc)
         if problem is None:
             raise
         raise problem from None

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .environment import PebbleUndefined, reveal_deep
+from .state import PebbleUndefined, reveal_deep
 from .values import is_empty, is_number
 
 __all__ = ["TESTS"]
@@ -17,7 +17,7 @@ def _test(function: Callable[[Any], bool]) -> Callable[..., bool]:
 
     def apply(value: Any, *args: Any) -> bool:
         if isinstance(value, PebbleUndefined):
-            value._fail_with_undefined_error()
+            value.fail()
         return function(reveal_deep(value), *map(reveal_deep, args))
 
     return apply

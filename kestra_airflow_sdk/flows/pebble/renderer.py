@@ -11,9 +11,17 @@ from pydantic import SecretStr
 from ..errors import ExpressionError
 from ..secrets import MASK, SecretResolver
 from .check import TemplateProblem, syntax_message
-from .environment import RenderState, UndefinedVariable, compile_template, reset_state, reveal, set_state
+from .environment import compile_template
+from .state import (
+    RenderState,
+    UndefinedVariable,
+    reset_state,
+    reveal,
+    set_state,
+)
 from .syntax import is_template
 from .values import ExpressionProblem
+from .versions import KestraVersion, kestra_version
 
 __all__ = ["MAX_RENDERING", "Renderer", "render_text"]
 
@@ -30,6 +38,16 @@ class Renderer:
         task_id: the task being rendered, for error messages.
         functions: the execution-bound functions the runner supplies, by name (e.g. ``errorLogs``,
             ``tasksWithState``); each is called with the template's arguments and returns plain data.
+        kestra: the Kestra version whose expression semantics to follow, ``"1.3"`` (the default) or
+            ``"2.0"``. Kestra 2.0 removed the ``json`` filter and the ``json()`` function: with
+            ``"2.0"`` they are an error naming their replacements, the ``toJson`` filter and the
+            ``fromJson()`` function, which both versions have. Rendering is not recursive in either:
+            an expression's value is printed as it is, and ``render()`` renders it again on request
+            (1.x's ``kestra.variables.recursive-rendering`` server option, off by default, is gone in
+            2.0 and not modelled here).
+
+    Raises:
+        FlowValidationError: ``kestra`` is not one of :data:`~.versions.KESTRA_VERSIONS`.
     """
 
     def __init__(
@@ -38,9 +56,11 @@ class Renderer:
         secrets: SecretResolver,
         task_id: str = "",
         functions: Mapping[str, Callable[..., Any]] | None = None,
+        kestra: KestraVersion = "1.3",
     ) -> None:
+        self.kestra = kestra_version(kestra)
         self.variables = variables
-        self._context = variables if isinstance(variables, dict) else dict(variables)
+        self._scope = variables if isinstance(variables, dict) else dict(variables)
         self.secrets = secrets
         self.task_id = task_id
         self.functions = dict(functions or {})
@@ -84,10 +104,11 @@ class Renderer:
             functions=self.functions,
             render=lambda value, recursive: self._render_again(value, recursive, where),
             secret=lambda name: self.secrets.resolve(name, self._where(where)),
+            kestra=self.kestra,
         )
         token = set_state(state)
         try:
-            result = compile_template(text).render(self._context)
+            result = compile_template(text, self.kestra).render(self._scope)
         except ExpressionError:
             raise
         except Exception as exc:
@@ -142,6 +163,13 @@ def reveal_all(value: Any) -> Any:
     return reveal(value)
 
 
-def render_text(text: str, variables: Mapping[str, Any], secrets: SecretResolver | None = None) -> Any:
-    """Render one string against ``variables`` (convenience for tests and one-off use)."""
-    return Renderer(variables, secrets or SecretResolver()).render_text(text)
+def render_text(
+    text: str,
+    variables: Mapping[str, Any],
+    secrets: SecretResolver | None = None,
+    *,
+    kestra: KestraVersion = "1.3",
+) -> Any:
+    """Render one string against ``variables`` (convenience for tests and one-off use); ``kestra``
+    as in :class:`Renderer`."""
+    return Renderer(variables, secrets or SecretResolver(), kestra=kestra).render_text(text)

@@ -1,37 +1,40 @@
-"""Pebble's grammar on Jinja2's lexer and parser: the few places where the two languages differ.
+"""Pebble's grammar on Jinja2's parser (public API): the few places where the two languages differ.
 
 Jinja2 and Pebble share the template structure (``{{ }}``, ``{% %}``, ``{# #}``, whitespace control
-``{{- -}}``, ``{% raw %}``) and most of the expression grammar. This module adapts the rest:
+``{{- -}}``, ``{% raw %}``) and most of the expression grammar. The package's own lexer
+(:mod:`.lexer`) reads Pebble's extra operators ``??``, ``???``, ``?`` (ternary) and ``..`` (range);
+this module adapts the rest:
 
-* the lexer learns Pebble's extra operators ``??``, ``???``, ``?`` (ternary) and ``..`` (range);
 * the expression parser is Pebble's precedence-climbing parser (its operator table and
   precedences, e.g. ``|`` binds looser than ``~`` and ``??``; unary ``not``/``-`` bind tightest),
   producing Jinja nodes. Operators whose semantics differ from Python's compile to calls of
   internal filters named ``op:<name>`` (a name no template can spell);
+* ``a ?? b`` evaluates ``a`` once: ``op:unwrap(op:coalesce(a) or op:box(b))``, where ``op:coalesce``
+  boxes a present value and Python's ``or`` evaluates ``b`` only when ``a`` was absent;
 * only Kestra's tags are parsed: ``if``/``elseif``/``else``, ``for``/``else``, ``set``, ``filter``
   and ``raw``; ``include``, ``import``, ``extends``, ``macro``, ``block`` ... are refused;
-* a function is called by its bare name (``now()``) through one dispatcher held by the environment
-  (not a variable), so a variable can never shadow it and calling anything else (a method) is refused.
+* a function is called by its bare name (``now()``) as the internal filter :data:`CALL` applied to
+  the name, so a variable can never shadow it and calling anything else (a method) is refused;
+  unpacked arguments (``now(*x)``, ``f(**kw)``) are a syntax error, never dropped.
 """
 
 from __future__ import annotations
 
-import re
+from functools import cached_property
 from typing import Any
 
-from jinja2 import nodes
-from jinja2.lexer import TOKEN_BLOCK_BEGIN, TOKEN_OPERATOR, TOKEN_VARIABLE_BEGIN, Lexer, Token, TokenStream
+from jinja2 import Environment, nodes
+from jinja2.lexer import TokenStream
 from jinja2.parser import Parser
 
-__all__ = ["CALL", "TAGS", "PebbleLexer", "PebbleParser", "is_template"]
+from .lexer import PebbleLexer
 
-#: the environment attribute every function call goes through: ``pebble_call(name, *args, **kwargs)``
-CALL = "pebble_call"
+__all__ = ["CALL", "TAGS", "PebbleParser", "function_calls", "is_template", "parse"]
+
+#: the internal filter every function call goes through: ``op:call(name, *args, **kwargs)``
+CALL = "op:call"
 #: the tags Kestra's Pebble keeps (``raw`` is handled by the lexer)
 TAGS = ("if", "for", "set", "filter")
-
-_PEBBLE_OPERATOR = "pebble_operator"
-_EXTRA_OPERATORS = re.compile(r"\?\?\?|\?\?|\?|\.\.(?!\.)")
 
 # Pebble's binary operators (CoreExtension + Kestra's Extension): token -> (precedence, kind)
 _BINARY: dict[str, tuple[int, str]] = {
@@ -69,38 +72,29 @@ def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text or "{#" in text
 
 
-class PebbleLexer(Lexer):
-    """Jinja's lexer plus Pebble's ``??``, ``???``, ``?`` and ``..`` operators; refuses string
-    interpolation (``"#{...}"``), which Jinja would print literally."""
+class _ParsingEnvironment(Environment):
+    """What Jinja2's parser needs of an environment: Pebble's lexer (and no extensions)."""
 
-    def __init__(self, environment: Any) -> None:
-        super().__init__(environment)
-        extra = type(self.rules[TOKEN_VARIABLE_BEGIN][0])(_EXTRA_OPERATORS, _PEBBLE_OPERATOR, None)
-        for state in (TOKEN_BLOCK_BEGIN, TOKEN_VARIABLE_BEGIN):
-            rules = list(self.rules[state])
-            at = next(i for i, rule in enumerate(rules) if rule.tokens == TOKEN_OPERATOR)
-            rules.insert(at, extra)
-            self.rules[state] = rules
+    @cached_property
+    def lexer(self) -> PebbleLexer:
+        return PebbleLexer(self)
 
-    def wrap(self, stream: Any, name: str | None = None, filename: str | None = None) -> Any:
-        for token in super().wrap(self._checked(stream, name, filename), name, filename):
-            if token.type == _PEBBLE_OPERATOR:
-                yield Token(token.lineno, f"op:{token.value}", token.value)
-            else:
-                yield token
 
-    def _checked(self, stream: Any, name: str | None, filename: str | None) -> Any:
-        from jinja2.exceptions import TemplateSyntaxError
+_PARSING = _ParsingEnvironment(keep_trailing_newline=True)
 
-        for lineno, kind, value in stream:
-            if kind == "string" and value.startswith('"') and "#{" in value:
-                raise TemplateSyntaxError(
-                    f"string interpolation {value} is not supported; concatenate with ~ instead",
-                    lineno,
-                    name,
-                    filename,
-                )
-            yield lineno, kind, value
+
+def parse(source: str) -> nodes.Template:
+    """The syntax tree of a Pebble template (raises Jinja2's ``TemplateSyntaxError``)."""
+    return PebbleParser(_PARSING, source).parse()
+
+
+def function_calls(tree: nodes.Node) -> list[str]:
+    """The names of the functions a parsed template calls, in order."""
+    return [
+        str(node.node.as_const())
+        for node in tree.find_all(nodes.Filter)
+        if node.name == CALL and isinstance(node.node, nodes.Const)
+    ]
 
 
 class PebbleParser(Parser):
@@ -140,16 +134,21 @@ class PebbleParser(Parser):
             break
         return result
 
-    def parse_for(self) -> nodes.If:  # type: ignore[override]
+    def parse_for(self) -> list[nodes.Node]:  # type: ignore[override]
         lineno = self.stream.expect("name:for").lineno
         target = nodes.Name(self.stream.expect("name").value, "store", lineno=lineno)
         self.stream.expect("name:in")
         source = self.parse_expression()
         body = self.parse_statements(("name:endfor", "name:else"))
         else_ = [] if next(self.stream).value == "endfor" else self.parse_statements(("name:endfor",), True)
-        loop = nodes.For(target, self._op("iterable", source), body, else_, None, False, lineno=lineno)
-        # Pebble renders nothing at all, not even the else body, when the list is null
-        return nodes.If(self._op("not_null", source), [loop], [], [], lineno=lineno)
+        # the list is evaluated once, into a name no template can spell; Pebble renders nothing at
+        # all, not even the else body, when the list is null
+        held = self.free_identifier(lineno)
+        loop = nodes.For(target, self._op("iterable", held), body, else_, None, False, lineno=lineno)
+        return [
+            nodes.Assign(held, source, lineno=lineno),
+            nodes.If(self._op("not_null", held), [loop], [], [], lineno=lineno),
+        ]
 
     def parse_set(self) -> nodes.Assign:
         lineno = next(self.stream).lineno
@@ -205,8 +204,8 @@ class PebbleParser(Parser):
         if kind == "or":
             return nodes.Or(self._truth(left), self._truth(right), lineno=lineno)
         if kind in ("coalesce", "undefined_coalesce"):
-            present = nodes.Test(left, f"op:{kind}", [], [], None, None, lineno=lineno)
-            return nodes.CondExpr(present, left, right, lineno=lineno)
+            either = nodes.Or(self._op(kind, left), self._op("box", right), lineno=lineno)
+            return self._op("unwrap", either)
         return self._op(kind, left, right)
 
     def _operand(self) -> nodes.Expr:
@@ -220,10 +219,9 @@ class PebbleParser(Parser):
             node = nodes.Const(None, lineno=token.lineno)
         elif token.type == "name" and self.stream.look().type == "lparen":
             next(self.stream)
-            args, kwargs, _, _ = self.parse_call_args()
+            args, kwargs = self._arguments(f"{token.value}()")
             name = nodes.Const(token.value, lineno=token.lineno)
-            dispatcher = nodes.EnvironmentAttribute(CALL, lineno=token.lineno)
-            node = nodes.Call(dispatcher, [name, *args], kwargs, None, None, lineno=token.lineno)
+            node = nodes.Filter(name, CALL, args, kwargs, None, None, lineno=token.lineno)
         elif token.type == "lparen":
             next(self.stream)
             node = self.parse_expression()
@@ -263,7 +261,7 @@ class PebbleParser(Parser):
         args: list[nodes.Expr] = []
         kwargs: list[nodes.Keyword] = []
         if self.stream.current.type == "lparen":
-            args, kwargs, _, _ = self.parse_call_args()
+            args, kwargs = self._arguments(f"the filter {token.value}")
         return nodes.Filter(node, token.value, args, kwargs, None, None, lineno=token.lineno)
 
     def _test(self, node: nodes.Expr) -> nodes.Expr:
@@ -272,9 +270,17 @@ class PebbleParser(Parser):
         args: list[nodes.Expr] = []
         kwargs: list[nodes.Keyword] = []
         if self.stream.current.type == "lparen":
-            args, kwargs, _, _ = self.parse_call_args()
+            args, kwargs = self._arguments(f"the test {token.value}")
         test: nodes.Expr = nodes.Test(node, token.value, args, kwargs, None, None, lineno=token.lineno)
         return nodes.Not(test, lineno=token.lineno) if negated else test
+
+    def _arguments(self, what: str) -> tuple[list[nodes.Expr], list[nodes.Keyword]]:
+        """A call's ``(positional, name=value)`` arguments; unpacking (``*x``, ``**x``) is refused."""
+        lineno = self.stream.current.lineno
+        args, kwargs, splat, double_splat = self.parse_call_args()
+        if splat is not None or double_splat is not None:
+            self.fail(f"{what}: unpacked arguments (*x, **x) are not supported", lineno)
+        return args, kwargs
 
     def _truth(self, node: nodes.Expr) -> nodes.Expr:
         return self._op("bool", node)
