@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 from pydantic import ConfigDict, Field, ValidatorFunctionWrapHandler, field_validator, model_validator
 from typing_extensions import Unpack
 
-from .base import KestraModel
+from .base import KestraModel, dump_context
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
 from .hooks import FlowServer, PreparedRun, flow_behaviour
@@ -262,9 +262,12 @@ class Flow(KestraModel):
     def to_yaml(self) -> str:
         """The flow as Kestra YAML: keys in the order they were loaded (Kestra's usual order for a
         flow built in Python), expressions as written, ``options.auth`` for credentials."""
-        from .yaml_io import dump_document
+        from .yaml_io import dump_document, keep_timestamps
 
-        return dump_document(self.to_dict())
+        native = self.model_dump(
+            mode="python", by_alias=True, exclude_unset=True, context=dump_context(), round_trip=True
+        )
+        return dump_document(keep_timestamps(self.to_dict(), native))
 
     # ------------------------------------------------------------------ running
 

@@ -7,6 +7,7 @@ document order, and expressions in double quotes as people write them (``"{{ flo
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +19,7 @@ from .errors import FlowYamlError
 from .options import KEEP_LEGACY
 from .validation import describe_errors, flow_error
 
-__all__ = ["dump_document", "load_document", "load_flow"]
+__all__ = ["dump_document", "keep_timestamps", "load_document", "load_flow"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -122,6 +123,18 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _KestraDumper.add_representer(str, _represent_str)
+
+
+def keep_timestamps(document: Any, native: Any) -> Any:
+    """``document`` (a JSON-mode dump) with the dates and datetimes of ``native`` (the same model dumped
+    in Python mode) put back: a YAML timestamp (``after: 2023-01-01``) is written back unquoted."""
+    if isinstance(native, (datetime.date, datetime.datetime)) and isinstance(document, str):
+        return native
+    if isinstance(document, dict) and isinstance(native, dict):
+        return {key: keep_timestamps(value, native.get(key)) for key, value in document.items()}
+    if isinstance(document, list) and isinstance(native, list) and len(document) == len(native):
+        return [keep_timestamps(value, item) for value, item in zip(document, native, strict=True)]
+    return document
 
 
 def dump_document(document: dict[str, Any]) -> str:
