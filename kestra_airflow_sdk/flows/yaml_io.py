@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from .dialect import detect_kestra
 from .errors import FlowYamlError
 from .options import KEEP_LEGACY
 from .validation import describe_errors, flow_error
@@ -84,10 +85,12 @@ def _locator(root: yaml.Node) -> Callable[[tuple[Any, ...]], str]:
     return locate
 
 
-def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False) -> M:
-    """Validate a YAML flow document into ``model``, errors with line and column."""
+def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False, kestra: str | None = None) -> M:
+    """Validate a YAML flow document into ``model``, errors with line and column; ``kestra`` forces the
+    Kestra version it is read as (else detected, see :mod:`~kestra_airflow_sdk.flows.dialect`)."""
     text, name = _read(source)
     data, node = load_document(text, name)
+    version = detect_kestra(data, kestra, name)
     context = {} if upgrade else {KEEP_LEGACY: True}
     try:
         flow = model.model_validate(data, context=context)
@@ -96,6 +99,8 @@ def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False) -> M
     problems: list[str] = getattr(flow, "problems", list)()
     if problems:
         raise flow_error(problems, name)
+    if "_kestra" in model.__private_attributes__:
+        flow._kestra = version  # type: ignore[attr-defined]
     return flow
 
 
