@@ -154,7 +154,15 @@ class Flow(KestraModel):
         """This flow with its ``pluginDefaults`` applied to every task (what runs); itself without any."""
         if not self.plugin_defaults and "taskDefaults" not in (self.model_extra or {}):
             return self
-        return Flow.model_validate(self.to_dict())
+        document = self.to_dict()
+        raw = document.get("pluginDefaults", document.get("taskDefaults")) or []
+        defaults = [PluginDefault.model_validate(item) for item in raw]
+        applied = {
+            key: apply_defaults(value, defaults) if key in _TASK_LISTS else value
+            for key, value in document.items()
+            if key not in ("pluginDefaults", "taskDefaults")
+        }
+        return Flow.model_validate(applied)
 
     @field_validator("id")
     @classmethod
