@@ -66,6 +66,11 @@ REMOVED_TYPES: dict[str, tuple[str, str]] = {
     f"{_CORE}execution.Resume": ("the API or an SDK", ""),
     f"{_CORE}trigger.Toggle": ("the API or an SDK", ""),
 }
+SUBFLOW_TYPES = (
+    f"{_CORE}flow.Subflow",
+    "io.kestra.core.tasks.flows.Subflow",
+    "io.kestra.core.tasks.flows.Flow",
+)
 #: legacy type prefixes (aliases Kestra 2.0 no longer resolves)
 LEGACY_PREFIXES = ("io.kestra.core.tasks.", "io.kestra.core.models.triggers.types.")
 #: a Pebble tag or print: ``{{ ... }}`` / ``{% ... %}``
@@ -178,6 +183,19 @@ def _task_constructs(document: Mapping[str, Any]) -> Iterator[Construct]:
             for key in ("basicAuthUser", "basicAuthPassword"):
                 if key in options:
                     yield Construct("1.3", f"options.{key}", f"{path}.options", "options.auth")
+        if kind in SUBFLOW_TYPES and "outputs" in task:
+            yield Construct(
+                "1.3",
+                "Subflow outputs",
+                f"{path}.outputs",
+                "outputs declared by the child flow (outputs.<subflow>.outputs.<id>)",
+            )
+        if kind.endswith("flow.Pause"):
+            for key in ("delay", "tasks"):
+                if key in task:
+                    yield Construct(
+                        "1.3", f"Pause {key}", f"{path}.{key}", "timeout (and the tasks after the Pause)"
+                    )
         if kind.endswith("execution.Exit") and task.get("state") == "CANCELED":
             yield Construct("1.3", "Exit state CANCELED", f"{path}.state", "CANCELLED")
         if "CANCELED" in (task.get("states") or []):
@@ -198,6 +216,12 @@ def _trigger_constructs(document: Mapping[str, Any]) -> Iterator[Construct]:
                     "when / dependsOn",
                     guide_page("trigger-conditions-redesign"),
                 )
+        if "minLogLevel" in trigger:
+            yield Construct("1.3", "trigger minLogLevel", f"{path}.minLogLevel", "nothing (removed)")
+        if "backfills" in trigger:
+            yield Construct(
+                "1.3", "Schedule backfills", f"{path}.backfills", "a backfill started from the UI or API"
+            )
         for key in ("when", "dependsOn", "window"):
             if key in trigger:
                 yield Construct("2.0", f"trigger {key}", f"{path}.{key}")
@@ -214,6 +238,19 @@ def _input_constructs(document: Mapping[str, Any]) -> Iterator[Construct]:
             yield Construct("1.3", "input type ENUM", path, "SELECT")
         if "name" in spec and "id" not in spec:
             yield Construct("1.3", "input name", path, "id (displayName for the label)")
+        if spec.get("type") == "MULTISELECT" and "options" in spec:
+            yield Construct("1.3", "MULTISELECT options", f"{path}.options", "values")
+        if spec.get("type") == "FILE" and "extension" in spec:
+            yield Construct(
+                "1.3", "FILE input extension", f"{path}.extension", "nothing (no longer enforced)"
+            )
+        if spec.get("required") is False and spec.get("defaults") is not None:
+            yield Construct(
+                "1.3",
+                "optional input with defaults",
+                f"{path}.required",
+                "a required input (inputs with defaults must be required)",
+            )
 
 
 def constructs(document: Mapping[str, Any]) -> list[Construct]:

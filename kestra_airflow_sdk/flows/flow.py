@@ -295,10 +295,12 @@ class Flow(KestraModel):
         """The flow as Kestra YAML.
 
         Args:
-            kestra: the Kestra version to write for. By default (or the flow's own :attr:`kestra`)
-                the document as written: keys in the order they were loaded (Kestra's usual order
-                for a flow built in Python), spellings, expressions and dates as written. ``"2.0"``
-                upgrades a 1.3 flow (see :func:`~kestra_airflow_sdk.flows.upgrade.upgrade_document`).
+            kestra: the Kestra version to write for. A loaded flow is written by default for its
+                own :attr:`kestra`, as written: keys in the order they were loaded, spellings,
+                expressions and dates as written. A flow built in Python is written for Kestra 2.0
+                by default (in Kestra's usual key order). ``"2.0"`` upgrades a 1.3 flow (see
+                :func:`~kestra_airflow_sdk.flows.upgrade.upgrade_document`); ``"1.3"`` writes a 1.3
+                flow as it is.
 
         Raises:
             FlowValidationError: the flow cannot be written for that version; the message names each
@@ -310,7 +312,9 @@ class Flow(KestraModel):
             mode="python", by_alias=True, exclude_unset=True, context=dump_context(), round_trip=True
         )
         document = keep_timestamps(self.to_dict(), native)
-        if kestra is None or kestra == self.kestra:
+        if kestra is None:  # a loaded flow as written; one built in Python for Kestra 2.0
+            kestra = self._kestra or "2.0"
+        if kestra == self.kestra:
             return dump_document(document)
         from .upgrade import convert
 

@@ -291,6 +291,8 @@ def _upgrade_triggers(document: dict[str, Any], result: Upgrade) -> None:
             continue
         where = f"triggers[{i}] (trigger {trigger.get('id')!r})"
         page = guide_page("trigger-conditions-redesign")
+        if trigger.pop("minLogLevel", None) is not None:
+            result.changes.append(f"{where}: minLogLevel removed")
         if "preconditions" in trigger:
             result.notes.append(
                 Note(
@@ -504,6 +506,16 @@ def _upgrade_inputs(document: dict[str, Any], result: Upgrade) -> None:
         if "name" in spec and "id" not in spec:
             _replace_in_place(spec, _rename_key(spec, "name", "id"))
             result.changes.append(f"{where}: name -> id")
+        if spec.get("type") == "MULTISELECT" and "options" in spec and "values" not in spec:
+            _replace_in_place(spec, _rename_key(spec, "options", "values"))
+            result.changes.append(f"{where}: MULTISELECT options -> values")
+        if spec.get("type") == "FILE" and spec.pop("extension", None) is not None:
+            result.changes.append(f"{where}: FILE extension removed (2.0 no longer enforces it)")
+        if spec.get("required") is False and spec.get("defaults") is not None:
+            del spec["required"]
+            result.changes.append(
+                f"{where}: required: false removed (an input with defaults is required in 2.0)"
+            )
         renamed = {"BOOLEAN": "BOOL", "ENUM": "SELECT"}.get(str(spec.get("type")))
         if renamed:
             result.changes.append(f"{where} (input {spec.get('id')!r}): type {spec['type']} -> {renamed}")

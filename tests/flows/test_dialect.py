@@ -298,3 +298,73 @@ def test_cli_upgrade_and_validate_kestra(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["upgrade", str(source)]) == 2  # a folder needs -o
     assert main(["upgrade", str(source / "team" / "each.yaml")]) == 0
     assert yaml.safe_load(capsys.readouterr().out)["tasks"][0]["type"] == "io.kestra.plugin.core.flow.Loop"
+
+
+def test_input_and_trigger_rules() -> None:
+    document = yaml.safe_load(
+        NEUTRAL
+        + dedent(
+            """\
+            inputs:
+              - id: pick
+                type: MULTISELECT
+                options: [a, b]
+                defaults: [a]
+              - id: upload
+                type: FILE
+                extension: .csv
+                required: false
+              - id: who
+                type: STRING
+                required: false
+                defaults: me
+            triggers:
+              - id: t
+                type: io.kestra.plugin.core.trigger.Webhook
+                key: k
+                minLogLevel: WARN
+            """
+        )
+    )
+    assert detect_kestra(document) == "1.3"
+    result = upgrade_document(document)
+    assert result.document["inputs"] == [
+        {"id": "pick", "type": "MULTISELECT", "values": ["a", "b"], "defaults": ["a"]},
+        {"id": "upload", "type": "FILE", "required": False},
+        {"id": "who", "type": "STRING", "defaults": "me"},
+    ]
+    assert result.document["triggers"] == [
+        {"id": "t", "type": "io.kestra.plugin.core.trigger.Webhook", "key": "k"}
+    ]
+    assert result.errors == []
+
+
+def test_subflow_outputs_and_pause_delay_are_left_to_a_person() -> None:
+    document = yaml.safe_load(
+        NEUTRAL
+        + "  - id: child\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: n\n    flowId: f\n"
+        + "    outputs:\n      x: '{{ outputs.a.value }}'\n"
+        + "  - id: wait\n    type: io.kestra.plugin.core.flow.Pause\n    delay: PT1M\n"
+    )
+    errors = {n.where: n.message for n in upgrade_document(document).errors}
+    assert errors == {
+        "tasks[1] (task 'child').outputs": "Subflow outputs has no automatic rewrite: use outputs declared by the child "
+        "flow (outputs.<subflow>.outputs.<id>)",
+        "tasks[2] (task 'wait').delay": "Pause delay has no automatic rewrite: use timeout (and the tasks after the Pause)",
+    }
+
+
+def test_a_flow_built_in_python_is_written_for_kestra_2_0_unless_1_3_is_asked_for() -> None:
+    from kestra_airflow_sdk.flows import ForEach, Log
+
+    flow = Flow("built", "company.team").task(
+        ForEach(id="each", values=["a"], tasks=[Log(id="hello", message="{{ taskrun.value }}")])
+    )
+    assert flow.kestra == "1.3"
+    written = yaml.safe_load(flow.to_yaml())
+    assert written["tasks"][0]["type"] == "io.kestra.plugin.core.flow.Loop"
+    assert written["tasks"][0]["tasks"][0]["message"] == "{{ item.value }}"
+    assert (
+        yaml.safe_load(flow.to_yaml(kestra="1.3"))["tasks"][0]["type"] == "io.kestra.plugin.core.flow.ForEach"
+    )
+    assert Flow.from_yaml(flow.to_yaml(kestra="1.3")).to_yaml() == flow.to_yaml(kestra="1.3")
