@@ -175,7 +175,12 @@ def _upgrade(args: argparse.Namespace) -> int:
     )
     failed = 0
     for path in files:
-        text, result = upgrade_text(path.read_text(encoding="utf-8"), str(path))
+        try:
+            text, result = upgrade_text(path.read_text(encoding="utf-8"), str(path))
+        except FlowError as exc:  # not a flow, or one mixing 1.3 and 2.0: the next file still goes
+            _err(f"{path}: {exc}")
+            failed += 1
+            continue
         for change in result.changes:
             _err(f"{path}: {change}")
         for note in result.notes:

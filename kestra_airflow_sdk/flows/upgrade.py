@@ -852,22 +852,21 @@ def upgrade_document(document: dict[str, Any], *, rules: Collection[str] | None 
 
 def check_kestra2(document: dict[str, Any]) -> list[Note]:
     """What Kestra 2.0 would say of ``document`` as it is: each 1.3 construct it rejects (``error``,
-    saying when ``upgrade`` converts it) and what would break at run time (``warning``)."""
+    saying whether ``upgrade`` converts it, and why not when it does not) and what would break at
+    run time (``warning``)."""
     upgraded = upgrade_document(document)
-    converted = {c.where for c in constructs(document) if c.kestra == "1.3"} - {
-        n.where for n in upgraded.errors
-    }
-    notes = [
-        Note(
-            "error",
-            c.where,
-            f"{c.name} was removed in Kestra 2.0; use {c.replacement}"
-            + (" (kestra-airflow upgrade converts it)" if c.where in converted else ""),
-            c.page,
+    left = {n.where: n.message for n in upgraded.errors}
+    notes = []
+    for construct in constructs(document):
+        if construct.kestra != "1.3":
+            continue
+        verdict = (
+            f"upgrade cannot convert it: {left[construct.where]}"
+            if construct.where in left
+            else "kestra-airflow upgrade converts it"
         )
-        for c in constructs(document)
-        if c.kestra == "1.3"
-    ]
+        message = f"{construct.name} was removed in Kestra 2.0; use {construct.replacement} ({verdict})"
+        notes.append(Note("error", construct.where, message, construct.page))
     seen = {n.where for n in notes}
     return notes + [n for n in upgraded.notes if n.severity == "warning" or n.where not in seen]
 

@@ -99,6 +99,8 @@ def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False, kest
     problems: list[str] = getattr(flow, "problems", list)()
     if problems:
         raise flow_error(problems, name)
+    if upgrade and kestra is None:  # the legacy options were rewritten: what is the flow now
+        version = detect_kestra(flow.model_dump(mode="json", by_alias=True, exclude_unset=True))
     if "_kestra" in model.__private_attributes__:
         flow._kestra = version  # type: ignore[attr-defined]
     return flow

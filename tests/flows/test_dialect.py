@@ -368,3 +368,38 @@ def test_a_flow_built_in_python_is_written_for_kestra_2_0_unless_1_3_is_asked_fo
         yaml.safe_load(flow.to_yaml(kestra="1.3"))["tasks"][0]["type"] == "io.kestra.plugin.core.flow.ForEach"
     )
     assert Flow.from_yaml(flow.to_yaml(kestra="1.3")).to_yaml() == flow.to_yaml(kestra="1.3")
+
+
+def test_upgrade_option_rewrites_the_legacy_options_into_a_2_0_flow(issue_flow_text: str) -> None:
+    assert Flow.from_yaml(issue_flow_text).kestra == "1.3"  # options.basicAuthUser
+    assert Flow.from_yaml(issue_flow_text, upgrade=True).kestra == "2.0"
+
+
+def test_check_kestra2_says_why_a_construct_is_not_converted() -> None:
+    document = yaml.safe_load(
+        NEUTRAL
+        + "triggers:\n  - id: t\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@hourly'\n"
+        + "    conditions:\n      - type: io.kestra.plugin.core.condition.TimeBetween\n        after: '09:00:00'\n"
+    )
+    (note,) = check_kestra2(document)
+    assert note.severity == "error" and note.where == "triggers[0] (trigger 't').conditions"
+    assert (
+        "upgrade cannot convert it: a TimeBetween condition cannot be converted to when/dependsOn"
+        in note.message
+    )
+
+
+def test_cli_upgrade_goes_on_after_a_file_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a_mixed.yaml").write_text(
+        LOOP + "  - id: old\n    type: io.kestra.plugin.core.flow.ForEach\n    values: [1]\n"
+        "    tasks:\n      - id: x\n        type: io.kestra.plugin.core.log.Log\n        message: x\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "in" / "b_each.yaml").write_text(FOREACH, encoding="utf-8")
+    assert main(["upgrade", str(tmp_path / "in"), "-o", str(tmp_path / "out")]) == 1
+    assert "a_mixed.yaml: Flow" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "a_mixed.yaml").exists()
+    assert Flow.from_yaml(tmp_path / "out" / "b_each.yaml", kestra="2.0").kestra == "2.0"
