@@ -403,3 +403,95 @@ def test_cli_upgrade_goes_on_after_a_file_it_cannot_read(
     assert "a_mixed.yaml: Flow" in capsys.readouterr().err
     assert not (tmp_path / "out" / "a_mixed.yaml").exists()
     assert Flow.from_yaml(tmp_path / "out" / "b_each.yaml", kestra="2.0").kestra == "2.0"
+
+
+def test_the_task_rules_kestra_migrate_automates() -> None:
+    document = yaml.safe_load(
+        dedent(
+            """\
+            id: my_flow.v1
+            namespace: company.team
+            tasks:
+              - id: echo
+                type: io.kestra.plugin.core.debug.Echo
+                format: "{{ flow.id }}"
+                level: WARN
+              - id: stop
+                type: io.kestra.plugin.core.execution.Exit
+                state: CANCELED
+              - id: purge
+                type: io.kestra.plugin.core.kv.PurgeKV
+                expiredOnly: false
+                namespaces: [a]
+              - id: dbt
+                type: io.kestra.plugin.dbt.cli.Build
+                dbtPath: /usr/local/bin/dbt
+                dockerOptions:
+                  image: ghcr.io/kestra-io/dbt-duckdb
+              - id: run_dag
+                type: io.kestra.plugin.airflow.dags.TriggerDagRun
+                baseUrl: http://af
+                dagId: d
+                options:
+                  basicAuthUser: "{{ secret('U') }}"
+                  basicAuthPassword: "{{ secret('P') }}"
+                  readTimeout: PT1M
+              - id: save
+                type: io.kestra.plugin.core.state.Set
+                name: cursor
+                data: {last: 1}
+              - id: load
+                type: io.kestra.plugin.core.state.Get
+                name: cursor
+              - id: show
+                type: io.kestra.core.tasks.log.Log
+                message: "{{ outputs.load.data.last }} of {{ outputs.load.count }}"
+            """
+        )
+    )
+    result = upgrade_document(document)
+    echo, stop, purge, dbt, run_dag, save, load, show = result.document["tasks"]
+    assert echo == {
+        "id": "echo",
+        "type": "io.kestra.plugin.core.log.Log",
+        "message": "{{ flow.id }}",
+        "level": "WARN",
+    }
+    assert stop["state"] == "CANCELLED"
+    assert purge == {
+        "id": "purge",
+        "type": "io.kestra.plugin.core.kv.PurgeKV",
+        "behavior": {"type": "key", "expiredOnly": False},  # not dropped: false keeps every key purged
+        "namespaces": ["a"],
+    }
+    assert dbt == {
+        "id": "dbt",
+        "type": "io.kestra.plugin.dbt.cli.DbtCLI",
+        "containerImage": "ghcr.io/kestra-io/dbt-duckdb",
+        "commands": ["dbt build"],
+    }
+    assert run_dag["options"] == {
+        "auth": {"type": "BASIC", "username": "{{ secret('U') }}", "password": "{{ secret('P') }}"},
+        "timeout": {"readIdleTimeout": "PT1M"},
+    }
+    # the key the 1.3 State Store used (slugified flow id), so the stored state is still found
+    assert save == {
+        "id": "save",
+        "type": "io.kestra.plugin.core.kv.Set",
+        "key": "my-flowv1_states_tasks-states_cursor",
+        "value": {"last": 1},
+    }
+    assert load == {
+        "id": "load",
+        "type": "io.kestra.plugin.core.kv.Get",
+        "key": "my-flowv1_states_tasks-states_cursor",
+    }
+    value = "outputs.load.value"
+    parsed = f"fromJson(({value} ?? '{{}}') contains '{{' ? ({value} ?? '{{}}') : ({value} | base64decode))"
+    assert show == {
+        "id": "show",
+        "type": "io.kestra.plugin.core.log.Log",  # the legacy alias, renamed
+        "message": "{{ " + parsed + ".last }} of {{ (" + parsed + " | length) }}",
+    }
+    assert [n.severity for n in result.notes] == ["warning"]  # kv.Set replaces, state.Set merged
+    assert constructs(result.document) == []
