@@ -2,7 +2,8 @@
 
     kestra-airflow run FLOW.yaml [--secret NAME ...] [--secrets-file FILE] [--input KEY=VALUE ...]
                                  [--cancel-airflow-runs]
-    kestra-airflow validate FLOW.yaml [--upgrade] [--strict]
+    kestra-airflow validate FLOW.yaml [--upgrade] [--strict] [--kestra 1.3|2.0]
+    kestra-airflow upgrade FILE|DIR [-o DIR]
     kestra-airflow --version
 
 ``run`` prints progress to stderr (one line per event, each about a task starting with its task
@@ -18,6 +19,9 @@ NAME=VALUE`` still works but prints a warning. Before anything runs, ``run`` che
 ``validate`` checks Kestra's rules and task types (a near miss of a Kestra type is an error, naming
 the type meant), says which tasks could not run locally (errors with ``--strict``) and which use
 legacy options, and with ``--upgrade`` prints the document with legacy options rewritten for Kestra 2.
+``--kestra 2.0`` also reports what Kestra 2.0 would reject (``error``, exit 1) and what would break
+at run time (``warning``). ``upgrade`` writes Kestra 2.0 flows (to stdout, or under ``-o DIR``) and
+lists what it changed and what is left to a person; it exits 1 when something could not be converted.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import yaml
 from dotenv import dotenv_values
 
 from .flows.base import dump_context
+from .flows.dialect import KESTRA_VERSIONS
 from .flows.errors import FlowError, UnsupportedTaskError
 from .flows.execution import Execution, ExecutionState
 from .flows.flow import Flow
@@ -44,8 +49,9 @@ from .flows.known_types import TypeFinding, unknown_types
 from .flows.options import HttpOptions
 from .flows.registry import supported_types
 from .flows.secrets import SecretResolver
+from .flows.upgrade import check_kestra2, upgrade_text
 from .flows.validation import flow_error, secret_names
-from .flows.yaml_io import dump_document
+from .flows.yaml_io import dump_document, load_document
 from .runner.engine import FlowRunner
 from .runner.observer import TextReporter
 from .runner.support import local_problems
@@ -217,8 +223,52 @@ def _refusals(flow: Flow) -> list[str]:
     return refusals + [f"cannot run locally as Kestra would: {p}" for p in local_problems(flow)]
 
 
+def _kestra2_notes(path: str) -> int:
+    """``validate --kestra 2.0``: Kestra 2.0's verdict on the file, one line per note; 1 on an error."""
+    notes = check_kestra2(load_document(Path(path).read_text(encoding="utf-8"), path)[0])
+    for note in notes:
+        print(f"  {note}")
+    errors = sum(n.severity == "error" for n in notes)
+    print(f"{path}: Kestra 2.0: {errors} error(s), {len(notes) - errors} warning(s)")
+    return 1 if errors else 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    source = Path(args.path)
+    if not source.exists():
+        raise _UsageError(f"upgrade: no such file or folder: {source}")
+    if source.is_dir() and args.output is None:
+        raise _UsageError("upgrade: give -o DIR to upgrade a folder (a single file is printed)")
+    files = (
+        sorted(p for p in source.rglob("*") if p.suffix in (".yaml", ".yml")) if source.is_dir() else [source]
+    )
+    failed = 0
+    for path in files:
+        try:
+            text, result = upgrade_text(path.read_text(encoding="utf-8"), str(path))
+        except FlowError as exc:  # not a flow, or one mixing 1.3 and 2.0: the next file still goes
+            _err(f"{path}: {exc}")
+            failed += 1
+            continue
+        for change in result.changes:
+            _err(f"{path}: {change}")
+        for note in result.notes:
+            _err(f"{path}: {note}")
+        failed += bool(result.errors)
+        if args.output is None:
+            sys.stdout.write(text)
+        else:
+            target = Path(args.output) / (path.relative_to(source) if source.is_dir() else path.name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    _err(f"upgraded {len(files)} flow(s) to Kestra 2.0; {failed} need a person (error above)")
+    return 1 if failed else 0
+
+
 def _validate(args: argparse.Namespace) -> int:
-    flow = Flow.from_yaml(args.flow, upgrade=args.upgrade)
+    flow = Flow.from_yaml(
+        args.flow, upgrade=args.upgrade, kestra=None if args.kestra == "2.0" else args.kestra
+    )
     flow.validate_flow()
     uncatalogued = _check_types(flow, args.flow)
     refusals = _refusals(flow)
@@ -241,9 +291,10 @@ def _validate(args: argparse.Namespace) -> int:
                 f"options.auth and options.timeout); `kestra-airflow validate --upgrade {args.flow}` prints "
                 "the flow with them rewritten"
             )
+    status = _kestra2_notes(args.flow) if args.kestra == "2.0" else 0
     if args.upgrade:
         sys.stdout.write(dump_document(flow.to_dict()))
-    return 0
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -283,7 +334,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also fail on what `run` would refuse (task types, properties and functions it cannot run)",
     )
+    validate.add_argument(
+        "--kestra",
+        choices=KESTRA_VERSIONS,
+        help="read the flow as this Kestra version; 2.0 lists what Kestra 2.0 would reject (error) "
+        "and what would break at run time (warning)",
+    )
     validate.set_defaults(handler=_validate)
+    upgrade = commands.add_parser("upgrade", help="convert Kestra 1.3 flows to Kestra 2.0")
+    upgrade.add_argument("path", help="a flow YAML file, or a folder of them (searched recursively)")
+    upgrade.add_argument("-o", "--output", metavar="DIR", help="write the upgraded flows here (same names)")
+    upgrade.set_defaults(handler=_upgrade)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))

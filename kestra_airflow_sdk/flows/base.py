@@ -77,6 +77,8 @@ class KestraModel(BaseModel):
     _head: ClassVar[tuple[str, ...]] = ()
     #: key order of the document this node was loaded from (aliases as written)
     _document_keys: tuple[str, ...] | None = PrivateAttr(default=None)
+    #: keys the document spelled in an accepted older form (``maxAttempt``): exported alias -> as written
+    _spellings: dict[str, str] | None = PrivateAttr(default=None)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -84,7 +86,20 @@ class KestraModel(BaseModel):
         model = handler(data)
         if isinstance(data, dict) and isinstance(model, KestraModel):
             model._document_keys = tuple(cls._alias_of(str(key)) for key in data)
+            spellings = {
+                cls._alias_of(str(key)): str(key) for key in data if cls._is_older_spelling(str(key))
+            }
+            model._spellings = spellings or None
         return model
+
+    @classmethod
+    def _is_older_spelling(cls, key: str) -> bool:
+        """An accepted spelling of a field other than its alias and its Python name."""
+        for name, info in cls.model_fields.items():
+            choices = info.validation_alias
+            if isinstance(choices, AliasChoices) and key in choices.choices:
+                return key not in (name, info.alias)
+        return False
 
     @classmethod
     def _alias_of(cls, key: str) -> str:
@@ -105,7 +120,10 @@ class KestraModel(BaseModel):
             return dumped
         order = self._document_keys or self._class_order()
         rank = {key: i for i, key in enumerate(order)}
-        return dict(sorted(dumped.items(), key=lambda item: rank.get(item[0], len(rank))))
+        ordered = dict(sorted(dumped.items(), key=lambda item: rank.get(item[0], len(rank))))
+        if self._spellings:  # written back as the document spelled it
+            ordered = {self._spellings.get(key, key): value for key, value in ordered.items()}
+        return ordered
 
     @classmethod
     def _class_order(cls) -> tuple[str, ...]:

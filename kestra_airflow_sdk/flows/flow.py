@@ -7,10 +7,17 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
-from pydantic import ConfigDict, Field, ValidatorFunctionWrapHandler, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Unpack
 
-from .base import KestraModel
+from .base import KestraModel, dump_context
 from .core_tasks import AnyTask, UnknownTask
 from .errors import FlowValidationError
 from .hooks import FlowServer, PreparedRun, flow_runtime
@@ -113,6 +120,8 @@ class Flow(KestraModel):
     outputs: list[FlowOutput] | None = None
     plugin_defaults: list[PluginDefault] | None = None
     disabled: bool = False
+    #: the Kestra version the loaded document is written for (None: built in Python)
+    _kestra: str | None = PrivateAttr(default=None)
 
     def __init__(self, id: str, namespace: str, **data: Any) -> None:
         super().__init__(id=id, namespace=namespace, **data)
@@ -145,7 +154,15 @@ class Flow(KestraModel):
         """This flow with its ``pluginDefaults`` applied to every task (what runs); itself without any."""
         if not self.plugin_defaults and "taskDefaults" not in (self.model_extra or {}):
             return self
-        return Flow.model_validate(self.to_dict())
+        document = self.to_dict()
+        raw = document.get("pluginDefaults", document.get("taskDefaults")) or []
+        defaults = [PluginDefault.model_validate(item) for item in raw]
+        applied = {
+            key: apply_defaults(value, defaults) if key in _TASK_LISTS else value
+            for key, value in document.items()
+            if key not in ("pluginDefaults", "taskDefaults")
+        }
+        return Flow.model_validate(applied)
 
     @field_validator("id")
     @classmethod
@@ -243,28 +260,65 @@ class Flow(KestraModel):
     # ------------------------------------------------------------------ YAML
 
     @classmethod
-    def from_yaml(cls, source: str | Path, *, upgrade: bool = False) -> Flow:
-        """Load a flow from Kestra YAML text or a file path.
+    def from_yaml(cls, source: str | Path, *, upgrade: bool = False, kestra: str | None = None) -> Flow:
+        """Load a flow from Kestra YAML text or a file path, written for Kestra 1.3 or 2.0.
 
         Args:
             source: YAML text, or the path of a ``.yaml``/``.yml`` file.
             upgrade: rewrite legacy ``options.basicAuthUser`` / ``basicAuthPassword`` (and the flat
                 timeouts) into ``options.auth`` / ``options.timeout``, as Kestra 2's migrator does.
+            kestra: read the document as ``"1.3"`` or ``"2.0"``; by default the version is detected
+                from the constructs it uses (see :attr:`kestra`).
 
         Raises:
             FlowYamlError: the text is not YAML or not a mapping (message with line and column).
-            FlowValidationError: the document breaks Kestra's rules (one line per problem).
+            FlowValidationError: the document breaks Kestra's rules (one line per problem); it mixes
+                2.0-only and 1.3-only constructs (naming both places); or it is read as 2.0 and uses
+                a construct 2.0 removed (naming it and what replaces it).
         """
         from .yaml_io import load_flow
 
-        return load_flow(cls, source, upgrade=upgrade)
+        return load_flow(cls, source, upgrade=upgrade, kestra=kestra)
 
-    def to_yaml(self) -> str:
-        """The flow as Kestra YAML: keys in the order they were loaded (Kestra's usual order for a
-        flow built in Python), expressions as written, ``options.auth`` for credentials."""
-        from .yaml_io import dump_document
+    @property
+    def kestra(self) -> str:
+        """The Kestra version this flow is written for: ``"1.3"`` when it uses a construct Kestra 2.0
+        removed (``ForEach``, ``pluginDefaults``, trigger ``conditions``, ...), else ``"2.0"`` (or what
+        ``from_yaml(..., kestra=...)`` forced)."""
+        if self._kestra is not None:
+            return self._kestra
+        from .dialect import detect_kestra
 
-        return dump_document(self.to_dict())
+        return detect_kestra(self.to_dict())
+
+    def to_yaml(self, *, kestra: str | None = None) -> str:
+        """The flow as Kestra YAML.
+
+        Args:
+            kestra: the Kestra version to write for. A loaded flow is written by default for its
+                own :attr:`kestra`, as written: keys in the order they were loaded, spellings,
+                expressions and dates as written. A flow built in Python is written for Kestra 2.0
+                by default (in Kestra's usual key order). ``"2.0"`` upgrades a 1.3 flow (see
+                :func:`~kestra_airflow_sdk.flows.upgrade.upgrade_document`); ``"1.3"`` writes a 1.3
+                flow as it is.
+
+        Raises:
+            FlowValidationError: the flow cannot be written for that version; the message names each
+                construct that cannot be converted and the page of Kestra's migration guide about it.
+        """
+        from .yaml_io import dump_document, keep_timestamps
+
+        native = self.model_dump(
+            mode="python", by_alias=True, exclude_unset=True, context=dump_context(), round_trip=True
+        )
+        document = keep_timestamps(self.to_dict(), native)
+        if kestra is None:  # a loaded flow as written; one built in Python for Kestra 2.0
+            kestra = self._kestra or "2.0"
+        if kestra == self.kestra:
+            return dump_document(document)
+        from .upgrade import convert
+
+        return dump_document(convert(document, kestra, f"flow {self.namespace}.{self.id}"))
 
     # ------------------------------------------------------------------ running
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict
+from pydantic import AliasChoices, ConfigDict
 
 from .base import KestraModel
 
@@ -57,10 +57,23 @@ def forget_defaults(model: Any, written: Any) -> None:
     """Unmark, in ``model`` and its children, the properties its document ``written`` did not have,
     so that an export (which writes only the properties set) leaves the defaults out."""
     if isinstance(model, KestraModel) and isinstance(written, dict):
+        model._document_keys = tuple(type(model)._alias_of(str(key)) for key in written)
+        extra = model.__pydantic_extra__
+        if extra is not None:  # kept as written: the values a default added or merged go
+            for key in list(extra):
+                if key in written:
+                    extra[key] = written[key]
+                else:
+                    del extra[key]
         for name, field in type(model).model_fields.items():
-            key = field.alias or name
-            if key in written or name in written:
-                forget_defaults(getattr(model, name), written.get(key, written.get(name)))
+            choices = (
+                field.validation_alias.choices if isinstance(field.validation_alias, AliasChoices) else []
+            )
+            spelled = [
+                k for k in (field.alias or name, name, *choices) if isinstance(k, str) and k in written
+            ]
+            if spelled:
+                forget_defaults(getattr(model, name), written[spelled[0]])
             elif name != "type":
                 model.model_fields_set.discard(name)
     elif isinstance(model, list) and isinstance(written, list):

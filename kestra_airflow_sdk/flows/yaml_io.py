@@ -7,6 +7,7 @@ document order, and expressions in double quotes as people write them (``"{{ flo
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,11 +15,12 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from .dialect import detect_kestra
 from .errors import FlowYamlError
 from .options import KEEP_LEGACY
 from .validation import describe_errors, flow_error
 
-__all__ = ["dump_document", "load_document", "load_flow"]
+__all__ = ["dump_document", "keep_timestamps", "load_document", "load_flow"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -83,10 +85,12 @@ def _locator(root: yaml.Node) -> Callable[[tuple[Any, ...]], str]:
     return locate
 
 
-def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False) -> M:
-    """Validate a YAML flow document into ``model``, errors with line and column."""
+def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False, kestra: str | None = None) -> M:
+    """Validate a YAML flow document into ``model``, errors with line and column; ``kestra`` forces the
+    Kestra version it is read as (else detected, see :mod:`~kestra_airflow_sdk.flows.dialect`)."""
     text, name = _read(source)
     data, node = load_document(text, name)
+    version = detect_kestra(data, kestra, name)
     context = {} if upgrade else {KEEP_LEGACY: True}
     try:
         flow = model.model_validate(data, context=context)
@@ -95,6 +99,10 @@ def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False) -> M
     problems: list[str] = getattr(flow, "problems", list)()
     if problems:
         raise flow_error(problems, name)
+    if upgrade and kestra is None:  # the legacy options were rewritten: what is the flow now
+        version = detect_kestra(flow.model_dump(mode="json", by_alias=True, exclude_unset=True))
+    if "_kestra" in model.__private_attributes__:
+        flow._kestra = version  # type: ignore[attr-defined]
     return flow
 
 
@@ -122,6 +130,18 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _KestraDumper.add_representer(str, _represent_str)
+
+
+def keep_timestamps(document: Any, native: Any) -> Any:
+    """``document`` (a JSON-mode dump) with the dates and datetimes of ``native`` (the same model dumped
+    in Python mode) put back: a YAML timestamp (``after: 2023-01-01``) is written back unquoted."""
+    if isinstance(native, (datetime.date, datetime.datetime)) and isinstance(document, str):
+        return native
+    if isinstance(document, dict) and isinstance(native, dict):
+        return {key: keep_timestamps(value, native.get(key)) for key, value in document.items()}
+    if isinstance(document, list) and isinstance(native, list) and len(document) == len(native):
+        return [keep_timestamps(value, item) for value, item in zip(document, native, strict=True)]
+    return document
 
 
 def dump_document(document: dict[str, Any]) -> str:

@@ -130,7 +130,8 @@ def test_options_credentials_are_masked_in_repr() -> None:
 def test_retry_and_common_properties() -> None:
     task = _trigger(retry={"type": "constant", "maxAttempt": 3, "interval": "PT5S"}, allow_failure=True)
     assert task.retry is not None and task.retry.max_attempts == 3
-    assert task.to_dict()["retry"] == {"type": "constant", "maxAttempts": 3, "interval": "PT5S"}
+    # written back as spelled (Kestra 1.3's maxAttempt); Flow.to_yaml(kestra="2.0") renames it
+    assert task.to_dict()["retry"] == {"type": "constant", "maxAttempt": 3, "interval": "PT5S"}
     assert task.to_dict()["allowFailure"] is True
 
 

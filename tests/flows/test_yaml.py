@@ -191,3 +191,48 @@ def test_any_string_survives_a_yaml_round_trip(text: str) -> None:
 
     document = {"conf": {"value": text, text or "empty": [text]}}
     assert load_document(dump_document(document))[0] == document
+
+
+def test_a_flow_with_plugin_defaults_comes_back_as_written() -> None:
+    """Defaults are applied for running, never copied into the export; older spellings, key order
+    and YAML dates of the document stay as written (text for text)."""
+    text = (
+        "id: defaults\n"
+        "namespace: company.team\n"
+        "inputs:\n"
+        "  - id: day\n"
+        "    type: DATE\n"
+        "    after: 2023-01-01\n"
+        "tasks:\n"
+        "  - id: each\n"
+        "    type: io.kestra.plugin.core.flow.ForEach\n"
+        "    values:\n"
+        "      - a\n"
+        "    tasks:\n"
+        "      - message: first the message\n"
+        "        id: hello\n"
+        "        type: io.kestra.plugin.core.log.Log\n"
+        "        retry:\n"
+        "          maxAttempt: 2\n"
+        "          type: constant\n"
+        "          interval: PT1S\n"
+        "      - id: other\n"
+        "        type: io.kestra.plugin.scripts.shell.Commands\n"
+        "        commands:\n"
+        "          - echo hi\n"
+        "pluginDefaults:\n"
+        "  - type: io.kestra.plugin.core.log.Log\n"
+        "    values:\n"
+        "      level: WARN\n"
+        "  - type: io.kestra.plugin.scripts\n"
+        "    values:\n"
+        "      taskRunner:\n"
+        "        type: io.kestra.plugin.core.runner.Process\n"
+    )
+    flow = Flow.from_yaml(text)
+    assert flow.to_yaml() == text
+    running = flow.with_plugin_defaults()  # what runs has the defaults
+    assert running.tasks[0].children[0].level == "WARN"  # type: ignore[attr-defined]
+    assert running.tasks[0].children[1].model_extra["taskRunner"] == {
+        "type": "io.kestra.plugin.core.runner.Process"
+    }
