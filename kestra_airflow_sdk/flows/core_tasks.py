@@ -19,6 +19,7 @@ from .tasks.flowable import (
     Switch,
 )
 from .tasks.runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
+from .tasks.scripts import PythonCommands, PythonScript, ScriptTask, ShellCommands, ShellScript
 
 __all__ = [
     "AllowFailure",
@@ -35,8 +36,13 @@ __all__ = [
     "Log",
     "OutputValues",
     "Parallel",
+    "PythonCommands",
+    "PythonScript",
     "Return",
+    "ScriptTask",
     "Sequential",
+    "ShellCommands",
+    "ShellScript",
     "Sleep",
     "Subflow",
     "Switch",

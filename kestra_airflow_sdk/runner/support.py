@@ -4,10 +4,11 @@ run. :meth:`FlowRunner.check` raises them; ``kestra-airflow validate`` lists the
 
 from __future__ import annotations
 
-from ..flows.core_tasks import Exit, FlowableTask, Subflow
+from ..flows.core_tasks import Exit, FlowableTask, ScriptTask, Subflow
 from ..flows.flow import Flow
 from ..flows.validation import expression_problems
 from .catalog import FlowCatalog
+from .tasks.scripts import script_problems
 
 __all__ = ["local_problems"]
 
@@ -41,6 +42,8 @@ def local_problems(
                     problems.append(f"{where}: {prop} on a flowable task is not supported locally")
         if isinstance(task, Exit) and task.state == "CANCELLED":
             problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")
+        if isinstance(task, ScriptTask):
+            problems += [f"{where}: {p}" for p in script_problems(task)]
         if not isinstance(task, Subflow):
             continue
         if task.revision is not None:

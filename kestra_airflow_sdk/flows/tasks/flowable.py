@@ -18,6 +18,7 @@ from ..registry import UNKNOWN_TAG, register, tag_of
 from ..task import Task, check_task_id
 from ..trigger import TriggerDagRun
 from .runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
+from .scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
 
 __all__ = [
     "AllowFailure",
@@ -257,6 +258,10 @@ AnyTask = SerializeAsAny[
         | Annotated[EachParallel, Tag("EachParallel")]
         | Annotated[Dag, Tag("Dag")]
         | Annotated[Subflow, Tag("Subflow")]
+        | Annotated[PythonScript, Tag("PythonScript")]
+        | Annotated[PythonCommands, Tag("PythonCommands")]
+        | Annotated[ShellScript, Tag("ShellScript")]
+        | Annotated[ShellCommands, Tag("ShellCommands")]
         | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
         Discriminator(tag_of),
     ]
