@@ -18,6 +18,7 @@ from .tasks.flowable import (
     Subflow,
     Switch,
 )
+from .tasks.http import HttpRequest
 from .tasks.runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
 from .tasks.scripts import PythonCommands, PythonScript, ScriptTask, ShellCommands, ShellScript
 
@@ -32,6 +33,7 @@ __all__ = [
     "Fail",
     "FlowableTask",
     "ForEach",
+    "HttpRequest",
     "If",
     "Log",
     "OutputValues",

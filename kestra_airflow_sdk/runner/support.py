@@ -4,10 +4,11 @@ run. :meth:`FlowRunner.check` raises them; ``kestra-airflow validate`` lists the
 
 from __future__ import annotations
 
-from ..flows.core_tasks import Exit, FlowableTask, ScriptTask, Subflow
+from ..flows.core_tasks import Exit, FlowableTask, HttpRequest, ScriptTask, Subflow
 from ..flows.flow import Flow
 from ..flows.validation import expression_problems
 from .catalog import FlowCatalog
+from .tasks.http import http_problems
 from .tasks.scripts import script_problems
 
 __all__ = ["local_problems"]
@@ -44,6 +45,8 @@ def local_problems(
             problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")
         if isinstance(task, ScriptTask):
             problems += [f"{where}: {p}" for p in script_problems(task)]
+        if isinstance(task, HttpRequest):
+            problems += [f"{where}: {p}" for p in http_problems(task)]
         if not isinstance(task, Subflow):
             continue
         if task.revision is not None:

@@ -1,5 +1,5 @@
 """Executors of Kestra's core runnable tasks (importing this package registers them)."""
 
-from . import core, scripts, subflow
+from . import core, http, scripts, subflow
 
-__all__ = ["core", "scripts", "subflow"]
+__all__ = ["core", "http", "scripts", "subflow"]
