@@ -99,7 +99,7 @@ id: mixed
 namespace: company.team
 tasks:
   - id: shell
-    type: io.kestra.plugin.scripts.shell.Commands
+    type: io.kestra.plugin.scripts.node.Commands
     commands:
       - echo "{{ flow.id }}"
     taskRunner:
