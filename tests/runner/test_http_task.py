@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +22,19 @@ import pytest
 from kestra_airflow_sdk.flows import Execution, ExecutionState, Flow, UnsupportedTaskError
 from tests.runner.core_flows import tasks_flow
 
+#: ``/hold`` answers only once this is set
+RELEASE = threading.Event()
+
 
 class _Handler(BaseHTTPRequestHandler):
-    """Echoes what it received as JSON; ``/status/<n>`` answers ``n``, ``/redirect`` → ``/echo``."""
+    """Echoes what it received as JSON; ``/status/<n>`` answers ``n``, ``/redirect`` → ``/echo``,
+    ``/hold`` waits for :data:`RELEASE` first."""
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", errors="replace")
+        if self.path.startswith("/hold"):
+            RELEASE.wait(60)
         if self.path.startswith("/redirect"):
             self.send_response(302)
             self.send_header("Location", "/echo")
@@ -238,7 +246,26 @@ def test_connection_error_names_the_request_and_masks_secrets(server: str) -> No
     assert f"secret-{port}" not in str([e.message for e in execution.logs])
 
 
-def test_read_timeout_and_unsupported_options_are_refused() -> None:
+def test_read_idle_timeout_fails_the_task(server: str) -> None:
+    try:
+        execution = run(
+            tasks_flow(f"""
+  - id: held
+    type: io.kestra.plugin.core.http.Request
+    uri: {server}/hold
+    options:
+      timeout: {{readIdleTimeout: PT0.5S}}
+""")
+        )
+    finally:
+        RELEASE.set()
+    run_ = execution.task_run("held")
+    assert run_.state is ExecutionState.FAILED
+    assert (run_.error or "").startswith("ReadTimeout")
+    assert f"GET {server}/hold" in (run_.error or "")
+
+
+def test_unsupported_options_are_refused_before_running() -> None:
     flow = Flow.from_yaml(
         tasks_flow("""
   - id: r
@@ -254,3 +281,34 @@ def test_read_timeout_and_unsupported_options_are_refused() -> None:
         flow.runner(progress=False).check()
     assert "encryptBody is not supported locally" in str(error.value)
     assert "options.proxy is not supported locally" in str(error.value)
+
+
+def test_multipart_sends_a_file_a_script_task_wrote(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # AbstractHttp: a formData value that is a file URI is sent as a file ({name, content}: renamed)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    execution = run(
+        tasks_flow(f"""
+  - id: make
+    type: io.kestra.plugin.scripts.shell.Commands
+    outputFiles: [report.csv]
+    commands:
+      - printf 'a,b\\n1,2\\n' > report.csv
+  - id: upload
+    type: io.kestra.plugin.core.http.Request
+    uri: {server}/echo
+    method: POST
+    contentType: multipart/form-data
+    formData:
+      file: "{{{{ outputs.make.outputFiles['report.csv'] }}}}"
+      renamed:
+        name: data.csv
+        content: "{{{{ outputs.make.outputFiles['report.csv'] }}}}"
+""")
+    )
+    assert execution.state is ExecutionState.SUCCESS, [r.error for r in execution.task_runs]
+    body = echoed(execution, "upload")["body"]
+    assert 'name="file"; filename="report.csv"' in body
+    assert 'name="renamed"; filename="data.csv"' in body
+    assert body.count("a,b\n1,2\n") == 2
