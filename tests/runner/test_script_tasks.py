@@ -384,3 +384,38 @@ def test_round_trip_keeps_the_document() -> None:
     assert flow.to_dict()["tasks"][0]["taskRunner"] == {
         "type": "io.kestra.plugin.scripts.runner.docker.Docker"
     }
+
+
+def test_input_files_as_json_text_and_invalid_protocol_lines() -> None:
+    # PluginUtilsService.transformInputFiles: inputFiles may be JSON text of the map; an invalid
+    # ::{...}:: line is a WARN "Invalid outputs" line (PluginUtilsService.parseOut)
+    execution = run(
+        tasks_flow(
+            """
+  - id: sh
+    type: io.kestra.plugin.scripts.shell.Commands
+    inputFiles: '{"a.txt": "from json\\n"}'
+    commands:
+      - cat a.txt
+      - echo '::{"outputs":nope}::'
+"""
+        )
+    )
+    assert execution.state is ExecutionState.SUCCESS
+    messages = logs(execution, "sh")
+    assert ("INFO", "from json") in messages
+    assert any(level == "WARN" and message.startswith("Invalid outputs") for level, message in messages)
+
+
+def test_input_files_that_are_not_a_map_fail_the_task() -> None:
+    execution = run(
+        tasks_flow(
+            """
+  - id: sh
+    type: io.kestra.plugin.scripts.shell.Commands
+    inputFiles: "[1, 2]"
+    commands: [echo]
+"""
+        )
+    )
+    assert execution.task_run("sh").error == "inputFiles: expected a map of file name to content, got list"

@@ -18,6 +18,7 @@ replaces its ``kestra://`` URIs by local copies.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -123,8 +124,6 @@ def _input_files(task: ScriptTask, renderer: Renderer, working_dir: Path) -> Non
         return
     files = renderer.render(task.input_files, "inputFiles")
     if isinstance(files, (str, SecretStr)):
-        import json
-
         try:
             files = json.loads(reveal(files))
         except ValueError:
