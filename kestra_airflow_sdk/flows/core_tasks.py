@@ -20,7 +20,9 @@ from .tasks.flowable import (
     Subflow,
     Switch,
 )
+from .tasks.http import HttpRequest
 from .tasks.runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
+from .tasks.scripts import PythonCommands, PythonScript, ScriptTask, ShellCommands, ShellScript
 
 __all__ = [
     "AllowFailure",
@@ -33,14 +35,20 @@ __all__ = [
     "Fail",
     "FlowableTask",
     "ForEach",
+    "HttpRequest",
     "If",
     "Log",
     "Loop",
     "LoopOutput",
     "OutputValues",
     "Parallel",
+    "PythonCommands",
+    "PythonScript",
     "Return",
+    "ScriptTask",
     "Sequential",
+    "ShellCommands",
+    "ShellScript",
     "Sleep",
     "Subflow",
     "Switch",

@@ -86,6 +86,8 @@ class TaskRun:
     start_date: datetime | None = None
     end_date: datetime | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    #: metrics the task sent (a script's ``::{"metrics": [...]}::`` lines): ``{name, type, value, tags}``
+    metrics: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     parent_id: str | None = None
     #: ``{{ taskrun.value }}``: the item of the enclosing ForEach iteration (None outside one)

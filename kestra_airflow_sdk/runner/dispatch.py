@@ -27,6 +27,8 @@ from .airflow_task import run_trigger_dag_run
 from .executors import TaskContext, run_log
 from .loop import run_loop
 from .tasks.core import run_exit, run_fail, run_output_values, run_return, run_sleep
+from .tasks.http import run_http_request
+from .tasks.scripts import run_script_task
 from .tasks.subflow import run_subflow
 
 if TYPE_CHECKING:
@@ -105,6 +107,11 @@ def core_tasks() -> TaskTable:
             core.Sleep: Runnable(run_sleep),
             core.Exit: Runnable(run_exit),
             core.Subflow: Runnable(run_subflow),
+            core.PythonScript: Runnable(run_script_task),
+            core.PythonCommands: Runnable(run_script_task),
+            core.ShellScript: Runnable(run_script_task),
+            core.ShellCommands: Runnable(run_script_task),
+            core.HttpRequest: Runnable(run_http_request),
             core.Sequential: Flowable(flowable.run_sequential),
             core.Parallel: Flowable(flowable.run_parallel_task),
             core.AllowFailure: Flowable(flowable.run_allow_failure),

@@ -4,10 +4,12 @@ run. :meth:`FlowRunner.check` raises them; ``kestra-airflow validate`` lists the
 
 from __future__ import annotations
 
-from ..flows.core_tasks import Exit, FlowableTask, Loop, Subflow
+from ..flows.core_tasks import Exit, FlowableTask, HttpRequest, Loop, ScriptTask, Subflow
 from ..flows.flow import Flow
 from ..flows.validation import expression_problems
 from .catalog import FlowCatalog
+from .tasks.http import http_problems
+from .tasks.scripts import script_problems
 
 __all__ = ["local_problems"]
 
@@ -43,6 +45,10 @@ def local_problems(
             problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")
         if isinstance(task, Loop) and task.fetch_type == "STORE":
             problems.append(f"{where}: fetchType STORE needs Kestra's internal storage (use FETCH locally)")
+        if isinstance(task, ScriptTask):
+            problems += [f"{where}: {p}" for p in script_problems(task)]
+        if isinstance(task, HttpRequest):
+            problems += [f"{where}: {p}" for p in http_problems(task)]
         if not isinstance(task, Subflow):
             continue
         if task.revision is not None:

@@ -338,6 +338,7 @@ class Results:
             f"{kinds.count('ran')} ran as Kestra, {kinds.count('refused')} refused, "
             f"{kinds.count('gap')} core flows still refused, {kinds.count('diverged')} diverged"
             + (f" ({known} of them known_divergence, xfail)" if known else "")
+            + (f", {kinds.count('skipped')} skipped" if "skipped" in kinds else "")
             + f" — {len(kinds)} corpus flows"
         )
 

@@ -8,6 +8,7 @@ summary, not a failure); a flow that runs and differs from Kestra fails its test
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -193,11 +194,14 @@ def test_expectations_cover_the_corpus(corpus: Path) -> None:
 
 
 def test_expectations_follow_the_rule_run_or_refused() -> None:
-    """A flow made only of Kestra core tasks and TriggerDagRun is expected to run; a refused one
-    names types it uses, and refusing a flow of core tasks only needs a reason (``why``)."""
+    """A flow made only of Kestra core tasks, TriggerDagRun and the other types the local runner runs
+    (scripts) is expected to run; a refused one names types it uses, and refusing a flow of such
+    tasks only needs a reason (``why``)."""
     for path, entry in EXPECTED.items():
         types, expect = entry["types"], entry["expect"]
-        core_only = all(t.startswith(CORE_PREFIXES) or t == TRIGGER_DAG_RUN for t in types)
+        core_only = all(
+            t.startswith(CORE_PREFIXES) or t == TRIGGER_DAG_RUN or t in supported_types() for t in types
+        )
         if expect == "run":
             assert core_only, f"{path}: expected to run but uses {types}"
         if expect == "refused":
@@ -208,6 +212,10 @@ def test_expectations_follow_the_rule_run_or_refused() -> None:
 
 @pytest.mark.parametrize("case", LOCAL, ids=[c.id for c in LOCAL])
 def test_flow(case: Case, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if case.spec.get("skip"):
+        RESULTS.add(case.path, Outcome(case.id, "skipped", case.spec["skip"]))
+        pytest.skip(case.spec["skip"])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # script tasks' working dirs and files
     _judge(case, run_case(case, corpus, tmp_path, monkeypatch))
 
 

@@ -17,7 +17,9 @@ from ..base import KestraModel
 from ..registry import UNKNOWN_TAG, register, tag_of
 from ..task import Task, check_task_id
 from ..trigger import TriggerDagRun
+from .http import HttpRequest
 from .runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
+from .scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
 
 __all__ = [
     "AllowFailure",
@@ -305,6 +307,11 @@ AnyTask = SerializeAsAny[
         | Annotated[EachParallel, Tag("EachParallel")]
         | Annotated[Dag, Tag("Dag")]
         | Annotated[Subflow, Tag("Subflow")]
+        | Annotated[HttpRequest, Tag("HttpRequest")]
+        | Annotated[PythonScript, Tag("PythonScript")]
+        | Annotated[PythonCommands, Tag("PythonCommands")]
+        | Annotated[ShellScript, Tag("ShellScript")]
+        | Annotated[ShellCommands, Tag("ShellCommands")]
         | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
         Discriminator(tag_of),
     ]

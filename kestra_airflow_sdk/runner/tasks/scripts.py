@@ -1,0 +1,270 @@
+"""Kestra's script tasks (``python.Script`` / ``Commands``, ``shell.Script`` / ``Commands``), run
+as local processes the way Kestra's ``Process`` task runner runs them.
+
+As in Kestra (``CommandsWrapper``): the task gets a fresh working directory (``{{ workingDir }}``,
+``WORKING_DIR``) holding its ``inputFiles``; ``beforeCommands`` and the commands run in one
+``interpreter`` call (default ``/bin/sh -c``), after ``set -e`` unless ``failFast: false``; the
+process inherits the environment, plus ``env``; a non-zero exit code fails the task (``Command
+failed with exit code N``), standard error alone does not change its state (Kestra >= 0.23).
+Outputs: ``exitCode``, ``vars`` (``::{"outputs": {...}}::`` lines) and ``outputFiles``.
+
+Local differences, said in the task's log: a task Kestra would run in a container (the default
+Docker task runner, ``containerImage``) runs as a local process; Python tasks use the Python the
+SDK runs on (first on the ``PATH``, so ``python`` and ``pip`` in the commands are that Python's).
+Output files are kept under the system's temporary folder (``kestra-airflow-sdk/<execution id>/``)
+and given as ``file://`` URIs; the commands of a later task see them as local paths, as Kestra
+replaces its ``kestra://`` URIs by local copies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from pydantic import SecretStr
+
+from ...flows.expressions import Renderer
+from ...flows.secrets import reveal
+from ...flows.tasks.runnable import scalar_text
+from ...flows.tasks.scripts import (
+    PythonCommands,
+    PythonScript,
+    ScriptTask,
+    ShellCommands,
+    ShellScript,
+)
+from ..executors import TaskContext, TaskFailedError
+from ..ids import new_id
+from .process import DEBUG_MARKER, INFO_MARKER, LogLineProtocol, run_process
+
+__all__ = ["run_script_task", "script_problems", "storage_root"]
+
+DEFAULT_INTERPRETER = ["/bin/sh", "-c"]
+#: Kestra's Python tasks prepend this, so Pebble's true/false/null are valid Python
+PYTHON_PRELUDE = "true = True\nfalse = False\nnull = None\n"
+PYTHON_ENV = {
+    "PYTHONUNBUFFERED": "true",
+    "PIP_ROOT_USER_ACTION": "ignore",
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+}
+
+
+def storage_root() -> Path:
+    """Where output files of local executions are kept (``<tmp>/kestra-airflow-sdk``)."""
+    return Path(tempfile.gettempdir()) / "kestra-airflow-sdk"
+
+
+def script_problems(task: ScriptTask) -> list[str]:
+    """What of ``task`` the local runner cannot honour as Kestra does (it refuses the flow)."""
+    problems = []
+    files = task.namespace_files or {}
+    if files and files.get("enabled", True) is not False:
+        problems.append("namespaceFiles is not supported locally (there is no namespace storage here)")
+    if isinstance(task, (PythonScript, PythonCommands)):
+        if task.dependencies:
+            problems.append(
+                "dependencies is not supported locally (Kestra installs them with uv into the task's "
+                "environment); install them into the SDK's Python, or use beforeCommands"
+            )
+        if task.python_version is not None:
+            problems.append(
+                f"pythonVersion is not supported locally (the SDK's Python {_python_version()} runs it)"
+            )
+    if task.target_os == "WINDOWS" or os.name == "nt":
+        problems.append("script tasks run locally on POSIX systems only")
+    return problems
+
+
+def _python_version() -> str:
+    return platform.python_version()
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(scalar_text(reveal(value)))
+
+
+def _renderer(ctx: TaskContext, extra: dict[str, Any]) -> Renderer:
+    base = ctx.renderer
+    return Renderer({**base.variables, **extra}, base.secrets, base.task_id, functions=base.functions)
+
+
+def _local_paths(text: str) -> str:
+    """``file://`` URIs of output files kept by local executions, as local paths."""
+    root = storage_root().as_uri()
+    return re.sub(re.escape(root) + r"[^\s'\"]*", lambda m: unquote(urlparse(m.group(0)).path), text)
+
+
+def _note(task: ScriptTask, ctx: TaskContext) -> None:
+    """Say how the task runs here when Kestra would run it elsewhere."""
+    if not task.runs_in_container:
+        return
+    runner = f"task runner {task.task_runner['type']}" if task.task_runner else "the Docker task runner"
+    how = (
+        f"with Python {_python_version()} ({sys.executable})"
+        if task.LANGUAGE == "python"
+        else f"with {' '.join(task.interpreter or DEFAULT_INTERPRETER)}"
+    )
+    ctx.log(
+        "INFO",
+        f"Kestra runs this task in a container ({runner}, image {task.image}); here it runs as a "
+        f"local process, as Kestra's Process task runner does, {how}",
+    )
+
+
+def _input_files(task: ScriptTask, renderer: Renderer, working_dir: Path) -> None:
+    if task.input_files is None:
+        return
+    files = renderer.render(task.input_files, "inputFiles")
+    if isinstance(files, (str, SecretStr)):
+        try:
+            files = json.loads(reveal(files))
+        except ValueError:
+            raise TaskFailedError(
+                "inputFiles: expected a map of file name to content (or JSON of one)"
+            ) from None
+    if not isinstance(files, dict):
+        raise TaskFailedError(
+            f"inputFiles: expected a map of file name to content, got {type(files).__name__}"
+        )
+    for name, content in files.items():
+        if content is None:
+            continue
+        name = str(name)
+        if name.startswith(("./", "..", "/")):
+            raise TaskFailedError(
+                f"inputFiles: invalid file name {name!r} (only relative paths are supported)"
+            )
+        target = working_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = _text(content)
+        if text.startswith("file://"):
+            source = Path(unquote(urlparse(text).path))
+            if not source.is_file():
+                raise TaskFailedError(f"inputFiles.{name}: {text} is not a file")
+            shutil.copyfile(source, target)
+        elif text.startswith("kestra://"):
+            raise TaskFailedError(
+                f"inputFiles.{name}: {text} is a file of Kestra's internal storage, not available locally"
+            )
+        else:
+            target.write_text(text, encoding="utf-8")
+
+
+def _keep(files: dict[str, Path], destination: Path) -> dict[str, str]:
+    """Copy ``files`` (name → path) under ``destination``; their ``file://`` URIs by name."""
+    kept = {}
+    for name, path in sorted(files.items()):
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        kept[name] = target.as_uri()
+    return kept
+
+
+def _output_files(patterns: list[str], working_dir: Path, output_dir: Path | None) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for pattern in patterns:
+        for path in sorted(working_dir.glob(pattern)):
+            if path.is_file():
+                found[path.relative_to(working_dir).as_posix()] = path
+    if output_dir is not None:
+        for path in sorted(output_dir.rglob("*")):
+            if path.is_file():
+                found[path.relative_to(output_dir).as_posix()] = path
+    return found
+
+
+def _environment(
+    task: ScriptTask, renderer: Renderer, working_dir: Path, output_dir: Path | None
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    if task.LANGUAGE == "python":
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
+        env.update(PYTHON_ENV)
+    for name, value in (task.env or {}).items():
+        env[str(name)] = _text(renderer.render(value, f"env.{name}"))
+    env["WORKING_DIR"] = str(working_dir)
+    if output_dir is not None:
+        env["OUTPUT_DIR"] = str(output_dir)
+    return env
+
+
+def _rendered(value: Any, renderer: Renderer, where: str) -> str:
+    return _local_paths(_text(renderer.render(value, where)))
+
+
+def _command_text(task: ScriptTask, renderer: Renderer, working_dir: Path) -> str:
+    """beforeCommands and commands as one text for the interpreter (Kestra's ``ScriptService``)."""
+    before = [
+        _rendered(c, renderer, f"beforeCommands[{i}]") for i, c in enumerate(task.before_commands or [])
+    ]
+    if isinstance(task, (ShellCommands, PythonCommands)):
+        commands = [_rendered(c, renderer, f"commands[{i}]") for i, c in enumerate(task.commands)]
+    elif isinstance(task, ShellScript):
+        commands = [_rendered(task.script, renderer, "script")]
+    else:
+        assert isinstance(task, PythonScript)
+        fd, name = tempfile.mkstemp(suffix=".py", dir=working_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as script:
+            script.write(PYTHON_PRELUDE + _rendered(task.script, renderer, "script"))
+        commands = [
+            f'if [ -n "$VIRTUAL_ENV" ]; then "$VIRTUAL_ENV/bin/python" "{name}"; else python "{name}"; fi'
+        ]
+    lines = ["set -e"] if task.fail_fast is not False else []
+    if before:
+        lines += [f"echo '{DEBUG_MARKER}'", *before, f"echo '{INFO_MARKER}'"]
+    return "\n".join([*lines, *commands])
+
+
+async def run_script_task(task: ScriptTask, ctx: TaskContext) -> None:
+    """Run the task's commands in a fresh working directory; outputs ``exitCode``, ``vars`` and
+    ``outputFiles``; a non-zero exit code fails the task (the outputs are kept)."""
+    _note(task, ctx)
+    working_dir = Path(tempfile.mkdtemp(prefix="kestra-wd-"))
+    try:
+        output_dir = working_dir / new_id() if task.output_directory else None
+        if output_dir is not None:
+            output_dir.mkdir()
+        variables: dict[str, Any] = {"workingDir": str(working_dir)}
+        if output_dir is not None:
+            variables["outputDir"] = str(output_dir)
+        names = [n for n in task.output_files or [] if not any(c in n for c in "*?[")]
+        if names:
+            variables["outputFiles"] = {n: str(working_dir / n) for n in names}
+        renderer = _renderer(ctx, variables)
+        _input_files(task, renderer, working_dir)
+        env = _environment(task, renderer, working_dir, output_dir)
+        interpreter = [
+            _rendered(p, renderer, f"interpreter[{i}]")
+            for i, p in enumerate(task.interpreter or DEFAULT_INTERPRETER)
+        ]
+        command = [*interpreter, _command_text(task, renderer, working_dir)]
+        protocol = LogLineProtocol(log=ctx.log)
+        result = await run_process(
+            command,
+            cwd=working_dir,
+            env=env,
+            protocol=protocol,
+            started=lambda pid: ctx.log("DEBUG", f"Starting command with pid {pid} [{' '.join(command)}]"),
+        )
+        kept = _keep(
+            _output_files(task.output_files or [], working_dir, output_dir),
+            storage_root() / ctx.execution.id / ctx.task_run.id,
+        )
+        ctx.task_run.outputs.update(
+            {"vars": protocol.vars, "exitCode": result.exit_code, "outputFiles": kept}
+        )
+        ctx.task_run.metrics.extend(protocol.metrics)
+        if result.exit_code != 0:
+            raise TaskFailedError(f"Command failed with exit code {result.exit_code}")
+        ctx.log("DEBUG", f"Command succeed with exit code {result.exit_code}")
+    finally:
+        shutil.rmtree(working_dir, ignore_errors=True)
