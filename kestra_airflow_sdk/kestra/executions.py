@@ -23,6 +23,7 @@ __all__ = [
     "execution_from_kestra",
     "kestra_state",
     "log_entry_from_kestra",
+    "with_outputs",
 ]
 
 #: Kestra states after which an execution never changes again
@@ -108,6 +109,22 @@ def execution_from_kestra(body: dict[str, Any], task_types: dict[str, str] | Non
         labels=_labels(body.get("labels")),
         task_runs=runs,
     )
+
+
+def with_outputs(body: dict[str, Any], outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """An execution body whose task runs carry ``outputs`` (task run id → outputs).
+
+    Kestra 2.0 answers executions without their task runs' outputs (read separately from
+    ``GET /outputs/...``); this puts them back where Kestra 1.3 had them, so one parser reads both.
+    A task run absent from ``outputs`` keeps what the body had.
+    """
+    runs = [
+        {**item, "outputs": dict(outputs[item["id"]])}
+        if isinstance(item, dict) and item.get("id") in outputs
+        else item
+        for item in body.get("taskRunList") or []
+    ]
+    return {**body, "taskRunList": runs}
 
 
 def log_entry_from_kestra(entry: models.KestraLogEntry) -> LogEntry:
