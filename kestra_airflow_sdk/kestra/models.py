@@ -83,6 +83,9 @@ class KestraVersion(str, Enum):
     V2_0 = "2.0"
     """Kestra 2.x: outputs from ``/outputs/{executionId}``, actions under ``/executions/{id}/actions/``."""
 
+    def __str__(self) -> str:
+        return self.value
+
     @classmethod
     def of_release(cls, release: str) -> KestraVersion | None:
         """The API generation of a Kestra release string (``"1.3.5"``, ``"2.0.0-SNAPSHOT"``), or None."""
