@@ -135,9 +135,12 @@ class KestraOperations(KestraSession):
                 f"{action} failed: could not reach Kestra at {self.url}", transient=is_transient(exc)
             ) from None
         if response.status_code >= 400:
+            hint = {
+                401: " (check username/password or token)",
+                403: " (this user may not read the configuration)",
+            }.get(response.status_code, "; if this is a Kestra server, pass version='1.3' or version='2.0'")
             raise KestraApiError(
-                f"{action} failed: Kestra answered {response.status_code} to GET {path}; "
-                "if this is a Kestra server, pass version='1.3' or version='2.0'",
+                f"{action} failed: Kestra answered {response.status_code} to GET {path}{hint}",
                 status=response.status_code,
                 method="GET",
                 path=path,
@@ -473,7 +476,14 @@ class KestraOperations(KestraSession):
             execution = _execution(body, types)
             reported.update(execution)
         if execution.task_runs:  # on 2.0, the outputs are not in the body
-            execution = _execution((yield from self._with_outputs(body)), types)
+            try:
+                body = yield from self._with_outputs(body)
+            except KestraError as exc:
+                raise KestraError(
+                    f"Execution {execution.id} of {execution.namespace}.{execution.flow_id} ended "
+                    f"{execution.state}, but its task outputs could not be read: {exc}"
+                ) from None
+            execution = _execution(body, types)
             reported.update(execution)
         try:
             entries = yield from KestraOperations.logs.fn(self, execution.id)

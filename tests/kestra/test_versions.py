@@ -283,3 +283,26 @@ def test_bad_version_arguments_and_answers_are_clear_errors() -> None:
         pytest.raises(KestraError, match="page: expected an integer"),
     ):
         server.executions(page=0)
+
+
+def test_outputs_that_cannot_be_read_after_a_run_say_how_the_execution_ended() -> None:
+    fake = RecordedKestra("2.0")
+    del fake.routes[("GET", f"/api/v1/main/outputs/{EXECUTION_ID}/{TASK_RUN_ID}")]
+    with _server(fake) as server, pytest.raises(KestraError) as info:
+        server.run(FLOW)
+    message = str(info.value)
+    assert message.startswith(f"Execution {EXECUTION_ID} of company.team.myflow ended SUCCESS")
+    assert f"Reading the outputs of task run {TASK_RUN_ID} (mytask) (Kestra 2.0.3) failed" in message
+    assert "404" in message
+
+
+def test_a_configs_answer_refused_says_why() -> None:
+    refused = httpx.MockTransport(lambda request: httpx.Response(401, json={"message": "Unauthorized"}))
+    with (
+        KestraServer("http://kestra.test:8080", token="t0ken", transport=refused) as server,
+        pytest.raises(
+            KestraApiError, match=r"answered 401 to GET /api/v1/configs \(check username/password or token\)"
+        ) as info,
+    ):
+        server.version()
+    assert "t0ken" not in str(info.value)
