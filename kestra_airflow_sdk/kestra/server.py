@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
@@ -34,12 +34,16 @@ from .executions import (
     TERMINAL,
     ReportedProgress,
     execution_from_kestra,
+    executions_frame,
     kestra_state,
     log_entry_from_kestra,
     with_outputs,
 )
 from .models import DeployedFlow, FlowValidation, KestraLogEntry, KestraVersion, TaskOutputInfo
 from .session import KestraSession, segment
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["AsyncKestraServer", "KestraServer"]
 
@@ -305,12 +309,15 @@ class KestraOperations(KestraSession):
         labels: Mapping[str, str] | None = None,
         page: int = 1,
         size: int = 25,
-    ) -> Op[list[Execution]]:
-        """One page of executions, newest first (``GET /executions/search`` with Kestra's query filters
-        ``filters[field][EQUALS]=value``, the same on 1.3 and 2.0).
+    ) -> Op[pd.DataFrame]:
+        """One page of executions, newest first, as a typed DataFrame (``GET /executions/search`` with
+        Kestra's query filters ``filters[field][EQUALS]=value``, the same on 1.3 and 2.0).
 
-        Search results carry no task runs on Kestra 2.0 (and no outputs on either): read one with
-        :meth:`execution` for those.
+        Columns (:func:`~kestra_airflow_sdk.kestra.executions.executions_schema`): ``id``, ``namespace``,
+        ``flow_id`` (``string``), ``flow_revision`` (``Int64``), ``state`` (Kestra's state, a
+        category), ``start_date``, ``end_date`` (UTC), ``duration`` (``timedelta64``, ended
+        executions), ``labels`` (dicts). Search results carry no task runs on Kestra 2.0 (and no
+        outputs on either): read one with :meth:`execution` for those.
 
         Args:
             namespace: only this namespace (exact).
@@ -340,7 +347,7 @@ class KestraOperations(KestraSession):
             raise KestraError(
                 f"Searching executions: expected Kestra's paged results, got {str(body)[:200]!r}"
             )
-        return [_execution(item, {}) for item in results]
+        return executions_frame(results)
 
     # ------------------------------------------------------------------ actions on an execution
 

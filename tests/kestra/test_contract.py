@@ -23,7 +23,7 @@ from kestra_airflow_sdk.kestra import (
     KestraError,
     KestraLogEntry,
 )
-from kestra_airflow_sdk.kestra.executions import log_entry_from_kestra
+from kestra_airflow_sdk.kestra.executions import executions_schema, log_entry_from_kestra
 from tests.virtual_time import VirtualTimeKestraServer, run_virtual
 
 
@@ -210,7 +210,8 @@ def test_outputs_are_read_from_the_outputs_endpoints(server: KestraServer, recor
 def test_searching_executions_sends_query_filters(server: KestraServer, recording: Recording) -> None:
     found = server.executions("company.airflow", "etl", state="FAILED", labels={"team": "data"}, size=5)
     _conformant(recording)
-    assert all(isinstance(e, Execution) for e in found)
+    assert list(found.columns) == executions_schema().names and len(found) >= 1
+    assert found["id"].dtype == "string" and str(found["start_date"].dtype) == "datetime64[us, UTC]"
     [(request, _)] = recording.exchanges
     assert request.url.path == "/api/v1/main/executions/search"
     assert request.url.params["filters[flowId][EQUALS]"] == "etl"

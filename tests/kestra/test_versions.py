@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 
 from kestra_airflow_sdk import AsyncKestraServer, Flow, KestraServer
@@ -254,10 +255,45 @@ def test_an_action_refused_names_the_version(version: str) -> None:
 def test_searching_executions_on_both_versions(mode: str, version: str) -> None:
     fake = RecordedKestra(version)
     found = _on(mode, fake, lambda s: s.executions("company.team", "myflow", state="SUCCESS"))
-    assert [(e.id, e.flow_id, e.state) for e in found] == [(EXECUTION_ID, "myflow", ExecutionState.SUCCESS)]
-    assert len(found[0].task_runs) == (2 if version == "1.3" else 0)  # 2.0 lists no task runs
+    assert found.to_dict("records") == [
+        {
+            "id": EXECUTION_ID,
+            "namespace": "company.team",
+            "flow_id": "myflow",
+            "flow_revision": 1,
+            "state": "SUCCESS",
+            "start_date": pd.Timestamp("2026-11-24T05:07:28.447Z"),
+            "end_date": pd.Timestamp("2026-11-24T05:07:28.831Z"),
+            "duration": pd.Timedelta(milliseconds=384),
+            "labels": {"system.correlationId": EXECUTION_ID},
+        }
+    ]
+    assert {name: str(dtype) for name, dtype in found.dtypes.items()} == {
+        "id": "string",
+        "namespace": "string",
+        "flow_id": "string",
+        "flow_revision": "Int64",
+        "state": "category",
+        "start_date": "datetime64[us, UTC]",
+        "end_date": "datetime64[us, UTC]",
+        "duration": "timedelta64[us]",
+        "labels": "object",
+    }
+    assert "RUNNING" in found["state"].cat.categories  # Kestra's states, not only those present
     [request] = fake.requests
     assert request.url.params["filters[flowId][EQUALS]"] == "myflow"
+
+
+def test_an_empty_search_is_an_empty_frame_of_the_same_dtypes() -> None:
+    fake = RecordedKestra("2.0")
+    fake.routes[("GET", "/api/v1/main/executions/search")] = lambda: httpx.Response(
+        200, json={"results": [], "total": 0}
+    )
+    with _server(fake) as server:
+        empty = server.executions(flow_id="nothing")
+        full = _on("sync", RecordedKestra("2.0"), lambda s: s.executions())
+    assert empty.empty and list(empty.columns) == list(full.columns)
+    assert empty.dtypes.astype(str).tolist() == full.dtypes.astype(str).tolist()
 
 
 def test_bad_version_arguments_and_answers_are_clear_errors() -> None:
