@@ -3,6 +3,7 @@ the same type the local runner returns."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -13,16 +14,23 @@ from ..airflow.models import DagRun
 from ..flows.execution import LOG_LEVELS, Execution, ExecutionState, LogEntry, TaskRun
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..flows.observer import Observer
+    from ..history.schemas import Schema
     from . import models
 
 __all__ = [
+    "KESTRA_STATES",
     "TERMINAL",
     "ReportedProgress",
     "dag_run_of",
     "execution_from_kestra",
+    "executions_frame",
+    "executions_schema",
     "kestra_state",
     "log_entry_from_kestra",
+    "with_outputs",
 ]
 
 #: Kestra states after which an execution never changes again
@@ -41,6 +49,80 @@ _STATES = {
     "RESTARTED": ExecutionState.CREATED,
     "RESUBMITTED": ExecutionState.CREATED,
 }
+
+
+#: every state Kestra 1.3 and 2.0 give an execution (the categories of the search frame's ``state``)
+KESTRA_STATES = (
+    "CREATED",
+    "SUBMITTED",
+    "QUEUED",
+    "RUNNING",
+    "PAUSED",
+    "RESTARTED",
+    "RESUBMITTED",
+    "BREAKPOINT",
+    "RETRYING",
+    "KILLING",
+    "SUCCESS",
+    "WARNING",
+    "FAILED",
+    "RETRIED",
+    "KILLED",
+    "CANCELLED",
+    "SKIPPED",
+)
+
+
+@functools.cache
+def executions_schema() -> Schema:
+    """The columns and dtypes of :meth:`KestraServer.executions` (one row per execution); built on
+    first use, so importing the Kestra client loads no pandas."""
+    from ..history.schemas import Column, Schema
+
+    return Schema(
+        "kestra_executions",
+        (
+            Column("id", "str"),
+            Column("namespace", "str"),
+            Column("flow_id", "str"),
+            Column("flow_revision", "int"),
+            Column("state", "category", KESTRA_STATES),
+            Column("start_date", "datetime"),
+            Column("end_date", "datetime"),
+            Column("duration", "duration"),
+            Column("labels", "object"),
+        ),
+    )
+
+
+def executions_frame(items: list[Any]) -> pd.DataFrame:
+    """Kestra's execution search results as a typed frame (:func:`executions_schema`: ``string`` ids,
+    ``Int64`` revision, Kestra's own state as a category, UTC datetimes, ``timedelta64[us]``
+    duration of ended executions, labels as dicts); no results, an empty frame of those dtypes."""
+    rows = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("id"):
+            continue
+        current = kestra_state(item)
+        start = _date(item, "startDate")
+        end = _date(item, "endDate") if current in TERMINAL else None
+        revision = item.get("flowRevision")
+        rows.append(
+            {
+                "id": str(item["id"]),
+                "namespace": item.get("namespace"),
+                "flow_id": item.get("flowId"),
+                "flow_revision": revision
+                if isinstance(revision, int) and not isinstance(revision, bool)
+                else None,
+                "state": current or None,
+                "start_date": start.isoformat() if start else None,
+                "end_date": end.isoformat() if end else None,
+                "duration": end - start if start and end else None,
+                "labels": _labels(item.get("labels")),
+            }
+        )
+    return executions_schema().frame(rows)
 
 
 def kestra_state(body: Any) -> str:
@@ -108,6 +190,22 @@ def execution_from_kestra(body: dict[str, Any], task_types: dict[str, str] | Non
         labels=_labels(body.get("labels")),
         task_runs=runs,
     )
+
+
+def with_outputs(body: dict[str, Any], outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """An execution body whose task runs carry ``outputs`` (task run id → outputs).
+
+    Kestra 2.0 answers executions without their task runs' outputs (read separately from
+    ``GET /outputs/...``); this puts them back where Kestra 1.3 had them, so one parser reads both.
+    A task run absent from ``outputs`` keeps what the body had.
+    """
+    runs = [
+        {**item, "outputs": dict(outputs[item["id"]])}
+        if isinstance(item, dict) and item.get("id") in outputs
+        else item
+        for item in body.get("taskRunList") or []
+    ]
+    return {**body, "taskRunList": runs}
 
 
 def log_entry_from_kestra(entry: models.KestraLogEntry) -> LogEntry:

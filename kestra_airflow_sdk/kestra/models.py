@@ -1,14 +1,20 @@
 """What a Kestra server answers, as far as the SDK reads it (Kestra's OpenAPI 2.0 schemas:
-``ValidateConstraintViolation``, ``FlowInterface``, ``LogEntry`` as :class:`KestraLogEntry`)."""
+``ValidateConstraintViolation``, ``FlowInterface``, ``LogEntry`` as :class:`KestraLogEntry`,
+``OutputController.TaskOutputInformation`` as :class:`TaskOutputInfo`), and the API generations
+(:class:`KestraVersion`) whose answers differ."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-__all__ = ["DeployedFlow", "FlowValidation", "KestraLogEntry"]
+__all__ = ["DeployedFlow", "FlowValidation", "KestraLogEntry", "KestraVersion", "TaskOutputInfo"]
+
+_RELEASE = re.compile(r"^v?(\d+)\.(\d+)")
 
 
 class _Answer(BaseModel):
@@ -53,3 +59,37 @@ class KestraLogEntry(_Answer):
     task_run_id: str | None = None
     execution_id: str | None = None
     attempt_number: int | None = None
+
+
+class TaskOutputInfo(_Answer):
+    """One task run that has outputs, as Kestra 2.0 lists them (``GET /outputs/{executionId}``).
+
+    ``value`` is the task run's own value (a ``ForEach`` iteration's item), not its outputs: those
+    are read from ``GET /outputs/{executionId}/{taskRunId}``.
+    """
+
+    task_id: str | None = None
+    task_run_id: str | None = None
+    value: str | None = None
+    iteration: int | None = None
+    inline: bool | None = None
+
+
+class KestraVersion(str, Enum):
+    """The generation of Kestra's REST API a server speaks (what differs is in docs/kestra.md)."""
+
+    V1_3 = "1.3"
+    """Kestra 1.x (up to 1.3): task run outputs inline in executions, actions under ``/executions/{id}/``."""
+    V2_0 = "2.0"
+    """Kestra 2.x: outputs from ``/outputs/{executionId}``, actions under ``/executions/{id}/actions/``."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of_release(cls, release: str) -> KestraVersion | None:
+        """The API generation of a Kestra release string (``"1.3.5"``, ``"2.0.0-SNAPSHOT"``), or None."""
+        match = _RELEASE.match(release.strip()) if isinstance(release, str) else None
+        if match is None:
+            return None
+        return cls.V2_0 if int(match.group(1)) >= 2 else cls.V1_3

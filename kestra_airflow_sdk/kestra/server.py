@@ -3,37 +3,55 @@
 The operations are written once, as generators of effects, and run by the Airflow layer's two
 drivers (sync and async), with the same retries and the same transient-error rules.
 
-Every call is one documented endpoint of Kestra's OpenAPI 2.0 spec; the tests check each request
-against that spec with a Prism mock (no Kestra server can be installed on the build machines).
+Every call is one documented endpoint of Kestra's REST API. Where Kestra 1.3 and 2.0 differ
+(task run outputs, the execution actions' paths), the server's API generation is read once from
+``GET /api/v1/configs`` (or forced with ``version=``) and each operation asks the right endpoint.
+The tests check each request against Kestra's 2.0 spec with a Prism mock, and parse recorded 1.3
+and 2.0 answers (no Kestra server can be installed on the build machines).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
 
 from ..airflow.drivers import AsyncDriver, SyncDriver
 from ..airflow.effects import Op, Sleep
+from ..airflow.errors import AirflowError, ApiError
 from ..airflow.operation import operation
-from ..airflow.retry import NO_RETRY, RetryPolicy
+from ..airflow.retry import NO_RETRY, RetryPolicy, is_transient
 from ..flows.execution import Execution
 from ..flows.flow import Flow
 from ..flows.hooks import FlowServer
 from ..flows.observer import Observer
 from .errors import KestraApiError, KestraConnectionError, KestraError
-from .executions import TERMINAL, ReportedProgress, execution_from_kestra, kestra_state, log_entry_from_kestra
-from .models import DeployedFlow, FlowValidation, KestraLogEntry
+from .executions import (
+    TERMINAL,
+    ReportedProgress,
+    execution_from_kestra,
+    executions_frame,
+    kestra_state,
+    log_entry_from_kestra,
+    with_outputs,
+)
+from .models import DeployedFlow, FlowValidation, KestraLogEntry, KestraVersion, TaskOutputInfo
 from .session import KestraSession, segment
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["AsyncKestraServer", "KestraServer"]
 
 logger = logging.getLogger("kestra_airflow_sdk.kestra")
 
 FlowRef = Flow | tuple[str, str]
+ExecutionRef = Execution | str
+_VERSIONS = ("auto", *(v.value for v in KestraVersion))
 
 
 def _flows(flows: Flow | Iterable[Flow]) -> list[Flow]:
@@ -52,7 +70,95 @@ def _yaml(flows: list[Flow]) -> bytes:
 
 
 class KestraOperations(KestraSession):
-    """Every Kestra server operation, written once as a generator of effects (see :mod:`.session`)."""
+    """Every Kestra server operation, written once as a generator of effects (see :mod:`.session`).
+
+    Args:
+        version: ``"auto"`` (ask the server once, ``GET /api/v1/configs``), ``"1.3"`` or ``"2.0"``
+            (force that API generation, no request). Other arguments: see :class:`.session.KestraSession`.
+    """
+
+    def __init__(self, url: str, *, version: str = "auto", **options: Any) -> None:
+        if version not in _VERSIONS:
+            raise KestraError(f"version: expected one of {', '.join(map(repr, _VERSIONS))}, got {version!r}")
+        super().__init__(url, **options)
+        self._forced = None if version == "auto" else KestraVersion(version)
+        self._detected: KestraVersion | None = None
+        #: Kestra's release string (e.g. ``"2.0.3"``), known once detected
+        self.server_version: str | None = None
+
+    def __repr__(self) -> str:
+        known = self._forced or self._detected
+        return super().__repr__()[:-1] + f", version={known.value if known else 'auto'!r})"
+
+    # ------------------------------------------------------------------ version
+
+    @operation
+    def version(self) -> Op[KestraVersion]:
+        """The API generation the server speaks: forced by ``version=``, else read once from
+        ``GET /api/v1/configs`` (its ``version``, e.g. ``"2.0.3"``) and kept for this server object.
+
+        Raises:
+            KestraError: the server's answer names no Kestra release.
+            KestraApiError / KestraConnectionError: the request failed.
+        """
+        return (yield from self._api())
+
+    def _api(self) -> Op[KestraVersion]:
+        if self._forced is not None:
+            return self._forced
+        if self._detected is not None:
+            return self._detected
+        body = yield from self._configs()
+        release = body.get("version") if isinstance(body, dict) else None
+        detected = KestraVersion.of_release(release) if isinstance(release, str) else None
+        if detected is None:
+            raise KestraError(
+                f"Detecting the Kestra version: GET {self.url}/api/v1/configs answered version={release!r}, "
+                "expected a release such as '1.3.5' or '2.0.3'; pass version='1.3' or version='2.0'"
+            )
+        self._detected, self.server_version = detected, release
+        logger.debug("Kestra at %s is %s (API %s)", self.url, release, detected.value)
+        return detected
+
+    def _configs(self) -> Op[Any]:
+        """``GET /api/v1/configs``: the one call outside ``/api/v1/{tenant}``."""
+        path, action = "/api/v1/configs", "Detecting the Kestra version"
+        build = functools.partial(self._http.build_request, "GET", self.url + path)
+        try:
+            response = yield from self.send(build)
+        except ApiError as exc:  # the auth flow refused to go on
+            raise KestraApiError(
+                f"{action} failed: Kestra answered {exc.status} to GET {path} (check username/password or token)",
+                status=exc.status,
+                method="GET",
+                path=path,
+                detail=None,
+            ) from None
+        except AirflowError as exc:
+            raise KestraConnectionError(
+                f"{action} failed: could not reach Kestra at {self.url}", transient=is_transient(exc)
+            ) from None
+        if response.status_code >= 400:
+            hint = {
+                401: " (check username/password or token)",
+                403: " (this user may not read the configuration)",
+            }.get(response.status_code, "; if this is a Kestra server, pass version='1.3' or version='2.0'")
+            raise KestraApiError(
+                f"{action} failed: Kestra answered {response.status_code} to GET {path}{hint}",
+                status=response.status_code,
+                method="GET",
+                path=path,
+                detail=None,
+                transient=response.status_code in (429, 502, 503, 504),
+            )
+        try:
+            return response.json()
+        except ValueError:
+            raise KestraError(f"{action}: GET {path} did not answer JSON: {response.text[:200]!r}") from None
+
+    def _label(self, version: KestraVersion) -> str:
+        """How errors name the server: its release when detected, else the API generation."""
+        return f"Kestra {self.server_version}" if self.server_version else f"Kestra {version.value} API"
 
     # ------------------------------------------------------------------ flows
 
@@ -143,15 +249,186 @@ class KestraOperations(KestraSession):
 
     @operation
     def execution(self, execution_id: str) -> Op[Execution]:
-        """An execution as Kestra has it now (``GET /executions/{id}``)."""
-        return _execution((yield from self._read_execution(execution_id)), {})
+        """An execution as Kestra has it now (``GET /executions/{id}``), with its task runs' outputs
+        (on Kestra 2.0 read from ``GET /outputs/{executionId}``, see :meth:`outputs`)."""
+        body = yield from self._read_execution(execution_id)
+        return _execution((yield from self._with_outputs(body)), {})
+
+    @operation
+    def outputs(self, execution: ExecutionRef) -> Op[dict[str, dict[str, Any]]]:
+        """The outputs of an execution's task runs, by task run id (task runs without outputs left out).
+
+        Kestra 2.0: ``GET /outputs/{executionId}`` lists the task runs that have outputs, then
+        ``GET /outputs/{executionId}/{taskRunId}`` reads each one's. Kestra 1.3:
+        ``GET /executions/{id}``, whose task runs carry their outputs.
+        """
+        execution_id = _id(execution)
+        version = yield from self._api()
+        if version is KestraVersion.V1_3:
+            body = yield from self._read_execution(execution_id)
+            return {r.id: r.outputs for r in _execution(body, {}).task_runs if r.outputs}
+        return (yield from self._read_outputs(execution_id, version))
+
+    def _read_outputs(self, execution_id: str, version: KestraVersion) -> Op[dict[str, dict[str, Any]]]:
+        where = f"/outputs/{segment(execution_id)}"
+        label = self._label(version)
+        listing = yield from self.call(
+            "GET", where, action=f"Listing the outputs of execution {execution_id} ({label})"
+        )
+        outputs: dict[str, dict[str, Any]] = {}
+        for info in _parse(TaskOutputInfo, listing, f"outputs of execution {execution_id} ({label})"):
+            if not info.task_run_id or info.task_run_id in outputs:
+                continue
+            value = yield from self.call(
+                "GET",
+                f"{where}/{segment(info.task_run_id)}",
+                action=f"Reading the outputs of task run {info.task_run_id} ({info.task_id}) ({label})",
+            )
+            if not isinstance(value, dict):
+                raise KestraError(
+                    f"Reading the outputs of task run {info.task_run_id} ({label}): expected a JSON object "
+                    f"from Kestra, got {type(value).__name__}"
+                )
+            outputs[info.task_run_id] = value
+        return outputs
+
+    def _with_outputs(self, body: Any) -> Op[Any]:
+        """An execution body with its task runs' outputs: as sent on 1.3, read separately on 2.0."""
+        version = yield from self._api()
+        if version is KestraVersion.V1_3 or not isinstance(body, dict) or not body.get("id"):
+            return body
+        return with_outputs(body, (yield from self._read_outputs(str(body["id"]), version)))
+
+    @operation
+    def executions(
+        self,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        *,
+        state: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        page: int = 1,
+        size: int = 25,
+    ) -> Op[pd.DataFrame]:
+        """One page of executions, newest first, as a typed DataFrame (``GET /executions/search`` with
+        Kestra's query filters ``filters[field][EQUALS]=value``, the same on 1.3 and 2.0).
+
+        Columns (:func:`~kestra_airflow_sdk.kestra.executions.executions_schema`): ``id``, ``namespace``,
+        ``flow_id`` (``string``), ``flow_revision`` (``Int64``), ``state`` (Kestra's state, a
+        category), ``start_date``, ``end_date`` (UTC), ``duration`` (``timedelta64``, ended
+        executions), ``labels`` (dicts). Search results carry no task runs on Kestra 2.0 (and no
+        outputs on either): read one with :meth:`execution` for those.
+
+        Args:
+            namespace: only this namespace (exact).
+            flow_id: only this flow.
+            state: only executions in this Kestra state (e.g. ``"FAILED"``, ``"RUNNING"``).
+            labels: only executions with these labels.
+            page: the page, from 1.
+            size: executions per page.
+        """
+        for name, number in (("page", page), ("size", size)):
+            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+                raise KestraError(f"{name}: expected an integer >= 1, got {number!r}")
+        params: list[tuple[str, str | int]] = [
+            ("page", page),
+            ("size", size),
+            ("sort", "state.startDate:desc"),
+        ]
+        for field, value in (("namespace", namespace), ("flowId", flow_id), ("state", state)):
+            if value is not None:
+                if not isinstance(value, str) or not value:
+                    raise KestraError(f"{field}: expected a non-empty string, got {value!r}")
+                params.append((f"filters[{field}][EQUALS]", value))
+        params += [(f"filters[labels][EQUALS][{k}]", str(v)) for k, v in (labels or {}).items()]
+        body = yield from self.call("GET", "/executions/search", action="Searching executions", params=params)
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list):
+            raise KestraError(
+                f"Searching executions: expected Kestra's paged results, got {str(body)[:200]!r}"
+            )
+        return executions_frame(results)
+
+    # ------------------------------------------------------------------ actions on an execution
+
+    @operation
+    def kill(self, execution: ExecutionRef) -> Op[Execution]:
+        """Kill a running execution (1.3: ``DELETE /executions/{id}/kill``; 2.0: ``.../actions/kill``).
+
+        Kestra accepts the kill (often 202 without a body) and stops the execution asynchronously:
+        the execution returned is as Kestra has it then (``KILLING`` shows as RUNNING).
+        """
+        return (yield from self._act(execution, "kill"))
+
+    @operation
+    def pause(self, execution: ExecutionRef) -> Op[Execution]:
+        """Pause a running execution (``POST .../pause``; 2.0: ``.../actions/pause``)."""
+        return (yield from self._act(execution, "pause"))
+
+    @operation
+    def resume(self, execution: ExecutionRef, inputs: Mapping[str, Any] | None = None) -> Op[Execution]:
+        """Resume a paused execution (``POST .../resume``; 2.0: ``.../actions/resume``), giving the
+        ``Pause`` task's ``onResume`` inputs as multipart form fields."""
+        form = _form(inputs)
+        if form is None:  # Kestra requires a multipart body: an empty one
+            return (yield from self._act(execution, "resume", content=_EMPTY_FORM, headers=_EMPTY_FORM_TYPE))
+        return (yield from self._act(execution, "resume", files=form))
+
+    @operation
+    def restart(self, execution: ExecutionRef, *, revision: int | None = None) -> Op[Execution]:
+        """Restart a failed execution from its failed task runs (``POST .../restart``; 2.0:
+        ``.../actions/restart``), optionally on another flow ``revision``."""
+        return (yield from self._act(execution, "restart", params=_optional(revision=revision)))
+
+    @operation
+    def replay(
+        self,
+        execution: ExecutionRef,
+        *,
+        task_run_id: str | None = None,
+        revision: int | None = None,
+        inputs: Mapping[str, Any] | None = None,
+    ) -> Op[Execution]:
+        """A new execution replaying this one (``POST .../replay``; 2.0: ``.../actions/replay``), from
+        ``task_run_id`` if given; with new ``inputs``, ``.../replay-with-inputs`` (multipart fields).
+
+        Returns:
+            The new execution (it has its own id).
+        """
+        params = _optional(taskRunId=task_run_id, revision=revision)
+        if inputs is None:
+            return (yield from self._act(execution, "replay", params=params))
+        return (yield from self._act(execution, "replay-with-inputs", params=params, files=_form(inputs)))
+
+    def _act(self, execution: ExecutionRef, action: str, **request: Any) -> Op[Execution]:
+        execution_id = _id(execution)
+        version = yield from self._api()
+        method, path_1_3, path_2_0 = _ACTIONS[action]
+        path = f"/executions/{segment(execution_id)}/" + (
+            path_2_0 if version is KestraVersion.V2_0 else path_1_3
+        )
+        label = self._label(version)
+        headers = {"Accept": "application/json, text/json", **request.pop("headers", {})}  # kill: text/json
+        body = yield from self.call(
+            method,
+            path,
+            action=f"{action.capitalize()} of execution {execution_id} ({label})",
+            headers=headers,
+            **request,
+        )
+        if body is None:  # 202 Accepted / 204 No Content: what Kestra has now
+            if action.startswith("replay"):
+                raise KestraError(
+                    f"{action.capitalize()} of execution {execution_id} ({label}): Kestra answered without "
+                    "the new execution"
+                )
+            body = yield from self._read_execution(execution_id)
+        return _execution(body, {})
 
     @operation
     def logs(self, execution: Execution | str) -> Op[list[KestraLogEntry]]:
         """The log lines of an execution (``GET /logs/{executionId}``)."""
-        execution_id = execution.id if isinstance(execution, Execution) else execution
-        if not isinstance(execution_id, str) or not execution_id:
-            raise KestraError(f"execution: expected an Execution or an execution id, got {execution!r}")
+        execution_id = _id(execution)
         body = yield from self.call(
             "GET", f"/logs/{segment(execution_id)}", action=f"Reading the logs of execution {execution_id}"
         )
@@ -205,6 +482,16 @@ class KestraOperations(KestraSession):
             failures, error = 0, ""
             execution = _execution(body, types)
             reported.update(execution)
+        if execution.task_runs:  # on 2.0, the outputs are not in the body
+            try:
+                body = yield from self._with_outputs(body)
+            except KestraError as exc:
+                raise KestraError(
+                    f"Execution {execution.id} of {execution.namespace}.{execution.flow_id} ended "
+                    f"{execution.state}, but its task outputs could not be read: {exc}"
+                ) from None
+            execution = _execution(body, types)
+            reported.update(execution)
         try:
             entries = yield from KestraOperations.logs.fn(self, execution.id)
             execution.logs = [log_entry_from_kestra(entry) for entry in entries]
@@ -247,6 +534,50 @@ class AsyncKestraServer(KestraOperations, AsyncDriver):
     """
 
     _http: httpx.AsyncClient
+
+
+#: action → (method, path under /executions/{id}/ on Kestra 1.3, on Kestra 2.0)
+_ACTIONS = {
+    "kill": ("DELETE", "kill", "actions/kill"),
+    "pause": ("POST", "pause", "actions/pause"),
+    "resume": ("POST", "resume", "actions/resume"),
+    "restart": ("POST", "restart", "actions/restart"),
+    "replay": ("POST", "replay", "actions/replay"),
+    "replay-with-inputs": ("POST", "replay-with-inputs", "actions/replay-with-inputs"),
+}
+
+
+_EMPTY_FORM, _EMPTY_FORM_TYPE = (
+    b"--kestra-sdk--\r\n",
+    {"Content-Type": "multipart/form-data; boundary=kestra-sdk"},
+)
+
+
+def _id(execution: Any) -> str:
+    execution_id = execution.id if isinstance(execution, Execution) else execution
+    if not isinstance(execution_id, str) or not execution_id:
+        raise KestraError(f"execution: expected an Execution or an execution id, got {execution!r}")
+    return execution_id
+
+
+def _form(inputs: Mapping[str, Any] | None) -> list[tuple[str, tuple[None, str]]] | None:
+    """Inputs as multipart form fields (what Kestra reads), or None for none."""
+    if inputs is not None and not isinstance(inputs, Mapping):
+        raise KestraError(f"inputs: expected a mapping of input id to value, got {type(inputs).__name__}")
+    return [(str(k), (None, str(v))) for k, v in (inputs or {}).items()] or None
+
+
+def _optional(**params: Any) -> dict[str, Any]:
+    for name, value in params.items():
+        if (
+            name == "revision"
+            and value is not None
+            and (isinstance(value, bool) or not isinstance(value, int))
+        ):
+            raise KestraError(f"revision: expected a flow revision number, got {value!r}")
+        if name == "taskRunId" and value is not None and (not isinstance(value, str) or not value):
+            raise KestraError(f"task_run_id: expected a task run id, got {value!r}")
+    return {name: value for name, value in params.items() if value is not None}
 
 
 def _ref(flow: Any) -> tuple[str, str]:

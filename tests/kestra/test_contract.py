@@ -1,5 +1,9 @@
 """KestraServer against a mock generated from Kestra's OpenAPI spec (Prism, ``--errors``): every
-request the SDK sends must conform to the spec, and the SDK must parse the spec's answers."""
+request the SDK sends must conform to the spec, and the SDK must parse the spec's answers.
+
+The spec is Kestra 2.0's, so the servers here speak the 2.0 API (``version="2.0"``): Prism's
+invented ``/api/v1/configs`` answer names no release to detect. The 1.3 API and real bodies of
+both versions are tested in test_versions.py."""
 
 from __future__ import annotations
 
@@ -12,8 +16,14 @@ import pytest
 from kestra_airflow_sdk import AsyncKestraServer, Flow, KestraServer
 from kestra_airflow_sdk.flows import Execution, ExecutionState, Log, Schedule
 from kestra_airflow_sdk.flows.execution import LOG_LEVELS
-from kestra_airflow_sdk.kestra import DeployedFlow, FlowValidation, KestraError, KestraLogEntry
-from kestra_airflow_sdk.kestra.executions import log_entry_from_kestra
+from kestra_airflow_sdk.kestra import (
+    DeployedFlow,
+    FlowValidation,
+    KestraApiError,
+    KestraError,
+    KestraLogEntry,
+)
+from kestra_airflow_sdk.kestra.executions import executions_schema, log_entry_from_kestra
 from tests.virtual_time import VirtualTimeKestraServer, run_virtual
 
 
@@ -68,7 +78,11 @@ class Awaited:
             async def main() -> Any:
                 transport = RecordingAsync(self.recording)
                 async with AsyncKestraServer(
-                    self.url, username="admin@kestra.io", password="Admin1234", transport=transport
+                    self.url,
+                    username="admin@kestra.io",
+                    password="Admin1234",
+                    transport=transport,
+                    version="2.0",
                 ) as server:
                     return await getattr(server, name)(*args, **kwargs)
 
@@ -85,7 +99,7 @@ def server(request: pytest.FixtureRequest, prism_url: str, recording: Recording)
         yield Awaited(prism_url, recording)
         return
     with VirtualTimeKestraServer(
-        prism_url, username="admin@kestra.io", password="Admin1234", transport=recording
+        prism_url, username="admin@kestra.io", password="Admin1234", transport=recording, version="2.0"
     ) as s:
         yield s
 
@@ -149,10 +163,12 @@ def test_reading_an_execution_and_its_logs(server: KestraServer, recording: Reco
     assert all(line.level in LOG_LEVELS and isinstance(line.message, str) for line in lines)
     assert all(line.timestamp.tzinfo is not None for line in lines)
     assert [line.task_run_id for line in lines] == [entry.task_run_id for entry in logs]
-    assert [r.url.path for r, _ in recording.exchanges] == [
-        "/api/v1/main/executions/4SCXzZj2J6MgnG0QkscBMv",
-        f"/api/v1/main/logs/{execution.id or '4SCXzZj2J6MgnG0QkscBMv'}",
-    ]
+    paths = [r.url.path for r, _ in recording.exchanges]
+    # 2.0: the execution, the list of its task runs with outputs, each one's outputs, then the logs
+    assert paths[0] == "/api/v1/main/executions/4SCXzZj2J6MgnG0QkscBMv"
+    assert paths[1] == f"/api/v1/main/outputs/{execution.id}"
+    assert all(p.startswith(f"/api/v1/main/outputs/{execution.id}/") for p in paths[2:-1])
+    assert paths[-1] == f"/api/v1/main/logs/{execution.id or '4SCXzZj2J6MgnG0QkscBMv'}"
 
 
 def test_waiting_polls_with_conformant_requests_until_the_timeout(
@@ -180,3 +196,96 @@ def test_the_mock_does_reject_what_the_spec_does_not_allow(prism_url: str) -> No
         headers={"Content-Type": "application/x-yaml"},
     )
     assert anonymous.status_code == 401
+
+
+def test_outputs_are_read_from_the_outputs_endpoints(server: KestraServer, recording: Recording) -> None:
+    outputs = server.outputs("4SCXzZj2J6MgnG0QkscBMv")
+    _conformant(recording)
+    [listing, *each] = [r for r, _ in recording.exchanges]
+    assert (listing.method, listing.url.path) == ("GET", "/api/v1/main/outputs/4SCXzZj2J6MgnG0QkscBMv")
+    assert each and all(r.url.path.startswith("/api/v1/main/outputs/4SCXzZj2J6MgnG0QkscBMv/") for r in each)
+    assert outputs and all(isinstance(v, dict) for v in outputs.values())
+
+
+def test_searching_executions_sends_query_filters(server: KestraServer, recording: Recording) -> None:
+    found = server.executions("company.airflow", "etl", state="FAILED", labels={"team": "data"}, size=5)
+    _conformant(recording)
+    assert list(found.columns) == executions_schema().names and len(found) >= 1
+    assert found["id"].dtype == "string" and str(found["start_date"].dtype) == "datetime64[us, UTC]"
+    [(request, _)] = recording.exchanges
+    assert request.url.path == "/api/v1/main/executions/search"
+    assert request.url.params["filters[flowId][EQUALS]"] == "etl"
+    assert request.url.params["filters[namespace][EQUALS]"] == "company.airflow"
+    assert request.url.params["filters[state][EQUALS]"] == "FAILED"
+    assert request.url.params["filters[labels][EQUALS][team]"] == "data"
+    assert request.url.params["size"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("call", "method", "path"),
+    [
+        (lambda s: s.pause("E1"), "POST", "/api/v1/main/executions/E1/actions/pause"),
+        (lambda s: s.restart("E1", revision=2), "POST", "/api/v1/main/executions/E1/actions/restart"),
+        (lambda s: s.replay("E1", task_run_id="T1"), "POST", "/api/v1/main/executions/E1/actions/replay"),
+    ],
+)
+def test_execution_actions_use_the_2_0_paths(
+    server: KestraServer, recording: Recording, call: Any, method: str, path: str
+) -> None:
+    execution = call(server)
+    _conformant(recording)
+    assert isinstance(execution, Execution)
+    request = recording.exchanges[0][0]
+    assert (request.method, request.url.path) == (method, path)
+
+
+@pytest.mark.parametrize(
+    ("call", "path"),
+    [
+        (lambda s: s.resume("E1", {"ok": "yes"}), "/api/v1/main/executions/E1/actions/resume"),
+        (lambda s: s.resume("E1"), "/api/v1/main/executions/E1/actions/resume"),
+        (
+            lambda s: s.replay("E1", inputs={"day": "2026-11-25"}),
+            "/api/v1/main/executions/E1/actions/replay-with-inputs",
+        ),
+    ],
+)
+def test_multipart_actions_differ_from_the_spec_only_by_its_array_body(
+    server: KestraServer, recording: Recording, call: Any, path: str
+) -> None:
+    """The spec types these multipart bodies as an array (as it does the execution inputs), which no
+    form can be; Kestra reads one form field per input. Prism's only complaint is that one."""
+    with pytest.raises(KestraApiError) as info:
+        call(server)
+    assert info.value.status == 422
+    [(request, response)] = recording.exchanges
+    assert (request.method, request.url.path) == ("POST", path)
+    assert request.headers["content-type"].startswith("multipart/form-data; boundary=")
+    assert [v["message"] for v in response.json()["validation"]] == ["Request body must be array"]
+
+
+def test_kill_uses_the_2_0_path_and_accepts_text_json(server: KestraServer, recording: Recording) -> None:
+    """The spec says kill answers ``text/json`` (an ``Accept: application/json`` alone gets 406).
+    Prism validates the request, then cannot write a JSON object as text (its 500 names that): the
+    request passed validation, which a violation would have answered 422 instead."""
+    with pytest.raises(KestraApiError, match="Cannot serialise complex objects as text") as info:
+        server.kill("E1")
+    assert info.value.status == 500
+    [(request, response)] = recording.exchanges
+    assert "sl-violations" not in response.headers
+    assert (request.method, request.url.path) == ("DELETE", "/api/v1/main/executions/E1/actions/kill")
+    assert "text/json" in request.headers["accept"]
+
+
+def test_version_detection_asks_the_configs_endpoint(prism_url: str, recording: Recording) -> None:
+    """Detection sends a request the spec accepts; Prism's invented release is refused clearly."""
+    with (
+        VirtualTimeKestraServer(
+            prism_url, username="admin@kestra.io", password="Admin1234", transport=recording
+        ) as server,
+        pytest.raises(KestraError, match=r"answered version='string'.*pass version='1.3' or version='2.0'"),
+    ):
+        server.version()
+    _conformant(recording)
+    [(request, _)] = recording.exchanges
+    assert (request.method, request.url.path) == ("GET", "/api/v1/configs")

@@ -73,6 +73,8 @@ class FakeKestra:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path
+        if path == "/api/v1/configs":  # a Kestra 1.3: task run outputs inline in the execution
+            return httpx.Response(200, json={"version": "1.3.5", "edition": "OSS"})
         if path.endswith("/flows/bulk"):
             return httpx.Response(200, json=[{"id": "hello", "namespace": "company.team", "revision": 3}])
         if request.method == "POST" and "/executions/" in path:
@@ -243,6 +245,7 @@ def test_flow_run_on_a_server_deploys_then_runs() -> None:
         ("POST", "/api/v1/main/flows/bulk"),
         ("POST", "/api/v1/main/executions/company.team/hello"),
         ("GET", "/api/v1/main/executions/exec1"),
+        ("GET", "/api/v1/configs"),  # the version, asked once: 1.3 sends the outputs in the execution
         ("GET", "/api/v1/main/logs/exec1"),  # the ended execution's log lines
     ]
     assert fake.requests[0].url.params["delete"] == "false"
