@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from .airflow.auth import AirflowPasswordAuth, BearerTokenAuth
     from .airflow.errors import AirflowError
     from .airflow.models import DagRunState, TaskInstanceState
-    from .airflow.retry import RetryPolicy
     from .client import AirflowClient, AsyncAirflowClient
     from .display.progress import RunProgress
     from .display.watch import watch_dag_runs
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
     from .kestra.errors import KestraError
     from .kestra.server import AsyncKestraServer, KestraServer
     from .migration.generate import flows_for_dags, write_flows
+    from .transport.retry import RetryPolicy
 
 __version__ = "0.1.0"
 

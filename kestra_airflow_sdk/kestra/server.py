@@ -16,14 +16,14 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from ..airflow.drivers import AsyncDriver, SyncDriver
-from ..airflow.effects import Op, Sleep
-from ..airflow.operation import operation
-from ..airflow.retry import NO_RETRY, RetryPolicy
 from ..flows.execution import Execution
 from ..flows.flow import Flow
 from ..flows.hooks import FlowServer
 from ..flows.observer import Observer
+from ..transport.drivers import AsyncDriver, SyncDriver
+from ..transport.effects import Delay, Op, now
+from ..transport.operation import operation
+from ..transport.retry import NO_RETRY, RetryPolicy
 from .errors import KestraApiError, KestraConnectionError, KestraError
 from .executions import TERMINAL, ReportedProgress, execution_from_kestra, kestra_state, log_entry_from_kestra
 from .models import DeployedFlow, FlowValidation, KestraLogEntry
@@ -64,7 +64,7 @@ class KestraOperations(KestraSession):
             KestraApiError: Kestra refused the request.
         """
         items = _flows(flows)
-        body = yield from self.call(
+        body = yield from self._call(
             "POST",
             "/flows/validate",
             action=f"Validating {len(items)} flow(s)",
@@ -81,7 +81,7 @@ class KestraOperations(KestraSession):
         of the namespace, which this SDK never does.
         """
         items = _flows(flows)
-        body = yield from self.call(
+        body = yield from self._call(
             "POST",
             "/flows/bulk",
             action=f"Deploying {len(items)} flow(s)",
@@ -129,7 +129,7 @@ class KestraOperations(KestraSession):
         types = {t.id: t.type for t in flow.walk()} if isinstance(flow, Flow) else {}
         params = [("labels", f"{k}:{v}") for k, v in (labels or {}).items()]
         files = [(str(k), (None, str(v))) for k, v in (inputs or {}).items()]
-        body = yield from self.call(
+        body = yield from self._call(
             "POST",
             f"/executions/{segment(namespace)}/{segment(flow_id)}",
             action=f"Starting flow {namespace}.{flow_id}",
@@ -152,7 +152,7 @@ class KestraOperations(KestraSession):
         execution_id = execution.id if isinstance(execution, Execution) else execution
         if not isinstance(execution_id, str) or not execution_id:
             raise KestraError(f"execution: expected an Execution or an execution id, got {execution!r}")
-        body = yield from self.call(
+        body = yield from self._call(
             "GET", f"/logs/{segment(execution_id)}", action=f"Reading the logs of execution {execution_id}"
         )
         return _parse(KestraLogEntry, body, "logs")
@@ -161,7 +161,7 @@ class KestraOperations(KestraSession):
         if not isinstance(execution_id, str) or not execution_id:
             raise KestraError(f"execution_id: expected an execution id, got {execution_id!r}")
         return (
-            yield from self.call(
+            yield from self._call(
                 "GET",
                 f"/executions/{segment(execution_id)}",
                 action=f"Reading execution {execution_id}",
@@ -179,18 +179,18 @@ class KestraOperations(KestraSession):
     ) -> Op[Execution]:
         """Poll the execution until it is terminal, riding through transient failures (as the Airflow waits)."""
         execution = _execution(body, types)
-        started, reported = self._now(), ReportedProgress(observers)
+        started, reported = (yield from now()), ReportedProgress(observers)
         reported.update(execution)
         failures, error = 0, ""
         while kestra_state(body) not in TERMINAL:
-            waited = self._now() - started
+            waited = (yield from now()) - started
             if waited >= timeout:
                 raise KestraError(
                     f"Execution {execution.id} of {execution.namespace}.{execution.flow_id} did not end within "
                     f"{timeout:g}s (last state: {kestra_state(body) or 'unknown'})" + error
                 )
             pause = max(poll_interval, self.retry.backoff(failures)) if failures else poll_interval
-            yield Sleep(min(pause, timeout - waited))
+            yield Delay(min(pause, timeout - waited))
             try:  # one attempt per tick: the next tick is the retry
                 body = yield from self._read_execution(execution.id, NO_RETRY)
             except (KestraApiError, KestraConnectionError) as exc:
@@ -227,7 +227,7 @@ class KestraServer(KestraOperations, SyncDriver):
     Constructor arguments are described on :class:`~kestra_airflow_sdk.kestra.session.KestraSession`
     (``url``, ``username``/``password`` or ``token``, ``tenant``, ``timeout``, ``retry``, ``transport``).
     Requests are retried on transient failures with the Airflow client's
-    :class:`~kestra_airflow_sdk.airflow.retry.RetryPolicy`.
+    :class:`~kestra_airflow_sdk.transport.retry.RetryPolicy`.
 
     Example:
         >>> server = KestraServer("http://localhost:8080", username="admin@kestra.io", password="...")

@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 from typing_extensions import Unpack
 
 from ..airflow.core import ClientCore
-from ..airflow.effects import Op
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.models import Dag
 from ..flows.flow import Flow
 from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.schedule import Schedule
 from ..flows.trigger import TriggerDagRun
+from ..transport.effects import Op
 from .schedules import map_schedule
 from .selection import selected_dags
 
 if TYPE_CHECKING:
-    from ..airflow.drivers import AsyncDriver, SyncDriver
+    from ..transport.drivers import AsyncDriver, SyncDriver
 
 __all__ = ["FlowsFromDags", "GenerateOptions", "ScheduleNote", "flow_id_for", "flows_for_dags", "write_flows"]
 

@@ -16,12 +16,12 @@ import pandas as pd
 from ..airflow import pagination
 from ..airflow.arguments import aware
 from ..airflow.core import ClientCore
-from ..airflow.effects import Op, gather
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.fetch import RunQuery, fetch_runs
 from ..airflow.models import Dag, DagRunState, DagTask
 from ..history.frames import runs_frame
 from ..history.schemas import Column, Schema
+from ..transport.effects import Op, gather
 from .schedules import map_schedule
 from .selection import selected_dags
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ...transport.effects import Op
+from ...transport.operation import operation
 from ..arguments import segment
-from ..effects import Op
 from ..lookups import read_dag
 from ..models import Dag, DagTask, VersionInfo
-from ..operation import operation
 from ..pagination import paginate, parse_rows
 from ..session import Session
 
@@ -22,7 +22,7 @@ class DagOperations(Session):
     @operation
     def get_version(self) -> Op[VersionInfo]:
         """Airflow's version and the REST API generation it speaks (detected once, then cached)."""
-        yield from self.dialect()
+        yield from self._dialect()
         assert self._version_info is not None
         return self._version_info
 
@@ -50,7 +50,7 @@ class DagOperations(Session):
         return (yield from read_dag(self, dag_id))
 
     def _set_paused(self, dag_id: str, paused: bool) -> Op[Dag]:
-        body = yield from self.call(
+        body = yield from self._call(
             "PATCH",
             f"/dags/{segment(dag_id, 'dag_id')}",
             action=f"{'Pausing' if paused else 'Unpausing'} DAG {dag_id!r}",
@@ -72,7 +72,7 @@ class DagOperations(Session):
     @operation
     def list_dag_tasks(self, dag_id: str) -> Op[list[DagTask]]:
         """The tasks of a DAG's definition (task id, operator, ...), in Airflow's order."""
-        body = yield from self.call(
+        body = yield from self._call(
             "GET", f"/dags/{segment(dag_id, 'dag_id')}/tasks", action=f"Listing the tasks of DAG {dag_id!r}"
         )
         return parse_rows(DagTask, body.get("tasks") or [])
