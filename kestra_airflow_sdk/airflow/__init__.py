@@ -26,13 +26,23 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         WaitTimeoutError,
     )
-    from .models import Dag, DagRun, DagRunState, DagTask, TaskInstance, TaskInstanceState, VersionInfo
+    from .models import (
+        AirflowDag,
+        AirflowDagTask,
+        DagRun,
+        DagRunState,
+        TaskInstance,
+        TaskInstanceState,
+        VersionInfo,
+    )
     from .versions import ApiVersion
 
 __all__ = [
     "DEFAULT_RETRY",
     "NO_RETRY",
     "AirflowConnectionError",
+    "AirflowDag",
+    "AirflowDagTask",
     "AirflowError",
     "AirflowPasswordAuth",
     "ApiError",
@@ -40,12 +50,10 @@ __all__ = [
     "AuthenticationError",
     "BearerTokenAuth",
     "ConflictError",
-    "Dag",
     "DagPausedError",
     "DagPausedWarning",
     "DagRun",
     "DagRunState",
-    "DagTask",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",

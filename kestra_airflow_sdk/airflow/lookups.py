@@ -12,7 +12,7 @@ from ..transport.retry import NO_RETRY, RetryPolicy, is_transient
 from ..transport.state import Slot
 from .arguments import IfPaused, segment
 from .errors import AirflowError, DagPausedError, DagPausedWarning
-from .models import Dag, DagRun, TaskInstance
+from .models import AirflowDag, DagRun, TaskInstance
 from .pagination import paginate
 from .session import Session, logger
 
@@ -35,12 +35,12 @@ PAUSED_CHECK_INTERVAL = 60.0
 _PAUSED_CHECKS: Slot[dict[str, tuple[float, bool | None]]] = Slot("paused_checks", dict)
 
 
-def read_dag(session: Session, dag_id: str, retry: RetryPolicy | None = None) -> Op[Dag]:
+def read_dag(session: Session, dag_id: str, retry: RetryPolicy | None = None) -> Op[AirflowDag]:
     """Operation: one DAG (``retry``: another policy than the client's)."""
     body = yield from session._call(
         "GET", f"/dags/{segment(dag_id, 'dag_id')}", action=f"Getting DAG {dag_id!r}", retry=retry
     )
-    return Dag.model_validate(body)
+    return AirflowDag.model_validate(body)
 
 
 def read_run(session: Session, dag_id: str, dag_run_id: str, retry: RetryPolicy | None = None) -> Op[DagRun]:

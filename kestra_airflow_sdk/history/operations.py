@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..airflow import arguments
 from ..airflow.core import ClientCore
 from ..airflow.fetch import RunQuery
-from ..airflow.models import Dag, DagRunState, TaskInstanceState
+from ..airflow.models import AirflowDag, DagRunState, TaskInstanceState
 from ..airflow.task_instances import export_task_instances
 from ..transport.effects import Op
 from ..transport.operation import operation
@@ -43,7 +43,7 @@ class HistoryOperations(ClientCore):
         """
         from .frames import dags_frame
 
-        dags: list[Dag] = yield from ClientCore.list_dags.fn(self, paused=paused, tags=tags)
+        dags: list[AirflowDag] = yield from ClientCore.list_dags.fn(self, paused=paused, tags=tags)
         return dags_frame(dags)
 
     @operation

@@ -18,7 +18,7 @@ from typing_extensions import Unpack
 
 from ..airflow.core import ClientCore
 from ..airflow.errors import InvalidArgumentError
-from ..airflow.models import Dag
+from ..airflow.models import AirflowDag
 from ..flows.flow import Flow
 from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.schedule import Schedule
@@ -89,7 +89,7 @@ def _label_key(tag: str) -> str:
 
 
 def _flow_for(
-    dag: Dag,
+    dag: AirflowDag,
     *,
     namespace: str,
     base_url: str,
@@ -144,7 +144,7 @@ def _generate_op(
     poll_frequency: str,
     max_duration: str,
 ) -> Op[FlowsFromDags]:
-    dags: list[Dag] = yield from ClientCore.list_dags.fn(client)
+    dags: list[AirflowDag] = yield from ClientCore.list_dags.fn(client)
     result = FlowsFromDags()
     for dag in sorted(selected_dags(dags, dag_ids), key=lambda d: d.dag_id):
         flow, note = _flow_for(
