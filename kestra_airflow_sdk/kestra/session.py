@@ -36,7 +36,7 @@ def segment(value: str) -> str:
 
 
 class KestraSession(HttpSession):
-    """A Kestra server's configuration and its :meth:`call`; no I/O happens here.
+    """A Kestra server's configuration and its :meth:`_call`; no I/O happens here.
 
     Args:
         url: the server's root URL, e.g. ``http://localhost:8080``.

@@ -12,6 +12,7 @@ client alike. Both own the lifetime of a response (:func:`_unbound`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
@@ -312,7 +313,8 @@ async def _signalled(loop: asyncio.AbstractEventLoop, effect: AwaitSignal) -> No
             woken.set_result(None)
 
     def schedule() -> None:
-        loop.call_soon_threadsafe(wake)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(wake)
 
     effect.signal.subscribe(effect.seen, schedule)
     await woken

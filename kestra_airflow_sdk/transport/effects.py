@@ -176,7 +176,7 @@ class Driving(Generic[T]):
 
     The drivers (:mod:`.drivers`) only execute effects; this is the part of their loop that is the
     same for both: sending replies or errors into the operation, and turning transport failures
-    into the session's errors (:meth:`sending`, :meth:`calling`).
+    into the session's errors (:meth:`sending`), running blocking work (:meth:`call`).
     """
 
     def __init__(self, op: Op[T], unreachable: Unreachable) -> None:

@@ -253,3 +253,16 @@ def test_signal_subscribers_are_called_once(fired: int) -> None:
     signal.fire()
     signal.fire()
     assert calls == [1]
+
+
+def test_per_session_state_lives_in_typed_slots_shared_by_views() -> None:
+    from kestra_airflow_sdk.airflow.waits import POLLER
+    from kestra_airflow_sdk.transport.retry import NO_RETRY
+    from kestra_airflow_sdk.transport.state import Slot
+
+    counter: Slot[list[int]] = Slot("counter", list)
+    with VirtualTimeClient("http://airflow.test") as client, VirtualTimeClient("http://other.test") as other:
+        view = client.with_retry(NO_RETRY)
+        assert POLLER.of(view) is POLLER.of(client) is not POLLER.of(other)
+        counter.of(client).append(1)
+        assert counter.of(view) == [1] and counter.of(other) == []
