@@ -35,7 +35,6 @@ if TYPE_CHECKING:
         WaitTimeoutError,
     )
     from .airflow.models import DagRunState, TaskInstanceState
-    from .airflow.retry import RetryPolicy
     from .client import AirflowClient, AsyncAirflowClient
     from .display.progress import RunProgress
     from .display.watch import watch_dag_runs
@@ -73,6 +72,8 @@ if TYPE_CHECKING:
     from .kestra.errors import KestraApiError, KestraConnectionError, KestraError
     from .kestra.server import AsyncKestraServer, KestraServer
     from .migration.generate import flows_for_dags, write_flows
+    from .transport.errors import ConnectionFailure, StatusFailure
+    from .transport.retry import RetryPolicy, RetryPolicyError
 
 __version__ = "0.1.0"
 
@@ -88,6 +89,7 @@ __all__ = [
     "AuthenticationError",
     "BearerTokenAuth",
     "ConflictError",
+    "ConnectionFailure",
     "DagPausedError",
     "DagPausedWarning",
     "DagRunState",
@@ -119,6 +121,7 @@ __all__ = [
     "Parallel",
     "PermissionDeniedError",
     "RetryPolicy",
+    "RetryPolicyError",
     "Return",
     "RunProgress",
     "RuntimeNotInstalledError",
@@ -126,6 +129,7 @@ __all__ = [
     "SecretNotFoundError",
     "Sequential",
     "Sleep",
+    "StatusFailure",
     "Subflow",
     "Switch",
     "TaskInstanceState",

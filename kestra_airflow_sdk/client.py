@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .airflow.client import AirflowRestClient, AsyncAirflowRestClient
-from .airflow.effects import Op
-from .airflow.operation import operation
 from .history.operations import HistoryOperations
+from .transport.effects import Op
+from .transport.operation import operation
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -49,7 +49,7 @@ def open_client(mode: str, base_url: str, **kwargs: Any) -> Iterator[Any]:
     try:
         yield BlockingAsync(client, loop)
     finally:
-        asyncio.run_coroutine_threadsafe(client.close(), loop).result()
+        asyncio.run_coroutine_threadsafe(client.aclose(), loop).result()
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()

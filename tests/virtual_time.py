@@ -1,13 +1,14 @@
 """Virtual time for tests of waits, polling and progress: no test depends on the machine's speed.
 
-The client's operations are sans-I/O: a wait yields ``Sleep`` effects and reads the time only
-through the driver's ``_now()``. So the tests drive time instead of spending it:
+The client's operations are sans-I/O: a wait yields ``Delay`` effects and reads the time only
+through the ``NOW`` effect, both executed by the driver on its clock. So the tests drive time
+instead of spending it:
 
-* sync: :class:`VirtualClock` + :class:`VirtualTimeClient` (an ``AirflowClient`` whose ``Sleep``
-  effects advance the clock instead of blocking; a request takes no virtual time at all), and
-  :class:`VirtualTimeKestraServer`, the same for the Kestra server client;
+* sync: :class:`VirtualClock` + :class:`VirtualTimeClient` (an ``AirflowClient`` whose driver
+  runs on the virtual clock: a ``Delay`` advances it instead of blocking; a request takes no
+  virtual time at all), and :class:`VirtualTimeKestraServer`, the same for the Kestra server client;
 * async: :func:`run_virtual` runs a coroutine on a :class:`VirtualTimeLoop`, whose clock jumps to
-  the next timer whenever every task waits, and ``AsyncAirflowClient._now`` reads that loop's clock.
+  the next timer whenever every task waits; the async driver's ``NOW`` reads that loop's clock.
   (``looptime`` does the same but needs Python >= 3.11 and its auto-loaded pytest plugin breaks
   fixture set-up without pytest-asyncio; the project supports 3.10.)
 
@@ -46,31 +47,19 @@ class VirtualClock:
 
 
 class VirtualTimeClient(AirflowClient):
-    """The sync driver with its sleeps fast-forwarded on a :class:`VirtualClock`."""
+    """The sync driver on a :class:`VirtualClock`: its delays fast-forward the clock."""
 
     def __init__(self, *args: Any, clock: VirtualClock | None = None, **kwargs: Any) -> None:
-        self.clock = clock or VirtualClock()
+        self.clock = self._clock = clock or VirtualClock()
         super().__init__(*args, **kwargs)
-
-    def _now(self) -> float:
-        return self.clock.monotonic()
-
-    def _sleep(self, seconds: float) -> None:
-        self.clock.sleep(seconds)
 
 
 class VirtualTimeKestraServer(KestraServer):
-    """The Kestra server client on the sync driver, its sleeps fast-forwarded on a :class:`VirtualClock`."""
+    """The Kestra server client on the sync driver, on a :class:`VirtualClock`."""
 
     def __init__(self, *args: Any, clock: VirtualClock | None = None, **kwargs: Any) -> None:
-        self.clock = clock or VirtualClock()
+        self.clock = self._clock = clock or VirtualClock()
         super().__init__(*args, **kwargs)
-
-    def _now(self) -> float:
-        return self.clock.monotonic()
-
-    def _sleep(self, seconds: float) -> None:
-        self.clock.sleep(seconds)
 
 
 class VirtualTimeLoop(asyncio.SelectorEventLoop):

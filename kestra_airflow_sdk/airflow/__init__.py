@@ -1,4 +1,4 @@
-"""Airflow REST layer: the sans-I/O core, its two drivers, auth, version dialects, models and errors.
+"""Airflow REST layer: the operations, auth, version dialects, models and errors (on the request core, :mod:`kestra_airflow_sdk.transport`).
 
 No pandas here: the REST-only clients are in :mod:`.client`; the public clients
 (:mod:`kestra_airflow_sdk.client`) add the DataFrame operations.
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..exports import lazy_exports
 
 if TYPE_CHECKING:
+    from ..transport.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
     from .auth import AirflowPasswordAuth, BearerTokenAuth
     from .errors import (
         AirflowConnectionError,
@@ -25,14 +26,23 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         WaitTimeoutError,
     )
-    from .models import Dag, DagRun, DagRunState, DagTask, TaskInstance, TaskInstanceState, VersionInfo
-    from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
+    from .models import (
+        AirflowDag,
+        AirflowDagTask,
+        DagRun,
+        DagRunState,
+        TaskInstance,
+        TaskInstanceState,
+        VersionInfo,
+    )
     from .versions import ApiVersion
 
 __all__ = [
     "DEFAULT_RETRY",
     "NO_RETRY",
     "AirflowConnectionError",
+    "AirflowDag",
+    "AirflowDagTask",
     "AirflowError",
     "AirflowPasswordAuth",
     "ApiError",
@@ -40,12 +50,10 @@ __all__ = [
     "AuthenticationError",
     "BearerTokenAuth",
     "ConflictError",
-    "Dag",
     "DagPausedError",
     "DagPausedWarning",
     "DagRun",
     "DagRunState",
-    "DagTask",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",

@@ -16,32 +16,18 @@ from collections.abc import Generator
 import httpx
 from pydantic import SecretStr
 
-from .errors import LOGIN, AuthenticationError, error_from_response
+from ..transport.auth import LOGIN, BearerAuth, is_anonymous
+from .errors import AuthenticationError, error_from_response
 
 __all__ = ["AirflowPasswordAuth", "BearerTokenAuth"]
 
-#: request extension that marks requests to endpoints that need no credentials (version probe)
-ANONYMOUS = "kestra_airflow_sdk.anonymous"
 
-
-def _is_anonymous(request: httpx.Request) -> bool:
-    return bool(request.extensions.get(ANONYMOUS))
-
-
-class BearerTokenAuth(httpx.Auth):
-    """Send a fixed ``Authorization: Bearer <token>`` header (for managed Airflow services)."""
-
-    requires_response_body = True
-
-    def __init__(self, token: str | SecretStr) -> None:
-        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
-
-    def __repr__(self) -> str:
-        return "BearerTokenAuth(token='**********')"
+class BearerTokenAuth(BearerAuth):
+    """Send a fixed ``Authorization: Bearer <token>`` header (for managed Airflow services);
+    a rejected token raises :class:`AuthenticationError`."""
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if not _is_anonymous(request):
-            request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        self.authorize(request)
         response = yield request
         if response.status_code in (401, 403) and _is_token_rejection(response):
             raise AuthenticationError(
@@ -74,7 +60,7 @@ class AirflowPasswordAuth(httpx.Auth):
         return f"AirflowPasswordAuth(username={self.username!r}, password='**********')"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if _is_anonymous(request):
+        if is_anonymous(request):
             yield request
             return
         if "/api/v2/" not in request.url.path:

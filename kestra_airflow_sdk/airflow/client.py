@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import httpx
 
+from ..transport.drivers import AsyncDriver, SyncDriver
 from .core import ClientCore
-from .drivers import AsyncDriver, SyncDriver
 
 __all__ = ["AirflowRestClient", "AsyncAirflowRestClient"]
 

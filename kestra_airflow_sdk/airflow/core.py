@@ -1,14 +1,15 @@
 """The sans-I/O core of the Airflow client: every operation is written once, as a generator.
 
-An operation yields *effects* (:mod:`.effects`): an :class:`httpx.Request` to send, a
-:class:`~.effects.Sleep` to wait, or a :class:`~.effects.Gather` of operations to run concurrently.
-It never performs I/O itself, so the same request building, response parsing, version handling,
-pagination and polling serve both drivers (:mod:`.drivers`): ``httpx.Client`` + ``time.sleep`` and
-``httpx.AsyncClient`` + ``asyncio.sleep``.
+An operation yields *effects* (:mod:`kestra_airflow_sdk.transport.effects`: a request to send, a
+delay, the time, a gather of operations to run concurrently, ...) and never performs I/O itself, so
+the same request building, response parsing, version handling, pagination and polling serve both
+drivers of the request core (:mod:`kestra_airflow_sdk.transport.drivers`): ``httpx.Client`` +
+``time.sleep`` and ``httpx.AsyncClient`` + ``asyncio.sleep``.
 
 :class:`ClientCore` gathers the REST operations (one mixin per resource, :mod:`.operations`) on
 a :class:`~.session.Session` (configuration, auth, API dialect, retries). Higher layers declare
-their own operations with :class:`~.operation.operation` on top of it and build them from the
+their own operations with :class:`~kestra_airflow_sdk.transport.operation.operation` on top of it
+and build them from the
 documented functions of :mod:`.session`, :mod:`.pagination`, :mod:`.lookups`, :mod:`.fetch`,
 :mod:`.waits` and :mod:`.arguments`.
 """

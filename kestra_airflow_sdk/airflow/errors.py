@@ -7,14 +7,12 @@ Every error says what was asked (method and path, never credentials) and what Ai
 from __future__ import annotations
 
 import json
-import math
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from ..errors import KestraAirflowError
+from ..transport.errors import ConnectionFailure, StatusFailure, parse_retry_after, transport_failure
 
 __all__ = [
     "AirflowConnectionError",
@@ -39,7 +37,7 @@ class InvalidArgumentError(AirflowError, ValueError):
     """An argument was rejected by the SDK before any request was sent."""
 
 
-class AirflowConnectionError(AirflowError):
+class AirflowConnectionError(AirflowError, ConnectionFailure):
     """Airflow could not be reached (connection refused, DNS failure, timeout, ...).
 
     Attributes:
@@ -87,7 +85,7 @@ class WaitTimeoutError(AirflowError, TimeoutError):
         self.last_state = last_state
 
 
-class ApiError(AirflowError):
+class ApiError(AirflowError, StatusFailure):
     """Airflow answered with an HTTP error status.
 
     Attributes:
@@ -195,26 +193,16 @@ def error_from_response(response: httpx.Response, action: str = "") -> ApiError:
     )
 
 
-#: request extension marking the auth flow's own login request (``POST /auth/token``)
-LOGIN = "kestra_airflow_sdk.login"
-#: transport errors raised before the request could reach the server
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-#: transport errors that retrying cannot fix (a bad URL, a client-side protocol misuse)
-_PERMANENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
-
-
 def error_from_transport(request: httpx.Request, exc: httpx.TransportError) -> AirflowConnectionError:
     """Turn an httpx transport error into an :class:`AirflowConnectionError` naming the URL.
 
-    Classifies it for the retry policy: was the request possibly received by Airflow
-    (``request_sent``), and can retrying help (``retryable``)? An error of another request of the
-    same exchange (the login ``POST /auth/token`` made by the auth flow) means that ``request``
+    Classifies it for the retry policy (:func:`~kestra_airflow_sdk.transport.errors.transport_failure`):
+    was the request possibly received by Airflow (``request_sent``), and can retrying help
+    (``retryable``)? An error of the auth flow's login ``POST /auth/token`` means that ``request``
     itself was not sent.
     """
     url = request.url.copy_with(query=None)
-    failed = getattr(exc, "_request", None)  # httpx sets it; the property raises when unset
-    login_failed = failed is not None and failed is not request and bool(failed.extensions.get(LOGIN))
-    sent = not isinstance(exc, _NOT_SENT) and not login_failed
+    sent, retryable = transport_failure(request, exc)
     what = type(exc).__name__
     detail = str(exc) or what
     hint = "" if sent else " (the request was not sent)"
@@ -223,25 +211,5 @@ def error_from_transport(request: httpx.Request, exc: httpx.TransportError) -> A
         method=request.method,
         url=str(url),
         request_sent=sent,
-        retryable=not isinstance(exc, _PERMANENT),
+        retryable=retryable,
     )
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """A ``Retry-After`` header value in seconds (delta-seconds or HTTP date); None if absent/invalid."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
 
+from ..transport.effects import Op, gather
 from . import arguments
-from .effects import Op, gather
 from .errors import NotFoundError
 from .models import DagRun, DagRunState
 from .pagination import Page, by_offsets, page, pages, stream_pages
@@ -116,7 +116,7 @@ def fetch_runs(
 
     ``stop`` (given the raw rows so far) may end a single-DAG or all-DAG export early.
     """
-    dialect = yield from client.dialect()
+    dialect = yield from client._dialect()
     field_name = dialect.run_time_field
     window = {
         f"{field_name}_gte": arguments.iso(query.since),
@@ -204,7 +204,7 @@ def export_runs(client: Session, query: RunQuery, sink: RowSink) -> Op[None]:
     stream. A query with a ``limit``, an ``updated_since`` or ``run_ids``, and servers without
     cursors (Airflow 2), go through :func:`fetch_runs` and reach ``sink`` in one piece.
     """
-    dialect = yield from client.dialect()
+    dialect = yield from client._dialect()
     streamable = (
         dialect.cursor_pagination
         and query.limit is None
@@ -252,7 +252,7 @@ def _runs_by_dag(client: Session, query: RunQuery, sink: RowSink) -> Op[bool]:
     def to_sink(rows: list[Row]) -> int:
         return _added(sink, [_normal_run(row) for row in rows], len(rows))
 
-    params = _run_params(query, (yield from client.dialect()).run_time_field)
+    params = _run_params(query, (yield from client._dialect()).run_time_field)
     return (
         yield from dag_streams(
             client, query.dag_ids, "dagRuns", "dag_runs", what="runs", params=params, on_pages=lambda: to_sink

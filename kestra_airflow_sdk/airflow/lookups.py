@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import warnings
 
+from ..transport.effects import Op, now
+from ..transport.retry import NO_RETRY, RetryPolicy, is_transient
+from ..transport.state import Slot
 from .arguments import IfPaused, segment
-from .effects import Op
 from .errors import AirflowError, DagPausedError, DagPausedWarning
-from .models import Dag, DagRun, TaskInstance
+from .models import AirflowDag, DagRun, TaskInstance
 from .pagination import paginate
-from .retry import NO_RETRY, RetryPolicy, is_transient
 from .session import Session, logger
-from .state import per_client
 
 __all__ = [
     "PAUSED_CHECK_AFTER",
@@ -30,19 +30,22 @@ __all__ = [
 #: every PAUSED_CHECK_INTERVAL while it stays queued (runs of an active DAG start within seconds)
 PAUSED_CHECK_AFTER = 15.0
 PAUSED_CHECK_INTERVAL = 60.0
+#: per client: when each DAG was last checked for being paused (driver clock), and the answer
+#: (None while being checked)
+_PAUSED_CHECKS: Slot[dict[str, tuple[float, bool | None]]] = Slot("paused_checks", dict)
 
 
-def read_dag(session: Session, dag_id: str, retry: RetryPolicy | None = None) -> Op[Dag]:
+def read_dag(session: Session, dag_id: str, retry: RetryPolicy | None = None) -> Op[AirflowDag]:
     """Operation: one DAG (``retry``: another policy than the client's)."""
-    body = yield from session.call(
+    body = yield from session._call(
         "GET", f"/dags/{segment(dag_id, 'dag_id')}", action=f"Getting DAG {dag_id!r}", retry=retry
     )
-    return Dag.model_validate(body)
+    return AirflowDag.model_validate(body)
 
 
 def read_run(session: Session, dag_id: str, dag_run_id: str, retry: RetryPolicy | None = None) -> Op[DagRun]:
     """Operation: one DAG run (``retry``: another policy than the client's)."""
-    body = yield from session.call(
+    body = yield from session._call(
         "GET",
         f"/dags/{segment(dag_id, 'dag_id')}/dagRuns/{segment(dag_run_id, 'dag_run_id')}",
         action=f"Getting DAG run {dag_run_id!r} of DAG {dag_id!r}",
@@ -81,18 +84,19 @@ def check_paused(
 
     One check per DAG and ``PAUSED_CHECK_INTERVAL`` serves every waiter of this client, so 100
     waits on a paused DAG cost one request, not 100 (and warn once)."""
-    checks: dict[str, tuple[float, bool | None]] = per_client(session, "paused_checks", dict)
+    checks = _PAUSED_CHECKS.of(session)
     checked = checks.get(dag_id)
-    if checked is not None and session._now() - checked[0] < PAUSED_CHECK_INTERVAL:
+    started = yield from now()
+    if checked is not None and started - checked[0] < PAUSED_CHECK_INTERVAL:
         return checked[1]
-    checks[dag_id] = (session._now(), None)  # concurrent waiters: being checked
+    checks[dag_id] = (started, None)  # concurrent waiters: being checked
     try:
         dag = yield from read_dag(session, dag_id, retry=NO_RETRY)
     except AirflowError as exc:
         if is_transient(exc):
             return None
         raise
-    checks[dag_id] = (session._now(), bool(dag.is_paused))
+    checks[dag_id] = ((yield from now()), bool(dag.is_paused))
     if dag.is_paused and not warned:
         paused_dag(dag_id, if_paused, f"waiting for DAG run {dag_run_id!r}")
     return bool(dag.is_paused)

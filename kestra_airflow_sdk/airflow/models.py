@@ -17,10 +17,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from .views import dag_run_views
 
 __all__ = [
-    "Dag",
+    "AirflowDag",
+    "AirflowDagTask",
     "DagRun",
     "DagRunState",
-    "DagTask",
     "TaskInstance",
     "TaskInstanceState",
     "VersionInfo",
@@ -112,7 +112,7 @@ def _fill_logical_date(data: Any) -> Any:
     return data
 
 
-class Dag(_Model):
+class AirflowDag(_Model):
     """An Airflow DAG as the REST API describes it."""
 
     dag_id: str
@@ -156,7 +156,7 @@ class Dag(_Model):
         return data
 
 
-class DagTask(_Model):
+class AirflowDagTask(_Model):
     """One task of a DAG's definition (``GET /dags/{dag_id}/tasks``)."""
 
     task_id: str

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .effects import Op, gather
+from ..transport.effects import Op, gather
 from .errors import ApiError
 from .session import Session
 
@@ -59,7 +59,7 @@ def page(
     json_body: Any = None,
 ) -> Op[Page]:
     """Operation: one page of a collection, the body and its rows (the list under ``key``)."""
-    body = yield from session.call(method, path, action=action, params=params, json_body=json_body)
+    body = yield from session._call(method, path, action=action, params=params, json_body=json_body)
     if not isinstance(body, dict):
         raise ApiError(
             f"{action}: expected a JSON object from Airflow, got {type(body).__name__}", status=200
@@ -147,7 +147,7 @@ def pages(
     ``limit``); stops at ``total_entries``, an empty page, the caller's ``limit`` or when
     ``stop(rows)`` says so.
     """
-    dialect = yield from session.dialect()
+    dialect = yield from session._dialect()
 
     def at_offset(offset: int, size: int) -> Op[Page]:
         query = {**params, "limit": size, "offset": offset}

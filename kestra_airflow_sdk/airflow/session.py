@@ -1,117 +1,38 @@
-"""What every client operation stands on: configuration, the API dialect, and one request with retries.
+"""What every Airflow operation stands on: configuration, auth, the API dialect, one API call.
 
-:class:`Session` holds no driver: :mod:`.drivers` says how requests are sent and sleeps slept, the
-operation mixins (:mod:`.operations`) build on :meth:`Session.call`, :meth:`Session.send` and
-:meth:`Session.dialect`, which are the documented building blocks for operations of higher layers.
+:class:`Session` extends the request core's :class:`~kestra_airflow_sdk.transport.session.HttpSession`
+(one request with retries) and holds no driver: :mod:`kestra_airflow_sdk.transport.drivers` says how
+requests are sent and delays waited. The operation mixins (:mod:`.operations`) and the operations of
+higher layers build on :meth:`Session._call`, :meth:`Session._dialect` and :meth:`Session._build_request`,
+which are private to the SDK: a client's public surface is its operations.
 """
 
 from __future__ import annotations
 
-import copy
 import functools
-import itertools
-import logging
-import time
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal, TypeVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from .auth import ANONYMOUS
+from ..transport.auth import ANONYMOUS
+from ..transport.effects import Op
+from ..transport.retry import RetryPolicy
+from ..transport.session import HttpSession, Transport, logger
 from .config import build_auth, root_url
-from .effects import Op, Sleep
-from .errors import AirflowConnectionError, AirflowError, ApiError, InvalidArgumentError, error_from_response
+from .errors import (
+    AirflowConnectionError,
+    AirflowError,
+    ApiError,
+    InvalidArgumentError,
+    error_from_response,
+    error_from_transport,
+)
 from .models import VersionInfo
-from .retry import DEFAULT_RETRY, RetryPolicy
 from .versions import DIALECTS, ApiVersion, Dialect
 
-__all__ = ["HttpSession", "Session", "logger"]
-
-logger = logging.getLogger("kestra_airflow_sdk")
-
-S = TypeVar("S", bound="HttpSession")
-Transport = httpx.BaseTransport | httpx.AsyncBaseTransport
-
-
-class HttpSession:
-    """The service-neutral part of a session: the HTTP client, the clock, one request with retries.
-
-    The drivers (:mod:`.drivers`) build on it, and so do the clients of every server the SDK talks
-    to (:class:`Session` for Airflow, :class:`~kestra_airflow_sdk.kestra.KestraServer` for Kestra).
-    ``service`` names the server in log lines.
-    """
-
-    _http: httpx.Client | httpx.AsyncClient
-    retry: RetryPolicy
-    service: ClassVar[str] = "Airflow"
-
-    def _open(self, options: dict[str, Any]) -> httpx.Client | httpx.AsyncClient:
-        """Create the HTTP client the driver sends requests with."""
-        raise NotImplementedError
-
-    def _now(self) -> float:
-        """The driver's monotonic clock, in seconds: the clock its :class:`~.effects.Sleep` effects run on.
-
-        Operations read the time only through this, so a test driver that fast-forwards ``Sleep``
-        (see ``tests/virtual_time.py``) also moves the time the operations see."""
-        return time.monotonic()
-
-    def with_retry(self: S, retry: RetryPolicy) -> S:
-        """A view of this client that uses another retry policy (same connections, same login).
-
-        Example:
-            >>> client.with_retry(NO_RETRY).get_dag("hello_world_dag")
-
-        Close the original client, not the view.
-        """
-        if not isinstance(retry, RetryPolicy):
-            raise InvalidArgumentError(f"retry: expected a RetryPolicy, got {type(retry).__name__}")
-        view = copy.copy(self)
-        view.retry = retry
-        return view
-
-    def send(
-        self, build: Callable[[], httpx.Request], *, retry: RetryPolicy | None = None
-    ) -> Op[httpx.Response]:
-        """Operation: send the request ``build()`` makes, retrying transient failures as the policy says.
-
-        Returns the last response, whatever its status; raises :class:`AirflowConnectionError`
-        when the server could not be reached (after the retries). A POST is repeated only when it
-        never reached the server or was refused with 429 (see :mod:`.retry`).
-        """
-        policy = retry or self.retry
-        for attempt in itertools.count(1):
-            request = build()
-            safe = request.method != "POST"
-            try:
-                response: httpx.Response = yield request
-            except AirflowConnectionError as exc:
-                delay = policy.delay(exc, attempt, sent_is_safe=safe)
-                if delay is None:
-                    if attempt > 1:
-                        exc.args = (f"{exc} (gave up after {attempt} attempts)",)
-                    raise
-                reason = str(exc)
-            else:
-                if response.status_code < 400:
-                    return response
-                error = error_from_response(response)
-                delay = policy.delay(error, attempt, sent_is_safe=safe)
-                if delay is None:
-                    return response
-                reason = f"{self.service} answered {response.status_code}"
-            logger.warning(
-                "%s %s failed (%s); retry %d of %d in %.1fs",
-                request.method,
-                request.url.copy_with(query=None),
-                reason,
-                attempt,
-                policy.max_attempts - 1,
-                delay,
-            )
-            yield Sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+__all__ = ["Session", "logger"]
 
 
 class Session(HttpSession):
@@ -129,8 +50,8 @@ class Session(HttpSession):
         timeout: seconds (or an :class:`httpx.Timeout`) for each request.
         verify: TLS verification, as in httpx.
         headers: extra headers sent with every request.
-        retry: the :class:`~kestra_airflow_sdk.airflow.retry.RetryPolicy` for transient failures
-            (default :data:`~kestra_airflow_sdk.airflow.retry.DEFAULT_RETRY`; ``NO_RETRY`` to
+        retry: the :class:`~kestra_airflow_sdk.transport.retry.RetryPolicy` for transient failures
+            (default :data:`~kestra_airflow_sdk.transport.retry.DEFAULT_RETRY`; ``NO_RETRY`` to
             disable). :meth:`with_retry` gives a view of the client with another policy.
         max_connections: at most this many requests in flight at once (others wait for a free
             connection). Airflow's API server has a small database pool: 200 concurrent waits
@@ -140,6 +61,8 @@ class Session(HttpSession):
             or an in-memory fake Airflow in tests. Default: httpx's network transport. As in httpx, a
             given transport brings its own TLS settings and limits (``verify``, ``max_connections``).
     """
+
+    service: ClassVar[str] = "Airflow"
 
     def __init__(
         self,
@@ -158,9 +81,6 @@ class Session(HttpSession):
         transport: Transport | None = None,
     ) -> None:
         self.base_url, hinted = root_url(base_url)
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise InvalidArgumentError(f"retry: expected a RetryPolicy, got {type(retry).__name__}")
-        self.retry: RetryPolicy = retry or DEFAULT_RETRY
         if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
             raise InvalidArgumentError(f"max_connections: expected an integer >= 1, got {max_connections!r}")
         #: requests in flight at most; operations that run requests concurrently stay within it
@@ -173,10 +93,8 @@ class Session(HttpSession):
                 f"api_version={forced.value!r} contradicts base_url, which ends in /api/{hinted.value}"
             )
         self._forced: ApiVersion | None = forced or hinted
-        self._dialect: Dialect | None = None
+        self._known_dialect: Dialect | None = None
         self._version_info: VersionInfo | None = None
-        #: per-client state of higher-level operations (see :func:`.state.per_client`), shared by views
-        self._kas_state: dict[str, Any] = {}
         self.username = username
         self._auth = build_auth(self.base_url, username, password, token, auth)
         options: dict[str, Any] = {
@@ -191,7 +109,13 @@ class Session(HttpSession):
         }
         if transport is not None:
             options["transport"] = transport
-        self._http = self._open(options)
+        self._start(options, retry)
+
+    def _unreachable(self, request: httpx.Request, exc: httpx.TransportError) -> AirflowConnectionError:
+        return error_from_transport(request, exc)
+
+    def _invalid(self, message: str) -> InvalidArgumentError:
+        return InvalidArgumentError(message)
 
     def __repr__(self) -> str:
         parts = [f"base_url={self.base_url!r}", f"api_version={self.api_version!r}"]
@@ -206,8 +130,8 @@ class Session(HttpSession):
     @property
     def api_version(self) -> str | None:
         """``"v1"`` (Airflow 2) or ``"v2"`` (Airflow 3): forced, or detected on the first call."""
-        if self._dialect is not None:
-            return self._dialect.version.value
+        if self._known_dialect is not None:
+            return self._known_dialect.version.value
         return self._forced.value if self._forced else None
 
     @property
@@ -215,16 +139,16 @@ class Session(HttpSession):
         """Airflow's version string (e.g. ``"3.3.2"``), known after the first call."""
         return self._version_info.version if self._version_info else None
 
-    def dialect(self) -> Op[Dialect]:
+    def _dialect(self) -> Op[Dialect]:
         """Operation: the server's dialect, probing ``/api/v2/version`` then ``/api/v1/version`` once."""
-        if self._dialect is not None:
-            return self._dialect
+        if self._known_dialect is not None:
+            return self._known_dialect
         candidates = [self._forced] if self._forced else [ApiVersion.V2, ApiVersion.V1]
         answers = []
         for version in candidates:
             dialect = DIALECTS[version]
-            response = yield from self.send(
-                functools.partial(self.build_request, "GET", f"{dialect.prefix}/version", anonymous=True)
+            response = yield from self._send(
+                functools.partial(self._build_request, "GET", f"{dialect.prefix}/version", anonymous=True)
             )
             if response.status_code == 200:
                 try:
@@ -232,7 +156,7 @@ class Session(HttpSession):
                 except (ValueError, ValidationError):
                     answers.append(f"{dialect.prefix}/version answered 200 without a version")
                     continue
-                self._dialect, self._version_info = dialect, info
+                self._known_dialect, self._version_info = dialect, info
                 return dialect
             answers.append(f"{dialect.prefix}/version answered {response.status_code}")
         if self._forced:
@@ -249,7 +173,7 @@ class Session(HttpSession):
 
     # ------------------------------------------------------------------ one request
 
-    def build_request(
+    def _build_request(
         self,
         method: str,
         path: str,
@@ -272,7 +196,7 @@ class Session(HttpSession):
         logger.debug("%s %s", method, request.url.copy_with(query=None))
         return request
 
-    def call(
+    def _call(
         self,
         method: str,
         path: str,
@@ -287,10 +211,10 @@ class Session(HttpSession):
 
         Raises the SDK error for an error status, ``action`` saying what was being done.
         """
-        dialect = yield from self.dialect()
-        response = yield from self.send(
+        dialect = yield from self._dialect()
+        response = yield from self._send(
             functools.partial(
-                self.build_request,
+                self._build_request,
                 method,
                 dialect.prefix + path,
                 params=params,

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, cast
 
+from ..transport.effects import Op, gather
 from . import arguments, pagination
-from .effects import Op, gather
 from .errors import InvalidArgumentError
 from .fetch import RowSink, dag_streams, post_pages, requested_dags
 from .models import TaskInstance
@@ -51,7 +51,7 @@ def fetch_task_instances(
     limit = arguments.limit(limit)
     if asked == ():
         return []  # no DAG asked for
-    dialect = yield from client.dialect()
+    dialect = yield from client._dialect()
     states = list(state)
     window = _window(dialect.run_time_field, since, until)
     if asked is not None and len(asked) > 1:
@@ -101,7 +101,7 @@ def export_task_instances(
     asked = _asked(dag_id, dag_run_id)
     limit = arguments.limit(limit)
     states = list(state)
-    dialect = yield from client.dialect()
+    dialect = yield from client._dialect()
     if not dialect.cursor_pagination or limit is not None or asked == ():
         rows = yield from fetch_task_instances(
             client, dag_id, dag_run_id, state=states, since=since, until=until, limit=limit

@@ -14,29 +14,30 @@ sends ONE list request per DAG (one page unless more runs than a page answer it)
   back to before they finished (the discovery tick does not move its time), else are read one by one.
 
 So 100 concurrent ``wait_for_dag_run`` on one DAG (``asyncio.gather``), or one
-``wait_for_dag_runs`` of 100 runs, cost one request per tick instead of 100. The whole thing is
-sans-I/O (it yields requests and :class:`Sleep`), so it serves the sync and async clients alike.
+``wait_for_dag_runs`` of 100 runs, cost one request per tick instead of 100. A waiter that finds
+another's refresh in flight waits for it to end (:class:`~kestra_airflow_sdk.transport.effects.Signal`):
+it is woken when the answer is there, never polls for it. The whole thing is sans-I/O (it yields
+requests, delays, the time and signals), so it serves the sync and async clients alike.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..transport.effects import Delay, Op, Signal, now, wait_for
+from ..transport.retry import NO_RETRY, is_transient
+from ..transport.state import Slot
 from . import arguments, lookups
 from .arguments import IfPaused
-from .effects import Op, Sleep
 from .errors import AirflowError, InvalidArgumentError, WaitTimeoutError
 from .fetch import RunQuery, fetch_runs
 from .lookups import check_paused, read_run, read_task_instances
 from .models import DagRun, DagRunState, TaskInstance
-from .retry import NO_RETRY, is_transient
 from .session import Session, logger
-from .state import per_client
 
 __all__ = ["OnPoll", "RunPoller", "wait_runs"]
 
@@ -50,8 +51,6 @@ RECONCILE_EVERY = 30.0
 #: every state of a run: the "changed since" list asks for all of them
 _ALL_STATES = tuple(state.value for state in DagRunState)
 _UNFINISHED = (DagRunState.QUEUED.value, DagRunState.RUNNING.value)
-#: how often a waiter checks whether another waiter's refresh has answered
-_SETTLE = 0.01
 
 RunRef = tuple[str, str]
 
@@ -65,6 +64,8 @@ class _DagState:
     errors: dict[str, AirflowError] = field(default_factory=dict)
     generation: int = 0
     in_flight: bool = False
+    #: fired when a refresh ends: the waiters that found it in flight read its answer
+    refreshed: Signal = field(default_factory=Signal)
     refreshed_at: float = float("-inf")
     #: the start of the last "changed since" list (or of the first wait): the next one reaches back to it
     changed_since: datetime | None = None
@@ -76,13 +77,12 @@ class _DagState:
 class RunPoller:
     """Per-client registry of the runs being waited on, and their latest known state."""
 
-    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self) -> None:
         self._dags: dict[str, _DagState] = {}
-        self._now = now
 
-    def watch(self, dag_id: str, run_id: str) -> None:
-        """Register one waiter of a run."""
-        state = self._dags.setdefault(dag_id, _DagState(reconciled_at=self._now()))
+    def watch(self, dag_id: str, run_id: str, now: float) -> None:
+        """Register one waiter of a run (``now``: the driver's clock)."""
+        state = self._dags.setdefault(dag_id, _DagState(reconciled_at=now))
         if not state.watchers:
             state.changed_since = datetime.now(timezone.utc)
         state.watchers[run_id] += 1
@@ -118,19 +118,24 @@ class RunPoller:
         than ``max_age`` (or one in flight) is shared instead of sending new requests.
         """
         state = self._dags[dag_id]
-        while state.in_flight:  # another waiter's refresh is on its way: use its answer
-            yield Sleep(_SETTLE)
-        if state.generation > seen and self._now() - state.refreshed_at < max_age:
+        moment = yield from now()
+        while state.in_flight:  # another waiter's refresh is on its way: woken when it has answered
+            yield from wait_for(state.refreshed, state.refreshed.fired)
+            moment = yield from now()
+        # reading the time is no switch to another operation: nothing can start a refresh from here on
+        if state.generation > seen and moment - state.refreshed_at < max_age:
             return
         state.in_flight = True
+        state.refreshed_at = moment  # what a failed refresh leaves
         try:
             yield from self._refresh(client, dag_id, state)
+            state.refreshed_at = yield from now()
         finally:
             state.in_flight = False
             state.generation += 1
-            state.refreshed_at = self._now()
             if not state.watchers:
                 self._dags.pop(dag_id, None)
+            state.refreshed.fire()
 
     def _refresh(self, client: Session, dag_id: str, state: _DagState) -> Op[None]:
         """One list request (see the module's docstring), then single reads of runs it cannot tell."""
@@ -152,9 +157,10 @@ class RunPoller:
         # runs that left the unfinished list one refresh ago: this refresh is their last chance to be
         # seen final in a list before they are read one by one
         overdue, state.finishing = state.finishing & open_runs, set()
-        if unknown or self._now() - state.reconciled_at >= RECONCILE_EVERY:
+        ticked = yield from now()
+        if unknown or ticked - state.reconciled_at >= RECONCILE_EVERY:
             # the unfinished runs replace this tick's "changed since" list, whose time does not move
-            state.reconciled_at = self._now()
+            state.reconciled_at = ticked
             found = yield from _list(client, dag_id, watched, _UNFINISHED, None, look_for=open_runs)
             gone = open_runs - found.keys()
             to_read = (gone & unknown) | overdue
@@ -201,9 +207,13 @@ def _list(
     return {row["dag_run_id"]: DagRun.model_validate(row) for row in rows}
 
 
+#: the client's poller (created on first use)
+POLLER: Slot[RunPoller] = Slot("poller", RunPoller)
+
+
 def poller_of(client: Session) -> RunPoller:
     """The client's poller (created on first use)."""
-    return per_client(client, "poller", lambda: RunPoller(client._now))
+    return POLLER.of(client)
 
 
 def run_refs(runs: Iterable[DagRun | RunRef | Any]) -> list[RunRef]:
@@ -256,10 +266,11 @@ def wait_runs(
         arguments.segment(dag_id, "dag_id")
         arguments.segment(run_id, "dag_run_id")
     poller = poller_of(client)
+    started = yield from now()
     for dag_id, run_id in refs:
-        poller.watch(dag_id, run_id)
+        poller.watch(dag_id, run_id, started)
     try:
-        yield Sleep(0)  # let waits started together (asyncio.gather) register before the first poll
+        yield Delay(0)  # let waits started together (asyncio.gather) register before the first poll
         return (
             yield from _Wait(client, poller, refs, if_paused, on_poll, task_instances).loop(
                 poll_frequency, timeout
@@ -292,7 +303,7 @@ class _Wait:
         self.next_paused_check: dict[str, float] = {}
 
     def loop(self, poll_frequency: float, timeout: float) -> Op[list[DagRun]]:
-        started = self.client._now()
+        started = yield from now()
         for dag_id, _ in self.refs:
             self.next_paused_check[dag_id] = started + lookups.PAUSED_CHECK_AFTER
         while True:
@@ -308,13 +319,13 @@ class _Wait:
                 self.error = None
             if all(_is_final(self.latest[ref]) for ref in self.refs):
                 return [run for run in (self.latest[ref] for ref in self.refs) if run is not None]
-            waited = self.client._now() - started
+            waited = (yield from now()) - started
             if waited >= timeout:
                 raise self._timeout(timeout, waited)
             pause = poll_frequency
             if self.failures:
                 pause = max(poll_frequency, self.client.retry.backoff(self.failures))
-            yield Sleep(min(pause, timeout - waited))
+            yield Delay(min(pause, timeout - waited))
 
     def _poll_dag(self, dag_id: str, refs: list[RunRef], poll_frequency: float) -> Op[bool]:
         """Read the runs of one DAG; False when a transient failure hid one of them this tick."""
@@ -344,8 +355,9 @@ class _Wait:
             if self.on_poll is not None:
                 self.on_poll(run, tis)
         queued = [ref for ref in refs if _state(self.latest[ref]) == DagRunState.QUEUED]
-        if queued and self.if_paused != "ignore" and self.client._now() >= self.next_paused_check[dag_id]:
-            self.next_paused_check[dag_id] = self.client._now() + lookups.PAUSED_CHECK_INTERVAL
+        ticked = yield from now()
+        if queued and self.if_paused != "ignore" and ticked >= self.next_paused_check[dag_id]:
+            self.next_paused_check[dag_id] = ticked + lookups.PAUSED_CHECK_INTERVAL
             self.paused[dag_id] = yield from check_paused(
                 self.client, dag_id, queued[0][1], self.if_paused, warned=bool(self.paused.get(dag_id))
             )

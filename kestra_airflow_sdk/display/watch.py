@@ -12,14 +12,14 @@ from collections.abc import Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, overload
 
 from ..airflow.core import ClientCore
-from ..airflow.effects import Op
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.models import DagRun
 from ..airflow.waits import run_refs, wait_runs
+from ..transport.effects import Op
 from .progress import ProgressOption, RunObserver, progress_observer
 
 if TYPE_CHECKING:
-    from ..airflow.drivers import AsyncDriver, SyncDriver
+    from ..transport.drivers import AsyncDriver, SyncDriver
 
 __all__ = ["watch_dag_runs", "watch_op"]
 

@@ -6,6 +6,10 @@ refresh asks Airflow for the runs updated at or after the previous sync minus an
 covers clock skew and updates committed during the previous sync) and merges them by run id, so the
 result equals a full export row for row. Runs *deleted* in Airflow cannot be seen by an incremental
 refresh: pass ``full=True`` to export everything again.
+
+Reading and writing the parquet file is blocking work: the operation yields it as a
+:class:`~kestra_airflow_sdk.transport.effects.Blocking` effect, which the async client runs on a
+worker thread, so the event loop goes on serving other operations meanwhile.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from typing import Any
 
 import pandas as pd
 
-from ..airflow.effects import Op
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.fetch import RunQuery, export_runs, fetch_runs
 from ..airflow.session import Session
-from ..airflow.state import per_client
+from ..transport.effects import Op, blocking
+from ..transport.state import Slot
 from .frames import RunColumns, merge_runs, runs_frame
 from .schemas import DAG_RUNS
 
@@ -61,9 +65,12 @@ class HistoryCache:
         self._entries.clear()
 
 
+_CACHE: Slot[HistoryCache] = Slot("history_cache", HistoryCache)
+
+
 def cache_of(client: Session) -> HistoryCache:
     """The client's history cache (created on first use)."""
-    return per_client(client, "cache", HistoryCache)
+    return _CACHE.of(client)
 
 
 def _query_key(client: Session, query: RunQuery) -> str:
@@ -100,7 +107,9 @@ def sync_runs(
     file = Path(path) if path is not None else None
     key = _query_key(client, query)
     cache = cache_of(client)
-    entry = None if full else cache.get(key) or (_load(file, key) if file is not None else None)
+    entry = None if full else cache.get(key)
+    if entry is None and not full and file is not None:
+        entry = yield from blocking(lambda: _load(file, key))
     started = datetime.now(timezone.utc)
     if entry is None:
         frame = yield from exported_runs(client, query)
@@ -110,7 +119,8 @@ def sync_runs(
     entry = _Synced(frame, started)
     cache.put(key, entry)
     if file is not None:
-        _save(file, key, entry)
+        saved = entry
+        yield from blocking(lambda: _save(file, key, saved))
     return frame
 
 

@@ -28,7 +28,7 @@ class Columns:
     dropped), and every ``chunk`` rows the pending values become compact chunks (Arrow text,
     datetime64, one small integer code per state), so an export holds about the final frame plus
     one chunk, whatever its size. Pages come from one thread (both drivers run the operations'
-    code on one thread; see :class:`~kestra_airflow_sdk.airflow.drivers.SyncDriver`).
+    code on one thread; see :class:`~kestra_airflow_sdk.transport.drivers.SyncDriver`).
     Subclasses name the view: its :attr:`schema`, the columns it is ordered by, the texts that
     repeat from row to row, and the values that fill missing ones before ordering.
     """

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..airflow.models import Dag
+from ..airflow.models import AirflowDag
 from . import accessor  # noqa: F401  (registers ``df.airflow`` on every frame these functions build)
 from .columns import Columns
 from .schemas import DAG_RUNS, DAGS, TASK_INSTANCES
@@ -88,6 +88,6 @@ def task_instances_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return _ordered(frame, TI_ORDER)
 
 
-def dags_frame(dags: Iterable[Dag]) -> pd.DataFrame:
-    """The ``dags`` view of :class:`Dag` models, ordered by ``dag_id``."""
+def dags_frame(dags: Iterable[AirflowDag]) -> pd.DataFrame:
+    """The ``dags`` view of :class:`AirflowDag` models, ordered by ``dag_id``."""
     return _ordered(DAGS.frame([dag.model_dump() for dag in dags]), ["dag_id"])

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from ..airflow import arguments
 from ..airflow.core import ClientCore
-from ..airflow.effects import Op
 from ..airflow.fetch import RunQuery
-from ..airflow.models import Dag, DagRunState, TaskInstanceState
-from ..airflow.operation import operation
+from ..airflow.models import AirflowDag, DagRunState, TaskInstanceState
 from ..airflow.task_instances import export_task_instances
+from ..transport.effects import Op
+from ..transport.operation import operation
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,7 +43,7 @@ class HistoryOperations(ClientCore):
         """
         from .frames import dags_frame
 
-        dags: list[Dag] = yield from ClientCore.list_dags.fn(self, paused=paused, tags=tags)
+        dags: list[AirflowDag] = yield from ClientCore.list_dags.fn(self, paused=paused, tags=tags)
         return dags_frame(dags)
 
     @operation

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..flows.errors import FlowError
+from ..transport.errors import ConnectionFailure
 
 __all__ = ["KestraApiError", "KestraConnectionError", "KestraError"]
 
@@ -11,16 +12,18 @@ class KestraError(FlowError):
     """Something went wrong talking to a Kestra server (bad input is raised before any request)."""
 
 
-class KestraConnectionError(KestraError):
+class KestraConnectionError(KestraError, ConnectionFailure):
     """The Kestra server could not be reached (the message names the URL, never credentials).
 
     Attributes:
         transient: retrying may help (a refused or dropped connection, a timeout).
+        request_sent: False when the request certainly never reached Kestra.
     """
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
+    def __init__(self, message: str, *, transient: bool = False, request_sent: bool = True) -> None:
         super().__init__(message)
-        self.transient = transient
+        self.transient = self.retryable = transient
+        self.request_sent = request_sent
 
 
 class KestraApiError(KestraError):

@@ -20,15 +20,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import ValidationError
 
-from ..airflow.drivers import AsyncDriver, SyncDriver
-from ..airflow.effects import Op, Sleep
-from ..airflow.errors import AirflowError, ApiError
-from ..airflow.operation import operation
-from ..airflow.retry import NO_RETRY, RetryPolicy, is_transient
 from ..flows.execution import Execution
 from ..flows.flow import Flow
 from ..flows.hooks import FlowServer
 from ..flows.observer import Observer
+from ..transport.drivers import AsyncDriver, SyncDriver
+from ..transport.effects import Delay, Op, now
+from ..transport.operation import operation
+from ..transport.retry import NO_RETRY, RetryPolicy
 from .errors import KestraApiError, KestraConnectionError, KestraError
 from .executions import (
     TERMINAL,
@@ -125,18 +124,10 @@ class KestraOperations(KestraSession):
         path, action = "/api/v1/configs", "Detecting the Kestra version"
         build = functools.partial(self._http.build_request, "GET", self.url + path)
         try:
-            response = yield from self.send(build)
-        except ApiError as exc:  # the auth flow refused to go on
-            raise KestraApiError(
-                f"{action} failed: Kestra answered {exc.status} to GET {path} (check username/password or token)",
-                status=exc.status,
-                method="GET",
-                path=path,
-                detail=None,
-            ) from None
-        except AirflowError as exc:
+            response = yield from self._send(build)
+        except KestraConnectionError as exc:
             raise KestraConnectionError(
-                f"{action} failed: could not reach Kestra at {self.url}", transient=is_transient(exc)
+                f"{action} failed: {exc}", transient=exc.transient, request_sent=exc.request_sent
             ) from None
         if response.status_code >= 400:
             hint = {
@@ -170,7 +161,7 @@ class KestraOperations(KestraSession):
             KestraApiError: Kestra refused the request.
         """
         items = _flows(flows)
-        body = yield from self.call(
+        body = yield from self._call(
             "POST",
             "/flows/validate",
             action=f"Validating {len(items)} flow(s)",
@@ -187,7 +178,7 @@ class KestraOperations(KestraSession):
         of the namespace, which this SDK never does.
         """
         items = _flows(flows)
-        body = yield from self.call(
+        body = yield from self._call(
             "POST",
             "/flows/bulk",
             action=f"Deploying {len(items)} flow(s)",
@@ -235,7 +226,7 @@ class KestraOperations(KestraSession):
         types = {t.id: t.type for t in flow.walk()} if isinstance(flow, Flow) else {}
         params = [("labels", f"{k}:{v}") for k, v in (labels or {}).items()]
         files = [(str(k), (None, str(v))) for k, v in (inputs or {}).items()]
-        body = yield from self.call(
+        body = yield from self._call(
             "POST",
             f"/executions/{segment(namespace)}/{segment(flow_id)}",
             action=f"Starting flow {namespace}.{flow_id}",
@@ -272,14 +263,14 @@ class KestraOperations(KestraSession):
     def _read_outputs(self, execution_id: str, version: KestraVersion) -> Op[dict[str, dict[str, Any]]]:
         where = f"/outputs/{segment(execution_id)}"
         label = self._label(version)
-        listing = yield from self.call(
+        listing = yield from self._call(
             "GET", where, action=f"Listing the outputs of execution {execution_id} ({label})"
         )
         outputs: dict[str, dict[str, Any]] = {}
         for info in _parse(TaskOutputInfo, listing, f"outputs of execution {execution_id} ({label})"):
             if not info.task_run_id or info.task_run_id in outputs:
                 continue
-            value = yield from self.call(
+            value = yield from self._call(
                 "GET",
                 f"{where}/{segment(info.task_run_id)}",
                 action=f"Reading the outputs of task run {info.task_run_id} ({info.task_id}) ({label})",
@@ -341,7 +332,9 @@ class KestraOperations(KestraSession):
                     raise KestraError(f"{field}: expected a non-empty string, got {value!r}")
                 params.append((f"filters[{field}][EQUALS]", value))
         params += [(f"filters[labels][EQUALS][{k}]", str(v)) for k, v in (labels or {}).items()]
-        body = yield from self.call("GET", "/executions/search", action="Searching executions", params=params)
+        body = yield from self._call(
+            "GET", "/executions/search", action="Searching executions", params=params
+        )
         results = body.get("results") if isinstance(body, dict) else None
         if not isinstance(results, list):
             raise KestraError(
@@ -409,7 +402,7 @@ class KestraOperations(KestraSession):
         )
         label = self._label(version)
         headers = {"Accept": "application/json, text/json", **request.pop("headers", {})}  # kill: text/json
-        body = yield from self.call(
+        body = yield from self._call(
             method,
             path,
             action=f"{action.capitalize()} of execution {execution_id} ({label})",
@@ -429,7 +422,7 @@ class KestraOperations(KestraSession):
     def logs(self, execution: Execution | str) -> Op[list[KestraLogEntry]]:
         """The log lines of an execution (``GET /logs/{executionId}``)."""
         execution_id = _id(execution)
-        body = yield from self.call(
+        body = yield from self._call(
             "GET", f"/logs/{segment(execution_id)}", action=f"Reading the logs of execution {execution_id}"
         )
         return _parse(KestraLogEntry, body, "logs")
@@ -438,7 +431,7 @@ class KestraOperations(KestraSession):
         if not isinstance(execution_id, str) or not execution_id:
             raise KestraError(f"execution_id: expected an execution id, got {execution_id!r}")
         return (
-            yield from self.call(
+            yield from self._call(
                 "GET",
                 f"/executions/{segment(execution_id)}",
                 action=f"Reading execution {execution_id}",
@@ -456,18 +449,18 @@ class KestraOperations(KestraSession):
     ) -> Op[Execution]:
         """Poll the execution until it is terminal, riding through transient failures (as the Airflow waits)."""
         execution = _execution(body, types)
-        started, reported = self._now(), ReportedProgress(observers)
+        started, reported = (yield from now()), ReportedProgress(observers)
         reported.update(execution)
         failures, error = 0, ""
         while kestra_state(body) not in TERMINAL:
-            waited = self._now() - started
+            waited = (yield from now()) - started
             if waited >= timeout:
                 raise KestraError(
                     f"Execution {execution.id} of {execution.namespace}.{execution.flow_id} did not end within "
                     f"{timeout:g}s (last state: {kestra_state(body) or 'unknown'})" + error
                 )
             pause = max(poll_interval, self.retry.backoff(failures)) if failures else poll_interval
-            yield Sleep(min(pause, timeout - waited))
+            yield Delay(min(pause, timeout - waited))
             try:  # one attempt per tick: the next tick is the retry
                 body = yield from self._read_execution(execution.id, NO_RETRY)
             except (KestraApiError, KestraConnectionError) as exc:
@@ -514,7 +507,7 @@ class KestraServer(KestraOperations, SyncDriver):
     Constructor arguments are described on :class:`~kestra_airflow_sdk.kestra.session.KestraSession`
     (``url``, ``username``/``password`` or ``token``, ``tenant``, ``timeout``, ``retry``, ``transport``).
     Requests are retried on transient failures with the Airflow client's
-    :class:`~kestra_airflow_sdk.airflow.retry.RetryPolicy`.
+    :class:`~kestra_airflow_sdk.transport.retry.RetryPolicy`.
 
     Example:
         >>> server = KestraServer("http://localhost:8080", username="admin@kestra.io", password="...")

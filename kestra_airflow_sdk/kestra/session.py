@@ -2,7 +2,7 @@
 
 The Kestra client is built on the same sans-I/O core as the Airflow client: :class:`KestraSession`
 extends :class:`~kestra_airflow_sdk.airflow.session.HttpSession` (one request with the
-:class:`~kestra_airflow_sdk.airflow.retry.RetryPolicy`), its operations are generators of effects,
+:class:`~kestra_airflow_sdk.transport.retry.RetryPolicy`), its operations are generators of effects,
 and the Airflow layer's two drivers run them (see :mod:`.server`).
 """
 
@@ -17,11 +17,11 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import SecretStr
 
-from ..airflow.auth import BearerTokenAuth
-from ..airflow.effects import Op
-from ..airflow.errors import AirflowConnectionError, ApiError, InvalidArgumentError, error_from_response
-from ..airflow.retry import DEFAULT_RETRY, RetryPolicy, is_transient
-from ..airflow.session import HttpSession, Transport
+from ..transport.auth import BearerAuth
+from ..transport.effects import Op
+from ..transport.errors import transport_failure
+from ..transport.retry import RetryPolicy, transient_status
+from ..transport.session import HttpSession, Transport
 from .errors import KestraApiError, KestraConnectionError, KestraError
 
 __all__ = ["KestraSession", "segment"]
@@ -36,7 +36,7 @@ def segment(value: str) -> str:
 
 
 class KestraSession(HttpSession):
-    """A Kestra server's configuration and its :meth:`call`; no I/O happens here.
+    """A Kestra server's configuration and its :meth:`_call`; no I/O happens here.
 
     Args:
         url: the server's root URL, e.g. ``http://localhost:8080``.
@@ -45,7 +45,7 @@ class KestraSession(HttpSession):
         token: a bearer token (API token) instead of a user and password.
         tenant: the tenant of every call (open-source Kestra: ``main``).
         timeout: seconds for each HTTP request.
-        retry: the :class:`~kestra_airflow_sdk.airflow.retry.RetryPolicy` for transient failures
+        retry: the :class:`~kestra_airflow_sdk.transport.retry.RetryPolicy` for transient failures
             (503/429/502/504, dropped connections), as for the Airflow clients.
         transport: the httpx transport requests go through (:class:`httpx.BaseTransport` for
             :class:`KestraServer`, :class:`httpx.AsyncBaseTransport` for :class:`AsyncKestraServer`),
@@ -77,17 +77,14 @@ class KestraSession(HttpSession):
             raise KestraError("credentials: give either token= or username= and password=, not both")
         if (username is None) != (password is None):
             raise KestraError("credentials: username= and password= go together")
-        if retry is not None and not isinstance(retry, RetryPolicy):
-            raise KestraError(f"retry: expected a RetryPolicy, got {type(retry).__name__}")
         self.url = url.rstrip("/")
         self.tenant = tenant
-        self.retry = retry or DEFAULT_RETRY
         auth: httpx.Auth | None = None
         if username is not None and password is not None:
             secret = password if isinstance(password, SecretStr) else SecretStr(password)
             auth, self._auth_kind = httpx.BasicAuth(username, secret.get_secret_value()), "basic"
         elif token is not None:
-            auth, self._auth_kind = BearerTokenAuth(token), "bearer"
+            auth, self._auth_kind = BearerAuth(token), "bearer"
         else:
             self._auth_kind = "none"
         options: dict[str, Any] = {
@@ -97,15 +94,25 @@ class KestraSession(HttpSession):
         }
         if transport is not None:
             options["transport"] = transport
-        try:
-            self._http = self._open(options)
-        except InvalidArgumentError as exc:  # a transport of the other driver
-            raise KestraError(str(exc)) from None
+        self._start(options, retry)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self.url!r}, tenant={self.tenant!r}, auth={self._auth_kind!r})"
 
-    def call(
+    def _unreachable(self, request: httpx.Request, exc: httpx.TransportError) -> KestraConnectionError:
+        sent, retryable = transport_failure(request, exc)
+        hint = "" if sent else " (the request was not sent)"
+        return KestraConnectionError(
+            f"could not reach Kestra at {self.url} for {request.method}{hint}: {type(exc).__name__}: "
+            f"{str(exc) or type(exc).__name__}",
+            transient=retryable,
+            request_sent=sent,
+        )
+
+    def _invalid(self, message: str) -> KestraError:
+        return KestraError(message)
+
+    def _call(
         self,
         method: str,
         path: str,
@@ -125,19 +132,15 @@ class KestraSession(HttpSession):
         full = f"/api/v1/{self.tenant}{path}"
         build = functools.partial(self._http.build_request, method, self.url + full, **request)
         try:
-            response = yield from self.send(build, retry=retry)
-        except AirflowConnectionError as exc:
-            _, _, reason = str(exc).partition(f" for {exc.method}")
+            response = yield from self._send(build, retry=retry)
+        except KestraConnectionError as exc:
             raise KestraConnectionError(
-                f"{action} failed: could not reach Kestra at {self.url} ({reason.lstrip(': ')})",
-                transient=is_transient(exc),
+                f"{action} failed: {exc}", transient=exc.transient, request_sent=exc.request_sent
             ) from None
-        except ApiError as exc:  # the auth flow refused to go on (the bearer token was rejected)
-            raise _api_error(action, method, full, exc.status, None, transient=False) from None
         if response.status_code >= 400:
-            error = error_from_response(response)
+            status = response.status_code
             raise _api_error(
-                action, method, full, response.status_code, _detail(response), transient=is_transient(error)
+                action, method, full, status, _detail(response), transient=transient_status(status)
             )
         if not response.content:
             return None

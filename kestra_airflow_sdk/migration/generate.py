@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 from typing_extensions import Unpack
 
 from ..airflow.core import ClientCore
-from ..airflow.effects import Op
 from ..airflow.errors import InvalidArgumentError
-from ..airflow.models import Dag
+from ..airflow.models import AirflowDag
 from ..flows.flow import Flow
 from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.schedule import Schedule
 from ..flows.trigger import TriggerDagRun
+from ..transport.effects import Op
 from .schedules import map_schedule
 from .selection import selected_dags
 
 if TYPE_CHECKING:
-    from ..airflow.drivers import AsyncDriver, SyncDriver
+    from ..transport.drivers import AsyncDriver, SyncDriver
 
 __all__ = ["FlowsFromDags", "GenerateOptions", "ScheduleNote", "flow_id_for", "flows_for_dags", "write_flows"]
 
@@ -89,7 +89,7 @@ def _label_key(tag: str) -> str:
 
 
 def _flow_for(
-    dag: Dag,
+    dag: AirflowDag,
     *,
     namespace: str,
     base_url: str,
@@ -144,7 +144,7 @@ def _generate_op(
     poll_frequency: str,
     max_duration: str,
 ) -> Op[FlowsFromDags]:
-    dags: list[Dag] = yield from ClientCore.list_dags.fn(client)
+    dags: list[AirflowDag] = yield from ClientCore.list_dags.fn(client)
     result = FlowsFromDags()
     for dag in sorted(selected_dags(dags, dag_ids), key=lambda d: d.dag_id):
         flow, note = _flow_for(

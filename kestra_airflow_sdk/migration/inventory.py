@@ -16,12 +16,12 @@ import pandas as pd
 from ..airflow import pagination
 from ..airflow.arguments import aware
 from ..airflow.core import ClientCore
-from ..airflow.effects import Op, gather
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.fetch import RunQuery, fetch_runs
-from ..airflow.models import Dag, DagRunState, DagTask
+from ..airflow.models import AirflowDag, AirflowDagTask, DagRunState
 from ..history.frames import runs_frame
 from ..history.schemas import Column, Schema
+from ..transport.effects import Op, gather
 from .schedules import map_schedule
 from .selection import selected_dags
 
@@ -80,12 +80,12 @@ def inventory_op(
             raise InvalidArgumentError(f"window: expected a positive timedelta, got {window!r}")
         since = datetime.now(timezone.utc) - window
     since = aware(since, "since")
-    all_dags: list[Dag] = yield from ClientCore.list_dags.fn(client)
+    all_dags: list[AirflowDag] = yield from ClientCore.list_dags.fn(client)
     dags = sorted(selected_dags(all_dags, dag_ids), key=lambda dag: dag.dag_id)
     if not dags:
         return INVENTORY.empty()
     ids = tuple(dag.dag_id for dag in dags)
-    tasks: list[list[DagTask]] = yield from gather(
+    tasks: list[list[AirflowDagTask]] = yield from gather(
         (ClientCore.list_dag_tasks.fn(client, dag_id) for dag_id in ids), pagination.PAGE_CONCURRENCY
     )
     query = RunQuery(dag_ids=None if dag_ids is None else ids, since=since)

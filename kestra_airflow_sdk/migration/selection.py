@@ -6,12 +6,12 @@ from collections.abc import Iterable
 
 from ..airflow.arguments import segment
 from ..airflow.errors import InvalidArgumentError
-from ..airflow.models import Dag
+from ..airflow.models import AirflowDag
 
 __all__ = ["selected_dags"]
 
 
-def selected_dags(dags: list[Dag], dag_ids: str | Iterable[str] | None) -> list[Dag]:
+def selected_dags(dags: list[AirflowDag], dag_ids: str | Iterable[str] | None) -> list[AirflowDag]:
     """The DAGs ``dag_ids`` names (None: all of them), in the order asked; unknown ids are refused."""
     if dag_ids is None:
         return dags

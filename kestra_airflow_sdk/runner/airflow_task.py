@@ -19,12 +19,12 @@ from pydantic import SecretStr
 
 from ..airflow.errors import AirflowConnectionError, AirflowError, ApiError, WaitTimeoutError
 from ..airflow.models import DagRun, TaskInstance
-from ..airflow.retry import DEFAULT_RETRY, RetryPolicy, is_transient
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowValidationError
 from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.secrets import MASK, mask_like, reveal
 from ..flows.trigger import TriggerDagRun
+from ..transport.retry import DEFAULT_RETRY, RetryPolicy, is_transient
 from .executors import TaskContext, TaskFailedError
 from .retry import http_retry_policy
 

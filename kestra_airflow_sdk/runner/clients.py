@@ -53,4 +53,4 @@ class AirflowClients:
         """Close every client (the execution has ended)."""
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
-            await client.close()
+            await client.aclose()

@@ -11,9 +11,9 @@ import dataclasses
 import random
 from datetime import timedelta
 
-from ..airflow.retry import DEFAULT_RETRY, RetryPolicy
 from ..flows.durations import parse_duration
 from ..flows.task import TaskRetry
+from ..transport.retry import DEFAULT_RETRY, RetryPolicy
 
 __all__ = ["RetrySchedule", "http_retry_policy"]
 

@@ -394,7 +394,7 @@ def test_task_instances_has_one_row_per_try(
         version = raw.get_version().api_version
         for task in tasks:
             path = f"/dags/hello_world_dag/dagRuns/{retried}/taskInstances/{task}/tries"
-            body = raw.execute(raw.call("GET", path, action="reading tries"))
+            body = raw.execute(raw._call("GET", path, action="reading tries"))
             answered = {t["try_number"]: t for t in body["task_instances"]}
             assert sorted(answered) == [1, 2], version
             for row in frame[frame["task_id"] == task].to_dict("records"):

@@ -12,13 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kestra_airflow_sdk import RetryPolicy
-from kestra_airflow_sdk.airflow import InvalidArgumentError
 from kestra_airflow_sdk.airflow.errors import (
     AirflowConnectionError,
     ApiError,
     error_from_transport,
     parse_retry_after,
 )
+from kestra_airflow_sdk.transport.retry import RetryPolicyError
 
 policies = st.builds(
     RetryPolicy,
@@ -127,7 +127,7 @@ def test_retry_after_never_raises(value: str) -> None:
     ],
 )
 def test_bad_policies_name_the_field(kwargs: dict[str, object], field: str) -> None:
-    with pytest.raises(InvalidArgumentError, match=field):
+    with pytest.raises(RetryPolicyError, match=field):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kestra_airflow_sdk import DagRunState, TaskInstanceState
-from kestra_airflow_sdk.airflow import Dag, DagRun, TaskInstance
+from kestra_airflow_sdk.airflow import AirflowDag, DagRun, TaskInstance
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -50,7 +50,7 @@ def test_failed_run(version: str) -> None:
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_dag_tags_and_owners_are_strings(version: str) -> None:
-    dag = Dag.model_validate(load(f"{version}_get_dag.json"))
+    dag = AirflowDag.model_validate(load(f"{version}_get_dag.json"))
     assert dag.dag_id == "hello_world_dag"
     assert dag.tags == ["sdk-test"]
     assert dag.owners == ["airflow"]

@@ -13,7 +13,7 @@ import pytest
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
 from kestra_airflow_sdk.airflow import pagination
 from kestra_airflow_sdk.airflow.errors import ApiError
-from kestra_airflow_sdk.airflow.retry import RetryPolicy
+from kestra_airflow_sdk.transport.retry import RetryPolicy
 from tests.fake_airflow import FakeAirflow, make_runs
 
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_delay=0.01, max_delay=0.01, jitter=0.0)

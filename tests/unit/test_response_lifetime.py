@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
-from kestra_airflow_sdk.airflow.effects import Op, gather
 from kestra_airflow_sdk.airflow.session import Session
+from kestra_airflow_sdk.transport.effects import Op, gather
 
 URL = "http://airflow.test"
 
@@ -28,7 +28,7 @@ def _page(request: httpx.Request) -> httpx.Response:
 
 def _read(session: Session, path: str, alive: list[weakref.ref[httpx.Response]]) -> Op[int]:
     """One request; a weak reference to its response; the body's size (the response is dropped)."""
-    response: httpx.Response = yield session.build_request("GET", path, anonymous=True)
+    response: httpx.Response = yield session._build_request("GET", path, anonymous=True)
     alive.append(weakref.ref(response))
     size = len(response.json()["rows"])
     del response
@@ -75,7 +75,7 @@ def test_a_freed_response_still_reads_as_before() -> None:
     kept: list[httpx.Response] = []
 
     def keep(session: Session) -> Op[None]:
-        response: httpx.Response = yield session.build_request("GET", "/x", anonymous=True)
+        response: httpx.Response = yield session._build_request("GET", "/x", anonymous=True)
         kept.append(response)
 
     with AirflowClient(URL, api_version="v2", transport=httpx.MockTransport(_page)) as session:

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from kestra_airflow_sdk.airflow.effects import Op, Sleep, gather
 from kestra_airflow_sdk.airflow.errors import AirflowError
 from kestra_airflow_sdk.airflow.session import Session
+from kestra_airflow_sdk.transport.effects import Delay, Op, gather
 from tests.virtual_time import VirtualTimeClient
 
 BARRIER_TIMEOUT = 60.0  # only reached when the requests are not concurrent (the test then fails)
@@ -36,7 +36,7 @@ def _echo(request: httpx.Request) -> httpx.Response:
 def _get(client: Session, path: str, steps: list[int]) -> Op[str]:
     """One GET, recording the thread the operation's code runs on before and after it."""
     steps.append(threading.get_ident())
-    response: httpx.Response = yield client.build_request("GET", path, anonymous=True)
+    response: httpx.Response = yield client._build_request("GET", path, anonymous=True)
     steps.append(threading.get_ident())
     return str(response.json()["path"])
 
@@ -84,7 +84,7 @@ def test_a_nested_gather_resumes_its_operation_with_its_results() -> None:
 
 def test_sleeps_of_gathered_operations_run_on_the_drivers_clock() -> None:
     def napping(seconds: float) -> Op[float]:
-        yield Sleep(seconds)
+        yield Delay(seconds)
         return seconds
 
     with _client(_echo) as client:
@@ -116,7 +116,7 @@ def test_a_transport_failure_reaches_the_operation_as_an_sdk_error() -> None:
 
     def attempt(client: Session) -> Op[str]:
         try:
-            yield client.build_request("GET", "/down", anonymous=True)
+            yield client._build_request("GET", "/down", anonymous=True)
         except AirflowError as exc:
             return type(exc).__name__
         return "sent"

@@ -121,4 +121,4 @@ def test_a_user_program_type_checks_against_the_installed_wheel(tmp_path: Path) 
     errors = [line for line in bad.stdout.splitlines() if ": error:" in line]
     assert sorted({int(line.split(":")[1]) for line in errors}) == [5, 6, 10], bad.stdout
     assert '"DagRun"' in errors[0] and "int" in errors[0]
-    assert any('"Coroutine[Any, Any, Dag]" has no attribute "dag_id"' in line for line in errors)
+    assert any('"Coroutine[Any, Any, AirflowDag]" has no attribute "dag_id"' in line for line in errors)

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from ...transport.effects import Op
+from ...transport.operation import operation
 from ..arguments import aware, iso, segment, states
 from ..arguments import limit as checked_limit
-from ..effects import Op
 from ..errors import InvalidArgumentError
 from ..lookups import read_run
 from ..models import DagRun, DagRunState
-from ..operation import operation
 from ..pagination import paginate
 from ..session import Session
 from ..versions import ApiVersion
@@ -52,7 +52,7 @@ class DagRunOperations(Session):
             limit: stop after this many runs.
         """
         checked_limit(limit)
-        dialect = yield from self.dialect()
+        dialect = yield from self._dialect()
         orders = [order_by] if isinstance(order_by, str) else list(order_by or [])
         if len(orders) > 1 and not dialect.multi_order_by:
             raise InvalidArgumentError(
@@ -77,7 +77,7 @@ class DagRunOperations(Session):
         value = str(state.value if isinstance(state, DagRunState) else state)
         if value not in ("success", "failed", "queued"):
             raise InvalidArgumentError(f"state: expected 'success', 'failed' or 'queued', got {state!r}")
-        body = yield from self.call(
+        body = yield from self._call(
             "PATCH",
             f"/dags/{segment(dag_id, 'dag_id')}/dagRuns/{segment(dag_run_id, 'dag_run_id')}",
             action=f"Setting DAG run {dag_run_id!r} of DAG {dag_id!r} to {value!r}",
@@ -89,11 +89,11 @@ class DagRunOperations(Session):
     def clear_dag_run(self, dag_id: str, dag_run_id: str, *, only_failed: bool = False) -> Op[DagRun]:
         """Clear a DAG run so that it runs again (for real: ``dry_run`` is false)."""
         path = f"/dags/{segment(dag_id, 'dag_id')}/dagRuns/{segment(dag_run_id, 'dag_run_id')}/clear"
-        dialect = yield from self.dialect()
+        dialect = yield from self._dialect()
         body: dict[str, Any] = {"dry_run": False}
         if only_failed or dialect.version is ApiVersion.V2:
             body["only_failed"] = only_failed
-        yield from self.call(
+        yield from self._call(
             "POST", path, action=f"Clearing DAG run {dag_run_id!r} of DAG {dag_id!r}", json_body=body
         )
         return (yield from read_run(self, dag_id, dag_run_id))

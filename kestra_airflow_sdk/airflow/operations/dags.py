@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ...transport.effects import Op
+from ...transport.operation import operation
 from ..arguments import segment
-from ..effects import Op
 from ..lookups import read_dag
-from ..models import Dag, DagTask, VersionInfo
-from ..operation import operation
+from ..models import AirflowDag, AirflowDagTask, VersionInfo
 from ..pagination import paginate, parse_rows
 from ..session import Session
 
@@ -22,14 +22,14 @@ class DagOperations(Session):
     @operation
     def get_version(self) -> Op[VersionInfo]:
         """Airflow's version and the REST API generation it speaks (detected once, then cached)."""
-        yield from self.dialect()
+        yield from self._dialect()
         assert self._version_info is not None
         return self._version_info
 
     @operation
     def list_dags(
         self, *, paused: bool | None = None, tags: Iterable[str] | None = None, limit: int | None = None
-    ) -> Op[list[Dag]]:
+    ) -> Op[list[AirflowDag]]:
         """Every DAG the credentials can see (all pages), optionally filtered.
 
         Args:
@@ -41,38 +41,40 @@ class DagOperations(Session):
         if tags:
             params["tags"] = list(tags)
         return (
-            yield from paginate(self, "/dags", "dags", Dag, action="Listing DAGs", params=params, limit=limit)
+            yield from paginate(
+                self, "/dags", "dags", AirflowDag, action="Listing DAGs", params=params, limit=limit
+            )
         )
 
     @operation
-    def get_dag(self, dag_id: str) -> Op[Dag]:
+    def get_dag(self, dag_id: str) -> Op[AirflowDag]:
         """One DAG. Raises :class:`NotFoundError` when Airflow does not know ``dag_id``."""
         return (yield from read_dag(self, dag_id))
 
-    def _set_paused(self, dag_id: str, paused: bool) -> Op[Dag]:
-        body = yield from self.call(
+    def _set_paused(self, dag_id: str, paused: bool) -> Op[AirflowDag]:
+        body = yield from self._call(
             "PATCH",
             f"/dags/{segment(dag_id, 'dag_id')}",
             action=f"{'Pausing' if paused else 'Unpausing'} DAG {dag_id!r}",
             params={"update_mask": "is_paused"},
             json_body={"is_paused": paused},
         )
-        return Dag.model_validate(body)
+        return AirflowDag.model_validate(body)
 
     @operation
-    def pause_dag(self, dag_id: str) -> Op[Dag]:
+    def pause_dag(self, dag_id: str) -> Op[AirflowDag]:
         """Pause a DAG (its scheduled and triggered runs stay queued until it is unpaused)."""
         return (yield from self._set_paused(dag_id, True))
 
     @operation
-    def unpause_dag(self, dag_id: str) -> Op[Dag]:
+    def unpause_dag(self, dag_id: str) -> Op[AirflowDag]:
         """Unpause a DAG so that its queued runs start."""
         return (yield from self._set_paused(dag_id, False))
 
     @operation
-    def list_dag_tasks(self, dag_id: str) -> Op[list[DagTask]]:
+    def list_dag_tasks(self, dag_id: str) -> Op[list[AirflowDagTask]]:
         """The tasks of a DAG's definition (task id, operator, ...), in Airflow's order."""
-        body = yield from self.call(
+        body = yield from self._call(
             "GET", f"/dags/{segment(dag_id, 'dag_id')}/tasks", action=f"Listing the tasks of DAG {dag_id!r}"
         )
-        return parse_rows(DagTask, body.get("tasks") or [])
+        return parse_rows(AirflowDagTask, body.get("tasks") or [])

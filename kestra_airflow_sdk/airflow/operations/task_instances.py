@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...transport.effects import Op
+from ...transport.operation import operation
 from ..arguments import segment
-from ..effects import Op
 from ..logs import log_text
 from ..lookups import read_task_instances
 from ..models import TaskInstance
-from ..operation import operation
 from ..session import Session
 
 __all__ = ["MAX_LOG_CHUNKS", "TaskInstanceOperations"]
@@ -45,13 +45,13 @@ class TaskInstanceOperations(Session):
         action = f"Reading the log of task {task_id!r} in DAG run {dag_run_id!r} of DAG {dag_id!r}"
         if try_number is None:
             path = ti_path if map_index < 0 else f"{ti_path}/{map_index}"
-            ti = yield from self.call("GET", path, action=action)
+            ti = yield from self._call("GET", path, action=action)
             try_number = max(int(TaskInstance.model_validate(ti).try_number), 1)
         chunks: list[str] = []
         params: dict[str, Any] = {"full_content": "true", "map_index": map_index}
         seen: set[str] = set()
         for _ in range(MAX_LOG_CHUNKS):
-            body = yield from self.call(
+            body = yield from self._call(
                 "GET", f"{ti_path}/logs/{int(try_number)}", action=action, params=params
             )
             text = log_text(body.get("content") if isinstance(body, dict) else body)

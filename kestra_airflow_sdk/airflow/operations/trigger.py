@@ -8,13 +8,13 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from ...transport.effects import Delay, Op
+from ...transport.operation import operation
+from ...transport.retry import is_transient
 from ..arguments import IfPaused, aware, check_if_paused, json_object, segment
-from ..effects import Op, Sleep
 from ..errors import AirflowConnectionError, AirflowError, ApiError, ConflictError, NotFoundError
 from ..lookups import paused_dag, read_dag, read_run
 from ..models import DagRun
-from ..operation import operation
-from ..retry import is_transient
 from ..session import Session, logger
 
 __all__ = ["TriggerOperations", "new_run_id"]
@@ -71,7 +71,7 @@ class TriggerOperations(Session):
         body_conf = json_object(conf, "conf")
         aware(logical_date, "logical_date")
         check_if_paused(if_paused)
-        dialect = yield from self.dialect()
+        dialect = yield from self._dialect()
         if if_paused != "ignore":
             dag = yield from read_dag(self, dag_id)
             if dag.is_paused:
@@ -81,7 +81,7 @@ class TriggerOperations(Session):
         action = f"Triggering DAG {dag_id!r} (run id {run_id!r})"
         for attempt in itertools.count(1):
             try:
-                created = yield from self.call("POST", path, action=action, json_body=body)
+                created = yield from self._call("POST", path, action=action, json_body=body)
                 return DagRun.model_validate(created)
             except ConflictError as exc:
                 if attempt == 1 and dag_run_id is not None:
@@ -99,7 +99,7 @@ class TriggerOperations(Session):
                 raise failure
             delay = self.retry.backoff(attempt)
             logger.warning("%s: no run was created (%s); retry %d in %.1fs", action, failure, attempt, delay)
-            yield Sleep(delay)
+            yield Delay(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from ...transport.effects import Op
+from ...transport.operation import operation
 from ..arguments import IfPaused
-from ..effects import Op
 from ..models import DagRun, TaskInstance
-from ..operation import operation
 from ..session import Session
 from ..waits import OnPoll, RunRef, run_refs, wait_runs
 

@@ -1,39 +1,68 @@
 """The two drivers of the sans-I/O core: they only execute effects.
 
-:class:`SyncDriver` sends requests with an ``httpx.Client`` and sleeps with ``time.sleep``;
-:class:`AsyncDriver` uses an ``httpx.AsyncClient`` and ``asyncio.sleep``. Every method, its
-arguments and its logic come from the operations (see :mod:`.effects` and :mod:`.operation`).
-They stand on :class:`~.session.HttpSession` alone, so they drive the Airflow clients and the
-Kestra server client alike.
+:class:`SyncDriver` sends requests with an ``httpx.Client``, waits on a :class:`Clock`
+(``time.monotonic`` + ``time.sleep``) and calls :class:`~.effects.Blocking` work in place;
+:class:`AsyncDriver` uses an ``httpx.AsyncClient``, the event loop's clock and ``asyncio.sleep``,
+and runs blocking work on a worker thread. Every method, its arguments and its logic come from the
+operations (see :mod:`.effects` and :mod:`.operation`). They stand on
+:class:`~.session.HttpSession` alone, so they drive the Airflow clients and the Kestra server
+client alike. Both own the lifetime of a response (:func:`_unbound`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from .effects import Driving, Gather, Op, Sleep
-from .errors import InvalidArgumentError
+from .effects import AwaitSignal, Blocking, Delay, Driving, Gather, Now, Op
 from .session import HttpSession
 
-__all__ = ["AsyncDriver", "SyncDriver"]
+__all__ = ["SYSTEM_CLOCK", "AsyncDriver", "Clock", "SyncDriver"]
 
 T = TypeVar("T")
 D = TypeVar("D", bound="SyncDriver")
 A = TypeVar("A", bound="AsyncDriver")
 
 
-def _transport(options: dict[str, Any], expected: type[Any], hint: str) -> None:
+class Clock(Protocol):
+    """The clock of the sync driver: what :data:`~.effects.NOW` reads and :class:`~.effects.Delay` waits on."""
+
+    def monotonic(self) -> float:
+        """Seconds on a monotonic clock."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Block for ``seconds``."""
+        ...
+
+
+class _SystemClock:
+    """``time.monotonic`` and ``time.sleep``."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+#: the sync driver's default clock
+SYSTEM_CLOCK: Clock = _SystemClock()
+
+
+def _check_transport(session: HttpSession, options: dict[str, Any], expected: type[Any], hint: str) -> None:
     transport = options.get("transport")
     if transport is not None and not isinstance(transport, expected):
-        raise InvalidArgumentError(
+        raise session._invalid(
             f"transport: expected an {expected.__module__}.{expected.__name__} ({hint}), "
             f"got {type(transport).__name__}"
         )
@@ -54,30 +83,38 @@ class SyncDriver(HttpSession):
     """Runs operations to completion in the calling thread (a gather's requests run on a thread pool)."""
 
     _http: httpx.Client
+    #: what ``NOW`` reads and ``Delay`` waits on (tests put a virtual clock here)
+    _clock: Clock = SYSTEM_CLOCK
 
     def _open(self, options: dict[str, Any]) -> httpx.Client:
-        _transport(options, httpx.BaseTransport, "the async client takes an httpx.AsyncBaseTransport")
+        _check_transport(
+            self, options, httpx.BaseTransport, "the async client takes an httpx.AsyncBaseTransport"
+        )
         return httpx.Client(**options)
-
-    def _sleep(self, seconds: float) -> None:
-        """Execute a :class:`Sleep` effect (a test driver fast-forwards it together with :meth:`_now`)."""
-        time.sleep(seconds)
 
     def execute(self, op: Op[T]) -> T:
         """Run a sans-I/O operation (a generator of effects) to completion and return its result."""
-        run = Driving(op)
+        run = Driving(op, self._unreachable)
         while (effect := run.next_effect()) is not None:
             if isinstance(effect, Gather):
                 run.reply(_Gathering(self).run(effect))
+            elif isinstance(effect, AwaitSignal):
+                woken = threading.Event()
+                effect.signal.subscribe(effect.seen, woken.set)
+                woken.wait()
             else:
                 self._perform(run, effect)
         return run.result
 
-    def _perform(self, run: Driving[Any], effect: httpx.Request | Sleep) -> None:
-        """Execute one effect of ``run`` (a request or a sleep) in this thread; its outcome is
-        what ``run`` receives next."""
-        if isinstance(effect, Sleep):
-            self._sleep(effect.seconds)
+    def _perform(self, run: Driving[Any], effect: httpx.Request | Delay | Now | Blocking) -> None:
+        """Execute one effect of ``run`` (a request, a delay, the clock, blocking work) in this
+        thread; its outcome is what ``run`` receives next."""
+        if isinstance(effect, Delay):
+            self._clock.sleep(effect.seconds)
+        elif isinstance(effect, Now):
+            run.reply(self._clock.monotonic())
+        elif isinstance(effect, Blocking):
+            run.call(effect)
         else:
             with run.sending(effect):
                 run.reply(_unbound(self._http.send(effect)))
@@ -100,8 +137,8 @@ class _Gathering:
 
     The operations' own code (building requests, parsing pages, handing rows to a sink) runs in
     the calling thread, one step at a time, as it does on the async driver's event loop; only
-    their effects (requests and sleeps) run on a pool of ``limit`` threads, at most one per
-    operation. So a response is parsed as it arrives, one page at a time, and the threads hold
+    their effects (requests, delays, blocking work) run on a pool of ``limit`` threads, at most
+    one per operation; an operation waiting for a signal holds no thread. So a response is parsed as it arrives, one page at a time, and the threads hold
     only what is being sent and received. A gather inside a gathered operation is driven the
     same way and resumes that operation when its operations have all ended.
     """
@@ -135,7 +172,9 @@ class _Gathering:
 
     def _start(self, gather: Gather, resume: Callable[[list[Any]], None]) -> None:
         """Begin the operations of ``gather``; ``resume(results)`` once they have all ended."""
-        group = _Group(gather, resume, ThreadPoolExecutor(max_workers=max(1, gather.limit)))
+        group = _Group(
+            gather, resume, ThreadPoolExecutor(max_workers=max(1, gather.limit)), self._driver._unreachable
+        )
         self._pools.append(group.pool)
         if not gather.ops:
             resume([])
@@ -151,8 +190,12 @@ class _Gathering:
             self._ready.append(run)
 
     def _step(self, run: Driving[Any]) -> None:
-        """Advance ``run`` to its next effect, and start executing that effect."""
+        """Advance ``run`` to its next effect, and start executing that effect (reading the clock
+        is no switch to another operation, as on the async driver)."""
         effect = run.next_effect()
+        while isinstance(effect, Now):
+            run.reply(self._driver._clock.monotonic())
+            effect = run.next_effect()
         group, index = self._groups[run]
         if effect is None:
             del self._groups[run]
@@ -163,6 +206,10 @@ class _Gathering:
                 group.resume(group.results)
         elif isinstance(effect, Gather):
             self._start(effect, lambda results: self._resume(run, results))
+        elif isinstance(effect, AwaitSignal):
+            woken: Future[None] = Future()
+            effect.signal.subscribe(effect.seen, lambda: woken.set_result(None))
+            self._waiting[woken] = run
         else:
             self._waiting[group.pool.submit(self._driver._perform, run, effect)] = run
 
@@ -174,8 +221,15 @@ class _Gathering:
 class _Group:
     """The operations of one :class:`Gather` being driven by a :class:`_Gathering`."""
 
-    def __init__(self, gather: Gather, resume: Callable[[list[Any]], None], pool: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        gather: Gather,
+        resume: Callable[[list[Any]], None],
+        pool: ThreadPoolExecutor,
+        unreachable: Callable[[httpx.Request, httpx.TransportError], BaseException],
+    ) -> None:
         self.resume = resume
+        self._unreachable = unreachable
         self.pool = pool
         self.results: list[Any] = [None] * len(gather.ops)
         self._ops = iter(enumerate(gather.ops))
@@ -184,7 +238,7 @@ class _Group:
     def next(self) -> tuple[int, Driving[Any]] | None:
         """The next operation to start and its place, or None when all have started."""
         started = next(self._ops, None)
-        return None if started is None else (started[0], Driving(started[1]))
+        return None if started is None else (started[0], Driving(started[1], self._unreachable))
 
     def finished(self, index: int, result: Any) -> None:
         """The operation at ``index`` has returned ``result``."""
@@ -202,22 +256,29 @@ class AsyncDriver(HttpSession):
     _http: httpx.AsyncClient
 
     def _open(self, options: dict[str, Any]) -> httpx.AsyncClient:
-        _transport(options, httpx.AsyncBaseTransport, "the sync client takes an httpx.BaseTransport")
+        _check_transport(
+            self, options, httpx.AsyncBaseTransport, "the sync client takes an httpx.BaseTransport"
+        )
         return httpx.AsyncClient(**options)
 
-    def _now(self) -> float:
-        """The event loop's clock, which ``asyncio.sleep`` runs on (so a virtual-time loop moves both)."""
-        try:
-            return asyncio.get_running_loop().time()
-        except RuntimeError:  # outside a running loop: the same clock asyncio's default loop uses
-            return time.monotonic()
-
     async def execute(self, op: Op[T]) -> T:
-        """Run a sans-I/O operation (a generator of effects) to completion and return its result."""
-        run = Driving(op)
+        """Run a sans-I/O operation (a generator of effects) to completion and return its result.
+
+        ``NOW`` reads the event loop's clock, which ``asyncio.sleep`` runs on (so a virtual-time
+        loop moves both); :class:`~.effects.Blocking` work runs on a worker thread
+        (``asyncio.to_thread``), so the loop serves other operations meanwhile.
+        """
+        run = Driving(op, self._unreachable)
+        loop = asyncio.get_running_loop()
         while (effect := run.next_effect()) is not None:
-            if isinstance(effect, Sleep):
+            if isinstance(effect, Delay):
                 await asyncio.sleep(effect.seconds)
+            elif isinstance(effect, Now):
+                run.reply(loop.time())
+            elif isinstance(effect, Blocking):
+                await asyncio.to_thread(run.call, effect)
+            elif isinstance(effect, AwaitSignal):
+                await _signalled(loop, effect)
             elif isinstance(effect, Gather):
                 gate = asyncio.Semaphore(effect.limit)
                 run.reply(await asyncio.gather(*(self._bounded(gate, op) for op in effect.ops)))
@@ -230,7 +291,7 @@ class AsyncDriver(HttpSession):
         async with gate:
             return await self.execute(op)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the underlying connections."""
         await self._http.aclose()
 
@@ -240,4 +301,20 @@ class AsyncDriver(HttpSession):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.close()
+        await self.aclose()
+
+
+async def _signalled(loop: asyncio.AbstractEventLoop, effect: AwaitSignal) -> None:
+    """Until the effect's signal fires (it may fire from another thread, or have fired already)."""
+    woken: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    def schedule() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(wake)
+
+    effect.signal.subscribe(effect.seen, schedule)
+    await woken
