@@ -241,8 +241,8 @@ class Flow(KestraModel):
 
     def problems(self) -> list[str]:
         """Kestra's rules a model cannot check field by field: a flow id that is not reserved, at least
-        one task, unique task ids, inputs, labels. (Expressions are checked by :meth:`validate_flow`: like Kestra, loading a flow
-        does not parse them; running or validating it does.)"""
+        one task, unique task ids, inputs, labels. (Expressions are checked by :meth:`validate_flow`:
+        like Kestra, loading a flow does not parse them; running or validating it does.)"""
         found = []
         if self.id in RESERVED_FLOW_IDS:
             found.append(
