@@ -87,6 +87,24 @@ class FlowOutput(KestraModel):
 _TASK_LISTS = ("tasks", "errors", "finally")
 
 
+#: flow ids Kestra reserves for its API paths since 1.0 (migration-guide/1.0.0/reserved-flow-ids;
+#: kestra2-flow-migration's flows-changes.md lists them again for 2.0)
+RESERVED_FLOW_IDS = frozenset(
+    {
+        "pause",
+        "resume",
+        "force-run",
+        "change-status",
+        "kill",
+        "executions",
+        "search",
+        "source",
+        "disable",
+        "enable",
+    }
+)
+
+
 class Flow(KestraModel):
     """A Kestra flow.
 
@@ -222,10 +240,15 @@ class Flow(KestraModel):
     # ------------------------------------------------------------------ checking
 
     def problems(self) -> list[str]:
-        """Kestra's rules a model cannot check field by field: at least one task, unique task ids,
-        inputs, labels. (Expressions are checked by :meth:`validate_flow`: like Kestra, loading a flow
-        does not parse them; running or validating it does.)"""
+        """Kestra's rules a model cannot check field by field: a flow id that is not reserved, at least
+        one task, unique task ids, inputs, labels. (Expressions are checked by :meth:`validate_flow`:
+        like Kestra, loading a flow does not parse them; running or validating it does.)"""
         found = []
+        if self.id in RESERVED_FLOW_IDS:
+            found.append(
+                f"id: {self.id!r} is reserved by Kestra (since 1.0, so in 1.3 and 2.0) for its API paths; "
+                f"rename the flow, e.g. to {self.id + '-flow'!r} (reserved: {', '.join(sorted(RESERVED_FLOW_IDS))})"
+            )
         if not self.tasks:
             found.append("tasks: a flow needs at least one task")
         found.extend(inputs_problems(self.inputs or []))
@@ -248,7 +271,7 @@ class Flow(KestraModel):
         """Raise a :class:`FlowValidationError` listing every broken rule (:meth:`problems`, and task
         expressions that do not parse or use a filter, test, tag or function Kestra does not have);
         return the flow otherwise."""
-        found = self.problems() + expression_problems(self.to_dict())
+        found = self.problems() + expression_problems(self.to_dict(), kestra=self.kestra)
         if found:
             raise flow_error(found)
         return self

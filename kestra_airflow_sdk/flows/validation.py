@@ -89,21 +89,27 @@ _NOT_RENDERED = {"description"}
 _TASK_LISTS = ("tasks", "errors", "finally")
 
 
-def expression_problems(document: Mapping[str, Any], *, local: bool = False) -> list[str]:
+def expression_problems(
+    document: Mapping[str, Any], *, local: bool = False, kestra: str = "1.3"
+) -> list[str]:
     """One line per task property whose expression cannot render: a syntax error, an unsupported
     tag, an unknown filter, test or function (see :func:`~kestra_airflow_sdk.flows.pebble.check_template`).
 
     Args:
         document: the flow's document (``Flow.to_dict()``); every string of every task is checked.
         local: also report Kestra functions the local runner cannot run.
+        kestra: the Kestra version whose expressions the flow is written in (``"2.0"``: the
+            ``json`` filter and function, ``currentEachOutput()`` are problems naming what replaces them).
     """
     from .pebble import check_template
+    from .pebble.versions import kestra_version
 
+    version = kestra_version(kestra)
     problems: list[str] = []
 
     def visit(value: Any, path: str, task_id: str) -> None:
         if isinstance(value, str):
-            for problem in check_template(value, local=local):
+            for problem in check_template(value, local=local, kestra=version):
                 problems.append(f"{path} (task {task_id!r}): {problem}")
         elif isinstance(value, Mapping):
             if isinstance(value.get("id"), str) and isinstance(value.get("type"), str):

@@ -18,15 +18,18 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..flows.dialect import detect_kestra
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowError, FlowValidationError, UnsupportedTaskError
 from ..flows.execution import Execution, ExecutionState, LogEntry, TaskRun, store_outputs, worst
-from ..flows.expressions import Renderer, iso
+from ..flows.expressions import KestraVersion, Renderer, iso
 from ..flows.flow import Flow
 from ..flows.observer import Observer
+from ..flows.pebble.versions import kestra_version
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
 from .catalog import FlowCatalog
+from .checks import LEVELS, evaluate_checks
 from .executors import TaskContext, TaskFailedError
 from .flow_outputs import render_flow_outputs
 from .flowable import run_block
@@ -64,7 +67,9 @@ class FlowRunner:
     ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run; ``globals`` gives ``{{ globals.x }}``;
     ``runtime`` (a :class:`kestra_airflow_sdk.wiring.Runtime`, by default the installed one) opens the
     Airflow clients, e.g. ``Runtime(transport=...)`` to reach a test's fake Airflow, gives the
-    ``progress=`` display and runs each task type.
+    ``progress=`` display and runs each task type. The run follows the semantics of the flow's
+    Kestra version (:attr:`Flow.kestra <kestra_airflow_sdk.flows.Flow.kestra>`): its expressions are
+    checked and rendered for that version, and a ``Subflow`` child runs with its own flow's version.
     """
 
     def __init__(
@@ -85,6 +90,8 @@ class FlowRunner:
         runtime: RunnerRuntime | None = None,
     ) -> None:
         self.runtime = runtime if runtime is not None else runner_runtime()
+        #: the Kestra version whose semantics the run follows ("1.3" or "2.0"): the flow's own
+        self.kestra: KestraVersion = kestra_version(flow.kestra)
         self.flow = flow.with_plugin_defaults()
         self.given_inputs = dict(inputs or {})
         self.secrets = secrets if isinstance(secrets, SecretResolver) else SecretResolver(secrets, environ)
@@ -105,8 +112,11 @@ class FlowRunner:
         self._killed_by_exit = False
 
     def check(self) -> None:
-        """Raise before anything runs: broken rules, a disabled flow, or tasks (or task properties)
-        the local runner cannot run as Kestra does."""
+        """Raise before anything runs: broken rules (for the flow's Kestra version: a 2.0 flow may not
+        use a construct 2.0 removed, e.g. the ``json`` filter), a disabled flow, or tasks (or task
+        properties) the local runner cannot run as Kestra does."""
+        if self.kestra == "2.0":  # a 2.0 flow changed in Python after loading may hold a 1.3 construct
+            detect_kestra(self.flow.to_dict(), "2.0", f"flow {self.flow.namespace}.{self.flow.id}")
         self.flow.validate_flow()
         name = f"{self.flow.namespace}.{self.flow.id}"
         if self.flow.disabled:
@@ -127,16 +137,30 @@ class FlowRunner:
             )
 
     async def run(self) -> Execution:
-        """Run the execution to its end and return it (re-raises cancellation after marking KILLED)."""
+        """Run the execution to its end and return it (re-raises cancellation after marking KILLED).
+
+        Before the execution exists, the inputs are resolved and the flow's ``checks`` evaluated
+        (:mod:`.checks`: a blocking check that does not hold raises, a FAIL_EXECUTION one ends the
+        execution FAILED before any task runs)."""
         self.check()
         execution_id = new_id()
+        name = f"{self.flow.namespace}.{self.flow.id}"
+        flow_variable = {"id": self.flow.id, "namespace": self.flow.namespace, "revision": None}
         inputs = resolve_inputs(
             self.flow.inputs,
             self.given_inputs,
             self.secrets,
-            f"{self.flow.namespace}.{self.flow.id}",
-            {"flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": None}},
+            name,
+            {"flow": flow_variable},
             storage=f"kestra:///{self.flow.namespace.replace('.', '/')}/{self.flow.id}/executions/{execution_id}",
+            kestra=self.kestra,
+        )
+        failed_checks = evaluate_checks(
+            (self.flow.model_extra or {}).get("checks"),
+            self.kestra,
+            {"flow": flow_variable, "inputs": inputs},
+            self.secrets,
+            name,
         )
         execution = Execution(
             id=execution_id,
@@ -149,6 +173,14 @@ class FlowRunner:
         self.execution = execution
         execution.state = ExecutionState.RUNNING
         self.events.execution_started(execution)
+        for check in failed_checks:
+            execution.logs.append(
+                LogEntry(timestamp=_now(), level=LEVELS[check.style], message=check.message)
+            )
+        if any(check.behavior == "FAIL_EXECUTION" for check in failed_checks):  # created FAILED, nothing runs
+            await self._clients.aclose()
+            self._finish(ExecutionState.FAILED)
+            return execution
         flow = self.flow
         try:
             self._body = asyncio.ensure_future(run_block(self, flow.tasks, flow.errors, flow.finally_, None))
@@ -240,7 +272,9 @@ class FlowRunner:
                 variables["parent"] = parents[0]
                 variables["parents"] = parents
         functions = execution_functions(execution, task_run)
-        return Renderer(variables, self.secrets, task.id if task else "", functions=functions)
+        return Renderer(
+            variables, self.secrets, task.id if task else "", functions=functions, kestra=self.kestra
+        )
 
     # ------------------------------------------------------------------ one task
 

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from ..flows.errors import InvalidInputsError
-from ..flows.expressions import Renderer
+from ..flows.expressions import KestraVersion, Renderer
 from ..flows.input_values import InputValueError, java_text, parse_value
 from ..flows.inputs import FlowInput, check_value
 from ..flows.secrets import SecretResolver
@@ -45,7 +45,9 @@ class _Resolution:
         secrets: SecretResolver,
         variables: Mapping[str, Any],
         storage: str | None = None,
+        kestra: KestraVersion = "1.3",
     ) -> None:
+        self.kestra: KestraVersion = kestra
         self.specs = {spec.input_id: spec for spec in declared}
         self.storage = storage
         self.given = given
@@ -77,7 +79,7 @@ class _Resolution:
             return True
         variables = {"inputs": _nested({i: self.values.get(i) for i in ids})}
         try:
-            rendered = Renderer(variables, self.secrets).render(
+            rendered = Renderer(variables, self.secrets, kestra=self.kestra).render(
                 str(condition), f"inputs.{spec.input_id}.dependsOn"
             )
         except Exception as exc:  # the renderer's own errors name the expression
@@ -93,7 +95,7 @@ class _Resolution:
         from_secret = False  # a default rendered from secret(): its text stays hidden
         if raw is None and isinstance(spec.defaults, str) and "{{" in spec.defaults:
             try:  # Kestra renders defaults (since 0.24), before the execution exists
-                rendered = Renderer(self.variables, self.secrets).render(
+                rendered = Renderer(self.variables, self.secrets, kestra=self.kestra).render(
                     spec.defaults, f"inputs.{input_id}.defaults"
                 )
             except Exception as exc:  # the renderer's own errors name the expression and the variable
@@ -176,6 +178,7 @@ def resolve_inputs(
     flow: str = "",
     variables: Mapping[str, Any] | None = None,
     storage: str | None = None,
+    kestra: KestraVersion = "1.3",
 ) -> dict[str, Any]:
     """The execution's inputs, typed (see the module documentation).
 
@@ -190,6 +193,7 @@ def resolve_inputs(
             (``kestra:///<namespace as path>/<flow id>/executions/<execution id>``): a FILE input's value
             is a local file, and its value in the execution is the URI Kestra gives the uploaded
             file there; without it, FILE inputs are refused.
+        kestra: the Kestra version whose expressions ``defaults`` and ``dependsOn.condition`` follow.
 
     Raises:
         InvalidInputsError: one line per problem: missing required inputs, values of the wrong
@@ -197,7 +201,7 @@ def resolve_inputs(
     """
     declared = declared or []
     given = dict(given or {})
-    resolution = _Resolution(declared, given, secrets or SecretResolver(), variables or {}, storage)
+    resolution = _Resolution(declared, given, secrets or SecretResolver(), variables or {}, storage, kestra)
     for spec in declared:
         resolution.resolve(spec.input_id)
     undeclared = sorted(set(given) - set(resolution.specs))

@@ -160,7 +160,7 @@ class _Iteration(FlowRunner):
         """The parent's variables with this iteration's outputs, ``item`` and the root execution."""
         base = super().renderer(task, task_run)
         variables = {**base.variables, "item": self.item, "execution": self._execution_variable}
-        return Renderer(variables, base.secrets, base.task_id, functions=base.functions)
+        return Renderer(variables, base.secrets, base.task_id, functions=base.functions, kestra=base.kestra)
 
     async def run_body(self, task: Loop, task_run: TaskRun) -> ExecutionState:
         """``tasks``, then ``errors`` / ``finally``; an ``Exit`` ends the iteration only."""

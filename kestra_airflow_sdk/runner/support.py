@@ -18,11 +18,12 @@ def _is_expression(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def _local_expression_problems(flow: Flow) -> list[str]:
-    """Expressions valid for Kestra that call a function only Kestra can run (``kv()``, ``read()``...)."""
+def _local_expression_problems(flow: Flow, kestra: str) -> list[str]:
+    """Expressions valid for Kestra ``kestra`` that call a function only Kestra can run (``kv()``,
+    ``read()``...)."""
     document = flow.to_dict()
-    everywhere = set(expression_problems(document))
-    return [p for p in expression_problems(document, local=True) if p not in everywhere]
+    everywhere = set(expression_problems(document, kestra=kestra))
+    return [p for p in expression_problems(document, local=True, kestra=kestra) if p not in everywhere]
 
 
 def local_problems(
@@ -31,7 +32,8 @@ def local_problems(
     """One line per task property of ``flow`` (with its plugin defaults applied) that cannot run
     locally, and per problem of the subflows it runs when a ``catalog`` is given to find them in
     (without one, subflows are not looked up; a subflow the catalog does not have fails its task
-    run when it runs, as on Kestra)."""
+    run when it runs, as on Kestra). Expressions are checked for the flow's own Kestra version."""
+    kestra = flow.kestra
     flow = flow.with_plugin_defaults()
     problems = []
     name = f"{flow.namespace}.{flow.id}"
@@ -41,7 +43,7 @@ def local_problems(
             for prop, value in (("retry", task.retry), ("timeout", task.timeout)):
                 if value is not None:
                     problems.append(f"{where}: {prop} on a flowable task is not supported locally")
-        if isinstance(task, Exit) and task.state == "CANCELLED":
+        if isinstance(task, Exit) and task.state in ("CANCELLED", "CANCELED"):  # CANCELED: 1.3's alias
             problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")
         if isinstance(task, Loop) and task.fetch_type == "STORE":
             problems.append(f"{where}: fetchType STORE needs Kestra's internal storage (use FETCH locally)")
@@ -67,4 +69,4 @@ def local_problems(
                     f"{where}: subflow {key} has task types the SDK does not run: {', '.join(unknown)}"
                 )
             problems += [f"subflow {key}: {p}" for p in local_problems(child, catalog, seen | {name})]
-    return problems + _local_expression_problems(flow)
+    return problems + _local_expression_problems(flow, kestra)

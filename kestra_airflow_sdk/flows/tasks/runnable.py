@@ -82,7 +82,7 @@ class Exit(Task):
     @field_validator("state")
     @classmethod
     def _exit_state(cls, value: str) -> str:
-        if "{{" not in value and value not in EXIT_STATES:
+        if "{{" not in value and value not in EXIT_STATES and value != "CANCELED":  # 1.3's alias
             raise ValueError(f"expected one of {', '.join(EXIT_STATES)} (or an expression), got {value!r}")
         return value
 

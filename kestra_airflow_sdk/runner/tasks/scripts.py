@@ -93,7 +93,9 @@ def _text(value: Any) -> str:
 
 def _renderer(ctx: TaskContext, extra: dict[str, Any]) -> Renderer:
     base = ctx.renderer
-    return Renderer({**base.variables, **extra}, base.secrets, base.task_id, functions=base.functions)
+    return Renderer(
+        {**base.variables, **extra}, base.secrets, base.task_id, functions=base.functions, kestra=base.kestra
+    )
 
 
 def _local_paths(text: str) -> str:

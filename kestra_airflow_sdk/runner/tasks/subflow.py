@@ -3,8 +3,10 @@
 The child flow comes from the run's catalog (``run(flows=[...])`` / ``flows_dir=``). With ``wait``
 the task ends with the child: ``transmitFailed`` makes a FAILED child fail the task and a KILLED or
 WARNING child end it so (Kestra's ``ExecutableUtils.guessState``). Outputs: ``executionId``,
-``state`` (with ``wait``) and ``outputs`` (the child flow's ``outputs``; else the task's ``outputs``
-rendered in the child execution).
+``state`` (with ``wait``) and ``outputs``: the child flow's ``outputs``; for a Kestra 1.3 parent
+flow whose child declares none, the task's own ``outputs`` rendered in the child execution (Kestra 2.0
+removed the task's ``outputs``: "Subflow task outputs removed" in kestra2-flow-migration's
+flows-changes.md). The child runs with its own flow's Kestra version.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ async def run_subflow(task: Subflow, ctx: TaskContext) -> ExecutionState | None:
         return None
     execution = await started
     outputs: Any = execution.flow_outputs
-    if not flow.outputs and task.outputs:
+    if runner.kestra == "1.3" and not flow.outputs and task.outputs:
         outputs = child.renderer(None, None).render(task.outputs, "outputs")
     ctx.task_run.outputs.update({"state": execution.state.value, "outputs": outputs})
     if not task.transmit_failed or execution.state in (ExecutionState.SUCCESS, ExecutionState.SKIPPED):
