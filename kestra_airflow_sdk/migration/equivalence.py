@@ -9,8 +9,9 @@ and compares:
   different tasks may interleave differently;
 * the outputs of each task run.
 
-Execution ids, task run ids and ISO timestamps inside messages and outputs are replaced by
-``<id>`` / ``<datetime>`` before comparing, so that two runs of one flow compare equal.
+Execution ids (of sub-executions and subflows too), task run ids, ISO timestamps and process ids
+(``pid 1234``, a script task's first line) inside messages and outputs are replaced by ``<id>`` /
+``<datetime>`` / ``pid <pid>`` before comparing, so that two runs of one flow compare equal.
 
 **Loops.** A ``ForEach`` / ``EachSequential`` / ``EachParallel`` runs its tasks once per value, in the
 same execution, and keys their outputs by the value (``outputs.<task>[<value>]``); the ``Loop`` it
@@ -64,6 +65,7 @@ __all__ = ["Equivalence", "check_equivalence"]
 
 _EACH = (ForEach, EachSequential, EachParallel)
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})?")
+_PID = re.compile(r"\bpid \d+")
 _DECLARED = re.compile(r"^\{\{\s*outputs\.([\w-]+)\.(\w+)\s*\}\}$")
 
 
@@ -123,7 +125,16 @@ class _Run:
     executions: dict[str, Execution]
 
     def ids(self) -> set[str]:
-        return {*self.executions, *(r.id for e in self.executions.values() for r in e.task_runs)}
+        """The ids of its executions (sub-executions and subflow executions too) and task runs."""
+        found: set[str] = set()
+        pending = list(self.executions.values())
+        while pending:
+            execution = pending.pop()
+            if execution.id not in found:
+                found.add(execution.id)
+                found.update(r.id for r in execution.task_runs)
+                pending.extend(execution.subflows.values())
+        return found
 
 
 def check_equivalence(
@@ -188,7 +199,9 @@ def check_equivalence(
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """The error's first line, without the list of supported task types."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split(" Supported types:", 1)[0]
 
 
 def _run(flow: Flow, secrets: Mapping[str, Any] | SecretResolver | None, options: dict[str, Any]) -> _Run:
@@ -218,7 +231,7 @@ def _normal(value: Any, ids: set[str]) -> Any:
     if isinstance(value, SecretStr):
         return str(value)
     if isinstance(value, str):
-        text = _DATETIME.sub("<datetime>", value)
+        text = _PID.sub("pid <pid>", _DATETIME.sub("<datetime>", value))
         for run_id in ids:
             text = text.replace(run_id, "<id>")
         return text
