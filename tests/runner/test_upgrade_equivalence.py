@@ -10,6 +10,10 @@ import pytest
 from kestra_airflow_sdk.cli import main
 from kestra_airflow_sdk.flows import Flow
 from kestra_airflow_sdk.migration.equivalence import check_equivalence
+from tests.flows.conftest import ISSUE_FLOW
+from tests.runner.fake_airflow import FakeAirflow
+
+SECRETS = {"AIRFLOW_USERNAME": "admin", "AIRFLOW_PASSWORD": "admin"}
 
 NESTED = """
 id: nested
@@ -144,3 +148,22 @@ def test_cli_check_equivalence(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["upgrade", str(changed), "-o", str(tmp_path / "out"), "--check-equivalence"]) == 1
     err = capsys.readouterr().err
     assert "equivalence: 1 difference(s)" in err and "task 'count'" in err
+
+
+def test_an_airflow_flow_needs_the_callers_airflow() -> None:
+    text = (
+        ISSUE_FLOW.replace("http://host.docker.internal:8080", "http://fake-airflow")
+        .replace("dagId: hello_world_dag", "dagId: ok")
+        .replace(
+            "    wait: true\n",
+            "    wait: true\n    retry:\n      type: constant\n      interval: PT1S\n      maxAttempt: 2\n",
+        )
+    )
+    original, upgraded = _pair(text)
+    offline = check_equivalence(original, upgraded, secrets=SECRETS)
+    assert offline.not_checked.startswith("task(s) run_dag trigger Airflow DAG runs: not checkable offline")
+    airflow = FakeAirflow(scripts={"ok": ["success"]})
+    result = check_equivalence(original, upgraded, secrets=SECRETS, runtime=airflow.runtime())
+    assert result.equal, str(result)
+    assert result.original is not None and result.original.outputs["run_dag"]["state"] == "success"
+    assert len(airflow.runs) == 2  # one DAG run per flow
