@@ -3,7 +3,7 @@
     kestra-airflow run FLOW.yaml [--secret NAME ...] [--secrets-file FILE] [--input KEY=VALUE ...]
                                  [--cancel-airflow-runs]
     kestra-airflow validate FLOW.yaml [--upgrade] [--strict] [--kestra 1.3|2.0]
-    kestra-airflow upgrade FILE|DIR [-o DIR]
+    kestra-airflow upgrade FILE|DIR [-o DIR] [--check-equivalence]
     kestra-airflow --version
 
 ``run`` prints progress to stderr (one line per event, each about a task starting with its task
@@ -22,6 +22,9 @@ legacy options, and with ``--upgrade`` prints the document with legacy options r
 ``--kestra 2.0`` also reports what Kestra 2.0 would reject (``error``, exit 1) and what would break
 at run time (``warning``). ``upgrade`` writes Kestra 2.0 flows (to stdout, or under ``-o DIR``) and
 lists what it changed and what is left to a person; it exits 1 when something could not be converted.
+With ``--check-equivalence`` it also runs each 1.3 flow and its upgrade locally (no inputs; secrets
+from ``SECRET_<NAME>`` variables) and exits 1 when they differ or cannot run, saying why
+(:func:`kestra_airflow_sdk.migration.equivalence.check_equivalence`).
 """
 
 from __future__ import annotations
@@ -255,6 +258,8 @@ def _upgrade(args: argparse.Namespace) -> int:
         for note in result.notes:
             _err(f"{path}: {note}")
         failed += bool(result.errors)
+        if args.check_equivalence and not result.errors:
+            failed += not _equivalent(path, text)
         if args.output is None:
             sys.stdout.write(text)
         else:
@@ -263,6 +268,23 @@ def _upgrade(args: argparse.Namespace) -> int:
             target.write_text(text, encoding="utf-8")
     _err(f"upgraded {len(files)} flow(s) to Kestra 2.0; {failed} need a person (error above)")
     return 1 if failed else 0
+
+
+def _equivalent(path: Path, upgraded: str) -> bool:
+    """Run ``path`` and its upgrade locally; say whether they reach the same result."""
+    from .migration.equivalence import check_equivalence
+
+    try:
+        original = Flow.from_yaml(path)
+        if original.kestra == "2.0":
+            _err(f"{path}: already a Kestra 2.0 flow: nothing to check")
+            return True
+        check = check_equivalence(original, Flow.from_yaml(upgraded, kestra="2.0"))
+    except FlowError as exc:
+        _err(f"{path}: equivalence not checked: {exc}")
+        return False
+    _err(f"{path}: equivalence: {check}")
+    return check.equal
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -344,6 +366,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     upgrade = commands.add_parser("upgrade", help="convert Kestra 1.3 flows to Kestra 2.0")
     upgrade.add_argument("path", help="a flow YAML file, or a folder of them (searched recursively)")
     upgrade.add_argument("-o", "--output", metavar="DIR", help="write the upgraded flows here (same names)")
+    upgrade.add_argument(
+        "--check-equivalence",
+        action="store_true",
+        help="run each 1.3 flow and its upgrade locally; exit 1 when they differ or cannot run",
+    )
     upgrade.set_defaults(handler=_upgrade)
     args = parser.parse_args(argv)
     try:

@@ -26,15 +26,17 @@ def merge(data: dict[str, Any]) -> None:
 
 
 def write_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if TALLY.outcomes or TALLY.missing:
+    if TALLY.outcomes or TALLY.missing or TALLY.corpus:
         terminalreporter.section("Kestra 1.3 -> 2.0 migration pairs")
         if TALLY.missing:
             terminalreporter.write_line(TALLY.missing)
-        for name, outcome in sorted(TALLY.outcomes.items()):
+        for name, outcome in [*sorted(TALLY.outcomes.items()), *sorted(TALLY.corpus.items())]:
             if outcome.detail:
                 terminalreporter.write_line(f"{outcome.kind}: {name}: {outcome.detail[:500]}")
         if TALLY.outcomes:
             terminalreporter.write_line(TALLY.summary())
+        if TALLY.corpus:
+            terminalreporter.write_line(TALLY.corpus_summary())
     if not RESULTS.by_path and not RESULTS.corpus_missing:
         return
     terminalreporter.section("Kestra corpus")

@@ -16,6 +16,11 @@ changed between them and are read as the same expression (never by file name):
   instants) and ``trigger.date > '...'`` (an older migrator, which compared a date with a string).
 
 A pair that agrees only through them is listed in the summary with the form it used.
+
+A pair upgraded beyond kestra-migrate is then run: the input and the SDK's upgrade, locally
+(:func:`~kestra_airflow_sdk.migration.equivalence.check_equivalence`). It *ran equal*, or *could not
+run locally* (a plugin task the SDK does not run, listed with the reason), or disagrees. The 1.3 flows
+of the Kestra corpus that the upgrade changes are checked the same way (``Tally.corpus``).
 """
 
 from __future__ import annotations
@@ -75,7 +80,8 @@ def without_version_forms(node: Any, used: set[str]) -> Any:
 
 @dataclass
 class PairOutcome:
-    """``agree``, ``beyond`` or ``disagree``, with what was noticed on the way."""
+    """``agree``, ``beyond`` (and ran equal), ``unrun`` (beyond, could not run locally) or
+    ``disagree``; for a corpus flow ``equal``, ``unrun`` or ``differ``; with what was noticed on the way."""
 
     name: str
     kind: str
@@ -88,20 +94,41 @@ class Tally:
 
     outcomes: dict[str, PairOutcome] = field(default_factory=dict)
     missing: str = ""
+    #: the Kestra corpus's 1.3 flows the upgrade changes, run beside their upgrade
+    corpus: dict[str, PairOutcome] = field(default_factory=dict)
 
     def export(self) -> dict[str, Any]:
-        return {"outcomes": [asdict(o) for o in self.outcomes.values()], "missing": self.missing}
+        return {
+            "outcomes": [asdict(o) for o in self.outcomes.values()],
+            "missing": self.missing,
+            "corpus": [asdict(o) for o in self.corpus.values()],
+        }
 
     def merge(self, data: dict[str, Any]) -> None:
         for outcome in data["outcomes"]:
             self.outcomes[outcome["name"]] = PairOutcome(**outcome)
+        for outcome in data["corpus"]:
+            self.corpus[outcome["name"]] = PairOutcome(**outcome)
         self.missing = self.missing or data["missing"]
 
     def summary(self) -> str:
         kinds = [o.kind for o in self.outcomes.values()]
+        unrun = kinds.count("unrun")
         return (
             f"kestra2-migration: {len(kinds)} pairs, {kinds.count('agree')} agree with kestra-migrate, "
-            f"{kinds.count('beyond')} upgraded beyond it, {kinds.count('disagree')} disagree"
+            f"{kinds.count('beyond')} upgraded beyond it and ran equal, "
+            + (f"{unrun} upgraded beyond it could not run locally (listed), " if unrun else "")
+            + f"{kinds.count('disagree')} disagree"
+        )
+
+    def corpus_summary(self) -> str:
+        kinds = [o.kind for o in self.corpus.values()]
+        known = sum(o.detail.startswith("known difference") for o in self.corpus.values())
+        return (
+            f"kestra corpus, 1.3 flows the upgrade changes: {len(kinds)} cases, "
+            f"{kinds.count('equal')} ran equal beside their 2.0 upgrade, "
+            f"{kinds.count('unrun')} could not run locally (listed), {kinds.count('differ')} differ"
+            + (f" ({known} of them known, xfail)" if known else "")
         )
 
 

@@ -101,6 +101,37 @@ def _refusal(case: Case, exc: BaseException) -> Outcome:
     return Outcome(case.id, "diverged", f"raw error before running: {_first_line(exc)}")
 
 
+def case_text(case: Case, root: Path, extra: dict[str, str]) -> str:
+    """The flow text of a case, with the ``replace`` of its entry applied."""
+    text = (root / case.path).read_text(encoding="utf-8")
+    for source, target in (case.spec.get("replace") or {}).items():
+        assert source in text, f"expected.yaml: {case.path} no longer contains {source!r}"
+        text = text.replace(source, _substitute(target, extra))
+    return text
+
+
+def case_options(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The inputs, secrets and run options (``globals``, ``flows``) of a case; sets its ``env``."""
+    spec = case.spec
+    for name, value in (spec.get("env") or {}).items():
+        monkeypatch.setenv(name, value)
+    inputs = {}
+    for name, value in (spec.get("inputs") or {}).items():
+        if isinstance(value, str) and value.startswith("${file:"):
+            path = tmp_path / value[len("${file:") : -1]
+            path.write_text("a file given as an input\n", encoding="utf-8")
+            value = str(path)
+        inputs[name] = value
+    options: dict[str, Any] = {}
+    if "globals" in spec:  # a Kestra server's kestra.variables.globals configuration
+        options["globals"] = spec["globals"]
+    if "subflows" in spec:
+        options["flows"] = [Flow.from_yaml(t) for t in spec["subflows"]]
+    return inputs, _substitute(spec.get("secrets") or {}, extra), options
+
+
 def run_case(
     case: Case,
     root: Path,
@@ -110,15 +141,12 @@ def run_case(
 ) -> Outcome:
     """Load, run and judge one case of one corpus flow."""
     spec = case.spec
-    text = (root / case.path).read_text(encoding="utf-8")
     extra: dict[str, str] = {}
     if server is not None:
         extra["airflow.url"] = server.base_url
         if "${airflow.token}" in yaml.safe_dump(spec):
             extra["airflow.token"] = _airflow_token(server)
-    for source, target in (spec.get("replace") or {}).items():
-        assert source in text, f"expected.yaml: {case.path} no longer contains {source!r}"
-        text = text.replace(source, _substitute(target, extra))
+    text = case_text(case, root, extra)
     if case.expect != "invalid":
         used = task_types(yaml.safe_load(text))
         assert sorted(used) == sorted(spec["types"]), f"expected.yaml: {case.path} uses {used}"
@@ -130,24 +158,10 @@ def run_case(
     if case.expect == "invalid":
         return Outcome(case.id, "diverged", "loads, although Kestra rejects the document")
 
-    for name, value in (spec.get("env") or {}).items():
-        monkeypatch.setenv(name, value)
-    inputs = {}
-    for name, value in (spec.get("inputs") or {}).items():
-        if isinstance(value, str) and value.startswith("${file:"):
-            path = tmp_path / value[len("${file:") : -1]
-            path.write_text("a file given as an input\n", encoding="utf-8")
-            value = str(path)
-        inputs[name] = value
-    options: dict[str, Any] = {"progress": False}
-    if "globals" in spec:  # a Kestra server's kestra.variables.globals configuration
-        options["globals"] = spec["globals"]
-    if "subflows" in spec:
-        options["flows"] = [Flow.from_yaml(t) for t in spec["subflows"]]
-
+    inputs, secrets, options = case_options(case, tmp_path, monkeypatch, extra)
     runner = None
     try:
-        runner = flow.runner(inputs, _substitute(spec.get("secrets") or {}, extra), **options)
+        runner = flow.runner(inputs, secrets, progress=False, **options)
         execution = asyncio.run(runner.run())
     except Exception as exc:
         if runner is not None and runner.execution is not None:

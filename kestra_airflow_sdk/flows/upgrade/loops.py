@@ -12,6 +12,8 @@ from ..dialect import LOOP, guide_page, task_nodes
 from .common import EACH, Note, Upgrade, replace_in_place, rewrite_pebble, rewrite_strings
 
 _CHILD_LISTS = ("tasks", "errors", "finally", "then", "else", "cases", "defaults")
+#: the value keys of a task's outputs inside nested loops: ``[parent.taskrun.value][taskrun.value]``
+_KEYS = r"(?:\[\s*(?:parent\.|parents\[\d+\]\.)?taskrun\.value\s*\])+"
 _TASKRUN_VALUE = re.compile(r"(?<![\w.])(?:(parent)\.|parents\[(\d+)\]\.)?taskrun\.(value|iteration)\b")
 
 
@@ -73,7 +75,7 @@ def upgrade_loops(document: dict[str, Any], result: Upgrade) -> None:
             for loop in loops:
                 for _p, inner in task_nodes({"tasks": loop.get("tasks") or []}):
                     body = re.sub(
-                        r"outputs\." + re.escape(inner["id"]) + r"\[\s*taskrun\.value\s*\]",
+                        r"outputs\." + re.escape(inner["id"]) + _KEYS,
                         f"outputs.{inner['id']}",
                         body,
                     )
