@@ -25,7 +25,7 @@ from .inputs import FlowInput, inputs_problems
 from .plugin_defaults import PluginDefault, apply_defaults, forget_defaults
 from .schedule import AnyTrigger
 from .task import Task
-from .validation import expression_problems, flow_error
+from .validation import expression_problems, flow_error, recursion_problems
 
 if TYPE_CHECKING:
     from .execution import Execution
@@ -229,6 +229,7 @@ class Flow(KestraModel):
         if not self.tasks:
             found.append("tasks: a flow needs at least one task")
         found.extend(inputs_problems(self.inputs or []))
+        found.extend(recursion_problems(self.to_dict()))
         for key, value in self.label_map.items():  # Kestra's FlowValidator: only system.readOnly
             if key.startswith("system.") and key != "system.readOnly":
                 found.append(

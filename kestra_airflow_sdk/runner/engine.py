@@ -27,6 +27,7 @@ from ..flows.observer import Observer
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
 from .catalog import FlowCatalog
+from .depth import SUBFLOW_DEPTH, next_depth
 from .executors import TaskContext, TaskFailedError
 from .flow_outputs import render_flow_outputs
 from .flowable import run_block
@@ -128,6 +129,7 @@ class FlowRunner:
 
     async def run(self) -> Execution:
         """Run the execution to its end and return it (re-raises cancellation after marking KILLED)."""
+        depth = next_depth(f"{self.flow.namespace}.{self.flow.id}")
         self.check()
         execution_id = new_id()
         inputs = resolve_inputs(
@@ -151,7 +153,9 @@ class FlowRunner:
         self.events.execution_started(execution)
         flow = self.flow
         try:
+            token = SUBFLOW_DEPTH.set(depth)  # the tasks (and the subflows they start) run one level down
             self._body = asyncio.ensure_future(run_block(self, flow.tasks, flow.errors, flow.finally_, None))
+            SUBFLOW_DEPTH.reset(token)
             try:
                 state = await self._body
             except asyncio.CancelledError:
