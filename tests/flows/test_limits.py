@@ -88,7 +88,7 @@ def test_nesting_deeper_than_the_limit_is_refused() -> None:
     )
     assert "MAX_NESTING_DEPTH" in message and "line 4" in message
     # far deeper than Python's recursion limit: still the same clear error
-    deeper = "[" * 3000
+    deeper = "[" * 1200
     message, _ = refused(
         lambda: Flow.from_yaml(f"id: f\nnamespace: n\nvariables:\n  x: {deeper}\n"), FlowYamlError
     )
@@ -231,3 +231,12 @@ def test_recursion_through_an_expression_stops_at_the_depth_limit() -> None:
         "MAX_SUBFLOW_DEPTH" in log.message for log in innermost.logs
     )
     assert peak[0] < BUDGET
+
+
+def test_an_unknown_property_of_a_core_task_is_refused_but_a_plugin_task_keeps_its_own() -> None:
+    # Kestra's YamlParser: FAIL_ON_UNKNOWN_PROPERTIES (Jackson's default) for the classes it has
+    core = "id: f\nnamespace: n\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n    colour: red\n"
+    with pytest.raises(FlowValidationError, match=r"tasks\[0\] \(task 'log'\)\.colour.*unknown property"):
+        Flow.from_yaml(core)
+    plugin = core.replace("io.kestra.plugin.core.log.Log", "com.example.plugin.Custom")
+    assert Flow.from_yaml(plugin).tasks[0].model_dump(by_alias=True)["colour"] == "red"
