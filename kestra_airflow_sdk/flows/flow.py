@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
@@ -50,6 +51,8 @@ class RunOptions(TypedDict, total=False):
     #: live progress of the DAG runs: True/"auto" (widget in Jupyter, text lines elsewhere),
     #: "widget", "text", False/"off", or a RunProgress (see :mod:`kestra_airflow_sdk.display`)
     progress: Any
+    #: the longest the execution may run (a timedelta or seconds): then it is killed and ends KILLED
+    max_duration: timedelta | float
 
 
 _FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -240,3 +241,18 @@ def test_an_unknown_property_of_a_core_task_is_refused_but_a_plugin_task_keeps_i
         Flow.from_yaml(core)
     plugin = core.replace("io.kestra.plugin.core.log.Log", "com.example.plugin.Custom")
     assert Flow.from_yaml(plugin).tasks[0].model_dump(by_alias=True)["colour"] == "red"
+
+
+def test_max_duration_kills_a_run_that_takes_longer() -> None:
+    flow = Flow.from_yaml(
+        "id: f\nnamespace: n\ntasks:\n  - id: nap\n    type: io.kestra.plugin.core.flow.Sleep\n    duration: PT1H\n"
+        "  - id: after\n    type: io.kestra.plugin.core.log.Log\n    message: never\n"
+    )
+    execution = run(flow, max_duration=timedelta(minutes=5))  # virtual time: no real wait
+    assert execution.state is ExecutionState.KILLED
+    assert execution.task_run("nap").state is ExecutionState.KILLED
+    assert [r.task_id for r in execution.task_runs] == ["nap"]
+    assert any("max_duration (300 s)" in log.message and log.level == "ERROR" for log in execution.logs)
+    assert run(flow, max_duration=7200).state is ExecutionState.SUCCESS
+    with pytest.raises(FlowValidationError, match="max_duration must be a positive"):
+        run(flow, max_duration=0)
