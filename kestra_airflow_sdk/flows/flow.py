@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
@@ -25,7 +26,7 @@ from .inputs import FlowInput, inputs_problems
 from .plugin_defaults import PluginDefault, apply_defaults, forget_defaults
 from .schedule import AnyTrigger
 from .task import Task
-from .validation import expression_problems, flow_error
+from .validation import expression_problems, flow_error, recursion_problems
 
 if TYPE_CHECKING:
     from .execution import Execution
@@ -50,6 +51,8 @@ class RunOptions(TypedDict, total=False):
     #: live progress of the DAG runs: True/"auto" (widget in Jupyter, text lines elsewhere),
     #: "widget", "text", False/"off", or a RunProgress (see :mod:`kestra_airflow_sdk.display`)
     progress: Any
+    #: the longest the execution may run (a timedelta or seconds): then it is killed and ends KILLED
+    max_duration: timedelta | float
 
 
 _FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
@@ -252,6 +255,7 @@ class Flow(KestraModel):
         if not self.tasks:
             found.append("tasks: a flow needs at least one task")
         found.extend(inputs_problems(self.inputs or []))
+        found.extend(recursion_problems(self.to_dict()))
         for key, value in self.label_map.items():  # Kestra's FlowValidator: only system.readOnly
             if key.startswith("system.") and key != "system.readOnly":
                 found.append(

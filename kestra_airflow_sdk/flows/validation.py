@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from .errors import FlowValidationError
 from .registry import class_of_tag, is_tag
 
-__all__ = ["describe_errors", "expression_problems", "flow_error", "secret_names"]
+__all__ = ["describe_errors", "expression_problems", "flow_error", "recursion_problems", "secret_names"]
 
 #: fields whose value must never be quoted in a message
 _SECRET_FIELDS = {"password", "token", "username", "basicAuthUser", "basicAuthPassword"}
@@ -177,3 +177,69 @@ def secret_names(document: Mapping[str, Any]) -> list[str]:
 
     visit(document)
     return list(found.values())
+
+
+#: task types that run another flow (Kestra's ``ExecutableTask``s)
+_CALLS_A_FLOW = frozenset(
+    {
+        "io.kestra.plugin.core.flow.Subflow",
+        "io.kestra.core.tasks.flows.Subflow",
+        "io.kestra.core.tasks.flows.Flow",
+        "io.kestra.plugin.core.flow.ForEachItem",
+        "io.kestra.core.tasks.flows.ForEachItem",
+    }
+)
+#: finds a flow's document by namespace and id (``None`` when it is not known)
+FlowFinder = Callable[[str, str], Mapping[str, Any] | None]
+
+
+def _called_flows(value: Any) -> list[str]:
+    """``namespace.flowId`` of every task in ``value`` that runs a flow named without an expression."""
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        if value.get("type") in _CALLS_A_FLOW:
+            namespace, flow_id = value.get("namespace"), value.get("flowId")
+            if isinstance(namespace, str) and isinstance(flow_id, str) and "{" not in namespace + flow_id:
+                found.append(f"{namespace}.{flow_id}")
+        for key, item in value.items():
+            if key not in ("triggers", "pluginDefaults", "taskDefaults"):
+                found += _called_flows(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _called_flows(item)
+    return found
+
+
+def recursion_problems(document: Mapping[str, Any], find: FlowFinder | None = None) -> list[str]:
+    """A flow that runs itself, as Kestra's ``FlowValidator`` refuses it at save ("Recursive call to
+    flow [namespace.id]", any ``ExecutableTask``: ``Subflow``, ``ForEachItem``); with ``find``, also
+    through the flows it runs (the SDK's addition: Kestra saves each flow alone and cannot see it).
+    A flow named by an expression is known only at run time, where
+    :data:`~kestra_airflow_sdk.flows.limits.MAX_SUBFLOW_DEPTH` stops it.
+
+    Args:
+        document: the flow's document (``Flow.to_dict()`` or the YAML's data).
+        find: the documents of the other flows, by namespace and id.
+    """
+    root = f"{document.get('namespace')}.{document.get('id')}"
+    problems: list[str] = []
+    if root in _called_flows(document):
+        problems.append(f"tasks: recursive call to flow [{root}]: a flow cannot run itself as a subflow")
+    if find is None:
+        return problems
+    seen = {root}
+    paths = [[root, name] for name in dict.fromkeys(_called_flows(document)) if name != root]
+    while paths:
+        path = paths.pop()
+        if path[-1] in seen:
+            continue
+        seen.add(path[-1])
+        namespace, _, flow_id = path[-1].rpartition(".")
+        child = find(namespace, flow_id)
+        for name in dict.fromkeys(_called_flows(child) if child is not None else []):
+            if name == root:
+                chain = " -> ".join([*path, root])
+                problems.append(f"tasks: recursive call to flow [{root}] through other flows: {chain}")
+            else:
+                paths.append([*path, name])
+    return problems

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from .dialect import detect_kestra
 from .errors import FlowYamlError
+from .limits import LimitedLoader, YamlLimitError
 from .options import KEEP_LEGACY
 from .validation import describe_errors, flow_error
 
@@ -41,10 +42,22 @@ def _read(source: str | Path) -> tuple[str, str]:
 
 
 def load_document(text: str, name: str = "<yaml>") -> tuple[dict[str, Any], yaml.Node]:
-    """Parse one YAML mapping; return the data and its node tree (for line numbers)."""
+    """Parse one YAML mapping; return the data and its node tree (for line numbers).
+
+    Read as Kestra's parser reads it (see :mod:`~kestra_airflow_sdk.flows.limits`): a document over
+    a size, nesting or alias limit, or with a key repeated in a mapping, is a :class:`FlowYamlError`
+    naming the limit or the key, raised before the document is expanded; keys are the text written.
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        loader = LimitedLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except YamlLimitError as exc:
+        where = f" at line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise FlowYamlError(f"{name}: refused{where}: {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -30,6 +30,7 @@ from ..flows.secrets import SecretResolver
 from ..flows.task import Task
 from .catalog import FlowCatalog
 from .checks import LEVELS, evaluate_checks
+from .depth import SUBFLOW_DEPTH, next_depth
 from .executors import TaskContext, TaskFailedError
 from .flow_outputs import render_flow_outputs
 from .flowable import run_block
@@ -51,6 +52,17 @@ __all__ = ["FlowRunner"]
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _seconds(duration: timedelta | float | None) -> float | None:
+    if duration is None:
+        return None
+    seconds = duration.total_seconds() if isinstance(duration, timedelta) else duration
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise FlowValidationError(
+            f"max_duration must be a positive timedelta or number of seconds, got {duration!r}"
+        )
+    return float(seconds)
 
 
 def _describe(exc: BaseException) -> str:
@@ -88,7 +100,9 @@ class FlowRunner:
         catalog: FlowCatalog | None = None,
         globals: Mapping[str, Any] | None = None,
         runtime: RunnerRuntime | None = None,
+        max_duration: timedelta | float | None = None,
     ) -> None:
+        self.max_duration = _seconds(max_duration)
         self.runtime = runtime if runtime is not None else runner_runtime()
         #: the Kestra version whose semantics the run follows ("1.3" or "2.0"): the flow's own
         self.kestra: KestraVersion = kestra_version(flow.kestra)
@@ -142,6 +156,7 @@ class FlowRunner:
         Before the execution exists, the inputs are resolved and the flow's ``checks`` evaluated
         (:mod:`.checks`: a blocking check that does not hold raises, a FAIL_EXECUTION one ends the
         execution FAILED before any task runs)."""
+        depth = next_depth(f"{self.flow.namespace}.{self.flow.id}")
         self.check()
         execution_id = new_id()
         name = f"{self.flow.namespace}.{self.flow.id}"
@@ -183,7 +198,10 @@ class FlowRunner:
             return execution
         flow = self.flow
         try:
+            token = SUBFLOW_DEPTH.set(depth)  # the tasks (and the subflows they start) run one level down
             self._body = asyncio.ensure_future(run_block(self, flow.tasks, flow.errors, flow.finally_, None))
+            SUBFLOW_DEPTH.reset(token)
+            timer = self._start_timer()
             try:
                 state = await self._body
             except asyncio.CancelledError:
@@ -195,6 +213,10 @@ class FlowRunner:
             state = worst(state, self._render_flow_outputs())
             if self.background:  # Subflow tasks with wait: false
                 await asyncio.gather(*self.background, return_exceptions=True)
+            if timer is not None:
+                timer.cancel()
+                if self.exit_state is ExecutionState.KILLED:  # it passed while the background ran
+                    state = ExecutionState.KILLED
         except asyncio.CancelledError:
             for pending in self.background:
                 pending.cancel()
@@ -204,6 +226,27 @@ class FlowRunner:
             await asyncio.shield(self._clients.aclose())
         self._finish(state)
         return execution
+
+    def _start_timer(self) -> asyncio.TimerHandle | None:
+        """With ``max_duration``: when it passes, the execution is killed (its tasks and the subflows
+        they started are cancelled) and ends KILLED, with an ERROR log line naming the limit."""
+        if self.max_duration is None:
+            return None
+
+        def time_out() -> None:
+            assert self.execution is not None
+            self.execution.logs.append(
+                LogEntry(
+                    timestamp=_now(),
+                    level="ERROR",
+                    message=f"The execution did not end within max_duration ({self.max_duration:g} s): killed",
+                )
+            )
+            for pending in self.background:
+                pending.cancel()
+            self.request_exit(ExecutionState.KILLED)
+
+        return asyncio.get_running_loop().call_later(self.max_duration, time_out)
 
     def _render_flow_outputs(self) -> ExecutionState:
         """Kestra's flow ``outputs``, rendered once the tasks ended; one that cannot be rendered (or

@@ -4,9 +4,11 @@ run. :meth:`FlowRunner.check` raises them; ``kestra-airflow validate`` lists the
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..flows.core_tasks import Exit, FlowableTask, HttpRequest, Loop, ScriptTask, Subflow
 from ..flows.flow import Flow
-from ..flows.validation import expression_problems
+from ..flows.validation import expression_problems, recursion_problems
 from .catalog import FlowCatalog
 from .tasks.http import http_problems
 from .tasks.scripts import script_problems
@@ -37,6 +39,13 @@ def local_problems(
     flow = flow.with_plugin_defaults()
     problems = []
     name = f"{flow.namespace}.{flow.id}"
+    if catalog is not None and not seen:  # a cycle through the catalog's flows (the direct one: problems())
+
+        def find(namespace: str, flow_id: str) -> dict[str, Any] | None:
+            found = catalog.find(namespace, flow_id)
+            return None if found is None else found.to_dict()
+
+        problems += [p for p in recursion_problems(flow.to_dict(), find) if "through other flows" in p]
     for task in flow.walk():
         where = f"task {task.id!r} ({task.type.rsplit('.', 1)[-1]})"
         if isinstance(task, FlowableTask):

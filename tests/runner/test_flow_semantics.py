@@ -239,7 +239,7 @@ def test_properties_that_cannot_be_honoured_are_refused() -> None:
       - id: call
         type: io.kestra.plugin.core.flow.Subflow
         namespace: n
-        flowId: f
+        flowId: g  # another flow: one that runs itself is refused at load (FlowValidator)
         revision: 3
 """
         )

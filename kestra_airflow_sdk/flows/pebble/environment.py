@@ -11,6 +11,7 @@ template compiles.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from .functions import dispatch
 from .predicates import TESTS
 from .state import SCALARS, PebbleUndefined, lookup, reveal, reveal_deep
 from .syntax import CALL, parse
-from .values import ExpressionProblem
+from .values import ExpressionProblem, check_size
 from .versions import KestraVersion
 
 __all__ = ["Compiled", "compile_template", "environment"]
@@ -172,7 +173,15 @@ class Compiled:
     raw: tuple[str, ...]
 
     def render(self, variables: Mapping[str, Any]) -> str:
-        text = self.template.render(variables)
+        """The output, refused as soon as it grows past :data:`~..limits.MAX_TEXT` characters (a
+        ``{% for %}`` printing 10**8 characters stops after the first few million)."""
+        output = io.StringIO()  # one growing buffer: no list of 10**8 one-letter pieces
+        size = 0
+        for piece in self.template.generate(variables):
+            size += len(piece)
+            check_size(size, "the template's output")
+            output.write(piece)
+        text = output.getvalue()
         for index, piece in enumerate(self.raw):
             text = text.replace(_raw_mark(index), piece)
         return text

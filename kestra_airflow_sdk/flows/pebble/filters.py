@@ -23,6 +23,8 @@ from .text import TEXT_FILTERS
 from .values import (
     ExpressionProblem,
     arguments_problem,
+    bounded,
+    check_size,
     is_empty,
     is_number,
     java_text,
@@ -51,12 +53,13 @@ def _filter(function: Callable[..., Any], name: str, *, none_safe: bool = True) 
         if value is None and none_safe:
             return None
         try:
-            return function(value, *map(reveal, args), **{k: reveal(v) for k, v in kwargs.items()})
+            result = function(value, *map(reveal, args), **{k: reveal(v) for k, v in kwargs.items()})
         except TypeError as exc:
             problem = arguments_problem(f"the {name} filter", exc)
             if problem is None:
                 raise
             raise problem from None
+        return bounded(result, f"the {name} filter")
 
     apply.__name__ = function.__name__
     return apply
@@ -85,7 +88,10 @@ def _length(value: Any) -> int:
 def _join(value: Any, separator: str | None = None) -> str:
     if not isinstance(value, (list, tuple, set)):
         raise ExpressionProblem("join needs a list")
-    return (separator or "").join(java_text(item) for item in value)
+    texts = [java_text(item) for item in value]
+    sep = separator or ""
+    check_size(sum(map(len, texts)) + len(sep) * max(0, len(texts) - 1), "the join filter")
+    return sep.join(texts)
 
 
 def _keys(value: Any) -> list[Any]:

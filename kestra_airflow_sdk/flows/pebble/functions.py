@@ -17,10 +17,11 @@ from typing import Any
 
 import yaml
 
+from ..limits import safe_load
 from . import dates
 from .calendar_functions import CALENDAR_FUNCTIONS
 from .state import PebbleUndefined, current_state, reveal, reveal_deep
-from .values import ExpressionProblem, arguments_problem, inclusive_range, to_number
+from .values import ExpressionProblem, arguments_problem, bounded, inclusive_range, to_number
 from .versions import ADDED_IN_2_0
 
 __all__ = [
@@ -60,7 +61,7 @@ def _from_yaml(yaml_: Any = None) -> Any:
     if not isinstance(yaml_, str):
         raise ExpressionProblem("yaml takes a YAML string")
     try:
-        return yaml.safe_load(yaml_)
+        return safe_load(yaml_)
     except yaml.YAMLError as exc:
         raise ExpressionProblem(f"yaml: invalid YAML: {exc}") from None
 
@@ -150,9 +151,10 @@ def dispatch(name: str, /, *args: Any, **kwargs: Any) -> Any:
     args = tuple(reveal_deep(a) for a in args)
     kwargs = {_KEYWORDS.get(k, k): reveal_deep(v) for k, v in kwargs.items()}
     try:
-        return function(*args, **kwargs)
+        result = function(*args, **kwargs)
     except TypeError as exc:
         problem = arguments_problem(f"{name}()", exc)
         if problem is None:
             raise
         raise problem from None
+    return bounded(result, f"{name}()")

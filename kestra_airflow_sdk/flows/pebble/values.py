@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from ..limits import MAX_ITEMS, MAX_RANGE, MAX_TEXT
+
 __all__ = ["ExpressionProblem", "iso", "java_text", "plain", "to_ion", "to_json", "to_number", "to_text"]
 
 
@@ -200,15 +202,38 @@ def arithmetic(left: Any, right: Any, operation: str) -> int | float:
     return a / b if operation == "/" else math.fmod(a, b)
 
 
+def check_size(size: int, what: str, *, text: bool = True) -> None:
+    """Refuse to build a text of more than :data:`~..limits.MAX_TEXT` characters (``text``) or a
+    list or map of more than :data:`~..limits.MAX_ITEMS` items; ``what`` names the builder."""
+    limit, unit, name = (MAX_TEXT, "characters", "MAX_TEXT") if text else (MAX_ITEMS, "items", "MAX_ITEMS")
+    if size > limit:
+        raise ExpressionProblem(f"{what} would build {size} {unit}, more than the limit of {limit} ({name})")
+
+
+def bounded(value: Any, what: str) -> Any:
+    """``value`` once checked against the limits of :func:`check_size` (for a value already built)."""
+    if isinstance(value, str):
+        check_size(len(value), what)
+    elif isinstance(value, (list, dict)):
+        check_size(len(value), what, text=False)
+    return value
+
+
 def concat(left: Any, right: Any) -> str:
     """``~``: both sides as Java prints them, null as nothing."""
-    return ("" if left is None else java_text(left)) + ("" if right is None else java_text(right))
+    a = "" if left is None else java_text(left)
+    b = "" if right is None else java_text(right)
+    check_size(len(a) + len(b), "~")
+    return a + b
 
 
 def add(left: Any, right: Any) -> Any:
     if isinstance(left, str) or isinstance(right, str):
-        return java_text(left) + java_text(right)
+        a, b = java_text(left), java_text(right)
+        check_size(len(a) + len(b), "+")
+        return a + b
     if isinstance(left, list):
+        check_size(len(left) + (len(right) if isinstance(right, (list, tuple)) else 1), "+", text=False)
         return [*left, *right] if isinstance(right, (list, tuple)) else [*left, right]
     return arithmetic(left, right, "+")
 
@@ -271,4 +296,9 @@ def inclusive_range(start: Any, end: Any, step: Any = 1) -> list[Any]:
         raise ExpressionProblem("a range needs whole numbers")
     if step == 0:
         raise ExpressionProblem("a range's step cannot be 0")
+    count = max(0, ((end - start) // step if step > 0 else (start - end) // -step) + 1)
+    if count > MAX_RANGE:  # counted, not built (len(range) overflows past sys.maxsize)
+        raise ExpressionProblem(
+            f"a range of {count} items is more than the limit of {MAX_RANGE} (MAX_RANGE, as Jinja2's sandbox)"
+        )
     return list(range(start, end + (1 if step > 0 else -1), step))
