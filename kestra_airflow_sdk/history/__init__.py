@@ -26,5 +26,5 @@ def __getattr__(name: str) -> Any:
     """Load the pandas-backed names on first use (PEP 562); that also registers ``df.airflow``."""
     if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    importlib.import_module(".accessor", __name__)
+    importlib.import_module(".accessor", __name__).register_accessor()
     return getattr(importlib.import_module(_HOMES[name], __name__), name)

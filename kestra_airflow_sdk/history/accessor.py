@@ -1,6 +1,7 @@
 """Exploration helpers on the history frames, as the pandas accessor ``df.airflow``.
 
-Importing :mod:`kestra_airflow_sdk` registers it. On a ``dag_runs`` / ``run_history`` frame:
+:func:`register_accessor` registers it; :mod:`.frames` calls it, so every frame the SDK builds has
+it. On a ``dag_runs`` / ``run_history`` frame:
 
     >>> runs = client.dag_runs()
     >>> runs.airflow.summary()                     # per DAG: runs, success rate, p50/p95/max duration, ...
@@ -18,6 +19,7 @@ Pictures (matplotlib, the ``plot`` extra; each returns the figure): ``tis.airflo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -30,7 +32,7 @@ from ..airflow.errors import InvalidArgumentError
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["AirflowAccessor"]
+__all__ = ["AirflowAccessor", "register_accessor"]
 
 _FAILED = ("failed", "upstream_failed")
 
@@ -51,7 +53,6 @@ def _dag_ids(dag_id: str | Iterable[str] | None) -> list[str]:
     return out
 
 
-@pd.api.extensions.register_dataframe_accessor("airflow")
 class AirflowAccessor:
     """``df.airflow``: summaries of frames returned by ``dag_runs``, ``run_history`` and ``task_instances``."""
 
@@ -240,3 +241,9 @@ class AirflowAccessor:
         return plots.plot_outcomes(
             self._need(["dag_id", "state", "run_after", "start_date"], "plot_outcomes")
         )
+
+
+@functools.cache
+def register_accessor() -> None:
+    """Register :class:`AirflowAccessor` as ``df.airflow`` on every pandas DataFrame (once; later calls do nothing)."""
+    pd.api.extensions.register_dataframe_accessor("airflow")(AirflowAccessor)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ..airflow.models import AirflowDag
-from . import accessor  # noqa: F401  (registers ``df.airflow`` on every frame these functions build)
+from .accessor import register_accessor
 from .columns import Columns
 from .schemas import DAG_RUNS, DAGS, TASK_INSTANCES
 
@@ -28,6 +28,10 @@ RUN_KEY = ["dag_id", "dag_run_id"]
 #: the canonical order of a run frame: when runs were due, then by id
 RUN_ORDER = ["run_after", "dag_id", "dag_run_id"]
 TI_ORDER = ["dag_id", "dag_run_id", "task_id", "map_index", "try_number"]
+
+# ``df.airflow`` on every frame the history layer builds: these functions, the columns of an
+# export, the frames the run cache reads back (every one of them loads this module first)
+register_accessor()
 
 
 def _ordered(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:

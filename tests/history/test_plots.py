@@ -23,7 +23,6 @@ from matplotlib.dates import date2num, num2date
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 
-import kestra_airflow_sdk  # noqa: F401  (registers df.airflow)
 from kestra_airflow_sdk.airflow import InvalidArgumentError
 from kestra_airflow_sdk.airflow.fetch import _normal_run
 from kestra_airflow_sdk.airflow.task_instances import _normal_task_instance

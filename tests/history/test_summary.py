@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import kestra_airflow_sdk  # noqa: F401  (registers df.airflow)
 from kestra_airflow_sdk.airflow import InvalidArgumentError
 from kestra_airflow_sdk.airflow.fetch import _normal_run
 from kestra_airflow_sdk.history import DAG_RUNS

@@ -18,7 +18,11 @@ import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient
 from kestra_airflow_sdk.airflow import InvalidArgumentError
-from kestra_airflow_sdk.airflow.task_instances import _normal_task_instance, fetch_task_instances
+from kestra_airflow_sdk.airflow.task_instances import (
+    _normal_task_instance,
+    export_task_instances,
+    fetch_task_instances,
+)
 from kestra_airflow_sdk.history.frames import TaskInstanceColumns, task_instances_frame
 from tests.fake_airflow import FAST, FakeTaskInstances
 from tests.history.test_export_streams import ListingAirflow
@@ -202,7 +206,7 @@ def test_task_instance_columns_equal_task_instances_frame() -> None:
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_every_dag_is_streamed_into_columns_page_by_page(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_dag_is_streamed_into_columns_page_by_page(mode: str) -> None:
     """On cursor pages, every DAG's (or one DAG's) task instances go page by page into columns, one
     cursor stream per DAG: the same frame as the rows fetched in one piece; a row a stream repeats
     is kept once, and the earlier tries of the task instances tried more than once are added."""
@@ -231,18 +235,15 @@ def test_every_dag_is_streamed_into_columns_page_by_page(mode: str, monkeypatch:
             )
         )
     tis.fake.requests.clear()
-    pages: list[int] = []
-    add = TaskInstanceColumns.add
-
-    def counted(self: TaskInstanceColumns, rows: list[dict[str, Any]]) -> None:
-        pages.append(len(rows))
-        add(self, rows)
-
-    monkeypatch.setattr(TaskInstanceColumns, "add", counted)
-    every = _call_with(mode, repeating, "v2", None)
+    # the export the operation runs, into columns that note the size of each page they take
+    sink = _PageSizes()
+    _export_with(mode, repeating, sink)
     # 16 task instances per DAG, page by page (the repeated row once), then the 18 earlier tries:
     # never every raw row at once
-    assert sorted(pages[:-1]) == sorted([5, 5, 5, 1] * 3) and pages[-1] == 18
+    assert sorted(sink.pages[:-1]) == sorted([5, 5, 5, 1] * 3) and sink.pages[-1] == 18
+    pd.testing.assert_frame_equal(sink.frame(), expected)
+    tis.fake.requests.clear()
+    every = _call_with(mode, repeating, "v2", None)
     pd.testing.assert_frame_equal(every, expected)
     assert len(every) == 48 + 18
     lists = _lists(tis)
@@ -256,6 +257,38 @@ def test_every_dag_is_streamed_into_columns_page_by_page(mode: str, monkeypatch:
     tries = [r for r in tis.fake.requests if r.url.path.endswith("/tries")]
     assert len(tries) == 3 * (2 + 4)  # per DAG: load on days 1 and 3, mapped[1] on every day
     pd.testing.assert_frame_equal(_call_with(mode, handle, "v2", "beta"), one)
+
+
+class _PageSizes(TaskInstanceColumns):
+    """The columns of a task instance export that also note how many rows each page brought."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages: list[int] = []
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        self.pages.append(len(rows))
+        super().add(rows)
+
+
+def _export_with(mode: str, handler: Any, sink: TaskInstanceColumns) -> None:
+    """Every DAG's task instances exported into ``sink``, on a v2 server, by the sync or async client."""
+    options: dict[str, Any] = dict(username="u", password="p", api_version="v2", retry=FAST)
+    transport: Any = httpx.MockTransport(handler)
+    if mode == "sync":
+        with AirflowClient("http://airflow.test", transport=transport, **options) as client:
+            client.execute(_every_task_instance(client, sink))
+        return
+
+    async def main() -> None:
+        async with AsyncAirflowClient("http://airflow.test", transport=transport, **options) as client:
+            await client.execute(_every_task_instance(client, sink))
+
+    asyncio.run(main())
+
+
+def _every_task_instance(client: Any, sink: TaskInstanceColumns) -> Any:
+    return export_task_instances(client, None, None, state=[], since=None, until=None, limit=None, sink=sink)
 
 
 def _call_with(mode: str, handler: Any, api: str, *args: Any) -> pd.DataFrame:

@@ -7,6 +7,7 @@ they stay ``queued`` until a test marks them; every assertion filters on this mo
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import threading
@@ -27,7 +28,7 @@ import pytest
 import kestra_airflow_sdk.airflow.pagination as pagination
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, DagRunState
 from kestra_airflow_sdk.airflow import DagRun
-from kestra_airflow_sdk.airflow.waits import RECONCILE_EVERY, RunPoller
+from kestra_airflow_sdk.airflow.waits import RECONCILE_EVERY
 from kestra_airflow_sdk.history import DAG_RUNS, TASK_INSTANCES
 from tests.airflow_servers import AirflowServer
 from tests.clients import open_client
@@ -91,17 +92,21 @@ class Watched(httpx.BaseTransport, httpx.AsyncBaseTransport):
         self._lock = threading.Lock()  # the sync client sends from several threads
         self.in_flight = 0
         self.most_in_flight = 0  # the most requests sent and not yet answered at once
+        #: (sent at, answered at, request) of every request answered, on ``time.monotonic``
+        self.timeline: list[tuple[float, float, httpx.Request]] = []
 
     @contextmanager
-    def _flying(self) -> Iterator[None]:
+    def _flying(self, request: httpx.Request) -> Iterator[None]:
         with self._lock:
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        sent = time.monotonic()
         try:
             yield
         finally:
             with self._lock:
                 self.in_flight -= 1
+                self.timeline.append((sent, time.monotonic(), request))
 
     def _sending(self, request: httpx.Request) -> None:
         if not self.cursors and "cursor" in request.url.params:
@@ -123,14 +128,14 @@ class Watched(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self._sending(request)
-        with self._flying():
+        with self._flying(request):
             response = self.network.handle_request(request)
             response.read()
         return response if self.cursors else self._received(request, response)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self._sending(request)
-        with self._flying():
+        with self._flying(request):
             response = await self.async_network.handle_async_request(request)
             await response.aread()
         return response if self.cursors else self._received(request, response)
@@ -513,16 +518,28 @@ def _mark_all(base_url: str, credentials: dict[str, str], runs: list[tuple[str, 
             writer.set_dag_run_state(dag_id, run_id, "failed" if i % 10 == 0 else "success")
 
 
-def _count_refreshes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    refreshes: list[int] = []
-    original = RunPoller._refresh
+def _poll_ticks(network: Watched, dag_id: str, poll_frequency: float) -> int:
+    """How many list requests (first pages) polled the runs of ``dag_id``; each one a tick of its own.
 
-    def counted(self: RunPoller, client: Any, dag_id: str, state: Any) -> Any:
-        refreshes.append(1)
-        return original(self, client, dag_id, state)
-
-    monkeypatch.setattr(RunPoller, "_refresh", counted)
-    return refreshes
+    A client's waiters on a DAG share one poll per tick: a poll starts ``poll_frequency`` or more
+    after the previous poll of that DAG ended (as the client's monotonic clock and this one tell),
+    so no waiter sends a list request of its own in between. Asserted from when each list page was
+    sent and answered: a slow server or machine only makes the gaps longer.
+    """
+    lists = sorted(
+        (sent, answered, request)
+        for sent, answered, request in network.timeline
+        if request.method == "GET" and request.url.path.endswith(f"/dags/{dag_id}/dagRuns")
+    )
+    first = [(sent, request) for sent, _, request in lists if _first_page(request)]
+    for (before, _), (sent, request) in itertools.pairwise(first):
+        # every page of the previous poll was answered, then the waiters paused (asyncio's timers
+        # may fire a clock resolution early: a millisecond is far more)
+        previous = max(answered for s, answered, _ in lists if before <= s < sent)
+        assert sent - previous >= poll_frequency - 0.001, (
+            f"a list request of {dag_id} outside a tick: {request.url}"
+        )
+    return len(first)
 
 
 def _total_task_instances(airflow: AirflowServer, credentials: dict[str, str]) -> int:
@@ -554,17 +571,14 @@ def _trigger_on_both_dags(client: AirflowClient, prefix: str, per_dag: int) -> l
     ]
 
 
-def test_concurrent_waits_share_one_poll_per_dag(
-    airflow: AirflowServer, credentials: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_concurrent_waits_share_one_poll_per_dag(airflow: AirflowServer, credentials: dict[str, str]) -> None:
     """100 asyncio.gather'ed wait_for_dag_run on one DAG: one list request per poll tick."""
     prefix = f"hist_wait_{uuid.uuid4().hex[:8]}"
     with AirflowClient(airflow.base_url, **credentials) as c:
         runs = [(B, c.trigger_dag_run(B, dag_run_id=f"{prefix}_{i}").dag_run_id) for i in range(100)]
-    refreshes = _count_refreshes(monkeypatch)
+    network = Watched()
 
     async def wait_all() -> tuple[list[DagRun], list[httpx.Request]]:
-        network = Watched()
         async with AsyncAirflowClient(airflow.base_url, **credentials, transport=network) as client:
             await client.get_version()
             sent: list[httpx.Request] = []
@@ -580,23 +594,21 @@ def test_concurrent_waits_share_one_poll_per_dag(
     sent = _api_requests(everything)
     assert [r.dag_run_id for r in finished] == [r for _, r in runs]
     assert [str(r.state) for r in finished] == ["failed" if i % 10 == 0 else "success" for i in range(100)]
-    assert len(refreshes) >= 2
+    # one list per tick, for the 100 waiters together: a list's later pages (more than a page of runs
+    # changed within the overlap window, which depends on how fast the server marks them) are not
+    # more lists, and the runs were marked after the first tick
+    assert _poll_ticks(network, B, poll_frequency=0.5) >= 2
     polls = [r for r in sent if r.url.path.endswith(f"/dags/{B}/dagRuns") and r.method == "GET"]
     assert len(sent) - len(polls) <= 2  # a run is read on its own only if it finished before its first look
-    # one list per tick: a list's later pages (more than a page of runs changed within the overlap
-    # window, which depends on how fast the server marks them) are not more lists
-    first_pages = [r for r in polls if _first_page(r)]
-    assert len(first_pages) <= len(refreshes)
 
 
 def test_wait_for_dag_runs_polls_per_dag(
-    client: Any, airflow: AirflowServer, credentials: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    client: Any, airflow: AirflowServer, credentials: dict[str, str]
 ) -> None:
     prefix = f"hist_waits_{uuid.uuid4().hex[:8]}"
     with AirflowClient(airflow.base_url, **credentials) as c:
         runs = _trigger_on_both_dags(c, prefix, 5)
         c.set_dag_run_state(A, runs[0][1], "success")  # already final before the wait starts
-    refreshes = _count_refreshes(monkeypatch)
     client.get_version()
     everything = _requests(client)
     marker = threading.Thread(target=_mark_all, args=(airflow.base_url, credentials, runs[1:], 1.0))
@@ -611,7 +623,10 @@ def test_wait_for_dag_runs_polls_per_dag(
     singles = [r for r in sent if "/dagRuns/" in r.url.path]
     # at most the run that was final before the wait began is read on its own
     assert {r.url.path.rsplit("/", 1)[-1] for r in singles} <= {runs[0][1]}
-    assert len(sent) - len(singles) <= 2 * len(refreshes)
+    ticks = _poll_ticks(_NETWORK[id(client)], A, poll_frequency=0.5) + _poll_ticks(
+        _NETWORK[id(client)], B, poll_frequency=0.5
+    )
+    assert len(sent) - len(singles) <= 2 * ticks  # one list per DAG and tick, of one or two pages
 
 
 class Stamped(httpx.BaseTransport):
