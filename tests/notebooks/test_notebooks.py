@@ -138,7 +138,8 @@ def test_flows_notebook_runs_loop_if_errors_finally_and_subflows(
     assert "iterations: 2 {'SUCCESS': 2}" in texts
     for dag_id in ("hello_world_dag", "core_sleep_1"):
         assert f"{dag_id}: iteration " in texts and "Airflow run kestra__" in texts
-        assert f"'{dag_id}': {{'dag': '{dag_id}', 'dagRunId': 'kestra__" in plain
+        assert f"'{dag_id}': {{'dag': '{dag_id}'," in plain
+    assert plain.count("'dagRunId': 'kestra__") == 2
     assert plain.count("'state': 'success'}") == 2
     # the errors branch saw the failure: failed task runs and the first ERROR line
     assert "'failed': 'check, risky'" in plain
@@ -146,6 +147,7 @@ def test_flows_notebook_runs_loop_if_errors_finally_and_subflows(
     assert "flow outputs: {'dag_runs': ['kestra__" in texts
     # the logs: the failure, the errors task's line and the finally task's (loopOutputs of the DAG ids)
     assert "failed tasks: check, risky" in plain
+    assert plain.count("Started subflow execution") == 2  # in the live table: the iterations' lines
     assert "cleanup: core_sleep_1, hello_world_dag" in plain
     assert "{'INFO': 1, 'ERROR': 2}" in texts  # cleanup; the failure and alert
     # without the failure: the else branch read the loop's outputs
