@@ -119,7 +119,7 @@ def test_migration_notebook_generates_and_runs_a_flow(airflow: AirflowServer, tm
     assert "company.airflow/migration_cron_dag.yaml" in plain
 
 
-def test_flows_notebook_runs_foreach_if_errors_finally_and_subflows(
+def test_flows_notebook_runs_loop_if_errors_finally_and_subflows(
     airflow: AirflowServer, tmp_path: Path
 ) -> None:
     """Runs against both Airflow versions (the ``airflow`` fixture's parameters)."""
@@ -134,24 +134,32 @@ def test_flows_notebook_runs_foreach_if_errors_finally_and_subflows(
     assert 'class="ka-execution"' in htmls and 'data-state="FAILED"' in htmls
     assert "risky: DAG run 'kestra__" in texts and "of DAG 'failing_dag' ended failed in Airflow" in texts
     assert "after_check" not in htmls.split('class="ka-execution"', 1)[1]
-    # ForEach outputs keyed by value: one subflow per DAG id, each Airflow run checked in Airflow
+    # the Loop's declared outputs: one entry per iteration, each Airflow run checked in Airflow
+    assert "iterations: 2 {'SUCCESS': 2}" in texts
     for dag_id in ("hello_world_dag", "core_sleep_1"):
-        assert f"{dag_id}: subflow SUCCESS, Airflow run kestra__" in texts
-        assert f"'{dag_id}': {{'dagRunId': 'kestra__" in plain
+        assert f"{dag_id}: iteration " in texts and "Airflow run kestra__" in texts
+        assert f"'{dag_id}': {{'dag': '{dag_id}'," in plain
+    assert plain.count("'dagRunId': 'kestra__") == 2
     assert plain.count("'state': 'success'}") == 2
     # the errors branch saw the failure: failed task runs and the first ERROR line
     assert "'failed': 'check, risky'" in plain
     assert "'first_error': \"DAG run 'kestra__" in plain
-    assert "flow outputs: {'hello_run': 'kestra__" in texts
-    # the logs: the subflows started, the errors task's line and the finally task's
-    assert plain.count("Started subflow execution") >= 1
+    assert "flow outputs: {'dag_runs': ['kestra__" in texts
+    # the logs: the failure, the errors task's line and the finally task's (loopOutputs of the DAG ids)
     assert "failed tasks: check, risky" in plain
+    assert plain.count("Started subflow execution") == 2  # in the live table: the iterations' lines
     assert "cleanup: core_sleep_1, hello_world_dag" in plain
-    assert "{'INFO': 3, 'ERROR': 2}" in texts  # 2 subflows started and cleanup; the failure and alert
-    # without the failure: SUCCESS, else branch, no errors branch, finally still ran
-    assert "execution: SUCCESS" in texts
+    assert "{'INFO': 1, 'ERROR': 2}" in texts  # cleanup; the failure and alert
+    # without the failure: the else branch read the loop's outputs
+    assert "execution: SUCCESS" in texts and "'DAG runs: kestra__" in plain
     assert (
         "{'each_dag': 'SUCCESS', 'check': 'SUCCESS', 'all_good': 'SUCCESS', 'after_check': 'SUCCESS', 'cleanup': 'SUCCESS'}"
         in texts
     )
-    assert "type: io.kestra.plugin.core.flow.ForEach" in texts  # the YAML for Kestra
+    assert (
+        "type: io.kestra.plugin.core.flow.Loop" in texts.split("read as Kestra 1.3", 1)[0]
+    )  # the YAML for Kestra
+    # the 1.3 flow, upgraded to Kestra 2.0
+    assert "read as Kestra 1.3" in texts and "outputs keyed by the ForEach value (summary_value)" in texts
+    assert "type: io.kestra.plugin.core.flow.Loop" in texts
+    assert "loopOutputs(outputs.each_dag.outputs, 'summary_value')" in texts and "pluginDefaults" not in texts
