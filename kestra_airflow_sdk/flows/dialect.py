@@ -19,10 +19,28 @@ from typing import Any
 
 from .errors import FlowValidationError
 
+#: flow ids Kestra reserves for its API paths since 1.0 (migration-guide/1.0.0/reserved-flow-ids;
+#: kestra2-flow-migration's flows-changes.md lists them again for 2.0)
+RESERVED_FLOW_IDS = frozenset(
+    {
+        "pause",
+        "resume",
+        "force-run",
+        "change-status",
+        "kill",
+        "executions",
+        "search",
+        "source",
+        "disable",
+        "enable",
+    }
+)
+
 __all__ = [
     "KESTRA_VERSIONS",
     "MIGRATION_GUIDE",
     "RAW",
+    "RESERVED_FLOW_IDS",
     "Construct",
     "constructs",
     "detect_kestra",

@@ -20,6 +20,7 @@ from typing_extensions import Unpack
 
 from .base import KestraModel, dump_context
 from .core_tasks import AnyTask, UnknownTask
+from .dialect import RESERVED_FLOW_IDS
 from .errors import FlowValidationError
 from .hooks import FlowServer, PreparedRun, flow_runtime
 from .inputs import FlowInput, inputs_problems
@@ -88,24 +89,6 @@ class FlowOutput(KestraModel):
 
 
 _TASK_LISTS = ("tasks", "errors", "finally")
-
-
-#: flow ids Kestra reserves for its API paths since 1.0 (migration-guide/1.0.0/reserved-flow-ids;
-#: kestra2-flow-migration's flows-changes.md lists them again for 2.0)
-RESERVED_FLOW_IDS = frozenset(
-    {
-        "pause",
-        "resume",
-        "force-run",
-        "change-status",
-        "kill",
-        "executions",
-        "search",
-        "source",
-        "disable",
-        "enable",
-    }
-)
 
 
 class Flow(KestraModel):

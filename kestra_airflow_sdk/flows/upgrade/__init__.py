@@ -18,9 +18,9 @@ import re
 from collections.abc import Callable, Collection
 from typing import Any
 
-from ..dialect import constructs, detect_kestra, task_nodes
+from ..dialect import RESERVED_FLOW_IDS, constructs, detect_kestra, task_nodes
 from ..errors import FlowValidationError
-from .common import RESERVED_IDS, SUPPLIED_INPUT_TRIGGERS, Note, Upgrade
+from .common import SUPPLIED_INPUT_TRIGGERS, Note, Upgrade
 from .defaults import upgrade_plugin_defaults
 from .loops import upgrade_loops
 from .tasks import upgrade_inputs, upgrade_json, upgrade_state_tasks, upgrade_task
@@ -43,7 +43,7 @@ def _review(document: dict[str, Any], result: Upgrade) -> None:
     for path, text in _strings_of(document):
         if re.search(r"(?<![\w.])(read|fileURI)\s*\([^)]*\bversion\s*=", text):
             result.notes.append(Note("warning", path, "read()/fileURI() take revision= in 2.0, not version="))
-    if document.get("id") in RESERVED_IDS:
+    if document.get("id") in RESERVED_FLOW_IDS:
         result.notes.append(
             Note(
                 "error",

@@ -27,18 +27,6 @@ SUPPLIED_INPUT_TRIGGERS = (
     "triggers.types.Webhook",
 )
 NEED_AUTH = ("io.kestra.plugin.git.SyncFlows", "io.kestra.plugin.git.Sync", "io.kestra.plugin.git.PushFlows")
-RESERVED_IDS = {
-    "pause",
-    "resume",
-    "force-run",
-    "change-status",
-    "kill",
-    "executions",
-    "search",
-    "source",
-    "disable",
-    "enable",
-}
 
 
 @dataclass(frozen=True)
