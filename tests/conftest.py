@@ -149,6 +149,15 @@ def airflow(request: pytest.FixtureRequest) -> Iterator[AirflowServer]:
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _local_storage(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's local state (internal storage, KV store, namespace files) in a folder of its own,
+    never the user's cache (``run(storage_dir=...)`` still wins where a test passes it)."""
+    root = tmp_path_factory.mktemp("storage")
+    monkeypatch.setenv("KAS_STORAGE_DIR", str(root))
+    return root
+
+
 @pytest.fixture
 def credentials() -> dict[str, str]:
     return {"username": USERNAME, "password": PASSWORD}

@@ -54,6 +54,9 @@ class RunOptions(TypedDict, total=False):
     progress: Any
     #: the longest the execution may run (a timedelta or seconds): then it is killed and ends KILLED
     max_duration: timedelta | float
+    #: the folder of the run's local state: internal storage (``kestra:///`` files), the KV store and
+    #: namespace files (default: ``$KAS_STORAGE_DIR``, else under the user's cache folder)
+    storage_dir: str | Path
 
 
 _FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")

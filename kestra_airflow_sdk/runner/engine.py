@@ -28,6 +28,7 @@ from ..flows.observer import Observer
 from ..flows.pebble.versions import kestra_version
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
+from ..storage import storage_root
 from .catalog import FlowCatalog
 from .checks import LEVELS, evaluate_checks
 from .depth import SUBFLOW_DEPTH, next_depth
@@ -77,6 +78,7 @@ class FlowRunner:
     Arguments are those of :meth:`Flow.arun`; ``environ`` replaces ``os.environ`` for secrets and
     ``{{ envs.x }}`` (Kestra's ``ENV_``-prefixed variables, by their lower-case name without it);
     ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run; ``globals`` gives ``{{ globals.x }}``;
+    ``storage_dir`` is the folder of the run's local state (:func:`kestra_airflow_sdk.storage.storage_root`);
     ``runtime`` (a :class:`kestra_airflow_sdk.wiring.Runtime`, by default the installed one) opens the
     Airflow clients, e.g. ``Runtime(transport=...)`` to reach a test's fake Airflow, gives the
     ``progress=`` display and runs each task type. The run follows the semantics of the flow's
@@ -101,8 +103,11 @@ class FlowRunner:
         globals: Mapping[str, Any] | None = None,
         runtime: RunnerRuntime | None = None,
         max_duration: timedelta | float | None = None,
+        storage_dir: str | Path | None = None,
     ) -> None:
         self.max_duration = _seconds(max_duration)
+        #: the folder of the run's local state (internal storage, KV store, namespace files)
+        self.storage_dir = storage_root(storage_dir)
         self.runtime = runtime if runtime is not None else runner_runtime()
         #: the Kestra version whose semantics the run follows ("1.3" or "2.0"): the flow's own
         self.kestra: KestraVersion = kestra_version(flow.kestra)

@@ -57,6 +57,7 @@ async def run_subflow(task: Subflow, ctx: TaskContext) -> ExecutionState | None:
         cancel_airflow_runs=runner.cancel_airflow_runs,
         catalog=runner.catalog,
         globals=runner.globals,
+        storage_dir=runner.storage_dir,
     )
     started = asyncio.ensure_future(child.run())
     await asyncio.sleep(0)  # the child creates its execution before its first wait
