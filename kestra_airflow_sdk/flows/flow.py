@@ -57,6 +57,9 @@ class RunOptions(TypedDict, total=False):
     #: the folder of the run's local state: internal storage (``kestra:///`` files), the KV store and
     #: namespace files (default: ``$KAS_STORAGE_DIR``, else under the user's cache folder)
     storage_dir: str | Path
+    #: the folder of the flow namespace's files (``read('path')``, ``namespaceFiles`` of script tasks
+    #: and ``WorkingDirectory``), or a mapping namespace → folder
+    namespace_files_dir: str | Path | Mapping[str, str | Path]
 
 
 _FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")

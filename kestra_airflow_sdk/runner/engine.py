@@ -28,11 +28,13 @@ from ..flows.observer import Observer
 from ..flows.pebble.versions import kestra_version
 from ..flows.secrets import SecretResolver
 from ..flows.task import Task
-from ..storage import storage_root
+from ..storage import InternalStorage, storage_root
 from .catalog import FlowCatalog
 from .checks import LEVELS, evaluate_checks
 from .depth import SUBFLOW_DEPTH, next_depth
 from .executors import TaskContext, TaskFailedError
+from .file_functions import file_functions
+from .files import ExecutionFiles, namespace_folders
 from .flow_outputs import render_flow_outputs
 from .flowable import run_block
 from .functions import execution_functions
@@ -79,6 +81,7 @@ class FlowRunner:
     ``{{ envs.x }}`` (Kestra's ``ENV_``-prefixed variables, by their lower-case name without it);
     ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run; ``globals`` gives ``{{ globals.x }}``;
     ``storage_dir`` is the folder of the run's local state (:func:`kestra_airflow_sdk.storage.storage_root`);
+    ``namespace_files_dir`` the folder of the flow namespace's files (or a mapping namespace → folder);
     ``runtime`` (a :class:`kestra_airflow_sdk.wiring.Runtime`, by default the installed one) opens the
     Airflow clients, e.g. ``Runtime(transport=...)`` to reach a test's fake Airflow, gives the
     ``progress=`` display and runs each task type. The run follows the semantics of the flow's
@@ -104,10 +107,17 @@ class FlowRunner:
         runtime: RunnerRuntime | None = None,
         max_duration: timedelta | float | None = None,
         storage_dir: str | Path | None = None,
+        namespace_files_dir: str | Path | Mapping[str, str | Path] | None = None,
     ) -> None:
         self.max_duration = _seconds(max_duration)
         #: the folder of the run's local state (internal storage, KV store, namespace files)
         self.storage_dir = storage_root(storage_dir)
+        #: namespace → the folder of its namespace files (``namespace_files_dir``)
+        self.namespace_files = namespace_folders(namespace_files_dir, flow.namespace)
+        #: the execution's files, once it exists; ``parent_files``: those of the execution that
+        #: started it (set by a ``Subflow`` task), which it may read too
+        self.files: ExecutionFiles | None = None
+        self.parent_files: ExecutionFiles | None = None
         self.runtime = runtime if runtime is not None else runner_runtime()
         #: the Kestra version whose semantics the run follows ("1.3" or "2.0"): the flow's own
         self.kestra: KestraVersion = kestra_version(flow.kestra)
@@ -165,6 +175,14 @@ class FlowRunner:
         self.check()
         execution_id = new_id()
         name = f"{self.flow.namespace}.{self.flow.id}"
+        self.files = ExecutionFiles(
+            InternalStorage(self.storage_dir / "files"),
+            self.flow.namespace,
+            self.flow.id,
+            execution_id,
+            self.namespace_files,
+            self.parent_files,
+        )
         flow_variable = {"id": self.flow.id, "namespace": self.flow.namespace, "revision": None}
         inputs = resolve_inputs(
             self.flow.inputs,
@@ -172,7 +190,7 @@ class FlowRunner:
             self.secrets,
             name,
             {"flow": flow_variable},
-            storage=f"kestra:///{self.flow.namespace.replace('.', '/')}/{self.flow.id}/executions/{execution_id}",
+            store_file=self.files.store_input,
             kestra=self.kestra,
         )
         failed_checks = evaluate_checks(
@@ -319,7 +337,7 @@ class FlowRunner:
             if parents:
                 variables["parent"] = parents[0]
                 variables["parents"] = parents
-        functions = execution_functions(execution, task_run)
+        functions = {**execution_functions(execution, task_run), **file_functions(self.files)}
         return Renderer(
             variables, self.secrets, task.id if task else "", functions=functions, kestra=self.kestra
         )

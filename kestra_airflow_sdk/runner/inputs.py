@@ -11,9 +11,7 @@ so that their text is masked in log lines too.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import SecretStr
@@ -44,12 +42,12 @@ class _Resolution:
         given: dict[str, Any],
         secrets: SecretResolver,
         variables: Mapping[str, Any],
-        storage: str | None = None,
+        store_file: Callable[[str, Any], str] | None = None,
         kestra: KestraVersion = "1.3",
     ) -> None:
         self.kestra: KestraVersion = kestra
         self.specs = {spec.input_id: spec for spec in declared}
-        self.storage = storage
+        self.store_file = store_file
         self.given = given
         self.secrets = secrets
         self.variables = dict(variables)
@@ -142,18 +140,17 @@ class _Resolution:
         self.values[input_id] = value
 
     def _file(self, input_id: str, where: str, raw: Any) -> None:
-        """A FILE input: a local file, named in the execution by the URI Kestra stores it under."""
-        if self.storage is None:
+        """A FILE input: a local file, stored in the execution's storage, whose URI is the value."""
+        if self.store_file is None:
             self.problems.append(
                 f"{where}: FILE inputs need the execution's storage; give the file to a flow run "
                 "(flow.run(inputs={...: path}))"
             )
             return
-        path = Path(os.fspath(raw)) if isinstance(raw, (str, os.PathLike)) else None
-        if path is None or not path.is_file():
-            self.problems.append(f"{where}: expected the path of a local file, but received {raw!r}")
-            return
-        self.values[input_id] = f"{self.storage}/inputs/{input_id}/{path.name}"
+        try:
+            self.values[input_id] = self.store_file(input_id, raw)
+        except ValueError as exc:
+            self.problems.append(f"{where}: {exc}")
 
 
 def _nested(flat: Mapping[str, Any]) -> dict[str, Any]:
@@ -177,7 +174,7 @@ def resolve_inputs(
     secrets: SecretResolver | None = None,
     flow: str = "",
     variables: Mapping[str, Any] | None = None,
-    storage: str | None = None,
+    store_file: Callable[[str, Any], str] | None = None,
     kestra: KestraVersion = "1.3",
 ) -> dict[str, Any]:
     """The execution's inputs, typed (see the module documentation).
@@ -189,10 +186,11 @@ def resolve_inputs(
         flow: ``namespace.id`` of the flow, for the error message.
         variables: what expressions in ``defaults`` and ``dependsOn.condition`` see besides the
             inputs (``flow``; there is no execution yet).
-        storage: the execution's folder in Kestra's internal storage
-            (``kestra:///<namespace as path>/<flow id>/executions/<execution id>``): a FILE input's value
-            is a local file, and its value in the execution is the URI Kestra gives the uploaded
-            file there; without it, FILE inputs are refused.
+        store_file: ``(input id, given value) → URI``: stores a FILE input's file (a local file)
+            in the execution's internal storage, as Kestra stores an uploaded file
+            (``kestra:///<namespace>/<flow>/executions/<id>/inputs/<input id>/<file name>``), and
+            returns its URI, the input's value (raises ``ValueError`` saying what was expected);
+            without it, FILE inputs are refused.
         kestra: the Kestra version whose expressions ``defaults`` and ``dependsOn.condition`` follow.
 
     Raises:
@@ -201,7 +199,9 @@ def resolve_inputs(
     """
     declared = declared or []
     given = dict(given or {})
-    resolution = _Resolution(declared, given, secrets or SecretResolver(), variables or {}, storage, kestra)
+    resolution = _Resolution(
+        declared, given, secrets or SecretResolver(), variables or {}, store_file, kestra
+    )
     for spec in declared:
         resolution.resolve(spec.input_id)
     undeclared = sorted(set(given) - set(resolution.specs))

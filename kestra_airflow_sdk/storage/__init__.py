@@ -1,11 +1,33 @@
 """The local state a flow run keeps on this machine, in one folder (:func:`storage_root`):
-Kestra's internal storage (``kestra:///…`` files), the key-value store per namespace and namespace
-files. ``run(storage_dir=...)`` chooses the folder; by default it is under the user's cache.
+Kestra's internal storage (``kestra:///…`` files, :class:`InternalStorage`), the key-value store per
+namespace and namespace files. ``run(storage_dir=...)`` chooses the folder; by default it is under
+the user's cache.
 
 This package knows no flow model: the runner binds it to an execution."""
 
 from __future__ import annotations
 
+from .files import (
+    InternalStorage,
+    StorageError,
+    execution_uri,
+    file_uri,
+    namespace_files_uri,
+    slugify,
+    task_uri,
+    uri_path,
+)
 from .root import default_storage_root, storage_root
 
-__all__ = ["default_storage_root", "storage_root"]
+__all__ = [
+    "InternalStorage",
+    "StorageError",
+    "default_storage_root",
+    "execution_uri",
+    "file_uri",
+    "namespace_files_uri",
+    "slugify",
+    "storage_root",
+    "task_uri",
+    "uri_path",
+]

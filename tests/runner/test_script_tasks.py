@@ -24,6 +24,7 @@ from kestra_airflow_sdk.flows import (
     FlowValidationError,
     UnsupportedTaskError,
 )
+from kestra_airflow_sdk.storage import InternalStorage
 from tests.runner.core_flows import cancel_when, tasks_flow
 
 pytest.importorskip("kestra", reason="the dev extra installs Kestra's PyPI package 'kestra'")
@@ -31,7 +32,7 @@ pytest.importorskip("kestra", reason="the dev extra installs Kestra's PyPI packa
 
 @pytest.fixture(autouse=True)
 def _temp_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Working directories and kept output files go under tmp_path."""
+    """Working directories go under tmp_path."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     return tmp_path
 
@@ -226,10 +227,11 @@ def test_input_files_output_files_and_working_dir(tmp_path: Path) -> None:
     assert execution.state is ExecutionState.SUCCESS, [r.error for r in execution.task_runs]
     files = execution.outputs["make"]["outputFiles"]
     assert sorted(files) == ["one.csv", "out.txt", "two.csv"]
-    assert all(uri.startswith("file://") for uri in files.values())
-    kept = Path(files["out.txt"][len("file://") :])
-    assert kept.read_text() == 'bonjour{"a": 1}'
-    assert tmp_path in kept.parents  # kept under the temporary folder, by execution and task run
+    make = execution.task_run("make")
+    prefix = f"kestra:///n/f/executions/{execution.id}/tasks/make/{make.id}/"
+    assert files["out.txt"] == prefix + "out.txt"  # stored as Kestra stores a task run's files
+    kept = InternalStorage.under().get(files["out.txt"])  # the run's storage (KAS_STORAGE_DIR)
+    assert kept == b'bonjour{"a": 1}'
     printed = [m for level, m in logs(execution, "read") if level == "INFO" and "container" not in m]
     assert printed == ["a,b", 'bonjour{"a": 1}']
     # the working directories are gone once their task ended
@@ -253,7 +255,7 @@ def test_output_directory_and_shell_script_with_its_interpreter() -> None:
     )
     assert execution.state is ExecutionState.SUCCESS, execution.task_run("sh").error
     uri = execution.outputs["sh"]["outputFiles"]["w.txt"]
-    assert Path(uri[len("file://") :]).read_text() == "two\n"
+    assert InternalStorage.under().get(uri) == b"two\n"
 
 
 def test_retries_see_the_attempt_count() -> None:
@@ -341,6 +343,7 @@ def test_what_cannot_run_locally_is_refused_before_running() -> None:
     dependencies: [pandas]
     namespaceFiles:
       enabled: true
+      namespaces: [other.team]
     script: print(1)
 """
         )
@@ -349,7 +352,7 @@ def test_what_cannot_run_locally_is_refused_before_running() -> None:
     with pytest.raises(UnsupportedTaskError) as error:  # ... but not with these properties
         flow.runner(progress=False).check()
     assert "dependencies is not supported locally" in str(error.value)
-    assert "namespaceFiles is not supported locally" in str(error.value)
+    assert "namespaceFiles.namespaces is not supported locally" in str(error.value)
 
 
 def test_output_files_must_be_relative() -> None:

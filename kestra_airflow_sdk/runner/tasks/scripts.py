@@ -8,28 +8,28 @@ process inherits the environment, plus ``env``; a non-zero exit code fails the t
 failed with exit code N``), standard error alone does not change its state (Kestra >= 0.23).
 Outputs: ``exitCode``, ``vars`` (``::{"outputs": {...}}::`` lines) and ``outputFiles``.
 
+Files as in Kestra: output files are stored in the run's internal storage
+(:mod:`kestra_airflow_sdk.storage.files`) and given as ``kestra:///…`` URIs; an ``inputFiles`` value
+that is such a URI is copied from there, and a URI in the commands (or script) becomes the path of a
+local copy in the working directory (Kestra's ``ScriptService.replaceInternalStorage``).
+``namespaceFiles`` copies the namespace files (``run(namespace_files_dir=...)``) that its
+``include``/``exclude`` globs keep into the working directory before ``inputFiles``. Inside a
+``WorkingDirectory`` task, the task runs in that task's directory, shared with its siblings.
+
 Local differences, said in the task's log: a task Kestra would run in a container (the default
 Docker task runner, ``containerImage``) runs as a local process; Python tasks use the Python the
 SDK runs on (first on the ``PATH``, so ``python`` and ``pip`` in the commands are that Python's).
-Output files are kept under the system's temporary folder (``kestra-airflow-sdk/<execution id>/``)
-and given as ``file://`` URIs; the commands of a later task see them as local paths, as Kestra
-replaces its ``kestra://`` URIs by local copies.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
-
-from pydantic import SecretStr
 
 from ...flows.expressions import Renderer
 from ...flows.secrets import reveal
@@ -42,10 +42,19 @@ from ...flows.tasks.scripts import (
     ShellScript,
 )
 from ..executors import TaskContext, TaskFailedError
+from ..files import WORKING_DIRECTORY
 from ..ids import new_id
 from .process import DEBUG_MARKER, INFO_MARKER, LogLineProtocol, run_process
+from .working_files import (
+    copy_namespace_files,
+    find_output_files,
+    local_paths,
+    namespace_files_problems,
+    store_output_files,
+    write_input_files,
+)
 
-__all__ = ["run_script_task", "script_problems", "storage_root"]
+__all__ = ["run_script_task", "script_problems"]
 
 DEFAULT_INTERPRETER = ["/bin/sh", "-c"]
 #: Kestra's Python tasks prepend this, so Pebble's true/false/null are valid Python
@@ -57,17 +66,9 @@ PYTHON_ENV = {
 }
 
 
-def storage_root() -> Path:
-    """Where output files of local executions are kept (``<tmp>/kestra-airflow-sdk``)."""
-    return Path(tempfile.gettempdir()) / "kestra-airflow-sdk"
-
-
 def script_problems(task: ScriptTask) -> list[str]:
     """What of ``task`` the local runner cannot honour as Kestra does (it refuses the flow)."""
-    problems = []
-    files = task.namespace_files or {}
-    if files and files.get("enabled", True) is not False:
-        problems.append("namespaceFiles is not supported locally (there is no namespace storage here)")
+    problems = namespace_files_problems(task.namespace_files)
     if isinstance(task, (PythonScript, PythonCommands)):
         if task.dependencies:
             problems.append(
@@ -98,12 +99,6 @@ def _renderer(ctx: TaskContext, extra: dict[str, Any]) -> Renderer:
     )
 
 
-def _local_paths(text: str) -> str:
-    """``file://`` URIs of output files kept by local executions, as local paths."""
-    root = storage_root().as_uri()
-    return re.sub(re.escape(root) + r"[^\s'\"]*", lambda m: unquote(urlparse(m.group(0)).path), text)
-
-
 def _note(task: ScriptTask, ctx: TaskContext) -> None:
     """Say how the task runs here when Kestra would run it elsewhere."""
     if not task.runs_in_container:
@@ -121,69 +116,6 @@ def _note(task: ScriptTask, ctx: TaskContext) -> None:
     )
 
 
-def _input_files(task: ScriptTask, renderer: Renderer, working_dir: Path) -> None:
-    if task.input_files is None:
-        return
-    files = renderer.render(task.input_files, "inputFiles")
-    if isinstance(files, (str, SecretStr)):
-        try:
-            files = json.loads(reveal(files))
-        except ValueError:
-            raise TaskFailedError(
-                "inputFiles: expected a map of file name to content (or JSON of one)"
-            ) from None
-    if not isinstance(files, dict):
-        raise TaskFailedError(
-            f"inputFiles: expected a map of file name to content, got {type(files).__name__}"
-        )
-    for name, content in files.items():
-        if content is None:
-            continue
-        name = str(name)
-        if name.startswith(("./", "..", "/")):
-            raise TaskFailedError(
-                f"inputFiles: invalid file name {name!r} (only relative paths are supported)"
-            )
-        target = working_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = _text(content)
-        if text.startswith("file://"):
-            source = Path(unquote(urlparse(text).path))
-            if not source.is_file():
-                raise TaskFailedError(f"inputFiles.{name}: {text} is not a file")
-            shutil.copyfile(source, target)
-        elif text.startswith("kestra://"):
-            raise TaskFailedError(
-                f"inputFiles.{name}: {text} is a file of Kestra's internal storage, not available locally"
-            )
-        else:
-            target.write_text(text, encoding="utf-8")
-
-
-def _keep(files: dict[str, Path], destination: Path) -> dict[str, str]:
-    """Copy ``files`` (name → path) under ``destination``; their ``file://`` URIs by name."""
-    kept = {}
-    for name, path in sorted(files.items()):
-        target = destination / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-        kept[name] = target.as_uri()
-    return kept
-
-
-def _output_files(patterns: list[str], working_dir: Path, output_dir: Path | None) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for pattern in patterns:
-        for path in sorted(working_dir.glob(pattern)):
-            if path.is_file():
-                found[path.relative_to(working_dir).as_posix()] = path
-    if output_dir is not None:
-        for path in sorted(output_dir.rglob("*")):
-            if path.is_file():
-                found[path.relative_to(output_dir).as_posix()] = path
-    return found
-
-
 def _environment(
     task: ScriptTask, renderer: Renderer, working_dir: Path, output_dir: Path | None
 ) -> dict[str, str]:
@@ -199,24 +131,22 @@ def _environment(
     return env
 
 
-def _rendered(value: Any, renderer: Renderer, where: str) -> str:
-    return _local_paths(_text(renderer.render(value, where)))
-
-
-def _command_text(task: ScriptTask, renderer: Renderer, working_dir: Path) -> str:
+def _command_text(task: ScriptTask, ctx: TaskContext, renderer: Renderer, working_dir: Path) -> str:
     """beforeCommands and commands as one text for the interpreter (Kestra's ``ScriptService``)."""
-    before = [
-        _rendered(c, renderer, f"beforeCommands[{i}]") for i, c in enumerate(task.before_commands or [])
-    ]
+
+    def rendered(value: Any, where: str) -> str:
+        return local_paths(_text(renderer.render(value, where)), ctx, working_dir)
+
+    before = [rendered(c, f"beforeCommands[{i}]") for i, c in enumerate(task.before_commands or [])]
     if isinstance(task, (ShellCommands, PythonCommands)):
-        commands = [_rendered(c, renderer, f"commands[{i}]") for i, c in enumerate(task.commands)]
+        commands = [rendered(c, f"commands[{i}]") for i, c in enumerate(task.commands)]
     elif isinstance(task, ShellScript):
-        commands = [_rendered(task.script, renderer, "script")]
+        commands = [rendered(task.script, "script")]
     else:
         assert isinstance(task, PythonScript)
         fd, name = tempfile.mkstemp(suffix=".py", dir=working_dir)
         with os.fdopen(fd, "w", encoding="utf-8") as script:
-            script.write(PYTHON_PRELUDE + _rendered(task.script, renderer, "script"))
+            script.write(PYTHON_PRELUDE + rendered(task.script, "script"))
         commands = [
             f'if [ -n "$VIRTUAL_ENV" ]; then "$VIRTUAL_ENV/bin/python" "{name}"; else python "{name}"; fi'
         ]
@@ -227,10 +157,12 @@ def _command_text(task: ScriptTask, renderer: Renderer, working_dir: Path) -> st
 
 
 async def run_script_task(task: ScriptTask, ctx: TaskContext) -> None:
-    """Run the task's commands in a fresh working directory; outputs ``exitCode``, ``vars`` and
-    ``outputFiles``; a non-zero exit code fails the task (the outputs are kept)."""
+    """Run the task's commands in a fresh working directory (a ``WorkingDirectory``'s, inside one);
+    outputs ``exitCode``, ``vars`` and ``outputFiles``; a non-zero exit code fails the task (the
+    outputs are kept)."""
     _note(task, ctx)
-    working_dir = Path(tempfile.mkdtemp(prefix="kestra-wd-"))
+    shared = WORKING_DIRECTORY.get()
+    working_dir = shared if shared is not None else Path(tempfile.mkdtemp(prefix="kestra-wd-"))
     try:
         output_dir = working_dir / new_id() if task.output_directory else None
         if output_dir is not None:
@@ -242,13 +174,14 @@ async def run_script_task(task: ScriptTask, ctx: TaskContext) -> None:
         if names:
             variables["outputFiles"] = {n: str(working_dir / n) for n in names}
         renderer = _renderer(ctx, variables)
-        _input_files(task, renderer, working_dir)
+        copy_namespace_files(task.namespace_files, ctx, working_dir)
+        write_input_files(task.input_files, ctx, renderer, working_dir)
         env = _environment(task, renderer, working_dir, output_dir)
         interpreter = [
-            _rendered(p, renderer, f"interpreter[{i}]")
+            local_paths(_text(renderer.render(p, f"interpreter[{i}]")), ctx, working_dir)
             for i, p in enumerate(task.interpreter or DEFAULT_INTERPRETER)
         ]
-        command = [*interpreter, _command_text(task, renderer, working_dir)]
+        command = [*interpreter, _command_text(task, ctx, renderer, working_dir)]
         protocol = LogLineProtocol(log=ctx.log)
         result = await run_process(
             command,
@@ -257,10 +190,7 @@ async def run_script_task(task: ScriptTask, ctx: TaskContext) -> None:
             protocol=protocol,
             started=lambda pid: ctx.log("DEBUG", f"Starting command with pid {pid} [{' '.join(command)}]"),
         )
-        kept = _keep(
-            _output_files(task.output_files or [], working_dir, output_dir),
-            storage_root() / ctx.execution.id / ctx.task_run.id,
-        )
+        kept = store_output_files(find_output_files(task.output_files or [], working_dir, output_dir), ctx)
         ctx.task_run.outputs.update(
             {"vars": protocol.vars, "exitCode": result.exit_code, "outputFiles": kept}
         )
@@ -269,4 +199,5 @@ async def run_script_task(task: ScriptTask, ctx: TaskContext) -> None:
             raise TaskFailedError(f"Command failed with exit code {result.exit_code}")
         ctx.log("DEBUG", f"Command succeed with exit code {result.exit_code}")
     finally:
-        shutil.rmtree(working_dir, ignore_errors=True)
+        if shared is None:
+            shutil.rmtree(working_dir, ignore_errors=True)

@@ -58,7 +58,9 @@ async def run_subflow(task: Subflow, ctx: TaskContext) -> ExecutionState | None:
         catalog=runner.catalog,
         globals=runner.globals,
         storage_dir=runner.storage_dir,
+        namespace_files_dir=runner.namespace_files,
     )
+    child.parent_files = runner.files  # the child may read its parent execution's files
     started = asyncio.ensure_future(child.run())
     await asyncio.sleep(0)  # the child creates its execution before its first wait
     if child.execution is None:
