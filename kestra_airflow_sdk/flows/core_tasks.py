@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .tasks.download import HttpDownload
 from .tasks.flowable import (
     AllowFailure,
     AnyTask,
@@ -19,6 +20,7 @@ from .tasks.flowable import (
     Sequential,
     Subflow,
     Switch,
+    WorkingDirectory,
 )
 from .tasks.http import HttpRequest
 from .tasks.runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
@@ -35,6 +37,7 @@ __all__ = [
     "Fail",
     "FlowableTask",
     "ForEach",
+    "HttpDownload",
     "HttpRequest",
     "If",
     "Log",
@@ -53,4 +56,5 @@ __all__ = [
     "Subflow",
     "Switch",
     "UnknownTask",
+    "WorkingDirectory",
 ]

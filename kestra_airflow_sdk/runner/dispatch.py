@@ -27,9 +27,11 @@ from .airflow_task import run_trigger_dag_run
 from .executors import TaskContext, run_log
 from .loop import run_loop
 from .tasks.core import run_exit, run_fail, run_output_values, run_return, run_sleep
+from .tasks.download import run_download
 from .tasks.http import run_http_request
 from .tasks.scripts import run_script_task
 from .tasks.subflow import run_subflow
+from .tasks.working_directory import run_working_directory
 
 if TYPE_CHECKING:
     from .engine import FlowRunner
@@ -122,5 +124,7 @@ def core_tasks() -> TaskTable:
             core.EachParallel: Flowable(flowable.run_each),
             core.Loop: Flowable(run_loop),
             core.Dag: Flowable(flowable.run_dag),
+            core.HttpDownload: Runnable(run_download),
+            core.WorkingDirectory: Flowable(run_working_directory),
         }
     )

@@ -408,6 +408,10 @@ class FlowRunner:
         task_run.error = error
         self._context(task, task_run).log("ERROR", error)
 
+    def task_context(self, task: Task, task_run: TaskRun) -> TaskContext:
+        """What ``task``'s code uses in ``task_run`` (a flowable task's too, e.g. its files)."""
+        return self._context(task, task_run)
+
     def _context(self, task: Task, task_run: TaskRun) -> TaskContext:
         assert self.execution is not None
         return TaskContext(

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..flows.core_tasks import Exit, FlowableTask, HttpRequest, Loop, ScriptTask, Subflow
+from ..flows.core_tasks import Exit, FlowableTask, Loop, ScriptTask, Subflow, WorkingDirectory
 from ..flows.flow import Flow
+from ..flows.tasks.http import AbstractHttp
 from ..flows.validation import expression_problems, recursion_problems
 from .catalog import FlowCatalog
 from .tasks.http import http_problems
 from .tasks.scripts import script_problems
+from .tasks.working_directory import working_directory_problems
+from .tasks.working_files import namespace_files_problems
 
 __all__ = ["local_problems"]
 
@@ -58,8 +61,11 @@ def local_problems(
             problems.append(f"{where}: fetchType STORE needs Kestra's internal storage (use FETCH locally)")
         if isinstance(task, ScriptTask):
             problems += [f"{where}: {p}" for p in script_problems(task)]
-        if isinstance(task, HttpRequest):
+        if isinstance(task, AbstractHttp):
             problems += [f"{where}: {p}" for p in http_problems(task)]
+        if isinstance(task, WorkingDirectory):
+            problems += [f"{where}: {p}" for p in working_directory_problems(task)]
+            problems += [f"{where}: {p}" for p in namespace_files_problems(task.namespace_files)]
         if not isinstance(task, Subflow):
             continue
         if task.revision is not None:

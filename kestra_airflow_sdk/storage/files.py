@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 SCHEME = "kestra"
+#: characters a URI path keeps as they are (RFC 3986 sub-delimiters, ``:``, ``@``, ``/``)
+_PATH_SAFE = "/+!$&'()*,;=:@~"
 
 
 class StorageError(KestraAirflowError, ValueError):
@@ -80,7 +82,7 @@ def namespace_files_uri(namespace: str) -> str:
 
 def file_uri(prefix: str, name: str) -> str:
     """``prefix`` + ``/`` + ``name`` (a relative path, each part percent-encoded as a URI needs)."""
-    return f"{prefix.rstrip('/')}/{quote(name, safe='/')}"
+    return f"{prefix.rstrip('/')}/{quote(name, safe=_PATH_SAFE)}"
 
 
 def uri_path(uri: str) -> str:

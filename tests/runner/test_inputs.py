@@ -21,7 +21,9 @@ from kestra_airflow_sdk.flows import FlowValidationError, Log
 from kestra_airflow_sdk.flows.errors import InvalidInputsError
 from kestra_airflow_sdk.flows.execution import ExecutionState
 from kestra_airflow_sdk.flows.secrets import SecretResolver
+from kestra_airflow_sdk.runner.files import ExecutionFiles
 from kestra_airflow_sdk.runner.inputs import resolve_inputs
+from kestra_airflow_sdk.storage import InternalStorage
 
 # the inputs of Kestra's core/src/test/resources/flows/valids/inputs.yaml, but FILE ones
 INPUTS_YAML = """
@@ -247,19 +249,23 @@ def test_depends_on_disables_an_input_whose_condition_is_false() -> None:
     assert resolve_inputs(declared, {"release": "true", "tag": "v1"}) == {"release": True, "tag": "v1"}
 
 
-def test_file_inputs_name_the_file_by_its_kestra_storage_uri(tmp_path: Path) -> None:
+def test_file_inputs_are_stored_and_named_by_their_kestra_storage_uri(tmp_path: Path) -> None:
     """Kestra stores an uploaded FILE input in the execution's folder of its internal storage and gives
     ``{{ inputs.file }}`` as that kestra:/// URI (InputsTest#inputFlow)."""
     declared = Flow("f", "n", inputs=[{"id": "f", "type": "FILE", "required": False}]).inputs
-    storage = "kestra:///company/team/f/executions/abc"
-    assert resolve_inputs(declared, {}, storage=storage) == {"f": None}
+    files = ExecutionFiles(InternalStorage(tmp_path / "storage"), "company.team", "f", "abc")
+    assert resolve_inputs(declared, {}, store_file=files.store_input) == {"f": None}
     data = tmp_path / "data.csv"
     data.write_text("a,b\n")
-    assert resolve_inputs(declared, {"f": str(data)}, storage=storage) == {
-        "f": "kestra:///company/team/f/executions/abc/inputs/f/data.csv"
-    }
+    uri = "kestra:///company/team/f/executions/abc/inputs/f/data.csv"
+    assert resolve_inputs(declared, {"f": str(data)}, store_file=files.store_input) == {"f": uri}
+    assert files.storage.get(uri) == b"a,b\n"  # a copy: the local file may change afterwards
+    # a kestra:/// URI of the execution's storage stays as it is (a Subflow passing a file on)
+    assert resolve_inputs(declared, {"f": uri}, store_file=files.store_input) == {"f": uri}
     with pytest.raises(InvalidInputsError, match=r"inputs\.f .*expected the path of a local file"):
-        resolve_inputs(declared, {"f": str(tmp_path / "missing.csv")}, storage=storage)
+        resolve_inputs(declared, {"f": str(tmp_path / "missing.csv")}, store_file=files.store_input)
+    with pytest.raises(InvalidInputsError, match=r"inputs\.f .*not a file of the internal storage"):
+        resolve_inputs(declared, {"f": uri + ".gone"}, store_file=files.store_input)
     with pytest.raises(InvalidInputsError, match="FILE inputs need the execution's storage"):
         resolve_inputs(declared, {"f": str(data)})
 

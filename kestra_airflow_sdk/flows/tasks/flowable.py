@@ -17,6 +17,7 @@ from ..base import KestraModel
 from ..registry import UNKNOWN_TAG, register, tag_of
 from ..task import Task, check_task_id
 from ..trigger import TriggerDagRun
+from .download import HttpDownload
 from .http import HttpRequest
 from .runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
 from .scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
@@ -37,6 +38,7 @@ __all__ = [
     "Sequential",
     "Subflow",
     "Switch",
+    "WorkingDirectory",
 ]
 
 
@@ -260,6 +262,41 @@ class Dag(FlowableTask):
 
 
 @register(
+    "io.kestra.plugin.core.flow.WorkingDirectory",
+    "io.kestra.core.tasks.flows.WorkingDirectory",
+    "io.kestra.core.tasks.flows.Worker",
+)
+class WorkingDirectory(Sequential):
+    """Run ``tasks`` (runnable tasks only) one after the other in one working directory, so that
+    script tasks share its files; ``namespaceFiles`` and ``inputFiles`` are put there first, and
+    the ``outputFiles`` globs are stored at the end (output ``outputFiles``: name → ``kestra:///``
+    URI). Kestra's ``io.kestra.plugin.core.flow.WorkingDirectory``."""
+
+    namespace_files: dict[str, Any] | None = None
+    input_files: dict[str, Any] | str | None = None
+    output_files: list[str] | None = None
+    cache: dict[str, Any] | None = None
+
+    @field_validator("output_files")
+    @classmethod
+    def _relative(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            if name.startswith(("./", "..", "/")):
+                raise ValueError(f"Invalid outputFile (only relative path is supported) for path {name!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _runnable_children(self) -> WorkingDirectory:
+        flowable = [t.id for t in self.tasks if isinstance(t, (FlowableTask, Subflow))]
+        if flowable:
+            raise ValueError(
+                "Only runnable tasks are allowed as children of a WorkingDirectory task, got "
+                + ", ".join(map(repr, flowable))
+            )
+        return self
+
+
+@register(
     "io.kestra.plugin.core.flow.Subflow",
     "io.kestra.core.tasks.flows.Subflow",
     "io.kestra.core.tasks.flows.Flow",
@@ -312,6 +349,8 @@ AnyTask = SerializeAsAny[
         | Annotated[PythonCommands, Tag("PythonCommands")]
         | Annotated[ShellScript, Tag("ShellScript")]
         | Annotated[ShellCommands, Tag("ShellCommands")]
+        | Annotated[HttpDownload, Tag("HttpDownload")]
+        | Annotated[WorkingDirectory, Tag("WorkingDirectory")]
         | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
         Discriminator(tag_of),
     ]

@@ -15,13 +15,12 @@ from ..options import HttpOptions
 from ..registry import register
 from ..task import Task
 
-__all__ = ["HttpRequest"]
+__all__ = ["AbstractHttp", "HttpRequest"]
 
 
-@register("io.kestra.plugin.core.http.Request", "io.kestra.plugin.fs.http.Request")
-class HttpRequest(Task):
-    """Send an HTTP request to ``uri``; a response code >= 400 fails the task unless
-    ``options.allowFailed`` (or the code is one of ``options.allowedResponseCodes``)."""
+class AbstractHttp(Task):
+    """What Kestra's HTTP tasks (``Request``, ``Download``) share (``AbstractHttp``): the request
+    and its ``options``."""
 
     uri: str
     method: str = "GET"
@@ -34,9 +33,16 @@ class HttpRequest(Task):
     allow_failed: bool | None = None
     #: deprecated in Kestra: use ``options.ssl``
     ssl_options: dict[str, Any] | None = None
-    encrypt_body: bool | None = None
 
     def option(self, name: str, default: Any = None) -> Any:
         """An ``options`` key the SDK does not model (``followRedirects``, ``allowFailed`` ...)."""
         extra = (self.options.model_extra if self.options is not None else None) or {}
         return extra.get(name, default)
+
+
+@register("io.kestra.plugin.core.http.Request", "io.kestra.plugin.fs.http.Request")
+class HttpRequest(AbstractHttp):
+    """Send an HTTP request to ``uri``; a response code >= 400 fails the task unless
+    ``options.allowFailed`` (or the code is one of ``options.allowedResponseCodes``)."""
+
+    encrypt_body: bool | None = None
