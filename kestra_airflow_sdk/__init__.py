@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from .kestra.errors import KestraApiError, KestraConnectionError, KestraError
     from .kestra.server import AsyncKestraServer, KestraServer
     from .migration.generate import flows_for_dags, write_flows
+    from .storage.files import StorageError
     from .transport.errors import ConnectionFailure, StatusFailure
     from .transport.retry import RetryPolicy, RetryPolicyError
 
@@ -130,6 +131,7 @@ __all__ = [
     "Sequential",
     "Sleep",
     "StatusFailure",
+    "StorageError",
     "Subflow",
     "Switch",
     "TaskInstanceState",

@@ -14,7 +14,6 @@ from .catalog import FlowCatalog
 from .tasks.http import http_problems
 from .tasks.scripts import script_problems
 from .tasks.working_directory import working_directory_problems
-from .tasks.working_files import namespace_files_problems
 
 __all__ = ["local_problems"]
 
@@ -65,7 +64,6 @@ def local_problems(
             problems += [f"{where}: {p}" for p in http_problems(task)]
         if isinstance(task, WorkingDirectory):
             problems += [f"{where}: {p}" for p in working_directory_problems(task)]
-            problems += [f"{where}: {p}" for p in namespace_files_problems(task.namespace_files)]
         if not isinstance(task, Subflow):
             continue
         if task.revision is not None:

@@ -20,7 +20,13 @@ from ...flows.core_tasks import WorkingDirectory
 from ...flows.execution import ExecutionState, TaskRun
 from ..files import WORKING_DIRECTORY
 from ..flowable import run_sequence, with_handlers
-from .working_files import copy_namespace_files, find_output_files, store_output_files, write_input_files
+from .working_files import (
+    copy_namespace_files,
+    find_output_files,
+    namespace_files_problems,
+    store_output_files,
+    write_input_files,
+)
 
 if TYPE_CHECKING:
     from ..engine import FlowRunner
@@ -30,9 +36,10 @@ __all__ = ["run_working_directory", "working_directory_problems"]
 
 def working_directory_problems(task: WorkingDirectory) -> list[str]:
     """What of ``task`` the local runner cannot honour as Kestra does (it refuses the flow)."""
+    problems = namespace_files_problems(task.namespace_files)
     if task.cache is not None:
-        return ["cache is not supported locally (every run starts from an empty working directory)"]
-    return []
+        problems.append("cache is not supported locally (every run starts from an empty working directory)")
+    return problems
 
 
 async def run_working_directory(
