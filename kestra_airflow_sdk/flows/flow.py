@@ -400,6 +400,9 @@ class Flow(KestraModel):
             globals: the values of ``{{ globals.x }}``, which a Kestra server takes from its
                 ``kestra.variables.globals`` configuration (none by default: ``globals`` is then an
                 empty map, so ``{{ globals.x }}`` is an undefined-variable error naming it).
+            namespace_files_dir: the folder of the flow namespace's files (``read('path')``,
+                ``namespaceFiles`` of script tasks and ``WorkingDirectory``), or a mapping
+                namespace → folder.
 
         Raises:
             FlowValidationError: the flow breaks a rule, or an input is missing or invalid.

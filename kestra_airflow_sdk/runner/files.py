@@ -121,8 +121,11 @@ class ExecutionFiles:
             raise ValueError(f"expected the path of a local file or a kestra:/// URI, but received {value!r}")
         return self.storage.put(file_uri(f"{self.prefix}/inputs/{input_id}", path.name), path)
 
-    def store_task_file(self, task_id: str, task_run_id: str, name: str, source: Path) -> str:
-        """Store the local file ``source`` as ``name`` among the task run's files; its URI."""
+    def store_task_file(
+        self, task_id: str, task_run_id: str, name: str, source: bytes | os.PathLike[str]
+    ) -> str:
+        """Store ``source`` (bytes, or a local file) as ``name`` among the task run's files; its URI
+        (``kestra:///<namespace>/<flow>/executions/<id>/tasks/<task>/<task run id>/<name>``)."""
         prefix = task_uri(self.namespace, self.flow_id, self.execution_id, task_id, task_run_id)
         return self.storage.put(file_uri(prefix, name), source)
 

@@ -217,7 +217,9 @@ def test_namespace_files_for_read_fileuri_and_scripts(namespace_files: Path) -> 
             """
   - id: show
     type: io.kestra.plugin.core.log.Log
-    message: "{{ read('query.sql') }} {{ fileURI('query.sql') }} {{ read(fileURI('/query.sql')) }} {{ fileExists('nope.sql') }}"
+    message: >-
+      {{ read('query.sql') }} {{ fileURI('query.sql') }} {{ read(fileURI('/query.sql')) }}
+      {{ fileExists('nope.sql') }} {{ fileSize('nsfile:///scripts/main.py') }} {{ read('query.sql', namespace='n') }}
   - id: py
     type: io.kestra.plugin.scripts.python.Commands
     taskRunner:
@@ -234,7 +236,9 @@ def test_namespace_files_for_read_fileuri_and_scripts(namespace_files: Path) -> 
         namespace_files_dir=namespace_files,
     )
     assert execution.state is ExecutionState.SUCCESS, errors(execution)
-    assert log_lines(execution, "show") == ["SELECT 1 kestra:///n/_files/query.sql SELECT 1 false"]
+    assert log_lines(execution, "show") == [
+        "SELECT 1 kestra:///n/_files/query.sql SELECT 1 false 22 SELECT 1"
+    ]
     assert log_lines(execution, "py") == ["main says hi", "main.py", "query.sql"]
 
 

@@ -38,7 +38,8 @@ def _text(value: Any) -> str:
     return "" if value is None else str(scalar_text(reveal(value)))
 
 
-_STORAGE_URI = re.compile(r"kestra://[^\s'\"]*")
+#: a storage URI in a command, as Kestra's ``ScriptService`` finds them
+_STORAGE_URI = re.compile(r"kestra://[-a-zA-Z0-9%._+~#=/]*")
 
 
 def _files(ctx: TaskContext) -> ExecutionFiles:
