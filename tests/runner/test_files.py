@@ -174,7 +174,7 @@ def test_a_subflow_reads_its_parent_executions_files(tmp_path: Path) -> None:
 namespace: other
 inputs:
   - id: file
-    type: STRING
+    type: FILE
 tasks:
   - id: show
     type: io.kestra.plugin.core.log.Log
@@ -194,7 +194,16 @@ tasks:
     execution = run(parent, inputs={"data": str(data)}, flows=[Flow.from_yaml(child)])
     assert execution.state is ExecutionState.SUCCESS, errors(execution)
     (sub,) = execution.subflows.values()
+    assert sub.inputs["file"] == execution.inputs["data"]  # the parent's stored file, passed on
     assert [e.message for e in sub.logs if e.task_id == "show"] == ["from the parent"]
+    # an execution that did not start it may not read that input file
+    other = run(
+        tasks_flow(
+            f"  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: \"{{{{ read('{sub.inputs['file']}') }}}}\"\n"
+        )
+    )
+    assert other.state is ExecutionState.FAILED
+    assert "as it is not an execution file" in (other.task_run("t").error or "")
 
 
 # ------------------------------------------------------------------ namespace files
