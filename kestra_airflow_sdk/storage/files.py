@@ -135,6 +135,8 @@ class InternalStorage:
 
     def put(self, uri: str, content: bytes | os.PathLike[str]) -> str:
         """Store ``content`` (bytes, or the local file at that path) as ``uri``; returns ``uri``."""
+        if isinstance(content, str):  # text or a path? refuse the guess
+            raise StorageError(f"put({uri!r}): content is bytes or a local file's path (a Path), got text")
         target = self.path(uri)
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, (bytes, bytearray)):

@@ -36,6 +36,8 @@ def test_put_get_exists_size_delete(tmp_path: Path) -> None:
     source.write_text("copied")
     other = storage.put(uri.replace("rows.csv", "local.txt"), source)
     assert storage.get(other) == b"copied"
+    with pytest.raises(StorageError, match="content is bytes or a local file's path"):
+        storage.put(uri, "text")  # type: ignore[arg-type]
     assert storage.delete(uri) is True
     assert storage.delete(uri) is False
     with pytest.raises(StorageError, match=r"rows\.csv.*no such file in the internal storage"):
