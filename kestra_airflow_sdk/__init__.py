@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from .kestra.errors import KestraApiError, KestraConnectionError, KestraError
     from .kestra.server import AsyncKestraServer, KestraServer
     from .migration.generate import flows_for_dags, write_flows
+    from .storage.kv import KVStore, KVStoreError
     from .transport.errors import ConnectionFailure, StatusFailure
     from .transport.retry import RetryPolicy, RetryPolicyError
 
@@ -109,6 +110,8 @@ __all__ = [
     "If",
     "InvalidArgumentError",
     "InvalidInputsError",
+    "KVStore",
+    "KVStoreError",
     "KestraAirflowError",
     "KestraApiError",
     "KestraConnectionError",

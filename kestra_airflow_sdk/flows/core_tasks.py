@@ -21,6 +21,7 @@ from .tasks.flowable import (
     Switch,
 )
 from .tasks.http import HttpRequest
+from .tasks.kv import KvDelete, KvGet, KvGetKeys, KvPut, KvSet, KvTask
 from .tasks.runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
 from .tasks.scripts import PythonCommands, PythonScript, ScriptTask, ShellCommands, ShellScript
 
@@ -37,6 +38,12 @@ __all__ = [
     "ForEach",
     "HttpRequest",
     "If",
+    "KvDelete",
+    "KvGet",
+    "KvGetKeys",
+    "KvPut",
+    "KvSet",
+    "KvTask",
     "Log",
     "Loop",
     "LoopOutput",

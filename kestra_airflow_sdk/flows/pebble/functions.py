@@ -3,7 +3,7 @@
 Every call goes through :func:`dispatch`: first the functions the runner gave the renderer for
 this execution (``errorLogs()``, ``tasksWithState(state)`` ...: see
 :data:`RUNNER_FUNCTIONS`), then the built-in ones below. An unknown name is an error naming it;
-functions Kestra has but the local runner cannot provide (``kv``, ``read``, ``fileURI`` ...) are
+functions Kestra has but the local runner cannot provide (``read``, ``fileURI`` ...) are
 refused by name too.
 """
 
@@ -34,10 +34,10 @@ __all__ = [
 ]
 
 #: functions bound to an execution: the runner passes them to ``Renderer(functions=...)``
-RUNNER_FUNCTIONS = frozenset({"errorLogs", "tasksWithState", "currentEachOutput", "loopOutputs"})
-#: Kestra functions that need Kestra's storage, KV store or key: refused by name
+RUNNER_FUNCTIONS = frozenset({"errorLogs", "tasksWithState", "currentEachOutput", "loopOutputs", "kv"})
+#: Kestra functions that need Kestra's storage or key: refused by name
 UNSUPPORTED_FUNCTIONS = frozenset(
-    {"kv", "read", "fileURI", "fileSize", "fileExists", "isFileEmpty", "encrypt", "decrypt", "fromIon", "id"}
+    {"read", "fileURI", "fileSize", "fileExists", "isFileEmpty", "encrypt", "decrypt", "fromIon", "id"}
 )
 
 

@@ -18,6 +18,7 @@ from ..registry import UNKNOWN_TAG, register, tag_of
 from ..task import Task, check_task_id
 from ..trigger import TriggerDagRun
 from .http import HttpRequest
+from .kv import KvDelete, KvGet, KvGetKeys, KvPut, KvSet
 from .runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
 from .scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
 
@@ -312,6 +313,11 @@ AnyTask = SerializeAsAny[
         | Annotated[PythonCommands, Tag("PythonCommands")]
         | Annotated[ShellScript, Tag("ShellScript")]
         | Annotated[ShellCommands, Tag("ShellCommands")]
+        | Annotated[KvSet, Tag("KvSet")]
+        | Annotated[KvPut, Tag("KvPut")]
+        | Annotated[KvGet, Tag("KvGet")]
+        | Annotated[KvGetKeys, Tag("KvGetKeys")]
+        | Annotated[KvDelete, Tag("KvDelete")]
         | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
         Discriminator(tag_of),
     ]
