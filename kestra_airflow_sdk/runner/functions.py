@@ -159,6 +159,10 @@ def flow_value(value: Any, secrets: SecretResolver) -> Any:
     if isinstance(value, SecretStr):
         secrets.register(value)
         return value
+    if isinstance(value, dict):
+        return {k: flow_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [flow_value(v, secrets) for v in value]
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, date):

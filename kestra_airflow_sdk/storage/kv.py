@@ -14,8 +14,9 @@ is another thread or another process; of two concurrent writers of one key the l
 ``overwrite=False`` creates the file with ``os.link``, which fails when the key exists (so of two
 concurrent creators exactly one succeeds).
 
-A value set from a secret (a :class:`pydantic.SecretStr`) is stored in clear, as Kestra stores it,
-marked secret: it reads back as a ``SecretStr`` (the runner then masks it in log lines).
+A value set from a secret (a :class:`pydantic.SecretStr`, or a map or list holding one) is stored in
+clear, as Kestra stores it, marked secret: it reads back as a ``SecretStr`` (in a map or list, every
+text in it; the runner then masks them in log lines).
 This module knows no flow model (the runner binds it to an execution); durations are
 :class:`~datetime.timedelta`, instants aware :class:`~datetime.datetime` (UTC when naive).
 """
@@ -43,7 +44,17 @@ from .root import storage_root
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["KEY_RULE", "KV_TYPES", "KVEntry", "KVStore", "KVStoreError", "kv_namespaces", "kv_type_of"]
+__all__ = [
+    "KEY_RULE",
+    "KV_TYPES",
+    "KVEntry",
+    "KVStore",
+    "KVStoreError",
+    "holds_secret",
+    "kv_namespaces",
+    "kv_type_of",
+    "secret_texts",
+]
 
 #: Kestra's ``KVType``
 KV_TYPES = ("STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON")
@@ -161,6 +172,32 @@ def _decode(kind: str, stored: Any) -> Any:
     if kind == "DURATION":
         return timedelta(seconds=stored)
     return stored
+
+
+def holds_secret(value: Any) -> bool:
+    """True when ``value`` is a SecretStr or a map or list holding one."""
+    if isinstance(value, dict):
+        return any(holds_secret(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(holds_secret(v) for v in value)
+    return isinstance(value, SecretStr)
+
+
+def _revealed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_revealed(v) for v in value]
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def secret_texts(value: Any) -> Any:
+    """``value`` with every text in it a SecretStr (how a value stored as secret reads back)."""
+    if isinstance(value, dict):
+        return {k: secret_texts(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [secret_texts(v) for v in value]
+    return SecretStr(value) if isinstance(value, str) else value
 
 
 def _time(text: Any) -> datetime | None:
@@ -291,8 +328,8 @@ class KVStore:
                 and the key exists.
         """
         path = self._path(key)
-        secret = isinstance(value, SecretStr)
-        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        secret = holds_secret(value)
+        plain = _revealed(value)
         kind = kv_type_of(plain) if kv_type is None else str(kv_type).upper()
         if kind not in KV_TYPES:
             raise KVStoreError(
@@ -364,8 +401,8 @@ class KVStore:
         if kind not in KV_TYPES:
             raise ValueError(f"unknown type {kind!r}")
         value = _decode(kind, document["value"])
-        if document.get("secret") and isinstance(value, str):
-            value = SecretStr(value)
+        if document.get("secret"):
+            value = secret_texts(value)
         created = _time(document["created"])
         updated = _time(document["updated"])
         assert created is not None and updated is not None

@@ -382,12 +382,16 @@ def test_a_secret_value_never_reaches_a_log_line_in_this_run_or_the_next(tmp_pat
     type: io.kestra.plugin.core.kv.Set
     key: password
     value: "{{ inputs.password }}"
+  - id: as_map
+    type: io.kestra.plugin.core.kv.Set
+    key: creds
+    value: "{{ {'user': 'me', 'token': secret('API_TOKEN')} }}"
   - id: get
     type: io.kestra.plugin.core.kv.Get
     key: token
   - id: log
     type: io.kestra.plugin.core.log.Log
-    message: "{{ outputs.get.value }} / {{ kv('token') }} / {{ kv('password') }}"
+    message: "{{ outputs.get.value }} / {{ kv('token') }} / {{ kv('password') }} / {{ kv('creds').token }}"
 """
     header = "inputs:\n  - id: password\n    type: SECRET\n"
     execution = run(
@@ -397,7 +401,7 @@ def test_a_secret_value_never_reaches_a_log_line_in_this_run_or_the_next(tmp_pat
         inputs={"password": "pa55word!"},
     )
     assert execution.state is ExecutionState.SUCCESS, errors(execution)
-    assert [e.message for e in execution.logs] == ["********** / ********** / *********"]
+    assert [e.message for e in execution.logs] == ["********** / ********** / ********* / **********"]
     assert isinstance(execution.outputs["get"]["value"], SecretStr)
     stored = KVStore(NS, tmp_path)
     assert isinstance(stored.get("token"), SecretStr) and isinstance(stored.get("password"), SecretStr)
@@ -408,10 +412,10 @@ def test_a_secret_value_never_reaches_a_log_line_in_this_run_or_the_next(tmp_pat
     key: password
   - id: log
     type: io.kestra.plugin.core.log.Log
-    message: "{{ kv('token') }} {{ outputs.get.value }}"
+    message: "{{ kv('token') }} {{ outputs.get.value }} {{ kv('creds') | toJson }}"
 """
     later = run(flow(reader), storage_dir=tmp_path)
-    assert [e.message for e in later.logs] == ["********** *********"]
+    assert [e.message for e in later.logs] == ['********** ********* {"user":"**","token":"**********"}']
     assert "tok-123456" not in repr(later) and "pa55word!" not in repr(later)
 
 

@@ -275,6 +275,11 @@ def test_a_secret_value_reads_back_secret_and_stays_masked(tmp_path: Path, store
     value = store.get("token")
     assert isinstance(value, SecretStr) and value.get_secret_value() == "s3cr3t-value"
     assert "s3cr3t" not in repr(store.list()) and "s3cr3t" not in repr(store.frame())
+    store.set("creds", {"user": "me", "password": SecretStr("pw-9"), "port": 5432})
+    creds = store.get("creds")
+    assert store.entry("creds").type == "JSON"  # type: ignore[union-attr]
+    assert creds["port"] == 5432 and all(isinstance(creds[k], SecretStr) for k in ("user", "password"))
+    assert creds["password"].get_secret_value() == "pw-9" and "pw-9" not in repr(creds)
 
 
 def test_a_damaged_file_is_an_error_naming_it(store: KVStore) -> None:

@@ -29,7 +29,7 @@ from ...flows.errors import ExpressionError
 from ...flows.expressions import Renderer
 from ...flows.secrets import reveal
 from ...flows.tasks.runnable import scalar_text
-from ...storage.kv import KV_TYPES, KVStore, KVStoreError
+from ...storage.kv import KV_TYPES, KVStore, KVStoreError, holds_secret, secret_texts
 from ..executors import TaskContext, TaskFailedError
 from ..functions import flow_value
 from ..truth import is_truthy
@@ -70,17 +70,7 @@ def render_typed(renderer: Renderer, value: Any, where: str) -> Any:
         return renderer.render(value, where)  # the error as written (or text, where Kestra gives text)
     secret = isinstance(rendered, SecretStr)
     parsed = json.loads(reveal(rendered))
-    return _secret_texts(parsed) if secret else parsed
-
-
-def _secret_texts(value: Any) -> Any:
-    if isinstance(value, str):
-        return SecretStr(value)
-    if isinstance(value, dict):
-        return {k: _secret_texts(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_secret_texts(v) for v in value]
-    return value
+    return secret_texts(parsed) if secret else parsed
 
 
 def _instant(text: str) -> datetime:
@@ -138,8 +128,8 @@ def _typed_value(task: KvSet, ctx: TaskContext, key: str) -> tuple[Any, str | No
         raise TaskFailedError(
             f"key {key!r}: the value {shown} is not {_EXPECTED.get(kind, kind)} (kvType {kind})"
         ) from None
-    if isinstance(value, SecretStr) and isinstance(converted, str):
-        converted = SecretStr(converted)
+    if isinstance(value, SecretStr):  # its texts stay secret (a number or boolean cannot be masked)
+        converted = secret_texts(converted)
     return converted, kind
 
 
@@ -254,9 +244,8 @@ async def run_kv_put(task: KvPut, ctx: TaskContext) -> None:
             raise _missing(key, namespace)
         existing = None if current is None else current.value
         merged = _put_value(reveal(existing), reveal(update))
-        secret = isinstance(update, SecretStr) or isinstance(existing, SecretStr)
-        if secret and isinstance(merged, str):
-            merged = SecretStr(merged)
+        if holds_secret(update) or holds_secret(existing):
+            merged = secret_texts(merged)
         store.set(
             key,
             merged,
