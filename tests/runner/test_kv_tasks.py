@@ -369,6 +369,52 @@ def test_put_merges_into_the_stored_value_and_keeps_its_expiry(tmp_path: Path) -
     assert store.get("fresh") == "replaced"
 
 
+def test_loop_iterations_and_subflows_share_the_runs_store(tmp_path: Path) -> None:
+    child = Flow.from_yaml(
+        """
+id: child
+namespace: company.team.sub
+tasks:
+  - id: set
+    type: io.kestra.plugin.core.kv.Set
+    namespace: company.team
+    key: from_child
+    value: "{{ kv('seen') }}"
+""",
+        kestra="2.0",
+    )
+    tasks = """
+  - id: loop
+    type: io.kestra.plugin.core.flow.Loop
+    values: ["a", "b", "c"]
+    concurrencyLimit: 0
+    tasks:
+      - id: set
+        type: io.kestra.plugin.core.kv.Set
+        key: "item_{{ item.value }}"
+        value: "{{ item.index }}"
+  - id: mark
+    type: io.kestra.plugin.core.kv.Set
+    key: seen
+    value: "{{ kv('item_c') }}"
+  - id: subflow
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: company.team.sub
+    flowId: child
+  - id: keys
+    type: io.kestra.plugin.core.kv.GetKeys
+    prefix: item_
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ kv('from_child') }}"
+"""
+    execution = run(flow(tasks, "2.0"), storage_dir=tmp_path, flows=[child])
+    assert execution.state is ExecutionState.SUCCESS, errors(execution)
+    assert execution.outputs["keys"] == {"keys": ["item_a", "item_b", "item_c"]}
+    # the child (namespace company.team.sub) read 'seen' from its parent namespace company.team
+    assert [e.message for e in execution.logs if e.task_id == "log"] == ["2"]
+
+
 # ------------------------------------------------------------------ secrets
 
 
