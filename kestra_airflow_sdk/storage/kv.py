@@ -12,7 +12,9 @@ Each write goes to a temporary file in the namespace's folder, then replaces the
 (``os.replace``): a reader sees the old value or the new one, never half of one, whether the writer
 is another thread or another process; of two concurrent writers of one key the last one wins.
 ``overwrite=False`` creates the file with ``os.link``, which fails when the key exists (so of two
-concurrent creators exactly one succeeds).
+concurrent creators exactly one succeeds, across processes too). In a process, writes to a store
+and the removal of expired keys take turns (a lock per folder), so removing an expired key never
+takes away a value another thread just wrote.
 
 A value set from a secret (a :class:`pydantic.SecretStr`, or a map or list holding one) is stored in
 clear, as Kestra stores it, marked secret: it reads back as a ``SecretStr`` (in a map or list, every
@@ -30,6 +32,7 @@ import math
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -65,7 +68,10 @@ KEY_RULE = (
     "(Kestra's [a-zA-Z0-9][a-zA-Z0-9._-]*)"
 )
 _SUFFIX = ".json"
-_MISSING: Any = object()
+#: one lock per store folder: in a process, a write (its read of the previous entry included) and the
+#: removal of an expired key happen one at a time, so that removal never takes a fresh value away
+_LOCKS: dict[Path, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
 
 Clock = Callable[[], datetime]
 
@@ -247,11 +253,15 @@ class KVStore:
         as Kestra removes it on read)."""
         path = self._path(key)
         found = self._read(path)
-        if found is not None and found.expires is not None and self._clock() >= found.expires:
+        if found is None or found.expires is None or self._clock() < found.expires:
+            return found
+        with self._lock():
+            found = self._read(path)  # again: another thread may have written the key meanwhile
+            if found is None or found.expires is None or self._clock() < found.expires:
+                return found
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-            return None
-        return found
+        return None
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key`` (a DATETIME as an aware datetime, a DATE as a date, a DURATION as a
@@ -342,6 +352,21 @@ class KVStore:
         now = self._clock()
         if ttl is not None:
             expires = now + ttl
+        with self._lock():
+            return self._set(path, key, kind, plain, secret, now, overwrite, expires, description)
+
+    def _set(
+        self,
+        path: Path,
+        key: str,
+        kind: str,
+        plain: Any,
+        secret: bool,
+        now: datetime,
+        overwrite: bool,
+        expires: datetime | None,
+        description: str | None,
+    ) -> KVEntry:
         previous = self.entry(key)
         if previous is not None and not overwrite:
             raise KVStoreError(
@@ -381,6 +406,10 @@ class KVStore:
         return removed
 
     # ------------------------------------------------------------------ files
+
+    def _lock(self) -> threading.RLock:
+        with _LOCKS_GUARD:
+            return _LOCKS.setdefault(self.folder, threading.RLock())
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{_check_name(key, 'key')}{_SUFFIX}"

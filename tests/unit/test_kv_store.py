@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,15 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 
 
 class Clock:
-    """A clock the test moves."""
+    """A clock the test moves; ``on_read``, when set, runs each time the store reads it."""
 
     def __init__(self, now: datetime = T0) -> None:
         self.now = now
+        self.on_read: Callable[[], object] | None = None
 
     def __call__(self) -> datetime:
+        if self.on_read is not None:
+            self.on_read()
         return self.now
 
 
@@ -108,6 +112,23 @@ def test_a_key_expires_after_its_ttl_on_the_stores_clock(tmp_path: Path) -> None
     assert store.get("short") is None and store.get("short", "gone") == "gone" and "short" not in store
     assert not (store.folder / "short.json").exists(), "an expired key's file is removed when read"
     assert store.get("forever") == "w"
+
+
+def test_removing_an_expired_key_never_takes_away_a_fresh_write(tmp_path: Path) -> None:
+    clock = Clock()
+    reader = KVStore("company.team", tmp_path, clock=clock)
+    writer = KVStore("company.team", tmp_path)
+    reader.set("k", "old", ttl=timedelta(seconds=1))
+    clock.now += timedelta(seconds=2)
+
+    def write_in_between() -> None:
+        # the reader has read the expired value; another writer stores a fresh one before it decides
+        if writer.get("k") is None:
+            writer.set("k", "fresh")
+
+    clock.on_read = write_in_between
+    assert reader.get("k") == "fresh"
+    assert writer.get("k") == "fresh"
 
 
 def test_ttl_must_be_a_non_negative_timedelta(store: KVStore) -> None:
