@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from .kestra.server import AsyncKestraServer, KestraServer
     from .migration.generate import flows_for_dags, write_flows
     from .storage.files import StorageError
+    from .storage.kv import KVStore, KVStoreError
     from .transport.errors import ConnectionFailure, StatusFailure
     from .transport.retry import RetryPolicy, RetryPolicyError
 
@@ -110,6 +111,8 @@ __all__ = [
     "If",
     "InvalidArgumentError",
     "InvalidInputsError",
+    "KVStore",
+    "KVStoreError",
     "KestraAirflowError",
     "KestraApiError",
     "KestraConnectionError",

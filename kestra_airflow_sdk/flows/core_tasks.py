@@ -23,6 +23,7 @@ from .tasks.flowable import (
     WorkingDirectory,
 )
 from .tasks.http import HttpRequest
+from .tasks.kv import KvDelete, KvGet, KvGetKeys, KvPut, KvSet, KvTask
 from .tasks.runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
 from .tasks.scripts import PythonCommands, PythonScript, ScriptTask, ShellCommands, ShellScript
 
@@ -40,6 +41,12 @@ __all__ = [
     "HttpDownload",
     "HttpRequest",
     "If",
+    "KvDelete",
+    "KvGet",
+    "KvGetKeys",
+    "KvPut",
+    "KvSet",
+    "KvTask",
     "Log",
     "Loop",
     "LoopOutput",

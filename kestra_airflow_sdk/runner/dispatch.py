@@ -29,6 +29,7 @@ from .loop import run_loop
 from .tasks.core import run_exit, run_fail, run_output_values, run_return, run_sleep
 from .tasks.download import run_download
 from .tasks.http import run_http_request
+from .tasks.kv import run_kv_delete, run_kv_get, run_kv_get_keys, run_kv_put, run_kv_set
 from .tasks.scripts import run_script_task
 from .tasks.subflow import run_subflow
 from .tasks.working_directory import run_working_directory
@@ -126,5 +127,10 @@ def core_tasks() -> TaskTable:
             core.Dag: Flowable(flowable.run_dag),
             core.HttpDownload: Runnable(run_download),
             core.WorkingDirectory: Flowable(run_working_directory),
+            core.KvSet: Runnable(run_kv_set),
+            core.KvPut: Runnable(run_kv_put),
+            core.KvGet: Runnable(run_kv_get),
+            core.KvGetKeys: Runnable(run_kv_get_keys),
+            core.KvDelete: Runnable(run_kv_delete),
         }
     )

@@ -37,7 +37,7 @@ from .file_functions import file_functions
 from .files import ExecutionFiles, namespace_folders
 from .flow_outputs import render_flow_outputs
 from .flowable import run_block
-from .functions import execution_functions
+from .functions import execution_functions, kv_function
 from .ids import new_id
 from .inputs import resolve_inputs
 from .labels import execution_labels, label_variables
@@ -338,6 +338,7 @@ class FlowRunner:
                 variables["parent"] = parents[0]
                 variables["parents"] = parents
         functions = {**execution_functions(execution, task_run), **file_functions(self.files)}
+        functions["kv"] = kv_function(self.storage_dir, self.flow.namespace, self.secrets)
         return Renderer(
             variables, self.secrets, task.id if task else "", functions=functions, kestra=self.kestra
         )

@@ -1,16 +1,26 @@
 """Pebble functions bound to the running execution: ``errorLogs()``, ``tasksWithState(state)``,
-``currentEachOutput(outputs.<task>)`` and ``loopOutputs(outputs.<loop>.outputs, name)``."""
+``currentEachOutput(outputs.<task>)``, ``loopOutputs(outputs.<loop>.outputs, name)`` and
+``kv(key, namespace, errorOnMissing)`` (:func:`kv_function`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from pydantic import SecretStr
 
 from ..flows.execution import Execution, TaskRun
 from ..flows.expressions import iso
+from ..flows.pebble.state import reveal
 from ..flows.pebble.values import ExpressionProblem
+from ..flows.secrets import SecretResolver
+from ..storage.kv import KVStore, KVStoreError
 
-__all__ = ["execution_functions", "loop_outputs"]
+__all__ = ["execution_functions", "flow_value", "java_duration", "kv_function", "loop_outputs"]
+
+_MISSING: Any = object()
 
 
 def loop_outputs(outputs: Any = None, name: Any = None) -> list[Any]:
@@ -82,3 +92,81 @@ def execution_functions(execution: Execution, task_run: TaskRun | None) -> dict[
         "currentEachOutput": current_each_output,
         "loopOutputs": loop_outputs,
     }
+
+
+def kv_function(storage_dir: Path, flow_namespace: str, secrets: SecretResolver) -> Callable[..., Any]:
+    """Kestra's ``kv(key, namespace=None, errorOnMissing=true)`` on the KV store under ``storage_dir``
+    (kestra-io/kestra, core/.../pebble/functions/KvFunction.java): without ``namespace``, the key is
+    looked up in the flow's namespace, then in each parent namespace (``company.team``, then
+    ``company``); a missing (or expired) key is an error unless ``errorOnMissing=false``, then null
+    (the default has been true since Kestra 0.22, so in 1.3 as in 2.0). A value read back is what
+    :func:`flow_value` gives; one set from a secret marks the
+    render secret and is masked in log lines."""
+
+    def kv(key: Any = _MISSING, namespace: Any = None, errorOnMissing: Any = True) -> Any:
+        if key is _MISSING:
+            raise ExpressionProblem("The 'kv' function expects an argument 'key'.")
+        if not isinstance(key, str):
+            raise ExpressionProblem(f"kv(): the key must be text, got {key!r}")
+        if namespace is not None and not isinstance(namespace, str):
+            raise ExpressionProblem(f"kv(): the namespace must be text, got {namespace!r}")
+        if not isinstance(errorOnMissing, bool):
+            raise ExpressionProblem(f"kv(): errorOnMissing must be true or false, got {errorOnMissing!r}")
+        searched = [namespace] if namespace is not None else _with_parents(flow_namespace)
+        try:
+            for candidate in searched:
+                found = KVStore(candidate, storage_dir).entry(key)
+                if found is not None:
+                    return reveal(flow_value(found.value, secrets))
+        except KVStoreError as exc:
+            raise ExpressionProblem(str(exc)) from None
+        if errorOnMissing:
+            raise ExpressionProblem(f"The key '{key}' does not exist in the namespace '{searched[0]}'.")
+        return None
+
+    return kv
+
+
+def _with_parents(namespace: str) -> list[str]:
+    """``company.team.data`` → ``[company.team.data, company.team, company]``."""
+    parts = namespace.split(".")
+    return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+def java_duration(value: timedelta) -> str:
+    """Java's ``Duration.toString``: ``PT24H5S``, ``PT0.5S``, ``PT0S`` (hours, never days)."""
+    total = value.total_seconds()
+    sign = "-" if total < 0 else ""
+    micros = abs(round(total * 1_000_000))
+    hours, rest = divmod(micros, 3_600_000_000)
+    minutes, rest = divmod(rest, 60_000_000)
+    seconds, fraction = divmod(rest, 1_000_000)
+    text = "PT"
+    if hours:
+        text += f"{sign}{hours}H"
+    if minutes:
+        text += f"{sign}{minutes}M"
+    if seconds or fraction:
+        digits = f".{fraction:06d}".rstrip("0") if fraction else ""
+        text += f"{sign}{seconds}{digits}S"
+    return "PT0S" if text == "PT" else text
+
+
+def flow_value(value: Any, secrets: SecretResolver) -> Any:
+    """A KV value as a flow sees it, as Kestra's outputs hold it: a datetime as ISO-8601 text
+    (``…Z``), a date as ``YYYY-MM-DD``, a timedelta as :func:`java_duration` text; a secret (a
+    SecretStr) is registered with the run's ``secrets``, so that every log line masks it."""
+    if isinstance(value, SecretStr):
+        secrets.register(value)
+        return value
+    if isinstance(value, dict):
+        return {k: flow_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [flow_value(v, secrets) for v in value]
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return java_duration(value)
+    return value

@@ -23,8 +23,8 @@ def _is_expression(text: str) -> bool:
 
 
 def _local_expression_problems(flow: Flow, kestra: str) -> list[str]:
-    """Expressions valid for Kestra ``kestra`` that call a function only Kestra can run (``kv()``,
-    ``read()``...)."""
+    """Expressions valid for Kestra ``kestra`` that call a function only Kestra can run (``read()``,
+    ``fileURI()``...)."""
     document = flow.to_dict()
     everywhere = set(expression_problems(document, kestra=kestra))
     return [p for p in expression_problems(document, local=True, kestra=kestra) if p not in everywhere]

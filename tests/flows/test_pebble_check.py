@@ -29,7 +29,7 @@ def corpus() -> Path | None:
         "{{ (trigger.date ?? execution.startDate) | dateAdd(-1, 'DAYS') | date('yyyy-MM-dd') }}",
         "{% for log in errorLogs() %}{{ log.message }}{% endfor %}",
         "{{ tasksWithState('failed')[0]['taskId'] }}",
-        "{{ kv('KEY') }}",  # a Kestra function: valid for Kestra, refused only when running locally
+        "{{ decrypt('KEY', 'x') }}",  # a Kestra function: valid for Kestra, refused only when running locally
         "{% raw %}{{ not | even | parsed }}{% endraw %}",
     ],
 )
@@ -58,8 +58,8 @@ def test_problems_are_named(text: str, problem: str) -> None:
 
 
 def test_local_mode_names_functions_the_runner_cannot_run() -> None:
-    assert check_template("{{ kv('KEY') }}", local=True) == [
-        "function kv() is not supported by the local runner"
+    assert check_template("{{ decrypt('KEY', 'x') }}", local=True) == [
+        "function decrypt() is not supported by the local runner"
     ]
     assert check_template("{{ myFn() }}", functions={"myFn"}) == []
 

@@ -236,7 +236,7 @@ tasks:
         revision: 3
       - id: stored
         type: io.kestra.plugin.core.log.Log
-        message: "{{ kv('LAST_RUN') }}"
+        message: "{{ decrypt('KEY', 'LAST_RUN') }}"
 pluginDefaults:
   - type: io.kestra.plugin.core.flow.Sequential
     values:
@@ -254,7 +254,7 @@ pluginDefaults:
         "note: cannot run locally as Kestra would: task 'call' (Subflow): revision is not supported "
         "locally (flows have no revisions here)",
         "note: cannot run locally as Kestra would: tasks[0].tasks[1].message (task 'stored'): function "
-        "kv() is not supported by the local runner",
+        "decrypt() is not supported by the local runner",
     ]
     # run refuses the same flow before anything runs, with the same lines
     assert main(["run", str(path)]) == 2

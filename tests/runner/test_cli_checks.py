@@ -294,7 +294,7 @@ tasks:
     type: io.kestra.plugin.acme.widgets.Build
   - id: stored
     type: io.kestra.plugin.core.log.Log
-    message: "{{ kv('LAST_RUN') }}"
+    message: "{{ decrypt('KEY', 'LAST_RUN') }}"
   - id: python
     type: io.kestra.plugin.scripts.node.Script
     script: print(1)
@@ -318,7 +318,7 @@ def test_validate_notes_an_uncatalogued_type_and_what_run_refuses(
     ]
     assert notes[3].startswith("the task types this SDK runs: ") and "core.log.Log, " in notes[3]
     assert notes[4:] == [
-        "cannot run locally as Kestra would: tasks[1].message (task 'stored'): function kv() is not "
+        "cannot run locally as Kestra would: tasks[1].message (task 'stored'): function decrypt() is not "
         "supported by the local runner"
     ]
 
@@ -340,7 +340,7 @@ def test_validate_strict_fails_on_what_run_refuses_naming_each_task(
         "  - task 'python' has type io.kestra.plugin.scripts.node.Script, which this SDK cannot run locally",
     ]
     assert lines[4] == (
-        "  - cannot run locally as Kestra would: tasks[1].message (task 'stored'): function kv() is not "
+        "  - cannot run locally as Kestra would: tasks[1].message (task 'stored'): function decrypt() is not "
         "supported by the local runner"
     )
 

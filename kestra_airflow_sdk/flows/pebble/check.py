@@ -95,7 +95,7 @@ def check_template(
         functions: the execution-bound functions available (default: those the runner supplies,
             :data:`~kestra_airflow_sdk.flows.pebble.functions.RUNNER_FUNCTIONS`, less those the
             Kestra version removed).
-        local: also report Kestra functions the local runner cannot run (``kv()``, ``read()`` ...).
+        local: also report Kestra functions the local runner cannot run (``read()``, ``fileURI()`` ...).
         kestra: the Kestra version whose expressions to check, ``"1.3"`` (default) or ``"2.0"``
             (which also reports the ``json`` filter and function 2.0 removed).
 

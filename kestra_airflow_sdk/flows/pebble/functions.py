@@ -3,7 +3,7 @@
 Every call goes through :func:`dispatch`: first the functions the runner gave the renderer for
 this execution (``errorLogs()``, ``tasksWithState(state)`` ...: see
 :data:`RUNNER_FUNCTIONS`), then the built-in ones below. An unknown name is an error naming it;
-functions Kestra has but the local runner cannot provide (``kv``, ``encrypt`` ...) are
+functions Kestra has but the local runner cannot provide (``encrypt``, ``decrypt`` ...) are
 refused by name too.
 """
 
@@ -35,11 +35,11 @@ __all__ = [
 
 #: functions bound to an execution: the runner passes them to ``Renderer(functions=...)``
 RUNNER_FUNCTIONS = frozenset(
-    {"errorLogs", "tasksWithState", "currentEachOutput", "loopOutputs"}
+    {"errorLogs", "tasksWithState", "currentEachOutput", "loopOutputs", "kv"}
     | {"read", "fileURI", "fileSize", "fileExists", "isFileEmpty"}  # the execution's files
 )
 #: Kestra functions that need Kestra's storage, KV store or key: refused by name
-UNSUPPORTED_FUNCTIONS = frozenset({"kv", "encrypt", "decrypt", "fromIon", "id"})
+UNSUPPORTED_FUNCTIONS = frozenset({"encrypt", "decrypt", "fromIon", "id"})
 
 
 _MISSING: Any = object()

@@ -19,6 +19,7 @@ from ..task import Task, check_task_id
 from ..trigger import TriggerDagRun
 from .download import HttpDownload
 from .http import HttpRequest
+from .kv import KvDelete, KvGet, KvGetKeys, KvPut, KvSet
 from .runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
 from .scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
 
@@ -351,6 +352,11 @@ AnyTask = SerializeAsAny[
         | Annotated[ShellCommands, Tag("ShellCommands")]
         | Annotated[HttpDownload, Tag("HttpDownload")]
         | Annotated[WorkingDirectory, Tag("WorkingDirectory")]
+        | Annotated[KvSet, Tag("KvSet")]
+        | Annotated[KvPut, Tag("KvPut")]
+        | Annotated[KvGet, Tag("KvGet")]
+        | Annotated[KvGetKeys, Tag("KvGetKeys")]
+        | Annotated[KvDelete, Tag("KvDelete")]
         | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
         Discriminator(tag_of),
     ]
