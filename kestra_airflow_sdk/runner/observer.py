@@ -82,6 +82,8 @@ _EVENTS = (
     "task_started",
     "dag_run_polled",
     "log_written",
+    "task_paused",
+    "task_resumed",
     "task_ended",
     "execution_ended",
 )
