@@ -27,7 +27,8 @@ class ExecutionProgress(Observer):
     def __init__(self, display: RunObserver, log_level: str = "INFO") -> None:
         self.display = display
         self.log_level = log_level
-        self._controls: dict[str, WaitControls] = {}
+        #: the controls of the paused task runs shown in a notebook, by task run id
+        self.controls: dict[str, WaitControls] = {}
 
     def log_written(self, execution: Execution, entry: LogEntry) -> None:
         show = getattr(self.display, "log", None)
@@ -53,7 +54,7 @@ class ExecutionProgress(Observer):
             from .waits import WaitControls, show_widget
 
             controls = WaitControls(execution, request)
-            self._controls[task_run.id] = controls
+            self.controls[task_run.id] = controls
             show_widget(controls.box)
             return
         show = getattr(self.display, "log", None)
@@ -63,7 +64,7 @@ class ExecutionProgress(Observer):
             show(resume_hint(request))
 
     def task_resumed(self, execution: Execution, task_run: TaskRun) -> None:
-        controls = self._controls.pop(task_run.id, None)
+        controls = self.controls.pop(task_run.id, None)
         if controls is not None:
             controls.done("resumed")
 
