@@ -17,7 +17,7 @@ import pytest
 from kestra_airflow_sdk.flows import ExecutionState, Flow, FlowValidationError, Observer
 from kestra_airflow_sdk.flows.errors import InvalidInputsError
 from kestra_airflow_sdk.flows.execution import Execution, NotPausedError, TaskRun, WaitRequest
-from kestra_airflow_sdk.runner import FlowRunner
+from kestra_airflow_sdk.runner import FlowRunner, TextReporter
 from tests.runner.core_flows import states, tasks_flow
 from tests.virtual_time import run_virtual_timed
 
@@ -182,6 +182,16 @@ def test_pause_behavior_when_its_duration_passed(
     assert states(execution).get("pause") == pause_state
     assert ("last" in states(execution)) is last_ran
     assert execution.state is execution_state
+
+
+def test_text_reporter_tells_pause_and_resume() -> None:
+    lines: list[str] = []
+    run(
+        PAUSE_ON_RESUME,
+        observers=[TextReporter(lines.append), OnPause(lambda e, t: e.resume({"asked": "a"}))],
+    )
+    assert "[pause] PAUSED: waiting to be resumed" in lines
+    assert lines.index("[pause] resumed") > lines.index("[pause] PAUSED: waiting to be resumed")
 
 
 def test_pause_resumed_early_ignores_its_behavior() -> None:
