@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
@@ -192,9 +192,16 @@ class Waits:
 
     # ------------------------------------------------------------------ on the runner's loop
 
-    async def wait(self, task: Pause | Approval, task_run: TaskRun, limit: float | None) -> _Outcome | None:
+    async def wait(
+        self,
+        task: Pause | Approval,
+        task_run: TaskRun,
+        limit: float | None,
+        meanwhile: Callable[[], Awaitable[Any]] | None = None,
+    ) -> _Outcome | None:
         """PAUSE ``task_run`` (and the execution) until it is resumed, or ``limit`` seconds passed
-        (None: then the time is up)."""
+        (None: then the time is up); ``meanwhile`` runs once it is PAUSED (``onPause``), before the
+        time starts."""
         runner = self._runner
         execution = runner.execution
         assert execution is not None
@@ -205,6 +212,8 @@ class Waits:
         task_run.state = execution.state = ExecutionState.PAUSED
         runner.events.task_paused(execution, task_run)
         try:
+            if meanwhile is not None:
+                await meanwhile()
             if isinstance(task, Approval) and self.approve is not None:
                 self._ask(waiting)
             return await asyncio.wait_for(asyncio.shield(waiting.future), limit)
@@ -303,8 +312,14 @@ async def run_pause(runner: FlowRunner, task: Pause, task_run: TaskRun) -> Execu
         else f"; it ends by itself after {task.pause_duration or task.delay or task.timeout}"
     )
     _log(runner, task, task_run, "INFO", f"Paused: resume it with {how}{ends}")
-    outcome = await runner.waits.wait(task, task_run, limit)
-    state = ExecutionState.SUCCESS
+    on_pause: list[ExecutionState] = []
+
+    async def run_on_pause() -> None:
+        if task.on_pause is not None and not task.on_pause.disabled:
+            on_pause.append(await runner.run_task(task.on_pause, task_run))
+
+    outcome = await runner.waits.wait(task, task_run, limit, run_on_pause)
+    state = worst(ExecutionState.SUCCESS, *on_pause)
     if outcome is not None:
         if task.on_resume is not None:
             task_run.outputs["onResume"] = outcome.inputs
@@ -325,7 +340,7 @@ async def run_pause(runner: FlowRunner, task: Pause, task_run: TaskRun) -> Execu
         runner.request_exit(ExecutionState.CANCELLED)
         return ExecutionState.CANCELLED
     elif behavior == "WARN":
-        state = ExecutionState.WARNING
+        state = worst(state, ExecutionState.WARNING)
     if task.tasks:
         state = worst(state, await run_sequence(runner, task.tasks, task_run))
     return await with_handlers(runner, state, task.errors, task.finally_, task_run)

@@ -252,6 +252,33 @@ def test_pause_delay_and_tasks_of_kestra_1_3() -> None:
     assert states(execution) == {"pause": "SUCCESS", "subtask": "SUCCESS", "last": "SUCCESS"}
 
 
+def test_on_pause_runs_while_paused() -> None:
+    # Pause.onPause (ExecutorService: a task run submitted when the Pause task run is PAUSED)
+    seen: list[str] = []
+
+    class States(Observer):
+        def task_started(self, execution: Execution, task_run: TaskRun) -> None:
+            seen.append(f"{task_run.task_id} starts, execution {execution.state.value}")
+
+    execution, elapsed = run(
+        tasks_flow(
+            """
+  - id: pause
+    type: io.kestra.plugin.core.flow.Pause
+    pauseDuration: PT1M
+    onPause:
+      id: notify
+      type: io.kestra.plugin.core.log.Log
+      message: "waiting for you"
+"""
+        ),
+        observers=[States()],
+    )
+    assert seen == ["pause starts, execution RUNNING", "notify starts, execution PAUSED"]
+    assert states(execution) == {"pause": "SUCCESS", "notify": "SUCCESS"}
+    assert elapsed == 60 and execution.state is ExecutionState.SUCCESS
+
+
 def test_pause_duration_from_an_input() -> None:
     # pause-delay-from-input.yaml: pauseDuration is rendered
     header = "inputs:\n  - id: wait\n    type: DURATION\n    defaults: PT42S\n"

@@ -63,18 +63,20 @@ class Pause(FlowableTask):
     passes (then ``behavior``: RESUME goes on, WARN ends the task WARNING, FAIL fails it, CANCEL
     cancels the execution), or when the task's ``timeout`` passes without a ``pauseDuration`` (the
     task FAILS). With neither it waits until resumed. ``onResume`` declares inputs (as flow inputs)
-    given when resuming, output as ``{{ outputs.<id>.onResume.<input> }}``. ``delay`` (Kestra 1.3,
-    deprecated) is ``pauseDuration``; the deprecated ``tasks`` run after the resume (1.3 only)."""
+    given when resuming, output as ``{{ outputs.<id>.onResume.<input> }}``; ``onPause`` is a task run
+    when the pause starts (e.g. a notification). ``delay`` (Kestra 1.3, deprecated) is
+    ``pauseDuration``; the deprecated ``tasks`` run after the resume (1.3 only)."""
 
     pause_duration: DynamicDuration | None = None
     delay: DynamicDuration | None = None
     behavior: Literal["RESUME", "WARN", "FAIL", "CANCEL"] | str = "RESUME"
     on_resume: list[FlowInput] | None = None
+    on_pause: AnyTask | None = None
     tasks: list[AnyTask] | None = None
 
     def branches(self) -> list[list[Task]]:
-        """The deprecated ``tasks``."""
-        return [list(self.tasks or [])]
+        """``onPause`` and the deprecated ``tasks``."""
+        return [[self.on_pause] if self.on_pause is not None else [], list(self.tasks or [])]
 
 
 class CheckFrequency(KestraModel):
