@@ -67,6 +67,7 @@ class _Outcome:
 
 @dataclass
 class _Waiting:
+    runner: FlowRunner  # the one running the task: a subflow's, or the execution's
     task: Pause | Approval
     task_run: TaskRun
     future: asyncio.Future[_Outcome]
@@ -146,7 +147,7 @@ class Waits:
     def _validate(
         self, waiting: _Waiting, declared: list[FlowInput] | None, given: Mapping[str, Any] | None, what: str
     ) -> dict[str, Any]:
-        runner = self._runner
+        runner = waiting.runner
         flow = runner.flow
         try:
             return resolve_inputs(
@@ -194,6 +195,7 @@ class Waits:
 
     async def wait(
         self,
+        runner: FlowRunner,
         task: Pause | Approval,
         task_run: TaskRun,
         limit: float | None,
@@ -201,16 +203,19 @@ class Waits:
     ) -> _Outcome | None:
         """PAUSE ``task_run`` (and the execution) until it is resumed, or ``limit`` seconds passed
         (None: then the time is up); ``meanwhile`` runs once it is PAUSED (``onPause``), before the
-        time starts."""
-        runner = self._runner
-        execution = runner.execution
-        assert execution is not None
+        time starts. ``runner`` runs the task: the execution's own, or a subflow's, whose
+        ``Waits`` is this one (the root execution resumes what its subflows wait for)."""
+        root = self._runner.execution
+        assert root is not None and runner.execution is not None
+        executions = {id(e): e for e in (root, runner.execution)}.values()
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(task, task_run, loop.create_future(), loop)
+        waiting = _Waiting(runner, task, task_run, loop.create_future(), loop)
         with self._lock:
             self._waiting[task_run.id] = waiting
-        task_run.state = execution.state = ExecutionState.PAUSED
-        runner.events.task_paused(execution, task_run)
+        task_run.state = ExecutionState.PAUSED
+        for execution in executions:
+            execution.state = ExecutionState.PAUSED
+        self._runner.events.task_paused(root, task_run)
         try:
             if meanwhile is not None:
                 await meanwhile()
@@ -222,11 +227,15 @@ class Waits:
         finally:
             with self._lock:
                 del self._waiting[task_run.id]
-                still = bool(self._waiting)
+                others = list(self._waiting.values())
             task_run.state = ExecutionState.RUNNING
-            if not still and execution.state is ExecutionState.PAUSED:
-                execution.state = ExecutionState.RUNNING
-            runner.events.task_resumed(execution, task_run)
+            for execution in executions:
+                still = any(w.runner.execution is execution for w in others) or (
+                    execution is root and bool(others)
+                )
+                if not still and execution.state is ExecutionState.PAUSED:
+                    execution.state = ExecutionState.RUNNING
+            self._runner.events.task_resumed(root, task_run)
 
     def _ask(self, waiting: _Waiting) -> None:
         """Decide an Approval with the run's ``approve`` option (a callable is called now, here)."""
@@ -318,7 +327,7 @@ async def run_pause(runner: FlowRunner, task: Pause, task_run: TaskRun) -> Execu
         if task.on_pause is not None and not task.on_pause.disabled:
             on_pause.append(await runner.run_task(task.on_pause, task_run))
 
-    outcome = await runner.waits.wait(task, task_run, limit, run_on_pause)
+    outcome = await runner.waits.wait(runner, task, task_run, limit, run_on_pause)
     state = worst(ExecutionState.SUCCESS, *on_pause)
     if outcome is not None:
         if task.on_resume is not None:
@@ -464,7 +473,7 @@ async def run_approval(runner: FlowRunner, task: Approval, task_run: TaskRun) ->
             f"Waiting for approval ({labels}): execution.approve() or execution.deny()"
             + (f"; expires at {due}" if due else ""),
         )
-        outcome = await runner.waits.wait(task, task_run, timeout)
+        outcome = await runner.waits.wait(runner, task, task_run, timeout)
         if outcome is None:
             decision = "EXPIRED"
             outputs.update({"decision": decision, "auto": False, "due": due})

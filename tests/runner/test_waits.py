@@ -612,3 +612,46 @@ def test_approve_option_is_checked() -> None:
 
 def test_approval_is_a_kestra_2_task() -> None:
     assert Flow.from_yaml(APPROVAL).kestra == "2.0"
+
+
+def test_a_subflow_waits_under_the_parent_execution() -> None:
+    # the child's Pause pauses the parent too; the parent's execution resumes it, and run(approve=)
+    # decides a child's Approval
+    child = Flow.from_yaml(
+        """
+id: child
+namespace: n
+tasks:
+  - id: hold
+    type: io.kestra.plugin.core.flow.Pause
+    onResume:
+      - id: note
+        type: STRING
+  - id: review
+    type: io.kestra.plugin.core.flow.Approval
+outputs:
+  - id: note
+    type: STRING
+    value: "{{ outputs.hold.onResume.note }}"
+"""
+    )
+    parent_states: list[str] = []
+
+    def act(execution: Execution, task_run: TaskRun) -> None:
+        parent_states.append(f"{task_run.task_id} {execution.state.value}")
+        if task_run.task_id == "hold":
+            execution.resume({"note": "from the parent"})
+
+    execution, _ = run(
+        tasks_flow(
+            "  - id: sub\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: n\n    flowId: child\n"
+        ),
+        flows=[child],
+        observers=[OnPause(act)],
+        approve=True,
+    )
+    assert parent_states == ["hold PAUSED", "review PAUSED"]
+    assert execution.state is ExecutionState.SUCCESS
+    assert execution.outputs["sub"]["outputs"] == {"note": "from the parent"}
+    (sub,) = execution.subflows.values()
+    assert sub.outputs["review"]["decision"] == "APPROVED"

@@ -59,6 +59,7 @@ async def run_subflow(task: Subflow, ctx: TaskContext) -> ExecutionState | None:
         globals=runner.globals,
         storage_dir=runner.storage_dir,
     )
+    child.waits = runner.waits  # the parent execution resumes (and approves) what the child waits for
     started = asyncio.ensure_future(child.run())
     await asyncio.sleep(0)  # the child creates its execution before its first wait
     if child.execution is None:
