@@ -18,7 +18,7 @@ from kestra_airflow_sdk.flows import ExecutionState, Flow, FlowValidationError, 
 from kestra_airflow_sdk.flows.errors import InvalidInputsError
 from kestra_airflow_sdk.flows.execution import Execution, NotPausedError, TaskRun, WaitRequest
 from kestra_airflow_sdk.runner import FlowRunner, TextReporter
-from tests.runner.core_flows import states, tasks_flow
+from tests.runner.core_flows import cancel_when, states, tasks_flow
 from tests.virtual_time import run_virtual_timed
 
 
@@ -655,3 +655,20 @@ outputs:
     assert execution.outputs["sub"]["outputs"] == {"note": "from the parent"}
     (sub,) = execution.subflows.values()
     assert sub.outputs["review"]["decision"] == "APPROVED"
+
+
+def test_cancelling_a_paused_run_kills_it() -> None:
+    # Ctrl-C / a cancelled arun() while a Pause waits: the Pause and the execution end KILLED
+    runner = FlowRunner(
+        Flow.from_yaml(PAUSE_ON_RESUME.replace("    pauseDuration: PT1H\n", "")), progress=False
+    )
+    execution, _ = run_virtual_timed(cancel_when(runner, lambda r: bool(r.execution and r.execution.paused)))
+    assert execution is not None
+    assert states(execution) == {"pause": "KILLED"}
+    assert execution.state is ExecutionState.KILLED and execution.paused == []
+
+
+def test_max_duration_ends_a_pause_that_nobody_resumes() -> None:
+    execution, elapsed = run(PAUSE_ON_RESUME.replace("    pauseDuration: PT1H\n", ""), max_duration=120)
+    assert (execution.state, elapsed) == (ExecutionState.KILLED, 120)
+    assert states(execution) == {"pause": "KILLED"}
