@@ -543,6 +543,28 @@ def test_approval_deny_behavior_fail() -> None:
     assert states(execution)["approval"] == "FAILED" and execution.state is ExecutionState.FAILED
 
 
+@pytest.mark.parametrize(
+    ("behavior", "task_state", "execution_state", "last_ran"),
+    [
+        ("CONTINUE", "SUCCESS", ExecutionState.SUCCESS, True),
+        ("WARN", "WARNING", ExecutionState.WARNING, True),
+        ("FAIL", "FAILED", ExecutionState.FAILED, False),
+        ("SUCCEED", "SUCCESS", ExecutionState.SUCCESS, False),
+        ("CANCEL", "CANCELLED", ExecutionState.CANCELLED, False),
+        ("KILL", "KILLED", ExecutionState.KILLED, False),
+    ],
+)
+def test_approve_behaviors(
+    behavior: str, task_state: str, execution_state: ExecutionState, last_ran: bool
+) -> None:
+    # Approval.applyBehavior / executionLevelOutcome: SUCCEED, CANCEL and KILL end the execution
+    flow = APPROVAL.replace("    onWait:\n", f"    approveBehavior: {behavior}\n    onWait:\n", 1)
+    execution, _ = run(flow, approve=True)
+    assert states(execution)["approval"] == task_state
+    assert ("last" in states(execution)) is last_ran
+    assert execution.state is execution_state
+
+
 def test_approval_expires_at_its_timeout() -> None:
     # approval-expire.yaml: no decision within timeout → EXPIRED, no branch runs, finally runs,
     # expireBehavior CANCEL (default)
