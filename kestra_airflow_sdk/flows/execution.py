@@ -189,7 +189,8 @@ class Execution:
 
     Attributes:
         id: 22-character base62 id, as Kestra's (``{{ execution.id }}``).
-        state: CREATED, RUNNING, then SUCCESS, WARNING, FAILED or KILLED.
+        state: CREATED, RUNNING (PAUSED while a ``Pause`` / ``Approval`` waits), then SUCCESS,
+            WARNING, FAILED, KILLED or CANCELLED (a ``Pause`` / ``Approval`` behavior cancelled it).
         task_runs: every task run, in the order the tasks started.
         logs: every log line of the execution, in the order they were written.
         flow_outputs: the flow's ``outputs`` (``{id: value}``), rendered when the execution ended

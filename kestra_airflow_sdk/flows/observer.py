@@ -50,7 +50,7 @@ class Observer:
         """A PAUSED task run goes on (resumed, decided, or its time is up)."""
 
     def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
-        """A task run reached SUCCESS, WARNING, FAILED or KILLED."""
+        """A task run reached SUCCESS, WARNING, FAILED, KILLED or CANCELLED (or SKIPPED)."""
 
     def execution_ended(self, execution: Execution) -> None:
-        """The execution reached SUCCESS, WARNING, FAILED or KILLED."""
+        """The execution reached SUCCESS, WARNING, FAILED, KILLED or CANCELLED."""
