@@ -41,14 +41,17 @@ if TYPE_CHECKING:
     from .errors import KestraAirflowError
     from .flows.core_tasks import (
         AllowFailure,
+        Approval,
         Exit,
         Fail,
         ForEach,
         If,
         Log,
         Loop,
+        LoopUntil,
         OutputValues,
         Parallel,
+        Pause,
         Return,
         Sequential,
         Sleep,
@@ -64,7 +67,13 @@ if TYPE_CHECKING:
         SecretNotFoundError,
         UnsupportedTaskError,
     )
-    from .flows.execution import Execution, ExecutionFailedError, ExecutionKilled, ExecutionState
+    from .flows.execution import (
+        Execution,
+        ExecutionFailedError,
+        ExecutionKilled,
+        ExecutionState,
+        NotPausedError,
+    )
     from .flows.flow import Flow, FlowInput
     from .flows.schedule import Schedule
     from .flows.trigger import TriggerDagRun
@@ -86,6 +95,7 @@ __all__ = [
     "AirflowPasswordAuth",
     "AllowFailure",
     "ApiError",
+    "Approval",
     "AsyncAirflowClient",
     "AsyncKestraServer",
     "AuthenticationError",
@@ -120,9 +130,12 @@ __all__ = [
     "KestraServer",
     "Log",
     "Loop",
+    "LoopUntil",
     "NotFoundError",
+    "NotPausedError",
     "OutputValues",
     "Parallel",
+    "Pause",
     "PermissionDeniedError",
     "RetryPolicy",
     "RetryPolicyError",

@@ -15,14 +15,17 @@ from ..exports import lazy_exports
 if TYPE_CHECKING:
     from .core_tasks import (
         AllowFailure,
+        Approval,
         Exit,
         Fail,
         ForEach,
         If,
         Log,
         Loop,
+        LoopUntil,
         OutputValues,
         Parallel,
+        Pause,
         Return,
         Sequential,
         Sleep,
@@ -40,7 +43,16 @@ if TYPE_CHECKING:
         SecretNotFoundError,
         UnsupportedTaskError,
     )
-    from .execution import Execution, ExecutionFailedError, ExecutionKilled, ExecutionState, LogEntry, TaskRun
+    from .execution import (
+        Execution,
+        ExecutionFailedError,
+        ExecutionKilled,
+        ExecutionState,
+        LogEntry,
+        NotPausedError,
+        TaskRun,
+        WaitRequest,
+    )
     from .flow import Flow, FlowInput, FlowOutput, Label
     from .observer import Observer
     from .options import BasicAuthOption, BearerAuthOption, HttpOptions, HttpTimeout
@@ -52,6 +64,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AllowFailure",
+    "Approval",
     "BasicAuthOption",
     "BearerAuthOption",
     "Execution",
@@ -76,9 +89,12 @@ __all__ = [
     "Log",
     "LogEntry",
     "Loop",
+    "LoopUntil",
+    "NotPausedError",
     "Observer",
     "OutputValues",
     "Parallel",
+    "Pause",
     "PluginDefault",
     "Return",
     "Schedule",
@@ -94,6 +110,7 @@ __all__ = [
     "UnknownTask",
     "UnknownTrigger",
     "UnsupportedTaskError",
+    "WaitRequest",
     "format_duration",
     "parse_duration",
     "supported_types",

@@ -60,6 +60,10 @@ class RunOptions(TypedDict, total=False):
     #: the folder of the flow namespace's files (``read('path')``, ``namespaceFiles`` of script tasks
     #: and ``WorkingDirectory``), or a mapping namespace → folder
     namespace_files_dir: str | Path | Mapping[str, str | Path]
+    #: how ``Approval`` tasks (Kestra 2.0) are decided without a reviewer: True / False (approve / deny
+    #: each), or a callable given the :class:`~kestra_airflow_sdk.flows.execution.WaitRequest`,
+    #: returning True, False, None (wait for a reviewer) or ``{"decision", "inputs", "comment"}``
+    approve: Any
 
 
 _FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")

@@ -33,6 +33,7 @@ from .tasks.kv import run_kv_delete, run_kv_get, run_kv_get_keys, run_kv_put, ru
 from .tasks.scripts import run_script_task
 from .tasks.subflow import run_subflow
 from .tasks.working_directory import run_working_directory
+from .waits import run_approval, run_loop_until, run_pause
 
 if TYPE_CHECKING:
     from .engine import FlowRunner
@@ -132,5 +133,8 @@ def core_tasks() -> TaskTable:
             core.KvGet: Runnable(run_kv_get),
             core.KvGetKeys: Runnable(run_kv_get_keys),
             core.KvDelete: Runnable(run_kv_delete),
+            core.Pause: Flowable(run_pause),
+            core.LoopUntil: Flowable(run_loop_until),
+            core.Approval: Flowable(run_approval),
         }
     )

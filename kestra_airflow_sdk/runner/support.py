@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..flows.core_tasks import Exit, FlowableTask, Loop, ScriptTask, Subflow, WorkingDirectory
+from ..flows.core_tasks import (
+    Approval,
+    Exit,
+    FlowableTask,
+    Loop,
+    Pause,
+    ScriptTask,
+    Subflow,
+    WorkingDirectory,
+)
 from ..flows.flow import Flow
 from ..flows.tasks.http import AbstractHttp
 from ..flows.validation import expression_problems, recursion_problems
@@ -52,7 +61,7 @@ def local_problems(
         where = f"task {task.id!r} ({task.type.rsplit('.', 1)[-1]})"
         if isinstance(task, FlowableTask):
             for prop, value in (("retry", task.retry), ("timeout", task.timeout)):
-                if value is not None:
+                if value is not None and not (prop == "timeout" and isinstance(task, (Pause, Approval))):
                     problems.append(f"{where}: {prop} on a flowable task is not supported locally")
         if isinstance(task, Exit) and task.state in ("CANCELLED", "CANCELED"):  # CANCELED: 1.3's alias
             problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")

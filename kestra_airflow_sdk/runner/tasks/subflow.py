@@ -61,6 +61,7 @@ async def run_subflow(task: Subflow, ctx: TaskContext) -> ExecutionState | None:
         namespace_files_dir=runner.namespace_files,
     )
     child.parent_files = runner.files  # the child may read its parent execution's files
+    child.waits = runner.waits  # the parent execution resumes (and approves) what the child waits for
     started = asyncio.ensure_future(child.run())
     await asyncio.sleep(0)  # the child creates its execution before its first wait
     if child.execution is None:
