@@ -17,9 +17,13 @@ migration guide ``migration-guide/v2.0.0/foreach-loop`` (kestra-io/docs)):
 * The loop task's outputs: ``iterationCount``, ``runningIterations``, ``terminatedIterations`` (count
   by state) and, once an iteration declared some, ``outputs``: one ``{item: {value, iteration, key},
   outputs}`` entry per iteration that produced outputs, in the order the iterations ended.
-* ``transmitFailed`` (default true): the first iteration ending FAILED or KILLED is logged (ERROR) in
-  the loop's task run and fails the loop; no new iteration starts. Without it every iteration runs and
-  the loop ends SUCCESS.
+* The loop's own state (``LoopExecutionEventMessageHandler.terminateLoop``): once every iteration
+  ended, SUCCESS, whatever the iterations ended in (an iteration ending WARNING does not make the loop
+  WARNING, where a 1.3 ``ForEach`` ends WARNING: its state is computed from its task runs).
+  ``transmitFailed`` (default true): the first iteration ending FAILED or KILLED is logged (ERROR) in
+  the loop's task run and ends the loop at once, no new iteration starts; FAILED for a FAILED
+  iteration (``allowFailure`` / ``allowWarning`` apply), SUCCESS for a KILLED one (``terminateLoop``
+  maps every state but FAILED to SUCCESS). Without it every iteration runs and the loop ends SUCCESS.
 
 Locally, the parent keeps of a finished iteration only what Kestra's outputs need (its declared
 outputs and its state count): the sub-execution, its task runs and its logs are dropped when it ends
@@ -234,7 +238,7 @@ async def run_loop(runner: FlowRunner, task: Loop, task_run: TaskRun) -> Executi
             collected.append({"item": entry, "outputs": produced})
             outputs["outputs"] = collected
         if task.transmit_failed and state.is_failed:
-            failed = ExecutionState.FAILED
+            failed = ExecutionState.FAILED if state is ExecutionState.FAILED else ExecutionState.SUCCESS
             runner._context(task, task_run).log(
                 "ERROR",
                 f"Loop iteration {index} (value {value!r}) ended in {state.value} in sub-execution "

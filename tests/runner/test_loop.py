@@ -626,6 +626,49 @@ def test_exit_in_an_iteration_ends_that_iteration_only() -> None:
     assert [e.message for e in execution.logs] == ["after"]
 
 
+ENDING = """
+  - id: loop
+    type: io.kestra.plugin.core.flow.Loop
+    values: [a, b, c]
+    concurrencyLimit: 1
+    allowFailure: {allow}
+    tasks:
+      - id: stop
+        type: io.kestra.plugin.core.execution.Exit
+        state: "{{{{ item.value == 'b' ? '{state}' : 'SUCCESS' }}}}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("state", "allow", "loop_state", "terminated"),
+    [
+        # every iteration ended: SUCCESS, even with WARNING iterations (not transmitted)
+        ("WARNING", "false", "SUCCESS", {"SUCCESS": 2, "WARNING": 1}),
+        # a KILLED iteration is transmitted (logged, no new iteration) but terminateLoop maps it to SUCCESS
+        ("KILLED", "false", "SUCCESS", {"SUCCESS": 1, "KILLED": 1}),
+        # a FAILED one: FAILED, or WARNING with allowFailure (terminateLoop's stateFailure)
+        ("FAILED", "false", "FAILED", {"SUCCESS": 1, "FAILED": 1}),
+        ("FAILED", "true", "WARNING", {"SUCCESS": 1, "FAILED": 1}),
+    ],
+)
+def test_the_loop_state_follows_kestra_terminate_loop(
+    state: str, allow: str, loop_state: str, terminated: dict[str, int]
+) -> None:
+    # kestra-io/kestra executor/.../LoopExecutionEventMessageHandler.java: handleTerminated ends the
+    # loop with terminateLoop(SUCCESS) once every iteration terminated, and with the iteration's state
+    # when transmitFailed and the iteration isTerminatedInError; terminateLoop gives FAILED ->
+    # stateFailure(task) (allowFailure -> WARNING), any other state -> SUCCESS
+    execution = run(tasks_flow(ENDING.format(state=state, allow=allow)))
+    loop = execution.task_run("loop")
+    assert loop.state.value == loop_state
+    assert loop.outputs["terminatedIterations"] == terminated
+    errors = [e.message for e in execution.logs if e.level == "ERROR" and e.task_id == "loop"]
+    if state == "WARNING":
+        assert errors == []
+    else:
+        assert len(errors) == 1 and f"Loop iteration 1 (value 'b') ended in {state}" in errors[0]
+
+
 LOOP_YAML = """id: f
 namespace: n
 tasks:
