@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..flows.core_tasks import Exit, FlowableTask, HttpRequest, Loop, ScriptTask, Subflow
+from ..flows.core_tasks import Exit, FlowableTask, HttpRequest, ScriptTask, Subflow
 from ..flows.flow import Flow
 from ..flows.validation import expression_problems, recursion_problems
 from .catalog import FlowCatalog
@@ -54,8 +54,6 @@ def local_problems(
                     problems.append(f"{where}: {prop} on a flowable task is not supported locally")
         if isinstance(task, Exit) and task.state in ("CANCELLED", "CANCELED"):  # CANCELED: 1.3's alias
             problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")
-        if isinstance(task, Loop) and task.fetch_type == "STORE":
-            problems.append(f"{where}: fetchType STORE needs Kestra's internal storage (use FETCH locally)")
         if isinstance(task, ScriptTask):
             problems += [f"{where}: {p}" for p in script_problems(task)]
         if isinstance(task, HttpRequest):
