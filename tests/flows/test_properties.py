@@ -74,7 +74,7 @@ def test_kestra_flow_properties_load_and_come_back_as_written(block: str) -> Non
 def test_listeners_are_kestra_1_3_only() -> None:
     text = f"id: f\nnamespace: n\nlisteners:\n  - tasks:\n      - id: l\n        type: io.kestra.plugin.core.log.Log\n        message: x\n{BODY}"
     assert Flow.from_yaml(text).kestra == "1.3"
-    with pytest.raises(FlowValidationError, match="listeners was removed in Kestra 2.0"):
+    with pytest.raises(FlowValidationError, match=r"listeners was removed in Kestra 2\.0"):
         Flow.from_yaml(text, kestra="2.0")
 
 
