@@ -7,7 +7,7 @@ Kestra reads a flow with ``FAIL_ON_UNKNOWN_PROPERTIES`` (its YAML parser fails o
 ``extend`` is the metadata block of Kestra's blueprints (kept as written, not part of a run).
 
 What the local runner does with each is :data:`FLOW_PROPERTY_USE` (checked by the property audit,
-``tests/flows/test_property_audit.py``).
+``tests/runner/test_property_audit.py``).
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ FLOW_PROPERTY_USE: dict[str, str] = {
     "triggers": "not local: fired by a Kestra server's scheduler; the local runner runs the flow once",
     "pluginDefaults": "applied: merged into the tasks they apply to (flows.plugin_defaults)",
     "taskDefaults": "applied: Kestra 1.3's older pluginDefaults (flows.plugin_defaults)",
-    "disabled": "refused: Kestra does not run a disabled flow (runner.support)",
+    "disabled": "refused: Kestra does not run a disabled flow (runner.engine.FlowRunner.check)",
     "checks": "applied: evaluated before the execution starts (runner.checks)",
-    "revision": "applied: {{ flow.revision }} (runner.engine)",
-    "tenantId": "applied: {{ flow.tenantId }} (runner.engine)",
+    "revision": "applied: {{ flow.revision }} (runner.engine.FlowRunner._flow_variable)",
+    "tenantId": "applied: {{ flow.tenantId }} (runner.engine.FlowRunner._flow_variable)",
     "updated": "not local: server metadata (when the revision was saved), not read at run time",
     "deleted": "refused when true: Kestra does not run a deleted flow (runner.support)",
     "concurrency": (
