@@ -268,3 +268,95 @@ def test_nested_foreach_with_a_broken_condition_fails() -> None:
     execution = _run(tasks)
     assert execution.state is ExecutionState.FAILED
     assert len(execution.task_runs) == 5
+
+
+# ------------------------------------------------------------------ flow outputs
+
+
+def test_flow_output_of_a_map_as_string() -> None:
+    # FlowOutputTest#shouldGetSuccessExecutionForFlowWithOutputs (flow-with-outputs.yml): a STRING
+    # output of a task's outputs map is its JSON text; SUCCESS
+    text = (
+        tasks_flow('  - id: r\n    type: io.kestra.plugin.core.debug.Return\n    format: "{{ flow.id }}"\n')
+        + 'outputs:\n  - id: key\n    type: STRING\n    value: "{{ outputs.r }}"\n'
+    )
+    execution = run(Flow.from_yaml(text))
+    assert execution.state is ExecutionState.SUCCESS
+    assert execution.flow_outputs == {"key": '{"value":"f"}'}
+
+
+def test_flow_output_of_type_array_from_a_list() -> None:
+    # FlowOutputTest#shouldGetSuccessExecutionForFlowWithArrayOutputs (flow-with-array-outputs.yml):
+    # an ARRAY output written as a YAML list of expressions has both values; SUCCESS
+    text = tasks_flow(
+        "  - id: r\n    type: io.kestra.plugin.core.output.OutputValues\n    values:\n"
+        "      one: first\n      two: second\n"
+    ) + (
+        "outputs:\n  - id: myout\n    type: ARRAY\n    value:\n"
+        '      - "{{ outputs.r.values.one }}"\n      - "{{ outputs.r.values.two }}"\n'
+    )
+    execution = run(Flow.from_yaml(text))
+    assert execution.state is ExecutionState.SUCCESS
+    assert execution.flow_outputs == {"myout": ["first", "second"]}
+
+
+def test_a_flow_output_that_cannot_render_fails_the_execution() -> None:
+    # FlowOutputTest#shouldGetFailExecutionForFlowWithInvalidOutputs (flow-with-outputs-failed.yml):
+    # no outputs, FAILED
+    text = (
+        tasks_flow('  - id: r\n    type: io.kestra.plugin.core.debug.Return\n    format: "{{ flow.id }}"\n')
+        + 'outputs:\n  - id: key\n    type: STRING\n    value: "{{ invalid }}"\n'
+    )
+    execution = run(Flow.from_yaml(text))
+    assert execution.state is ExecutionState.FAILED
+    assert not execution.flow_outputs
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_a_disabled_error_task_does_not_run() -> None:
+    # DisabledTest#error (disable-error.yaml): the failing task and the two enabled error tasks: 3
+    # task runs
+    text = tasks_flow("  - id: failed\n    type: io.kestra.plugin.core.execution.Fail\n") + (
+        "errors:\n"
+        "  - id: t2\n    type: io.kestra.plugin.core.log.Log\n    message: two\n"
+        "  - id: t3\n    type: io.kestra.plugin.core.log.Log\n    message: three\n    disabled: true\n"
+        "  - id: t4\n    type: io.kestra.plugin.core.log.Log\n    message: four\n"
+    )
+    execution = run(Flow.from_yaml(text))
+    assert [r.task_id for r in execution.task_runs] == ["failed", "t2", "t4"]
+    assert execution.state is ExecutionState.FAILED
+
+
+def test_local_errors_of_a_sequential() -> None:
+    # SequentialTest#sequentialWithLocalErrors (sequential-with-local-errors.yaml): the inner
+    # Sequential's first task fails, the rest of it never runs, its two errors tasks run: 6 task
+    # runs, FAILED
+    tasks = """
+  - id: parent
+    type: io.kestra.plugin.core.flow.Sequential
+    tasks:
+      - id: t1
+        type: io.kestra.plugin.core.debug.Return
+        format: one
+      - id: inner
+        type: io.kestra.plugin.core.flow.Sequential
+        tasks:
+          - id: boom
+            type: io.kestra.plugin.core.execution.Fail
+          - id: skipped
+            type: io.kestra.plugin.core.debug.Return
+            format: never
+        errors:
+          - id: e1
+            type: io.kestra.plugin.core.debug.Return
+            format: e1
+          - id: e2
+            type: io.kestra.plugin.core.debug.Return
+            format: e2
+"""
+    execution = _run(tasks)
+    assert len(execution.task_runs) == 6
+    assert "skipped" not in states(execution)
+    assert execution.state is ExecutionState.FAILED
