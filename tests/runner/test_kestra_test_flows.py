@@ -360,3 +360,80 @@ def test_local_errors_of_a_sequential() -> None:
     assert len(execution.task_runs) == 6
     assert "skipped" not in states(execution)
     assert execution.state is ExecutionState.FAILED
+
+
+# ------------------------------------------------------------------ Subflow (wait, transmitFailed, outputs)
+
+CHILD_SWITCH = """id: child
+namespace: n
+inputs:
+  - id: string
+    type: STRING
+tasks:
+  - id: sw
+    type: io.kestra.plugin.core.flow.Switch
+    value: "{{ inputs.string }}"
+    cases:
+      FIRST:
+        - id: t1
+          type: io.kestra.plugin.core.debug.Return
+          format: first
+      THIRD:
+        - id: t3
+          type: io.kestra.plugin.core.flow.Sequential
+          tasks:
+            - id: failed
+              type: io.kestra.plugin.core.execution.Fail
+          errors:
+            - id: error-t1
+              type: io.kestra.plugin.core.debug.Return
+              format: "Error Trigger ! {{ task.id }}"
+    defaults:
+      - id: default
+        type: io.kestra.plugin.core.debug.Return
+        format: "default > amazing"
+"""
+
+PARENT_13 = """id: parent
+namespace: n
+inputs:
+  - id: string
+    type: STRING
+tasks:
+  - id: launch
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: n
+    flowId: child
+    inputs:
+      string: "{{ inputs.string }}"
+    wait: true
+    transmitFailed: true
+    outputs:
+      extracted: "{{ outputs.default.value ?? outputs['error-t1'].value }}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "parent_state", "child_state", "child_runs", "extracted"),
+    [
+        ("OK", "SUCCESS", "SUCCESS", 2, "default > amazing"),
+        ("THIRD", "FAILED", "FAILED", 4, "Error Trigger ! error-t1"),
+        # the child succeeds, the parent's outputs cannot render (neither task ran): FAILED
+        ("FIRST", "FAILED", "SUCCESS", 2, None),
+    ],
+)
+def test_subflow_wait_transmit_failed_and_outputs(
+    given: str, parent_state: str, child_state: str, child_runs: int, extracted: str | None
+) -> None:
+    # FlowCaseTest#waitSuccess / #waitFailed / #invalidOutputs (task-flow.yaml calling switch.yaml,
+    # Kestra 1.3 Subflow.outputs): the parent has 1 task run in the parent's state; its outputs name
+    # the child execution, its state, and the extracted output; the child ran its task runs
+    execution = run(Flow.from_yaml(PARENT_13), flows=[Flow.from_yaml(CHILD_SWITCH)], inputs={"string": given})
+    assert [r.task_id for r in execution.task_runs] == ["launch"]
+    assert execution.state.value == parent_state
+    out = execution.outputs["launch"]
+    child = execution.subflows[out["executionId"]]
+    assert child.state.value == child_state and len(child.task_runs) == child_runs
+    if extracted is not None:
+        assert extracted in out["outputs"]["extracted"]
+        assert out["state"] == child_state
