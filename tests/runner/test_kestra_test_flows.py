@@ -1,7 +1,8 @@
 """Kestra's own test flows, as the project's own minimal flows: each case reproduces one flow of
 kestra-io/kestra ``core/src/test/resources/flows/valids`` (not copied: rewritten small, with the
 SDK's task set) and asserts what the Java test that runs it asserts (cited above each case; the
-sources read at kestra-io/kestra@58c1ca2d05, the Java test's assertion is the expected result)."""
+sources read at kestra-io/kestra@58c1ca2d05, FinallyTest and the finally-flow-* flows at a later
+revision of kestra-io/kestra; the Java test's assertion is the expected result)."""
 
 from __future__ import annotations
 
@@ -437,3 +438,73 @@ def test_subflow_wait_transmit_failed_and_outputs(
     if extracted is not None:
         assert extracted in out["outputs"]["extracted"]
         assert out["state"] == child_state
+
+
+# ------------------------------------------------------------------ flow errors and finally
+
+FINALLY_FLOW = """id: f
+namespace: n
+inputs:
+  - id: failed
+    type: BOOL
+    defaults: false
+tasks:
+  - id: if
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{ inputs.failed == false }}"
+    then:
+      - id: ok
+        type: io.kestra.plugin.core.debug.Return
+        format: "{{ task.id }}"
+    else:
+      - id: ko
+        type: io.kestra.plugin.core.execution.Fail
+errors:
+  - id: e1
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ task.id }}"
+  - id: e2
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ task.id }}"
+finally:
+  - id: a1
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ task.id }}"
+  - id: a2
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ task.id }}"
+"""
+
+
+def test_flow_finally_without_errors() -> None:
+    # FinallyTest#flowErrorBlockWithoutErrors (finally-flow-error.yaml, failed=false): 4 task runs
+    # (if, ok, a1, a2), no errors task, SUCCESS
+    execution = run(Flow.from_yaml(FINALLY_FLOW), inputs={"failed": False})
+    assert states(execution) == {"if": "SUCCESS", "ok": "SUCCESS", "a1": "SUCCESS", "a2": "SUCCESS"}
+    assert execution.state is ExecutionState.SUCCESS
+
+
+def test_flow_finally_with_errors() -> None:
+    # FinallyTest#flowErrorBlockWithErrors (failed=true): 6 task runs, ko FAILED, e1, e2, a1, a2
+    # SUCCESS, the execution FAILED
+    execution = run(Flow.from_yaml(FINALLY_FLOW), inputs={"failed": True})
+    found = states(execution)
+    assert len(execution.task_runs) == 6
+    assert found["ko"] == "FAILED"
+    assert all(found[t] == "SUCCESS" for t in ("e1", "e2", "a1", "a2"))
+    assert execution.state is ExecutionState.FAILED
+
+
+def test_flow_finally_after_the_first_task_failed() -> None:
+    # FinallyTest#flowErrorFirst (finally-flow-error-first.yaml): the first task fails, the next one
+    # never runs, finally runs: 2 task runs, FAILED
+    text = (
+        tasks_flow(
+            "  - id: ko\n    type: io.kestra.plugin.core.execution.Fail\n"
+            "  - id: ok\n    type: io.kestra.plugin.core.debug.Return\n    format: ok\n"
+        )
+        + "finally:\n  - id: a1\n    type: io.kestra.plugin.core.debug.Return\n    format: a1\n"
+    )
+    execution = run(Flow.from_yaml(text))
+    assert states(execution) == {"ko": "FAILED", "a1": "SUCCESS"}
+    assert execution.state is ExecutionState.FAILED
