@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-import kestra_airflow_sdk.flows.core_tasks  # noqa: F401  (registers the task classes)
 from kestra_airflow_sdk.flows import Flow, FlowValidationError, UnsupportedTaskError
 from kestra_airflow_sdk.flows.properties import FLOW_PROPERTIES, FLOW_PROPERTY_USE
 from kestra_airflow_sdk.flows.registry import supported_types, task_class
