@@ -287,6 +287,8 @@ def constructs(document: Mapping[str, Any]) -> list[Construct]:
                     guide_page("plugin-defaults-removed"),
                 )
             )
+    if "listeners" in document:  # deprecated since 0.x, gone from 2.0's Flow
+        found.append(Construct("1.3", "listeners", "listeners", "afterExecution tasks or a Flow trigger"))
     if "policyRefs" in document:
         found.append(Construct("2.0", "policyRefs", "policyRefs"))
     found += _input_constructs(document)

@@ -25,6 +25,7 @@ from .errors import FlowValidationError
 from .hooks import FlowServer, PreparedRun, flow_runtime
 from .inputs import FlowInput, inputs_problems
 from .plugin_defaults import PluginDefault, apply_defaults, forget_defaults
+from .properties import unknown_flow_properties
 from .schedule import AnyTrigger
 from .task import Task
 from .validation import expression_problems, flow_error, recursion_problems
@@ -177,6 +178,14 @@ class Flow(KestraModel):
             if key not in ("pluginDefaults", "taskDefaults")
         }
         return Flow.model_validate(applied)
+
+    @model_validator(mode="after")
+    def _known_properties(self) -> Flow:
+        """Kestra's parser fails on a property its ``Flow`` does not have: so does this one."""
+        problems = unknown_flow_properties(self.model_extra or {})
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @field_validator("id")
     @classmethod

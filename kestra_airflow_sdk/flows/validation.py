@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import FlowValidationError
+from .properties import closest
 from .registry import class_of_tag, is_tag
 
 __all__ = ["describe_errors", "expression_problems", "flow_error", "recursion_problems", "secret_names"]
@@ -50,7 +51,8 @@ def _known_properties(loc: tuple[Any, ...]) -> str:
         return ""
     fields = getattr(classes[-1], "model_fields", {})
     names = sorted(f.alias or n for n, f in fields.items())
-    return f"; {classes[-1].__name__} properties are: {', '.join(names)}"
+    guess = closest(str(loc[-1]), names) if loc else ""
+    return f"{guess}; {classes[-1].__name__} properties are: {', '.join(names)}"
 
 
 def describe_errors(error: ValidationError, data: Any = None, locate: Locator | None = None) -> list[str]:

@@ -19,6 +19,7 @@ from .dialect import detect_kestra
 from .errors import FlowYamlError
 from .limits import LimitedLoader, YamlLimitError
 from .options import KEEP_LEGACY
+from .properties import FLOW_PROPERTIES, unknown_flow_properties
 from .validation import describe_errors, flow_error
 
 __all__ = ["dump_document", "keep_timestamps", "load_document", "load_flow"]
@@ -105,6 +106,14 @@ def load_flow(model: type[M], source: str | Path, *, upgrade: bool = False, kest
     data, node = load_document(text, name)
     version = detect_kestra(data, kestra, name)
     context = {} if upgrade else {KEEP_LEGACY: True}
+    if model.__name__ == "Flow":  # Kestra's parser fails on a property its Flow does not have
+        locate = _locator(node)
+        unknown = unknown_flow_properties(str(k) for k in data)
+        keys = [str(k) for k in data if str(k) not in FLOW_PROPERTIES]
+        if unknown:
+            raise flow_error(
+                [f"{k} ({locate((k,))}): {line}" for k, line in zip(keys, unknown, strict=True)], name
+            )
     try:
         flow = model.model_validate(data, context=context)
     except ValidationError as exc:

@@ -9,6 +9,13 @@ and compares:
   different tasks may interleave differently;
 * the outputs of each task run.
 
+**Properties quoted as written.** Kestra's rendering errors quote a template as written
+(``Undefined variable in {{ parent.taskrun.value == ... }}``), and the upgrade rewrites templates
+(``parent.taskrun.value`` -> ``item.value``). Where a task's property differs between the two flows
+(same task id, same property path) as ``kestra-airflow upgrade`` rewrites it, that task's 1.3 log
+lines are compared with the 1.3 text replaced by the 2.0 text; any other difference still counts. The SDK's own hint after
+an undefined variable, ``(known here: ...)`` (not Kestra's text; 2.0 adds ``item``), is left out.
+
 Execution ids (of sub-executions and subflows too), task run ids, ISO timestamps and process ids
 (``pid 1234``, a script task's first line) inside messages and outputs are replaced by ``<id>`` /
 ``<datetime>`` / ``pid <pid>`` before comparing, so that two runs of one flow compare equal.
@@ -66,6 +73,7 @@ __all__ = ["Equivalence", "check_equivalence"]
 _EACH = (ForEach, EachSequential, EachParallel)
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})?")
 _PID = re.compile(r"\bpid \d+")
+_KNOWN_HERE = re.compile(r" \(known here: [^)]*\)")
 _DECLARED = re.compile(r"^\{\{\s*outputs\.([\w-]+)\.(\w+)\s*\}\}$")
 
 
@@ -301,15 +309,71 @@ class _Side:
     ids: set[str]
     loop_ids: set[str]
     logs: dict[str, list[LogEntry]]  # task run id -> its lines
+    #: task id -> (text as written in this flow, text in the other flow) of its rewritten properties
+    rewrites: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def line(self, task_id: str, entry: LogEntry) -> str:
+        """One log line as compared: normalised, with the task's rewritten texts as the other flow's."""
+        message = entry.message
+        for written, other in self.rewrites.get(task_id, []):
+            message = message.replace(written, other)
+        message = _KNOWN_HERE.sub("", message)
+        return f"{entry.level} {_normal(message, self.ids)}"
 
 
-def _side(run: _Run) -> _Side:
+def _side(run: _Run, other: Flow | None = None) -> _Side:
     logs: dict[str, list[LogEntry]] = {}
     for execution in run.executions.values():
         for entry in execution.logs:
             logs.setdefault(entry.task_run_id or f"execution:{execution.id}", []).append(entry)
     loop_ids = {t.id for t in run.flow.walk() if isinstance(t, (*_EACH, Loop))}
-    return _Side(run, run.ids(), loop_ids, logs)
+    rewrites: dict[str, list[tuple[str, str]]] = {}
+    if other is not None:
+        try:  # only the texts the upgrade itself rewrites: another change of the 2.0 flow still counts
+            written = _rewrites(run.flow, Flow.from_yaml(run.flow.to_yaml(kestra="2.0")))
+        except FlowError:
+            written = {}
+        found = _rewrites(run.flow, other)
+        for task_id, pairs in found.items():
+            kept = [pair for pair in pairs if pair in written.get(task_id, [])]
+            if kept:
+                rewrites[task_id] = kept
+    return _Side(run, run.ids(), loop_ids, logs, rewrites)
+
+
+def _texts(node: Any, path: str, found: dict[str, str]) -> None:
+    """The strings of a task's properties by path (child tasks excluded: they have their own id)."""
+    if isinstance(node, str):
+        found[path] = node
+    elif isinstance(node, dict):
+        if path and "id" in node and "type" in node:
+            return
+        for key, value in node.items():
+            _texts(value, f"{path}.{key}", found)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _texts(value, f"{path}[{index}]", found)
+
+
+def _rewrites(flow: Flow, other: Flow) -> dict[str, list[tuple[str, str]]]:
+    """Per task id, the property texts of ``flow`` that ``other`` writes differently (same path)."""
+    theirs = {t.id: t for t in other.walk()}
+    found: dict[str, list[tuple[str, str]]] = {}
+    for task in flow.walk():
+        if task.id not in theirs:
+            continue
+        mine_texts: dict[str, str] = {}
+        their_texts: dict[str, str] = {}
+        _texts(task.model_dump(by_alias=True, exclude_none=True, mode="json"), "", mine_texts)
+        _texts(theirs[task.id].model_dump(by_alias=True, exclude_none=True, mode="json"), "", their_texts)
+        pairs = [
+            (text, their_texts[path])
+            for path, text in mine_texts.items()
+            if path in their_texts and their_texts[path] != text and path != ".type"
+        ]
+        if pairs:
+            found[task.id] = pairs
+    return found
 
 
 def _declared(flow: Flow, loop_id: str) -> dict[str, tuple[str, str]]:
@@ -330,7 +394,7 @@ def _summary(side: _Side, group: _Group, other: Flow) -> dict[str, Any]:
     tasks: dict[str, Any] = {}
     loops_by_task: dict[str, str] = {}
     for _execution, task_run in group.runs:
-        lines = [f"{e.level} {_normal(e.message, side.ids)}" for e in side.logs.get(task_run.id, [])]
+        lines = [side.line(task_run.task_id, e) for e in side.logs.get(task_run.id, [])]
         record: dict[str, Any] = {"state": task_run.state.value, "logs": lines}
         if task_run.task_id in side.loop_ids:
             loops_by_task[task_run.id] = task_run.task_id
@@ -375,7 +439,7 @@ def _loop_outputs(
 
 
 def _compare(original: _Run, upgraded: _Run, result: Equivalence) -> None:
-    old, new = _side(original), _side(upgraded)
+    old, new = _side(original, upgraded.flow), _side(upgraded)
     a, b = original.execution, upgraded.execution
     if a.state != b.state:
         result.differences.append(f"final state: 1.3 {a.state}, 2.0 {b.state}")

@@ -189,7 +189,7 @@ class FlowRunner:
             self.namespace_files,
             self.parent_files,
         )
-        flow_variable = {"id": self.flow.id, "namespace": self.flow.namespace, "revision": None}
+        flow_variable = self._flow_variable()
         inputs = resolve_inputs(
             self.flow.inputs,
             self.given_inputs,
@@ -318,12 +318,21 @@ class FlowRunner:
         """True once an ``Exit`` task ended the execution: no new task may start."""
         return self.exit_state is not None
 
+    def _flow_variable(self) -> dict[str, Any]:
+        """``{{ flow }}``: id, namespace, the document's ``revision`` (None when it has none) and its
+        ``tenantId`` when it has one (Kestra's ``RunVariables``)."""
+        extra = self.flow.model_extra or {}
+        variable = {"id": self.flow.id, "namespace": self.flow.namespace, "revision": extra.get("revision")}
+        if extra.get("tenantId") is not None:
+            variable["tenantId"] = extra["tenantId"]
+        return variable
+
     def renderer(self, task: Task | None, task_run: TaskRun | None) -> Renderer:
         """The renderer of ``task``'s expressions in ``task_run`` (the flow's, for both None)."""
         assert self.execution is not None
         execution = self.execution
         variables: dict[str, Any] = {
-            "flow": {"id": self.flow.id, "namespace": self.flow.namespace, "revision": None},
+            "flow": self._flow_variable(),
             "execution": {
                 "id": execution.id,
                 "startDate": iso(execution.start_date or _now()),

@@ -179,13 +179,24 @@ async def run_if(runner: FlowRunner, task: core.If, task_run: TaskRun) -> Execut
 
 
 async def run_switch(runner: FlowRunner, task: core.Switch, task_run: TaskRun) -> ExecutionState:
-    """``Switch``: the case the rendered value names, else ``defaults``."""
+    """``Switch``: the case the rendered value names, else ``defaults``; neither: FAILED, as Kestra's
+    ``FlowableUtils.resolveState`` ends a flowable with no task to run (SwitchTest#switchImpossible)."""
     value = runner.renderer(task, task_run).render(task.value, "value")
     rendered = str(scalar_text(reveal(value)))
     cases = task.cases or {}
     shown = value if isinstance(value, SecretStr) else rendered  # a secret stays masked
     task_run.outputs.update({"value": shown, "defaults": rendered not in cases})
-    state = await run_sequence(runner, cases.get(rendered, task.defaults), task_run)
+    chosen = cases.get(rendered, task.defaults)
+    if chosen is None:  # FlowableUtils.resolveState: no task to run -> a WARN line and FAILED
+        execution = runner.execution
+        assert execution is not None
+        runner._context(task, task_run).log(
+            "WARN",
+            f"No task found on flow '{execution.namespace}.{execution.flow_id}', task '{task.id}', "
+            f"execution '{execution.id}'",
+        )
+        return ExecutionState.FAILED
+    state = await run_sequence(runner, chosen, task_run)
     return await _finish(runner, task, task_run, state)
 
 

@@ -17,15 +17,31 @@ migration guide ``migration-guide/v2.0.0/foreach-loop`` (kestra-io/docs)):
 * The loop task's outputs: ``iterationCount``, ``runningIterations``, ``terminatedIterations`` (count
   by state) and, once an iteration declared some, ``outputs``: one ``{item: {value, iteration, key},
   outputs}`` entry per iteration that produced outputs, in the order the iterations ended.
-* ``transmitFailed`` (default true): the first iteration ending FAILED or KILLED is logged (ERROR) in
-  the loop's task run and fails the loop; no new iteration starts. Without it every iteration runs and
-  the loop ends SUCCESS.
+* The loop's own state (``LoopExecutionEventMessageHandler.terminateLoop``): once every iteration
+  ended, SUCCESS, whatever the iterations ended in (an iteration ending WARNING does not make the loop
+  WARNING, where a 1.3 ``ForEach`` ends WARNING: its state is computed from its task runs).
+  ``transmitFailed`` (default true): the first iteration ending FAILED or KILLED is logged (ERROR) in
+  the loop's task run and ends the loop at once, no new iteration starts; FAILED for a FAILED
+  iteration (``allowFailure`` / ``allowWarning`` apply), SUCCESS for a KILLED one (``terminateLoop``
+  maps every state but FAILED to SUCCESS). Without it every iteration runs and the loop ends SUCCESS.
+
+* ``fetchType`` (``Loop.computeIterationOutput``): ``STORE`` writes an iteration's rendered outputs
+  to a file of the internal storage and its entry's ``outputs`` is ``{uri: kestra:///...}``;
+  ``AUTO`` is STORE when ``values`` renders to a storage URI (refused locally), else FETCH.
+  Locally the file holds the outputs as JSON (a subset of Ion, which Kestra writes), in the run's
+  internal storage (:func:`store_file`).
+* ``breakWhen`` (``Loop.breakWhen``'s schema; the executor sources read do not show where it is
+  evaluated, so its documented contract is what runs here): rendered after each iteration with
+  ``item`` and ``iteration`` (``executionId``, ``state``, ``outputs``: the iteration's declared
+  outputs as its entry holds them); truthy (``TruthUtils``: not ``false``, ``0``, ``-0`` or empty)
+  stops new iterations, those running end, and the loop ends as when every iteration ended
+  (SUCCESS). An expression that cannot render fails the loop (logged in its task run).
 
 Locally, the parent keeps of a finished iteration only what Kestra's outputs need (its declared
 outputs and its state count): the sub-execution, its task runs and its logs are dropped when it ends
 (observers see them as they happen). Where Kestra ends a failed loop at once and leaves the iterations
-in flight running on their own, the local loop ends once they ended. ``fetchType: STORE`` (and values
-read from a storage URI) need Kestra's internal storage: not available locally (``AUTO`` is FETCH).
+in flight running on their own, the local loop ends once they ended. Values read from a storage
+URI need Kestra's internal storage: not available locally.
 """
 
 from __future__ import annotations
@@ -38,22 +54,24 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from ..flows.core_tasks import Loop
-from ..flows.errors import FlowValidationError
+from ..flows.errors import FlowError, FlowValidationError
 from ..flows.execution import Execution, ExecutionState, TaskRun
 from ..flows.expressions import Renderer
 from ..flows.flow import FlowOutput
 from ..flows.secrets import reveal
 from ..flows.task import Task
+from ..storage.files import execution_uri, file_uri
 from .engine import FlowRunner
 from .flow_outputs import render_flow_outputs
 from .flowable import run_block
 from .foreach import run_groups
 from .ids import new_id
+from .truth import is_truthy
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["loop_values", "run_loop"]
+__all__ = ["loop_values", "run_loop", "store_file"]
 
 _URI_SCHEMES = ("kestra://", "nsfile://", "file://")
 
@@ -188,6 +206,41 @@ def _item(runner: FlowRunner, index: int, key: str | None, value: str) -> dict[s
     return item
 
 
+def store_file(runner: FlowRunner, execution: Execution, name: str, content: bytes) -> str:
+    """Write ``content`` as the file ``name`` of ``execution``'s folder in the run's internal
+    storage (:class:`~kestra_airflow_sdk.storage.InternalStorage`); its ``kestra:///`` URI."""
+    assert runner.files is not None  # the run has started
+    prefix = execution_uri(execution.namespace, execution.flow_id, execution.id)
+    return runner.files.storage.put(file_uri(prefix, name), content)
+
+
+def _stored(
+    runner: FlowRunner, task: Loop, sub: Execution, index: int, produced: dict[str, Any]
+) -> dict[str, Any]:
+    """An iteration's outputs as ``fetchType`` gives them: ``{uri}`` of a file for STORE."""
+    if task.fetch_type != "STORE":
+        return produced
+    content = json.dumps(reveal(produced), ensure_ascii=False, default=str).encode()
+    return {"uri": store_file(runner, sub, f"{task.id}/outputs-{index}.ion", content)}
+
+
+def _breaks(
+    runner: FlowRunner, task: Loop, task_run: TaskRun, sub: _Iteration, state: ExecutionState, produced: Any
+) -> bool:
+    """``breakWhen`` rendered for the iteration that just ended: truthy stops new iterations."""
+    assert task.break_when is not None and sub.execution is not None
+    base = runner.renderer(task, task_run)
+    iteration = {"executionId": sub.execution.id, "state": state.value, "outputs": produced}
+    renderer = Renderer(
+        {**base.variables, "item": sub.item, "iteration": iteration},
+        base.secrets,
+        base.task_id,
+        functions=base.functions,
+        kestra=base.kestra,
+    )
+    return is_truthy(reveal(renderer.render(task.break_when, "breakWhen")))
+
+
 def _failure(execution: Execution) -> str:
     errors = [f"{r.task_id}: {r.error}" for r in execution.task_runs if r.state.is_failed and r.error]
     return f" ({'; '.join(errors)})" if errors else ""
@@ -195,8 +248,6 @@ def _failure(execution: Execution) -> str:
 
 async def run_loop(runner: FlowRunner, task: Loop, task_run: TaskRun) -> ExecutionState:
     """Run the iterations; the loop's state (its ``errors``/``finally`` ran in each iteration)."""
-    if task.fetch_type == "STORE":  # check() refuses it first (runner.support)
-        raise FlowValidationError(f"task {task.id!r}: fetchType STORE needs Kestra's internal storage")
     values = loop_values(task, runner.renderer(task, task_run))
     declared: Sequence[FlowOutput] = [
         FlowOutput(id=o.id, type=o.type, value=o.value) for o in task.outputs or []
@@ -230,17 +281,27 @@ async def run_loop(runner: FlowRunner, task: Loop, task_run: TaskRun) -> Executi
             return False
         terminated[state.value] = terminated.get(state.value, 0) + 1
         if produced:
+            produced = _stored(runner, task, sub.execution, index, produced)
             entry = {"value": value, "iteration": index, **({"key": key} if key is not None else {})}
             collected.append({"item": entry, "outputs": produced})
             outputs["outputs"] = collected
         if task.transmit_failed and state.is_failed:
-            failed = ExecutionState.FAILED
+            failed = ExecutionState.FAILED if state is ExecutionState.FAILED else ExecutionState.SUCCESS
             runner._context(task, task_run).log(
                 "ERROR",
                 f"Loop iteration {index} (value {value!r}) ended in {state.value} in sub-execution "
                 f"{sub.execution.id}{_failure(sub.execution)}",
             )
             return False
+        if task.break_when is not None:
+            try:
+                broken = _breaks(runner, task, task_run, sub, state, produced)
+            except FlowError as exc:
+                failed = ExecutionState.FAILED
+                runner._context(task, task_run).log("ERROR", f"Loop breakWhen: {exc}")
+                return False
+            if broken:
+                return False
         return True
 
     await run_groups(len(values), task.concurrency_limit, iteration)

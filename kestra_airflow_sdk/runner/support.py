@@ -10,7 +10,6 @@ from ..flows.core_tasks import (
     Approval,
     Exit,
     FlowableTask,
-    Loop,
     Pause,
     ScriptTask,
     Subflow,
@@ -39,6 +38,24 @@ def _local_expression_problems(flow: Flow, kestra: str) -> list[str]:
     return [p for p in expression_problems(document, local=True, kestra=kestra) if p not in everywhere]
 
 
+#: flow-level properties the local runner cannot apply as Kestra does: refused when set
+_REFUSED_FLOW = {
+    "retry": "a flow-level retry (Kestra restarts the execution or runs a new one) is not supported locally",
+    "sla": "SLA monitors are not supported locally",
+    "afterExecution": "afterExecution tasks are not supported locally",
+    "listeners": "listeners are not supported locally",
+}
+
+
+def flow_problems(flow: Flow) -> list[str]:
+    """The flow-level properties of ``flow`` the local runner refuses (see ``flows.properties``)."""
+    extra = flow.model_extra or {}
+    problems = [f"flow {key}: {reason}" for key, reason in _REFUSED_FLOW.items() if extra.get(key)]
+    if extra.get("deleted") is True:
+        problems.append("flow deleted: true: Kestra does not run a deleted flow")
+    return problems
+
+
 def local_problems(
     flow: Flow, catalog: FlowCatalog | None = None, seen: frozenset[str] = frozenset()
 ) -> list[str]:
@@ -57,6 +74,7 @@ def local_problems(
             return None if found is None else found.to_dict()
 
         problems += [p for p in recursion_problems(flow.to_dict(), find) if "through other flows" in p]
+    problems += flow_problems(flow)
     for task in flow.walk():
         where = f"task {task.id!r} ({task.type.rsplit('.', 1)[-1]})"
         if isinstance(task, FlowableTask):
@@ -65,8 +83,6 @@ def local_problems(
                     problems.append(f"{where}: {prop} on a flowable task is not supported locally")
         if isinstance(task, Exit) and task.state in ("CANCELLED", "CANCELED"):  # CANCELED: 1.3's alias
             problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")
-        if isinstance(task, Loop) and task.fetch_type == "STORE":
-            problems.append(f"{where}: fetchType STORE needs Kestra's internal storage (use FETCH locally)")
         if isinstance(task, ScriptTask):
             problems += [f"{where}: {p}" for p in script_problems(task)]
         if isinstance(task, AbstractHttp):

@@ -10,6 +10,8 @@ core/src/test/resources/flows/valids/finally-loop.yaml) and its 2.0 migration gu
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +26,6 @@ from kestra_airflow_sdk.flows import (
     LogEntry,
     Observer,
     TaskRun,
-    UnsupportedTaskError,
 )
 from tests.runner.core_flows import Timeline, cancel_when, load, run, tasks_flow
 from tests.runner.fake_airflow import FakeAirflow
@@ -626,6 +627,49 @@ def test_exit_in_an_iteration_ends_that_iteration_only() -> None:
     assert [e.message for e in execution.logs] == ["after"]
 
 
+ENDING = """
+  - id: loop
+    type: io.kestra.plugin.core.flow.Loop
+    values: [a, b, c]
+    concurrencyLimit: 1
+    allowFailure: {allow}
+    tasks:
+      - id: stop
+        type: io.kestra.plugin.core.execution.Exit
+        state: "{{{{ item.value == 'b' ? '{state}' : 'SUCCESS' }}}}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("state", "allow", "loop_state", "terminated"),
+    [
+        # every iteration ended: SUCCESS, even with WARNING iterations (not transmitted)
+        ("WARNING", "false", "SUCCESS", {"SUCCESS": 2, "WARNING": 1}),
+        # a KILLED iteration is transmitted (logged, no new iteration) but terminateLoop maps it to SUCCESS
+        ("KILLED", "false", "SUCCESS", {"SUCCESS": 1, "KILLED": 1}),
+        # a FAILED one: FAILED, or WARNING with allowFailure (terminateLoop's stateFailure)
+        ("FAILED", "false", "FAILED", {"SUCCESS": 1, "FAILED": 1}),
+        ("FAILED", "true", "WARNING", {"SUCCESS": 1, "FAILED": 1}),
+    ],
+)
+def test_the_loop_state_follows_kestra_terminate_loop(
+    state: str, allow: str, loop_state: str, terminated: dict[str, int]
+) -> None:
+    # kestra-io/kestra executor/.../LoopExecutionEventMessageHandler.java: handleTerminated ends the
+    # loop with terminateLoop(SUCCESS) once every iteration terminated, and with the iteration's state
+    # when transmitFailed and the iteration isTerminatedInError; terminateLoop gives FAILED ->
+    # stateFailure(task) (allowFailure -> WARNING), any other state -> SUCCESS
+    execution = run(tasks_flow(ENDING.format(state=state, allow=allow)))
+    loop = execution.task_run("loop")
+    assert loop.state.value == loop_state
+    assert loop.outputs["terminatedIterations"] == terminated
+    errors = [e.message for e in execution.logs if e.level == "ERROR" and e.task_id == "loop"]
+    if state == "WARNING":
+        assert errors == []
+    else:
+        assert len(errors) == 1 and f"Loop iteration 1 (value 'b') ended in {state}" in errors[0]
+
+
 LOOP_YAML = """id: f
 namespace: n
 tasks:
@@ -711,23 +755,105 @@ def test_bad_properties_are_clear_errors() -> None:
         )
 
 
-def test_fetch_type_store_is_refused_before_the_run() -> None:
-    flow = load(
+def test_fetch_type_store_keeps_each_iteration_outputs_in_a_file(tmp_path: Path) -> None:
+    # Loop.computeIterationOutput: STORE writes the iteration's typed outputs to the internal storage
+    # and the entry's outputs are {uri}; loopOutputs(..., 'uri') lists them (LoopOutputsFunctionTest)
+    execution = run(
         tasks_flow(
             """
   - id: loop
     type: io.kestra.plugin.core.flow.Loop
-    values: [a]
+    values: [a, b]
+    concurrencyLimit: 1
     fetchType: STORE
+    outputs:
+      - id: got
+        type: STRING
+        value: "{{ outputs.r.value }}"
+      - id: n
+        type: INT
+        value: "{{ item.index }}"
     tasks:
       - id: r
         type: io.kestra.plugin.core.debug.Return
-        format: x
+        format: "x-{{ item.value }}"
+  - id: uris
+    type: io.kestra.plugin.core.debug.Return
+    format: "{{ loopOutputs(outputs.loop.outputs, 'uri') }}"
 """
-        )
+        ),
+        storage_dir=tmp_path,
     )
-    with pytest.raises(UnsupportedTaskError, match="fetchType STORE needs Kestra's internal storage"):
-        run(flow)
+    assert execution.state is ExecutionState.SUCCESS
+    entries = execution.task_run("loop").outputs["outputs"]
+    assert [e["item"] for e in entries] == [{"value": "a", "iteration": 0}, {"value": "b", "iteration": 1}]
+    uris = [e["outputs"]["uri"] for e in entries]
+    assert execution.task_run("uris").outputs["value"] == json.dumps(uris, separators=(",", ":"))
+    stored = []
+    for uri in uris:
+        assert uri.startswith("kestra:///n/f/executions/") and uri.endswith(".ion")
+        path = tmp_path / "files" / uri.removeprefix("kestra:///")
+        stored.append(json.loads(path.read_text(encoding="utf-8")))
+    assert stored == [{"got": "x-a", "n": 0}, {"got": "x-b", "n": 1}]
+
+
+BREAKING = """
+  - id: loop
+    type: io.kestra.plugin.core.flow.Loop
+    values: [a, b, c, d]
+    concurrencyLimit: 1
+    transmitFailed: false
+    breakWhen: "{break_when}"
+    outputs:
+      - id: got
+        value: "{{{{ outputs.r.value }}}}"
+    tasks:
+      - id: r
+        type: io.kestra.plugin.core.debug.Return
+        format: "x-{{{{ item.value }}}}"
+      - id: maybe_fail
+        type: io.kestra.plugin.core.execution.Fail
+        condition: "{{{{ item.value == 'c' }}}}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("break_when", "ran"),
+    [
+        # item: the iteration's item; truthy after b: c and d never start
+        ("{{ item.value == 'b' }}", ["a", "b"]),
+        # iteration.outputs: its declared outputs; iteration.state: how it ended
+        ("{{ iteration.outputs.got == 'x-a' }}", ["a"]),
+        ("{{ iteration.state == 'FAILED' }}", ["a", "b", "c"]),
+        # not truthy (TruthUtils): every iteration runs
+        ("{{ item.index > 10 ? 'x' : '' }}", ["a", "b", "c", "d"]),
+        ("0", ["a", "b", "c", "d"]),
+    ],
+)
+def test_break_when_stops_new_iterations(break_when: str, ran: list[str]) -> None:
+    # Loop.breakWhen (kestra-io/kestra core/.../plugin/core/flow/Loop.java, its @Schema): evaluated
+    # after each iteration with item and iteration.executionId/state/outputs; truthy stops new ones
+    execution = run(tasks_flow(BREAKING.format(break_when=break_when)))
+    loop = execution.task_run("loop")
+    assert loop.state is ExecutionState.SUCCESS
+    assert [e["item"]["value"] for e in loop.outputs["outputs"]] == [v for v in ran if v != "c"]
+    assert sum(loop.outputs["terminatedIterations"].values()) == len(ran)
+    assert loop.outputs["iterationCount"] == 4
+
+
+def test_break_when_sees_the_iteration_execution_id() -> None:
+    # iteration.executionId is the iteration's sub-execution, never the root execution: true at once
+    execution = run(tasks_flow(BREAKING.format(break_when="{{ iteration.executionId != execution.id }}")))
+    assert execution.task_run("loop").outputs["terminatedIterations"] == {"SUCCESS": 1}
+
+
+def test_break_when_that_cannot_render_fails_the_loop() -> None:
+    execution = run(tasks_flow(BREAKING.format(break_when="{{ nothing.here }}")))
+    loop = execution.task_run("loop")
+    assert loop.state is ExecutionState.FAILED and execution.state is ExecutionState.FAILED
+    assert sum(loop.outputs["terminatedIterations"].values()) == 1
+    (error,) = [e.message for e in execution.logs if e.level == "ERROR" and e.task_id == "loop"]
+    assert error.startswith("Loop breakWhen:") and "nothing" in error
 
 
 @pytest.mark.parametrize(

@@ -167,3 +167,45 @@ def test_an_airflow_flow_needs_the_callers_airflow() -> None:
     assert result.equal, str(result)
     assert result.original is not None and result.original.outputs["run_dag"]["state"] == "success"
     assert len(airflow.runs) == 2  # one DAG run per flow
+
+
+QUOTED = """
+id: quoted
+namespace: company.team
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: ["a", "b"]
+    tasks:
+      - id: may_fail
+        type: io.kestra.plugin.core.flow.AllowFailure
+        tasks:
+          - id: say
+            type: io.kestra.plugin.core.log.Log
+            message: "{{ taskrun.value == 'a' ? 'ok' : missing }}"
+"""
+
+
+def test_an_error_quoting_a_rewritten_expression_compares_as_the_upgrade_wrote_it() -> None:
+    # the rendering error of `say` quotes its template as written: `taskrun.value` in 1.3, `item.value`
+    # in the upgrade; the lines compare equal once the 1.3 text is the 2.0 text. The loop's state is
+    # a real difference (Kestra's Loop ends SUCCESS, the ForEach WARNING), so it is still reported
+    flow = Flow.from_yaml(QUOTED)
+    upgraded = Flow.from_yaml(flow.to_yaml(kestra="2.0"))
+    result = check_equivalence(flow, upgraded)
+    assert result.differences == [
+        "final state: 1.3 WARNING, 2.0 SUCCESS",
+        "task 'each': state: 1.3 'WARNING', 2.0 'SUCCESS'",
+    ]
+    # a 2.0 flow whose message is not the upgrade's rewrite: its error line still differs
+    changed = Flow.from_yaml(flow.to_yaml(kestra="2.0").replace("'ok'", "'fine'"))
+    logs = [d for d in check_equivalence(flow, changed).differences if "task 'say': logs:" in d]
+    assert any("taskrun.value == 'a' ? 'ok'" in d and "item.value == 'a' ? 'fine'" in d for d in logs)
+
+
+def test_the_upgrade_warns_that_a_loop_no_longer_ends_warning() -> None:
+    from kestra_airflow_sdk.flows.upgrade import upgrade_text
+
+    _text, result = upgrade_text(QUOTED)
+    (note,) = [n for n in result.warnings if "no longer makes the loop WARNING" in n.message]
+    assert note.where.startswith("tasks[0]") and "may_fail" in note.message and "foreach-loop" in note.page

@@ -196,13 +196,17 @@ class Loop(FlowableTask):
     its iterations ended. Declared ``outputs`` are collected, one entry per iteration
     (``{item: {value, iteration, key}, outputs: {...}}``), in ``{{ outputs.<loop>.outputs }}``;
     ``loopOutputs(outputs.<loop>.outputs, '<id>')`` lists one of them. Other outputs:
-    ``iterationCount``, ``runningIterations`` and ``terminatedIterations`` (count by state)."""
+    ``iterationCount``, ``runningIterations`` and ``terminatedIterations`` (count by state).
+    ``fetchType: STORE`` stores each iteration's declared outputs as a file, the entry's ``outputs``
+    being ``{uri: ...}``. ``breakWhen``: rendered after each iteration (with ``item`` and
+    ``iteration.executionId`` / ``.state`` / ``.outputs``); once truthy no new iteration starts."""
 
     values: str | list[Any] | dict[str, Any]
     concurrency_limit: int = Field(default=0, ge=0)
     transmit_failed: bool = True
     outputs: list[LoopOutput] | None = None
     fetch_type: Literal["AUTO", "FETCH", "STORE"] = "AUTO"
+    break_when: str | None = None
     tasks: list[AnyTask] = Field(min_length=1)
 
     def branches(self) -> list[list[Task]]:

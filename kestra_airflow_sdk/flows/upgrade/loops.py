@@ -141,6 +141,22 @@ def _to_loop(path: str, task: dict[str, Any], document: dict[str, Any], result: 
                 guide_page("foreach-loop"),
             )
         )
+    warned = [
+        t["id"]
+        for _p, t in task_nodes({"tasks": task.get("tasks") or []})
+        if str(t.get("type", "")).endswith("AllowFailure") or t.get("allowFailure") is True
+    ]
+    if warned:
+        result.notes.append(
+            Note(
+                "warning",
+                path,
+                f"an iteration ending WARNING ({', '.join(warned)} can end it so) no longer makes the loop "
+                "WARNING: a Loop ends SUCCESS once every iteration ended (Kestra 2.0's "
+                "LoopExecutionEventMessageHandler), where the ForEach took its tasks' worst state",
+                guide_page("foreach-loop"),
+            )
+        )
     replace_in_place(task, new)
     result.changes.append(f"{path}: {kind.rsplit('.', 1)[-1]} -> Loop")
 
