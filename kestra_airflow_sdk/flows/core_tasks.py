@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .tasks.execution import Assert, FetchLogs, Labels, SetVariables, UnsetVariables
 from .tasks.flowable import (
     AllowFailure,
     AnyTask,
@@ -27,16 +28,19 @@ from .tasks.scripts import PythonCommands, PythonScript, ScriptTask, ShellComman
 __all__ = [
     "AllowFailure",
     "AnyTask",
+    "Assert",
     "Dag",
     "DagTask",
     "EachParallel",
     "EachSequential",
     "Exit",
     "Fail",
+    "FetchLogs",
     "FlowableTask",
     "ForEach",
     "HttpRequest",
     "If",
+    "Labels",
     "Log",
     "Loop",
     "LoopOutput",
@@ -47,10 +51,12 @@ __all__ = [
     "Return",
     "ScriptTask",
     "Sequential",
+    "SetVariables",
     "ShellCommands",
     "ShellScript",
     "Sleep",
     "Subflow",
     "Switch",
     "UnknownTask",
+    "UnsetVariables",
 ]

@@ -27,6 +27,13 @@ from .airflow_task import run_trigger_dag_run
 from .executors import TaskContext, run_log
 from .loop import run_loop
 from .tasks.core import run_exit, run_fail, run_output_values, run_return, run_sleep
+from .tasks.execution import (
+    run_assert,
+    run_fetch_logs,
+    run_labels,
+    run_set_variables,
+    run_unset_variables,
+)
 from .tasks.http import run_http_request
 from .tasks.scripts import run_script_task
 from .tasks.subflow import run_subflow
@@ -122,5 +129,10 @@ def core_tasks() -> TaskTable:
             core.EachParallel: Flowable(flowable.run_each),
             core.Loop: Flowable(run_loop),
             core.Dag: Flowable(flowable.run_dag),
+            core.Labels: Runnable(run_labels),
+            core.SetVariables: Runnable(run_set_variables),
+            core.UnsetVariables: Runnable(run_unset_variables),
+            core.Assert: Runnable(run_assert),
+            core.FetchLogs: Runnable(run_fetch_logs),
         }
     )

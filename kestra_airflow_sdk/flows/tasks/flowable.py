@@ -17,6 +17,7 @@ from ..base import KestraModel
 from ..registry import UNKNOWN_TAG, register, tag_of
 from ..task import Task, check_task_id
 from ..trigger import TriggerDagRun
+from .execution import Assert, FetchLogs, Labels, SetVariables, UnsetVariables
 from .http import HttpRequest
 from .runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
 from .scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
@@ -312,6 +313,11 @@ AnyTask = SerializeAsAny[
         | Annotated[PythonCommands, Tag("PythonCommands")]
         | Annotated[ShellScript, Tag("ShellScript")]
         | Annotated[ShellCommands, Tag("ShellCommands")]
+        | Annotated[Labels, Tag("Labels")]
+        | Annotated[SetVariables, Tag("SetVariables")]
+        | Annotated[UnsetVariables, Tag("UnsetVariables")]
+        | Annotated[Assert, Tag("Assert")]
+        | Annotated[FetchLogs, Tag("FetchLogs")]
         | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
         Discriminator(tag_of),
     ]
