@@ -23,7 +23,15 @@ from .tasks.flowable import (
 )
 from .tasks.http import HttpRequest
 from .tasks.runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
-from .tasks.scripts import PythonCommands, PythonScript, ScriptTask, ShellCommands, ShellScript
+from .tasks.scripts import (
+    NodeCommands,
+    NodeScript,
+    PythonCommands,
+    PythonScript,
+    ScriptTask,
+    ShellCommands,
+    ShellScript,
+)
 
 __all__ = [
     "AllowFailure",
@@ -44,6 +52,8 @@ __all__ = [
     "Log",
     "Loop",
     "LoopOutput",
+    "NodeCommands",
+    "NodeScript",
     "OutputValues",
     "Parallel",
     "PythonCommands",

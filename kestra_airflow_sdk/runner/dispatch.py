@@ -134,5 +134,7 @@ def core_tasks() -> TaskTable:
             core.UnsetVariables: Runnable(run_unset_variables),
             core.Assert: Runnable(run_assert),
             core.FetchLogs: Runnable(run_fetch_logs),
+            core.NodeScript: Runnable(run_script_task),
+            core.NodeCommands: Runnable(run_script_task),
         }
     )

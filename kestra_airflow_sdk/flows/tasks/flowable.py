@@ -20,7 +20,7 @@ from ..trigger import TriggerDagRun
 from .execution import Assert, FetchLogs, Labels, SetVariables, UnsetVariables
 from .http import HttpRequest
 from .runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
-from .scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
+from .scripts import NodeCommands, NodeScript, PythonCommands, PythonScript, ShellCommands, ShellScript
 
 __all__ = [
     "AllowFailure",
@@ -318,6 +318,8 @@ AnyTask = SerializeAsAny[
         | Annotated[UnsetVariables, Tag("UnsetVariables")]
         | Annotated[Assert, Tag("Assert")]
         | Annotated[FetchLogs, Tag("FetchLogs")]
+        | Annotated[NodeScript, Tag("NodeScript")]
+        | Annotated[NodeCommands, Tag("NodeCommands")]
         | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
         Discriminator(tag_of),
     ]

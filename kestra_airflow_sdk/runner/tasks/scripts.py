@@ -1,5 +1,6 @@
-"""Kestra's script tasks (``python.Script`` / ``Commands``, ``shell.Script`` / ``Commands``), run
-as local processes the way Kestra's ``Process`` task runner runs them.
+"""Kestra's script tasks (``python.Script`` / ``Commands``, ``shell.Script`` / ``Commands``,
+``node.Script`` / ``Commands``), run as local processes the way Kestra's ``Process`` task runner
+runs them.
 
 As in Kestra (``CommandsWrapper``): the task gets a fresh working directory (``{{ workingDir }}``,
 ``WORKING_DIR``) holding its ``inputFiles``; ``beforeCommands`` and the commands run in one
@@ -10,7 +11,9 @@ Outputs: ``exitCode``, ``vars`` (``::{"outputs": {...}}::`` lines) and ``outputF
 
 Local differences, said in the task's log: a task Kestra would run in a container (the default
 Docker task runner, ``containerImage``) runs as a local process; Python tasks use the Python the
-SDK runs on (first on the ``PATH``, so ``python`` and ``pip`` in the commands are that Python's).
+SDK runs on (first on the ``PATH``, so ``python`` and ``pip`` in the commands are that Python's);
+Node tasks use the ``node`` on the ``PATH`` (a flow with one is refused before running where there
+is none).
 Output files are kept under the system's temporary folder (``kestra-airflow-sdk/<execution id>/``)
 and given as ``file://`` URIs; the commands of a later task see them as local paths, as Kestra
 replaces its ``kestra://`` URIs by local copies.
@@ -34,13 +37,7 @@ from pydantic import SecretStr
 from ...flows.expressions import Renderer
 from ...flows.secrets import reveal
 from ...flows.tasks.runnable import scalar_text
-from ...flows.tasks.scripts import (
-    PythonCommands,
-    PythonScript,
-    ScriptTask,
-    ShellCommands,
-    ShellScript,
-)
+from ...flows.tasks.scripts import PythonCommands, PythonScript, ScriptTask
 from ..executors import TaskContext, TaskFailedError
 from ..ids import new_id
 from .process import DEBUG_MARKER, INFO_MARKER, LogLineProtocol, run_process
@@ -78,6 +75,8 @@ def script_problems(task: ScriptTask) -> list[str]:
             problems.append(
                 f"pythonVersion is not supported locally (the SDK's Python {_python_version()} runs it)"
             )
+    if task.LANGUAGE == "node" and shutil.which("node") is None:
+        problems.append("node is not on the PATH: Node.js scripts run locally with the node found there")
     if task.target_os == "WINDOWS" or os.name == "nt":
         problems.append("script tasks run locally on POSIX systems only")
     return problems
@@ -109,11 +108,12 @@ def _note(task: ScriptTask, ctx: TaskContext) -> None:
     if not task.runs_in_container:
         return
     runner = f"task runner {task.task_runner['type']}" if task.task_runner else "the Docker task runner"
-    how = (
-        f"with Python {_python_version()} ({sys.executable})"
-        if task.LANGUAGE == "python"
-        else f"with {' '.join(task.interpreter or DEFAULT_INTERPRETER)}"
-    )
+    if task.LANGUAGE == "python":
+        how = f"with Python {_python_version()} ({sys.executable})"
+    elif task.LANGUAGE == "node":
+        how = f"with {shutil.which('node')}"
+    else:
+        how = f"with {' '.join(task.interpreter or DEFAULT_INTERPRETER)}"
     ctx.log(
         "INFO",
         f"Kestra runs this task in a container ({runner}, image {task.image}); here it runs as a "
@@ -203,23 +203,31 @@ def _rendered(value: Any, renderer: Renderer, where: str) -> str:
     return _local_paths(_text(renderer.render(value, where)))
 
 
+def _script_command(task: ScriptTask, script: str, working_dir: Path) -> str:
+    """The command running an inline ``script``: a shell script as it is, a Python or Node.js one
+    written to a file of the working directory first (as Kestra's ``Script`` tasks do)."""
+    if task.LANGUAGE == "shell":
+        return script
+    suffix, text = (".py", PYTHON_PRELUDE + script) if task.LANGUAGE == "python" else (".js", script)
+    fd, name = tempfile.mkstemp(suffix=suffix, dir=working_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    if task.LANGUAGE == "node":
+        return f'node "{name}"'
+    return f'if [ -n "$VIRTUAL_ENV" ]; then "$VIRTUAL_ENV/bin/python" "{name}"; else python "{name}"; fi'
+
+
 def _command_text(task: ScriptTask, renderer: Renderer, working_dir: Path) -> str:
     """beforeCommands and commands as one text for the interpreter (Kestra's ``ScriptService``)."""
     before = [
         _rendered(c, renderer, f"beforeCommands[{i}]") for i, c in enumerate(task.before_commands or [])
     ]
-    if isinstance(task, (ShellCommands, PythonCommands)):
-        commands = [_rendered(c, renderer, f"commands[{i}]") for i, c in enumerate(task.commands)]
-    elif isinstance(task, ShellScript):
-        commands = [_rendered(task.script, renderer, "script")]
+    listed: list[str] | None = getattr(task, "commands", None)  # a Commands task, else a Script one
+    if listed is not None:
+        commands = [_rendered(c, renderer, f"commands[{i}]") for i, c in enumerate(listed)]
     else:
-        assert isinstance(task, PythonScript)
-        fd, name = tempfile.mkstemp(suffix=".py", dir=working_dir)
-        with os.fdopen(fd, "w", encoding="utf-8") as script:
-            script.write(PYTHON_PRELUDE + _rendered(task.script, renderer, "script"))
-        commands = [
-            f'if [ -n "$VIRTUAL_ENV" ]; then "$VIRTUAL_ENV/bin/python" "{name}"; else python "{name}"; fi'
-        ]
+        script = _rendered(getattr(task, "script", ""), renderer, "script")
+        commands = [_script_command(task, script, working_dir)]
     lines = ["set -e"] if task.fail_fast is not False else []
     if before:
         lines += [f"echo '{DEBUG_MARKER}'", *before, f"echo '{INFO_MARKER}'"]
