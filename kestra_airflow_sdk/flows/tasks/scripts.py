@@ -93,8 +93,10 @@ class _PythonTask(ScriptTask):
     DEFAULT_IMAGE: ClassVar[str] = "python:3.13-slim"
     LANGUAGE: ClassVar[Literal["python", "shell", "node"]] = "python"
 
-    #: installed by Kestra with uv before the script runs; not supported locally (refused)
-    dependencies: list[str] | None = None
+    #: pip requirement specifiers installed before the script runs (Kestra 2.0; locally into a cached
+    #: virtual environment of the flow, see ``runner.tasks.python_env``); or an expression rendering
+    #: to a JSON list
+    dependencies: list[str] | str | None = None
     python_version: str | None = None
     dependency_cache_enabled: bool | None = None
     package_manager: Literal["UV", "PIP"] | None = None

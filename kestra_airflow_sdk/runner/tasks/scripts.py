@@ -41,6 +41,7 @@ from ...flows.tasks.scripts import PythonCommands, PythonScript, ScriptTask
 from ..executors import TaskContext, TaskFailedError
 from ..ids import new_id
 from .process import DEBUG_MARKER, INFO_MARKER, LogLineProtocol, run_process
+from .python_env import python_environment
 
 __all__ = ["run_script_task", "script_problems", "storage_root"]
 
@@ -65,16 +66,11 @@ def script_problems(task: ScriptTask) -> list[str]:
     files = task.namespace_files or {}
     if files and files.get("enabled", True) is not False:
         problems.append("namespaceFiles is not supported locally (there is no namespace storage here)")
-    if isinstance(task, (PythonScript, PythonCommands)):
-        if task.dependencies:
-            problems.append(
-                "dependencies is not supported locally (Kestra installs them with uv into the task's "
-                "environment); install them into the SDK's Python, or use beforeCommands"
-            )
-        if task.python_version is not None:
-            problems.append(
-                f"pythonVersion is not supported locally (the SDK's Python {_python_version()} runs it)"
-            )
+    version = task.python_version if isinstance(task, (PythonScript, PythonCommands)) else None
+    if version is not None and not f"{_python_version()}.".startswith(f"{version}."):
+        problems.append(
+            f"pythonVersion {version} is not supported locally (the SDK's Python {_python_version()} runs it)"
+        )
     if task.LANGUAGE == "node" and shutil.which("node") is None:
         problems.append("node is not on the PATH: Node.js scripts run locally with the node found there")
     if task.target_os == "WINDOWS" or os.name == "nt":
@@ -184,12 +180,38 @@ def _output_files(patterns: list[str], working_dir: Path, output_dir: Path | Non
     return found
 
 
+async def _dependencies(
+    task: ScriptTask, renderer: Renderer, ctx: TaskContext, working_dir: Path
+) -> Path | None:
+    """The virtual environment holding a Python task's ``dependencies`` (None without any)."""
+    if not isinstance(task, (PythonScript, PythonCommands)) or not task.dependencies:
+        return None
+    if isinstance(task.dependencies, str):
+        text = _text(renderer.render(task.dependencies, "dependencies"))
+        try:
+            listed = json.loads(text)
+        except ValueError:
+            listed = None
+        if not isinstance(listed, list):
+            raise TaskFailedError(f"dependencies: expected a JSON list of requirements, got {text[:200]!r}")
+    else:
+        listed = [renderer.render(d, f"dependencies[{i}]") for i, d in enumerate(task.dependencies)]
+    dependencies = [_text(d).strip() for d in listed if _text(d).strip()]
+    if not dependencies:
+        return None
+    cache = task.dependency_cache_enabled is not False
+    return await python_environment(ctx, dependencies, task.package_manager, cache, working_dir)
+
+
 def _environment(
-    task: ScriptTask, renderer: Renderer, working_dir: Path, output_dir: Path | None
+    task: ScriptTask, renderer: Renderer, working_dir: Path, output_dir: Path | None, venv: Path | None
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     if task.LANGUAGE == "python":
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
+        python_dir = venv / "bin" if venv is not None else Path(sys.executable).parent
+        env["PATH"] = os.pathsep.join([str(python_dir), env.get("PATH", os.defpath)])
+        if venv is not None:
+            env["VIRTUAL_ENV"] = str(venv)
         env.update(PYTHON_ENV)
     for name, value in (task.env or {}).items():
         env[str(name)] = _text(renderer.render(value, f"env.{name}"))
@@ -251,7 +273,8 @@ async def run_script_task(task: ScriptTask, ctx: TaskContext) -> None:
             variables["outputFiles"] = {n: str(working_dir / n) for n in names}
         renderer = _renderer(ctx, variables)
         _input_files(task, renderer, working_dir)
-        env = _environment(task, renderer, working_dir, output_dir)
+        venv = await _dependencies(task, renderer, ctx, working_dir)
+        env = _environment(task, renderer, working_dir, output_dir, venv)
         interpreter = [
             _rendered(p, renderer, f"interpreter[{i}]")
             for i, p in enumerate(task.interpreter or DEFAULT_INTERPRETER)
