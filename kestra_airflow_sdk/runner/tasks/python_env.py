@@ -30,6 +30,7 @@ import os
 import platform
 import shutil
 import sys
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,8 +46,11 @@ ENVS_FOLDER = "python-envs"
 _READY = ".kestra-ready"
 #: how many lines of a failed installer's output the error keeps
 _TAIL = 20
-#: one lock per environment folder within this process (threads of the loop wait on the file lock)
-_LOCKS: dict[Path, asyncio.Lock] = {}
+#: per event loop, one lock per environment folder (tasks of one run making the same environment wait
+#: for the first; an asyncio lock belongs to one loop, and each ``Flow.run`` has a loop of its own)
+_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def environment_key(dependencies: list[str]) -> str:
@@ -159,7 +163,7 @@ async def python_environment(
     assert ctx.runner is not None
     flow = f"{ctx.execution.namespace}.{ctx.execution.flow_id}"
     folder = Path(ctx.runner.storage_dir, ENVS_FOLDER, flow, environment_key(dependencies))
-    lock = _LOCKS.setdefault(folder, asyncio.Lock())
+    lock = _LOCKS.setdefault(asyncio.get_running_loop(), {}).setdefault(folder, asyncio.Lock())
     async with lock:
         if (folder / _READY).is_file():
             ctx.log("DEBUG", f"Using the cached Python environment {folder}")
