@@ -166,3 +166,31 @@ def test_a_real_package_from_the_index(tmp_path: Path) -> None:
     ).run(progress=False, storage_dir=tmp_path / "storage")
     assert execution.state is ExecutionState.SUCCESS, execution.logs
     assert execution.outputs["py"]["vars"] == {"six": "1.17.0"}
+
+
+def test_parallel_tasks_needing_the_same_environment_make_it_once(tmp_path: Path) -> None:
+    wheel = tiny_wheel(tmp_path)
+    branches = "".join(
+        f"""
+      - id: py{i}
+        type: io.kestra.plugin.scripts.python.Commands
+        dependencies: ["{wheel}"]
+        commands:
+          - python -c "import kas_tiny"
+"""
+        for i in range(3)
+    )
+    text = tasks_flow(
+        f"""
+  - id: together
+    type: io.kestra.plugin.core.flow.Parallel
+    tasks:{branches}"""
+    )
+    execution = Flow.from_yaml(text).run(progress=False, storage_dir=tmp_path / "storage")
+    assert execution.state is ExecutionState.SUCCESS, execution.logs
+    installs = [e.task_id for e in execution.logs if e.message.startswith("Installing dependencies")]
+    assert len(installs) == 1
+    cached = [
+        e.task_id for e in execution.logs if e.message.startswith("Using the cached Python environment")
+    ]
+    assert sorted([*installs, *cached]) == ["py0", "py1", "py2"]
