@@ -194,3 +194,20 @@ def test_parallel_tasks_needing_the_same_environment_make_it_once(tmp_path: Path
         e.task_id for e in execution.logs if e.message.startswith("Using the cached Python environment")
     ]
     assert sorted([*installs, *cached]) == ["py0", "py1", "py2"]
+
+
+def test_a_secret_in_a_dependency_is_masked_in_the_error_and_the_logs(tmp_path: Path) -> None:
+    execution = Flow.from_yaml(
+        tasks_flow(
+            f"""
+  - id: py
+    type: io.kestra.plugin.scripts.python.Script
+    dependencies: ["{tmp_path}/{{{{ secret('TOKEN') }}}}-0.1-py3-none-any.whl"]
+    script: print(1)
+"""
+        )
+    ).run(progress=False, storage_dir=tmp_path / "storage", secrets={"TOKEN": "tok-s3cr3t"})
+    assert execution.state is ExecutionState.FAILED
+    assert "failed with exit code" in (execution.task_run("py").error or "")
+    assert "tok-s3cr3t" not in (execution.task_run("py").error or "")
+    assert not any("tok-s3cr3t" in e.message for e in execution.logs)

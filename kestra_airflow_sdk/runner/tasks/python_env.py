@@ -137,11 +137,11 @@ async def _install(ctx: TaskContext, tool: str, folder: Path, dependencies: list
         )
         if result.exit_code != 0:
             shutil.rmtree(folder, ignore_errors=True)
-            raise TaskFailedError(
-                f"dependencies: {' '.join(command[:3])} ... failed with exit code {result.exit_code}:\n"
-                + "\n".join(tail)
-            )
-    (folder / _READY).write_text("\n".join(sorted(dependencies)) + "\n", encoding="utf-8")
+            message = f"dependencies: {' '.join(command[:3])} ... failed with exit code {result.exit_code}:\n"
+            raise TaskFailedError(ctx.renderer.secrets.redact(message + "\n".join(tail)))  # a token in a URL
+    (folder / _READY).write_text(
+        ctx.renderer.secrets.redact("\n".join(sorted(dependencies))) + "\n", encoding="utf-8"
+    )
 
 
 def _installer_env() -> dict[str, str]:
