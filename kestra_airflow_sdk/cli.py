@@ -18,7 +18,8 @@ NAME=VALUE`` still works but prints a warning. Before anything runs, ``run`` che
 
 ``validate`` checks Kestra's rules and task types (a near miss of a Kestra type is an error, naming
 the type meant), says which tasks could not run locally (errors with ``--strict``) and which use
-legacy options, and with ``--upgrade`` prints the document with legacy options rewritten for Kestra 2.
+legacy options, lists what the flow would do on this machine if it ran (the processes it would start,
+the URLs it would call, what it would install, the files it would write: :meth:`Flow.plan`), and with ``--upgrade`` prints the document with legacy options rewritten for Kestra 2.
 ``--kestra 2.0`` also reports what Kestra 2.0 would reject (``error``, exit 1) and what would break
 at run time (``warning``). ``upgrade`` writes Kestra 2.0 flows (to stdout, or under ``-o DIR``) and
 lists what it changed and what is left to a person; it exits 1 when something could not be converted.
@@ -313,6 +314,12 @@ def _validate(args: argparse.Namespace) -> int:
                 f"options.auth and options.timeout); `kestra-airflow validate --upgrade {args.flow}` prints "
                 "the flow with them rewritten"
             )
+    plan = flow.plan()
+    out = sys.stderr if args.upgrade else sys.stdout  # with --upgrade, stdout is the flow's document
+    if plan:
+        print(f"  what it would do on this machine ({len(plan)}):", file=out)
+    for action in plan:
+        print(f"    {action}", file=out)
     status = _kestra2_notes(args.flow) if args.kestra == "2.0" else 0
     if args.upgrade:
         sys.stdout.write(dump_document(flow.to_dict()))

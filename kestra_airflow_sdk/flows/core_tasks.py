@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .tasks.download import HttpDownload
+from .tasks.execution import Assert, FetchLogs, Labels, SetVariables, UnsetVariables
 from .tasks.flowable import (
     AllowFailure,
     AnyTask,
@@ -25,7 +26,15 @@ from .tasks.flowable import (
 from .tasks.http import HttpRequest
 from .tasks.kv import KvDelete, KvGet, KvGetKeys, KvPut, KvSet, KvTask
 from .tasks.runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
-from .tasks.scripts import PythonCommands, PythonScript, ScriptTask, ShellCommands, ShellScript
+from .tasks.scripts import (
+    NodeCommands,
+    NodeScript,
+    PythonCommands,
+    PythonScript,
+    ScriptTask,
+    ShellCommands,
+    ShellScript,
+)
 from .tasks.waits import Approval, ApprovalDecisions, CheckFrequency, LoopUntil, Pause
 
 __all__ = [
@@ -33,6 +42,7 @@ __all__ = [
     "AnyTask",
     "Approval",
     "ApprovalDecisions",
+    "Assert",
     "CheckFrequency",
     "Dag",
     "DagTask",
@@ -40,6 +50,7 @@ __all__ = [
     "EachSequential",
     "Exit",
     "Fail",
+    "FetchLogs",
     "FlowableTask",
     "ForEach",
     "HttpDownload",
@@ -51,10 +62,13 @@ __all__ = [
     "KvPut",
     "KvSet",
     "KvTask",
+    "Labels",
     "Log",
     "Loop",
     "LoopOutput",
     "LoopUntil",
+    "NodeCommands",
+    "NodeScript",
     "OutputValues",
     "Parallel",
     "Pause",
@@ -63,11 +77,13 @@ __all__ = [
     "Return",
     "ScriptTask",
     "Sequential",
+    "SetVariables",
     "ShellCommands",
     "ShellScript",
     "Sleep",
     "Subflow",
     "Switch",
     "UnknownTask",
+    "UnsetVariables",
     "WorkingDirectory",
 ]

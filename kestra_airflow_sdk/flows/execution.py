@@ -196,6 +196,8 @@ class Execution:
         flow_outputs: the flow's ``outputs`` (``{id: value}``), rendered when the execution ended
             (Kestra's ``execution.outputs``; task outputs are :attr:`outputs`).
         subflows: the executions ``Subflow`` tasks started, by execution id.
+        variables: the execution's variables (``{{ vars.<name> }}``): the flow's ``variables``, as
+            ``SetVariables`` / ``UnsetVariables`` tasks changed them.
     """
 
     id: str
@@ -210,6 +212,7 @@ class Execution:
     logs: list[LogEntry] = field(default_factory=list)
     flow_outputs: dict[str, Any] = field(default_factory=dict)
     subflows: dict[str, Execution] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
     #: resumes paused tasks while the execution runs locally (set by the runner; None otherwise)
     control: WaitControl | None = field(default=None, repr=False, compare=False)
 

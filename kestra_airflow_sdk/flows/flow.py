@@ -33,6 +33,7 @@ from .validation import expression_problems, flow_error, recursion_problems
 if TYPE_CHECKING:
     from .execution import Execution
     from .observer import Observer
+    from .plan import PlannedAction
 
 __all__ = ["Flow", "FlowInput", "FlowOutput", "Label", "RunOptions"]
 
@@ -285,6 +286,16 @@ class Flow(KestraModel):
     def unsupported_tasks(self) -> list[UnknownTask]:
         """The tasks whose type the local runner cannot execute (they still export to YAML)."""
         return [task for task in self.walk() if isinstance(task, UnknownTask)]
+
+    def plan(self) -> list[PlannedAction]:
+        """What the flow would do on this machine when it runs locally, before it runs: the
+        processes its script tasks would start, the URLs its HTTP and TriggerDagRun tasks would
+        call, the packages it would install and the files it would write (one
+        :class:`~kestra_airflow_sdk.flows.plan.PlannedAction` each, in task order;
+        ``str(action)`` reads as a sentence). ``kestra-airflow validate`` prints it."""
+        from .plan import flow_plan
+
+        return flow_plan(self)
 
     # ------------------------------------------------------------------ YAML
 

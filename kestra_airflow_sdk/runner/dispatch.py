@@ -28,6 +28,13 @@ from .executors import TaskContext, run_log
 from .loop import run_loop
 from .tasks.core import run_exit, run_fail, run_output_values, run_return, run_sleep
 from .tasks.download import run_download
+from .tasks.execution import (
+    run_assert,
+    run_fetch_logs,
+    run_labels,
+    run_set_variables,
+    run_unset_variables,
+)
 from .tasks.http import run_http_request
 from .tasks.kv import run_kv_delete, run_kv_get, run_kv_get_keys, run_kv_put, run_kv_set
 from .tasks.scripts import run_script_task
@@ -136,5 +143,12 @@ def core_tasks() -> TaskTable:
             core.Pause: Flowable(run_pause),
             core.LoopUntil: Flowable(run_loop_until),
             core.Approval: Flowable(run_approval),
+            core.Labels: Runnable(run_labels),
+            core.SetVariables: Runnable(run_set_variables),
+            core.UnsetVariables: Runnable(run_unset_variables),
+            core.Assert: Runnable(run_assert),
+            core.FetchLogs: Runnable(run_fetch_logs),
+            core.NodeScript: Runnable(run_script_task),
+            core.NodeCommands: Runnable(run_script_task),
         }
     )

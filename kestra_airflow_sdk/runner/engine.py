@@ -12,6 +12,7 @@ one the public package installed) also opens the execution's Airflow clients and
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -214,6 +215,7 @@ class FlowRunner:
             labels=execution_labels(self.flow.label_map, self.given_labels, execution_id),
             start_date=_now(),
             control=self.waits,
+            variables=copy.deepcopy(self.flow.variables or {}),
         )
         self.execution = execution
         execution.state = ExecutionState.RUNNING
@@ -342,7 +344,7 @@ class FlowRunner:
             "inputs": execution.inputs,
             "outputs": self._outputs,
             "labels": label_variables(execution.labels),
-            "vars": self.flow.variables or {},
+            "vars": execution.variables,
             "envs": self.envs,
             "globals": self.globals,
         }

@@ -157,6 +157,7 @@ class _Iteration(FlowRunner):
             start_date=datetime.now(timezone.utc),
             inputs=root.inputs,
             labels=root.labels,
+            variables=root.variables,
         )
         iteration._outputs = dict(parent._outputs)  # the outputs before the loop, then its own
         runs = {}  # the task runs above the loop's (for parent/parents), then its own

@@ -99,7 +99,7 @@ id: mixed
 namespace: company.team
 tasks:
   - id: shell
-    type: io.kestra.plugin.scripts.node.Commands
+    type: io.kestra.plugin.scripts.r.Commands
     commands:
       - echo "{{ flow.id }}"
     taskRunner:
@@ -217,7 +217,7 @@ def test_a_flow_with_plugin_defaults_comes_back_as_written() -> None:
         "          type: constant\n"
         "          interval: PT1S\n"
         "      - id: other\n"
-        "        type: io.kestra.plugin.scripts.node.Commands\n"
+        "        type: io.kestra.plugin.scripts.r.Commands\n"
         "        commands:\n"
         "          - echo hi\n"
         "pluginDefaults:\n"

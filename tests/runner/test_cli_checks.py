@@ -296,7 +296,7 @@ tasks:
     type: io.kestra.plugin.core.log.Log
     message: "{{ decrypt('KEY', 'LAST_RUN') }}"
   - id: python
-    type: io.kestra.plugin.scripts.node.Script
+    type: io.kestra.plugin.scripts.r.Script
     script: print(1)
 """
 
@@ -314,7 +314,7 @@ def test_validate_notes_an_uncatalogued_type_and_what_run_refuses(
         "of Kestra types (a plugin it does not list, or a newer Kestra's); Kestra accepts it only when a "
         "plugin defines it",
         "task 'build' has type io.kestra.plugin.acme.widgets.Build, which this SDK cannot run locally",
-        "task 'python' has type io.kestra.plugin.scripts.node.Script, which this SDK cannot run locally",
+        "task 'python' has type io.kestra.plugin.scripts.r.Script, which this SDK cannot run locally",
     ]
     assert notes[3].startswith("the task types this SDK runs: ") and "core.log.Log, " in notes[3]
     assert notes[4:] == [
@@ -337,7 +337,7 @@ def test_validate_strict_fails_on_what_run_refuses_naming_each_task(
     )
     assert lines[1:3] == [
         "  - task 'build' has type io.kestra.plugin.acme.widgets.Build, which this SDK cannot run locally",
-        "  - task 'python' has type io.kestra.plugin.scripts.node.Script, which this SDK cannot run locally",
+        "  - task 'python' has type io.kestra.plugin.scripts.r.Script, which this SDK cannot run locally",
     ]
     assert lines[4] == (
         "  - cannot run locally as Kestra would: tasks[1].message (task 'stored'): function decrypt() is not "

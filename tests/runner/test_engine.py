@@ -266,11 +266,11 @@ def test_disabled_tasks_do_not_run(fake_airflow: FakeAirflow) -> None:
 def test_unsupported_type_fails_before_anything_runs(fake_airflow: FakeAirflow) -> None:
     flow = Flow.from_yaml(
         "id: f\nnamespace: n\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: x\n"
-        "  - id: sh\n    type: io.kestra.plugin.scripts.node.Commands\n    commands: [ls]\n"
+        "  - id: sh\n    type: io.kestra.plugin.scripts.r.Commands\n    commands: [ls]\n"
     )
     with pytest.raises(UnsupportedTaskError) as err:
         flow.run()
-    assert "'sh' (io.kestra.plugin.scripts.node.Commands)" in str(err.value)
+    assert "'sh' (io.kestra.plugin.scripts.r.Commands)" in str(err.value)
     assert "io.kestra.plugin.airflow.dags.TriggerDagRun" in str(err.value)
     assert not fake_airflow.requests
 

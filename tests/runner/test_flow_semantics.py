@@ -222,7 +222,7 @@ def test_subflow_not_found_fails_its_task_run() -> None:
 
 def test_subflow_with_unsupported_tasks_is_refused_before_running() -> None:
     child = Flow.from_yaml(
-        "id: child\nnamespace: company.team\ntasks:\n  - id: sh\n    type: io.kestra.plugin.scripts.node.Commands\n"
+        "id: child\nnamespace: company.team\ntasks:\n  - id: sh\n    type: io.kestra.plugin.scripts.r.Commands\n"
     )
     with pytest.raises(UnsupportedTaskError, match=r"subflow company.team.child has task types .*'sh'"):
         run(PARENT, flows=[child])

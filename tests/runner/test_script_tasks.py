@@ -340,7 +340,7 @@ def test_what_cannot_run_locally_is_refused_before_running() -> None:
             """
   - id: py
     type: io.kestra.plugin.scripts.python.Script
-    dependencies: [pandas]
+    pythonVersion: "2.7"
     namespaceFiles:
       enabled: true
       namespaces: [other.team]
@@ -351,7 +351,7 @@ def test_what_cannot_run_locally_is_refused_before_running() -> None:
     assert flow.unsupported_tasks() == []  # the type runs locally ...
     with pytest.raises(UnsupportedTaskError) as error:  # ... but not with these properties
         flow.runner(progress=False).check()
-    assert "dependencies is not supported locally" in str(error.value)
+    assert "pythonVersion 2.7 is not supported locally" in str(error.value)
     assert "namespaceFiles.namespaces is not supported locally" in str(error.value)
 
 

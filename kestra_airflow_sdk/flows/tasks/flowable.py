@@ -18,10 +18,11 @@ from ..registry import UNKNOWN_TAG, register, tag_of
 from ..task import Task, check_task_id
 from ..trigger import TriggerDagRun
 from .download import HttpDownload
+from .execution import Assert, FetchLogs, Labels, SetVariables, UnsetVariables
 from .http import HttpRequest
 from .kv import KvDelete, KvGet, KvGetKeys, KvPut, KvSet
 from .runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
-from .scripts import PythonCommands, PythonScript, ShellCommands, ShellScript
+from .scripts import NodeCommands, NodeScript, PythonCommands, PythonScript, ShellCommands, ShellScript
 
 __all__ = [
     "AllowFailure",
@@ -368,6 +369,13 @@ AnyTask = SerializeAsAny[
         | Annotated[Pause, Tag("Pause")]
         | Annotated[LoopUntil, Tag("LoopUntil")]
         | Annotated[Approval, Tag("Approval")]
+        | Annotated[Labels, Tag("Labels")]
+        | Annotated[SetVariables, Tag("SetVariables")]
+        | Annotated[UnsetVariables, Tag("UnsetVariables")]
+        | Annotated[Assert, Tag("Assert")]
+        | Annotated[FetchLogs, Tag("FetchLogs")]
+        | Annotated[NodeScript, Tag("NodeScript")]
+        | Annotated[NodeCommands, Tag("NodeCommands")]
         | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
         Discriminator(tag_of),
     ]

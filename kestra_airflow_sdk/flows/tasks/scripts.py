@@ -1,5 +1,5 @@
-"""Kestra's script tasks (``io.kestra.plugin.scripts``): ``python.Script`` / ``python.Commands`` and
-``shell.Script`` / ``shell.Commands``.
+"""Kestra's script tasks (``io.kestra.plugin.scripts``): ``python.Script`` / ``python.Commands``,
+``shell.Script`` / ``shell.Commands`` and ``node.Script`` / ``node.Commands``.
 
 Property names and defaults are Kestra's (``AbstractExecScript``): ``beforeCommands``, ``env``,
 ``inputFiles``, ``outputFiles``, ``interpreter`` (default ``["/bin/sh", "-c"]``), ``failFast``,
@@ -19,6 +19,8 @@ from ..task import Task
 
 __all__ = [
     "PROCESS_RUNNER",
+    "NodeCommands",
+    "NodeScript",
     "PythonCommands",
     "PythonScript",
     "ScriptTask",
@@ -35,8 +37,9 @@ class ScriptTask(Task):
 
     #: the image Kestra's default (Docker) task runner uses when ``containerImage`` is not set
     DEFAULT_IMAGE: ClassVar[str] = "ubuntu"
-    #: the language of the task: ``python`` tasks run with a Python interpreter on the PATH
-    LANGUAGE: ClassVar[Literal["python", "shell"]] = "shell"
+    #: the language of the task: ``python`` tasks run with a Python interpreter on the PATH,
+    #: ``node`` ones with ``node``
+    LANGUAGE: ClassVar[Literal["python", "shell", "node"]] = "shell"
 
     before_commands: list[str] | None = None
     env: dict[str, Any] | None = None
@@ -88,10 +91,12 @@ class ScriptTask(Task):
 
 class _PythonTask(ScriptTask):
     DEFAULT_IMAGE: ClassVar[str] = "python:3.13-slim"
-    LANGUAGE: ClassVar[Literal["python", "shell"]] = "python"
+    LANGUAGE: ClassVar[Literal["python", "shell", "node"]] = "python"
 
-    #: installed by Kestra with uv before the script runs; not supported locally (refused)
-    dependencies: list[str] | None = None
+    #: pip requirement specifiers installed before the script runs (Kestra 2.0; locally into a cached
+    #: virtual environment of the flow, see ``runner.tasks.python_env``); or an expression rendering
+    #: to a JSON list
+    dependencies: list[str] | str | None = None
     python_version: str | None = None
     dependency_cache_enabled: bool | None = None
     package_manager: Literal["UV", "PIP"] | None = None
@@ -122,5 +127,26 @@ class ShellScript(ScriptTask):
 @register("io.kestra.plugin.scripts.shell.Commands")
 class ShellCommands(ScriptTask):
     """Run shell ``commands`` with the ``interpreter`` (default ``/bin/sh -c``)."""
+
+    commands: list[str] = Field(min_length=1)
+
+
+class _NodeTask(ScriptTask):
+    DEFAULT_IMAGE: ClassVar[str] = "node"
+    LANGUAGE: ClassVar[Literal["python", "shell", "node"]] = "node"
+
+
+@register("io.kestra.plugin.scripts.node.Script")
+class NodeScript(_NodeTask):
+    """Run an inline JavaScript ``script`` (written to a ``.js`` file of the working directory) with
+    ``node`` (Kestra's ``io.kestra.plugin.scripts.node.Script``)."""
+
+    script: str
+
+
+@register("io.kestra.plugin.scripts.node.Commands")
+class NodeCommands(_NodeTask):
+    """Run ``commands`` (e.g. ``node main.js``) in a shell (Kestra's
+    ``io.kestra.plugin.scripts.node.Commands``)."""
 
     commands: list[str] = Field(min_length=1)

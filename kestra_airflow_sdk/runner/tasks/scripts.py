@@ -1,5 +1,6 @@
-"""Kestra's script tasks (``python.Script`` / ``Commands``, ``shell.Script`` / ``Commands``), run
-as local processes the way Kestra's ``Process`` task runner runs them.
+"""Kestra's script tasks (``python.Script`` / ``Commands``, ``shell.Script`` / ``Commands``,
+``node.Script`` / ``Commands``), run as local processes the way Kestra's ``Process`` task runner
+runs them.
 
 As in Kestra (``CommandsWrapper``): the task gets a fresh working directory (``{{ workingDir }}``,
 ``WORKING_DIR``) holding its ``inputFiles``; ``beforeCommands`` and the commands run in one
@@ -18,11 +19,14 @@ local copy in the working directory (Kestra's ``ScriptService.replaceInternalSto
 
 Local differences, said in the task's log: a task Kestra would run in a container (the default
 Docker task runner, ``containerImage``) runs as a local process; Python tasks use the Python the
-SDK runs on (first on the ``PATH``, so ``python`` and ``pip`` in the commands are that Python's).
+SDK runs on (first on the ``PATH``, so ``python`` and ``pip`` in the commands are that Python's);
+Node tasks use the ``node`` on the ``PATH`` (a flow with one is refused before running where there
+is none).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -35,6 +39,8 @@ from ...flows.expressions import Renderer
 from ...flows.secrets import reveal
 from ...flows.tasks.runnable import scalar_text
 from ...flows.tasks.scripts import (
+    NodeCommands,
+    NodeScript,
     PythonCommands,
     PythonScript,
     ScriptTask,
@@ -45,6 +51,7 @@ from ..executors import TaskContext, TaskFailedError
 from ..files import WORKING_DIRECTORY
 from ..ids import new_id
 from .process import DEBUG_MARKER, INFO_MARKER, LogLineProtocol, run_process
+from .python_env import python_environment
 from .working_files import (
     copy_namespace_files,
     find_output_files,
@@ -70,15 +77,13 @@ def script_problems(task: ScriptTask) -> list[str]:
     """What of ``task`` the local runner cannot honour as Kestra does (it refuses the flow)."""
     problems = namespace_files_problems(task.namespace_files)
     if isinstance(task, (PythonScript, PythonCommands)):
-        if task.dependencies:
+        version = task.python_version
+        if version is not None and not f"{_python_version()}.".startswith(f"{version}."):
             problems.append(
-                "dependencies is not supported locally (Kestra installs them with uv into the task's "
-                "environment); install them into the SDK's Python, or use beforeCommands"
+                f"pythonVersion {version} is not supported locally (the SDK's Python {_python_version()} runs it)"
             )
-        if task.python_version is not None:
-            problems.append(
-                f"pythonVersion is not supported locally (the SDK's Python {_python_version()} runs it)"
-            )
+    if task.LANGUAGE == "node" and shutil.which("node") is None:
+        problems.append("node is not on the PATH: Node.js scripts run locally with the node found there")
     if task.target_os == "WINDOWS" or os.name == "nt":
         problems.append("script tasks run locally on POSIX systems only")
     return problems
@@ -104,11 +109,12 @@ def _note(task: ScriptTask, ctx: TaskContext) -> None:
     if not task.runs_in_container:
         return
     runner = f"task runner {task.task_runner['type']}" if task.task_runner else "the Docker task runner"
-    how = (
-        f"with Python {_python_version()} ({sys.executable})"
-        if task.LANGUAGE == "python"
-        else f"with {' '.join(task.interpreter or DEFAULT_INTERPRETER)}"
-    )
+    if task.LANGUAGE == "python":
+        how = f"with Python {_python_version()} ({sys.executable})"
+    elif task.LANGUAGE == "node":
+        how = f"with {shutil.which('node')}"
+    else:
+        how = f"with {' '.join(task.interpreter or DEFAULT_INTERPRETER)}"
     ctx.log(
         "INFO",
         f"Kestra runs this task in a container ({runner}, image {task.image}); here it runs as a "
@@ -116,12 +122,38 @@ def _note(task: ScriptTask, ctx: TaskContext) -> None:
     )
 
 
+async def _dependencies(
+    task: ScriptTask, renderer: Renderer, ctx: TaskContext, working_dir: Path
+) -> Path | None:
+    """The virtual environment holding a Python task's ``dependencies`` (None without any)."""
+    if not isinstance(task, (PythonScript, PythonCommands)) or not task.dependencies:
+        return None
+    if isinstance(task.dependencies, str):
+        text = _text(renderer.render(task.dependencies, "dependencies"))
+        try:
+            listed = json.loads(text)
+        except ValueError:
+            listed = None
+        if not isinstance(listed, list):
+            raise TaskFailedError(f"dependencies: expected a JSON list of requirements, got {text[:200]!r}")
+    else:
+        listed = [renderer.render(d, f"dependencies[{i}]") for i, d in enumerate(task.dependencies)]
+    dependencies = [_text(d).strip() for d in listed if _text(d).strip()]
+    if not dependencies:
+        return None
+    cache = task.dependency_cache_enabled is not False
+    return await python_environment(ctx, dependencies, task.package_manager, cache, working_dir)
+
+
 def _environment(
-    task: ScriptTask, renderer: Renderer, working_dir: Path, output_dir: Path | None
+    task: ScriptTask, renderer: Renderer, working_dir: Path, output_dir: Path | None, venv: Path | None
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     if task.LANGUAGE == "python":
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
+        python_dir = venv / "bin" if venv is not None else Path(sys.executable).parent
+        env["PATH"] = os.pathsep.join([str(python_dir), env.get("PATH", os.defpath)])
+        if venv is not None:
+            env["VIRTUAL_ENV"] = str(venv)
         env.update(PYTHON_ENV)
     for name, value in (task.env or {}).items():
         env[str(name)] = _text(renderer.render(value, f"env.{name}"))
@@ -131,6 +163,20 @@ def _environment(
     return env
 
 
+def _script_command(task: ScriptTask, script: str, working_dir: Path) -> str:
+    """The command running an inline ``script``: a shell script as it is, a Python or Node.js one
+    written to a file of the working directory first (as Kestra's ``Script`` tasks do)."""
+    if task.LANGUAGE == "shell":
+        return script
+    suffix, text = (".py", PYTHON_PRELUDE + script) if task.LANGUAGE == "python" else (".js", script)
+    fd, name = tempfile.mkstemp(suffix=suffix, dir=working_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+    if task.LANGUAGE == "node":
+        return f'node "{name}"'
+    return f'if [ -n "$VIRTUAL_ENV" ]; then "$VIRTUAL_ENV/bin/python" "{name}"; else python "{name}"; fi'
+
+
 def _command_text(task: ScriptTask, ctx: TaskContext, renderer: Renderer, working_dir: Path) -> str:
     """beforeCommands and commands as one text for the interpreter (Kestra's ``ScriptService``)."""
 
@@ -138,18 +184,11 @@ def _command_text(task: ScriptTask, ctx: TaskContext, renderer: Renderer, workin
         return local_paths(_text(renderer.render(value, where)), ctx, working_dir)
 
     before = [rendered(c, f"beforeCommands[{i}]") for i, c in enumerate(task.before_commands or [])]
-    if isinstance(task, (ShellCommands, PythonCommands)):
+    if isinstance(task, (ShellCommands, PythonCommands, NodeCommands)):
         commands = [rendered(c, f"commands[{i}]") for i, c in enumerate(task.commands)]
-    elif isinstance(task, ShellScript):
-        commands = [rendered(task.script, "script")]
     else:
-        assert isinstance(task, PythonScript)
-        fd, name = tempfile.mkstemp(suffix=".py", dir=working_dir)
-        with os.fdopen(fd, "w", encoding="utf-8") as script:
-            script.write(PYTHON_PRELUDE + rendered(task.script, "script"))
-        commands = [
-            f'if [ -n "$VIRTUAL_ENV" ]; then "$VIRTUAL_ENV/bin/python" "{name}"; else python "{name}"; fi'
-        ]
+        assert isinstance(task, (ShellScript, PythonScript, NodeScript))
+        commands = [_script_command(task, rendered(task.script, "script"), working_dir)]
     lines = ["set -e"] if task.fail_fast is not False else []
     if before:
         lines += [f"echo '{DEBUG_MARKER}'", *before, f"echo '{INFO_MARKER}'"]
@@ -176,7 +215,8 @@ async def run_script_task(task: ScriptTask, ctx: TaskContext) -> None:
         renderer = _renderer(ctx, variables)
         copy_namespace_files(task.namespace_files, ctx, working_dir)
         write_input_files(task.input_files, ctx, renderer, working_dir)
-        env = _environment(task, renderer, working_dir, output_dir)
+        venv = await _dependencies(task, renderer, ctx, working_dir)
+        env = _environment(task, renderer, working_dir, output_dir, venv)
         interpreter = [
             local_paths(_text(renderer.render(p, f"interpreter[{i}]")), ctx, working_dir)
             for i, p in enumerate(task.interpreter or DEFAULT_INTERPRETER)
