@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -29,8 +30,16 @@ from ..transport.effects import Op
 from ..transport.operation import operation
 from ..transport.retry import RetryPolicy
 from .errors import KestraApiError, KestraConnectionError, KestraError
-from .executions import execution_from_kestra, executions_frame, with_outputs
+from .executions import execution_from_kestra, executions_frame, executions_schema, with_outputs
 from .follow import follow_execution
+from .history import (
+    execution_rows,
+    search_page,
+    search_params,
+    search_rows,
+    task_runs_schema,
+    with_task_runs,
+)
 from .models import DeployedFlow, FlowValidation, KestraLogEntry, KestraVersion, TaskOutputInfo
 from .session import KestraSession, segment
 
@@ -348,49 +357,74 @@ class KestraOperations(KestraSession):
         *,
         state: str | None = None,
         labels: Mapping[str, str] | None = None,
-        page: int = 1,
+        since: datetime | None = None,
+        page: int | None = 1,
         size: int = 25,
     ) -> Op[pd.DataFrame]:
-        """One page of executions, newest first, as a typed DataFrame (``GET /executions/search`` with
-        Kestra's query filters ``filters[field][EQUALS]=value``, the same on 1.3 and 2.0).
+        """Executions, newest first, as a typed DataFrame (``GET /executions/search`` with Kestra's
+        query filters ``filters[field][EQUALS]=value``, the same on 1.3 and 2.0).
 
         Columns (:func:`~kestra_airflow_sdk.kestra.executions.executions_schema`): ``id``, ``namespace``,
         ``flow_id`` (``string``), ``flow_revision`` (``Int64``), ``state`` (Kestra's state, a
         category), ``start_date``, ``end_date`` (UTC), ``duration`` (``timedelta64``, ended
         executions), ``labels`` (dicts). Search results carry no task runs on Kestra 2.0 (and no
-        outputs on either): read one with :meth:`execution` for those.
+        outputs on either): read one with :meth:`execution`, or all with :meth:`task_runs`.
+        The frame has the ``.kestra`` accessor (``summary()``: success rate, p50/p95 durations).
 
         Args:
             namespace: only this namespace (exact).
             flow_id: only this flow.
             state: only executions in this Kestra state (e.g. ``"FAILED"``, ``"RUNNING"``).
             labels: only executions with these labels.
-            page: the page, from 1.
-            size: executions per page.
+            since: only executions started at or after this (timezone-aware) time.
+            page: the page, from 1; ``None`` for every page (100 executions a page, read 4 at a
+                time after the first; each page is turned into rows as it arrives).
+            size: executions per page (one page).
         """
-        for name, number in (("page", page), ("size", size)):
-            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-                raise KestraError(f"{name}: expected an integer >= 1, got {number!r}")
-        params: list[tuple[str, str | int]] = [
-            ("page", page),
-            ("size", size),
-            ("sort", "state.startDate:desc"),
-        ]
-        for field, value in (("namespace", namespace), ("flowId", flow_id), ("state", state)):
-            if value is not None:
-                if not isinstance(value, str) or not value:
-                    raise KestraError(f"{field}: expected a non-empty string, got {value!r}")
-                params.append((f"filters[{field}][EQUALS]", value))
+        if page is not None:
+            for name, number in (("page", page), ("size", size)):
+                if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+                    raise KestraError(f"{name}: expected an integer >= 1, got {number!r}")
+        params: list[tuple[str, Any]] = [*search_params(namespace, flow_id, state, since)]
         params += [(f"filters[labels][EQUALS][{k}]", str(v)) for k, v in (labels or {}).items()]
-        body = yield from self._call(
-            "GET", "/executions/search", action="Searching executions", params=params
-        )
-        results = body.get("results") if isinstance(body, dict) else None
-        if not isinstance(results, list):
-            raise KestraError(
-                f"Searching executions: expected Kestra's paged results, got {str(body)[:200]!r}"
-            )
+        if page is None:
+            return executions_schema().frame((yield from search_rows(self, params, execution_rows)))
+        results, _ = yield from search_page(self, params, page, size)
         return executions_frame(results)
+
+    @operation
+    def task_runs(
+        self,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        state: str | None = None,
+    ) -> Op[pd.DataFrame]:
+        """Every task run of the executions found, as a typed DataFrame (one row per task run).
+
+        Kestra's open-source API has no task run search: the executions are searched (every page,
+        as :meth:`executions` with ``page=None``) and, on Kestra 2.0 whose search results carry no
+        task runs, each execution is read (``GET /executions/{id}``, 4 at a time).
+
+        Columns (:func:`~kestra_airflow_sdk.kestra.history.task_runs_schema`): ``id``,
+        ``execution_id``, ``namespace``, ``flow_id``, ``task_id``, ``parent_task_run_id``,
+        ``value`` (``string``), ``state`` (Kestra's, a category), ``attempts`` (``Int64``),
+        ``start_date``, ``end_date`` (UTC), ``duration`` (``timedelta64``, ended task runs).
+
+        Args:
+            namespace: only executions of this namespace.
+            flow_id: only executions of this flow.
+            since: only executions started at or after this (timezone-aware) time.
+            state: only task runs in this Kestra state (e.g. ``"FAILED"``).
+        """
+        if state is not None and (not isinstance(state, str) or not state):
+            raise KestraError(f"state: expected a non-empty string, got {state!r}")
+        params = search_params(namespace, flow_id, None, since)
+        rows = yield from search_rows(self, params, functools.partial(with_task_runs, self))
+        if state is not None:
+            rows = [row for row in rows if row["state"] == state]
+        return task_runs_schema().frame(rows)
 
     # ------------------------------------------------------------------ actions on an execution
 
