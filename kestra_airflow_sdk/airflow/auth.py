@@ -26,6 +26,8 @@ class BearerTokenAuth(BearerAuth):
     """Send a fixed ``Authorization: Bearer <token>`` header (for managed Airflow services);
     a rejected token raises :class:`AuthenticationError`."""
 
+    requires_response_body = True  # a 401/403's body tells a rejected token from a denied action
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         self.authorize(request)
         response = yield request

@@ -26,10 +26,12 @@ __all__ = [
     "ReportedProgress",
     "dag_run_of",
     "execution_from_kestra",
+    "execution_row",
     "executions_frame",
     "executions_schema",
     "kestra_state",
     "log_entry_from_kestra",
+    "parse_date",
     "with_outputs",
 ]
 
@@ -78,6 +80,9 @@ def executions_schema() -> Schema:
     """The columns and dtypes of :meth:`KestraServer.executions` (one row per execution); built on
     first use, so importing the Kestra client loads no pandas."""
     from ..history.schemas import Column, Schema
+    from .accessor import register_kestra_accessor
+
+    register_kestra_accessor()  # its frames have df.kestra
 
     return Schema(
         "kestra_executions",
@@ -99,30 +104,28 @@ def executions_frame(items: list[Any]) -> pd.DataFrame:
     """Kestra's execution search results as a typed frame (:func:`executions_schema`: ``string`` ids,
     ``Int64`` revision, Kestra's own state as a category, UTC datetimes, ``timedelta64[us]``
     duration of ended executions, labels as dicts); no results, an empty frame of those dtypes."""
-    rows = []
-    for item in items:
-        if not isinstance(item, dict) or not item.get("id"):
-            continue
-        current = kestra_state(item)
-        start = _date(item, "startDate")
-        end = _date(item, "endDate") if current in TERMINAL else None
-        revision = item.get("flowRevision")
-        rows.append(
-            {
-                "id": str(item["id"]),
-                "namespace": item.get("namespace"),
-                "flow_id": item.get("flowId"),
-                "flow_revision": revision
-                if isinstance(revision, int) and not isinstance(revision, bool)
-                else None,
-                "state": current or None,
-                "start_date": start.isoformat() if start else None,
-                "end_date": end.isoformat() if end else None,
-                "duration": end - start if start and end else None,
-                "labels": _labels(item.get("labels")),
-            }
-        )
-    return executions_schema().frame(rows)
+    return executions_schema().frame([row for row in map(execution_row, items) if row is not None])
+
+
+def execution_row(item: Any) -> dict[str, Any] | None:
+    """One execution search result as a row of :func:`executions_schema` (None: not an execution)."""
+    if not isinstance(item, dict) or not item.get("id"):
+        return None
+    current = kestra_state(item)
+    start = parse_date(item, "startDate")
+    end = parse_date(item, "endDate") if current in TERMINAL else None
+    revision = item.get("flowRevision")
+    return {
+        "id": str(item["id"]),
+        "namespace": item.get("namespace"),
+        "flow_id": item.get("flowId"),
+        "flow_revision": revision if isinstance(revision, int) and not isinstance(revision, bool) else None,
+        "state": current or None,
+        "start_date": start.isoformat() if start else None,
+        "end_date": end.isoformat() if end else None,
+        "duration": end - start if start and end else None,
+        "labels": _labels(item.get("labels")),
+    }
 
 
 def kestra_state(body: Any) -> str:
@@ -136,7 +139,8 @@ def _state(current: str) -> ExecutionState:
     return _STATES.get(current, ExecutionState.RUNNING)
 
 
-def _date(body: Any, key: str) -> datetime | None:
+def parse_date(body: Any, key: str) -> datetime | None:
+    """``state.<key>`` of an execution or task run body as a datetime (None when absent or invalid)."""
     state = body.get("state") if isinstance(body, dict) else None
     value = state.get(key) if isinstance(state, dict) else None
     if not isinstance(value, str):
@@ -172,8 +176,8 @@ def execution_from_kestra(body: dict[str, Any], task_types: dict[str, str] | Non
                 type=(task_types or {}).get(str(item.get("taskId")), ""),
                 state=_state(current),
                 attempt=max(len(attempts), 1 if current else 0),
-                start_date=_date(item, "startDate"),
-                end_date=_date(item, "endDate") if current in TERMINAL else None,
+                start_date=parse_date(item, "startDate"),
+                end_date=parse_date(item, "endDate") if current in TERMINAL else None,
                 outputs=dict(item.get("outputs") or {}),
                 parent_id=item.get("parentTaskRunId"),
             )
@@ -184,8 +188,8 @@ def execution_from_kestra(body: dict[str, Any], task_types: dict[str, str] | Non
         namespace=str(body.get("namespace") or ""),
         flow_id=str(body.get("flowId") or ""),
         state=_state(current),
-        start_date=_date(body, "startDate"),
-        end_date=_date(body, "endDate") if current in TERMINAL else None,
+        start_date=parse_date(body, "startDate"),
+        end_date=parse_date(body, "endDate") if current in TERMINAL else None,
         inputs=dict(body.get("inputs") or {}),
         labels=_labels(body.get("labels")),
         task_runs=runs,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -25,18 +26,19 @@ from ..flows.flow import Flow
 from ..flows.hooks import FlowServer
 from ..flows.observer import Observer
 from ..transport.drivers import AsyncDriver, SyncDriver
-from ..transport.effects import Delay, Op, now
+from ..transport.effects import Op
 from ..transport.operation import operation
-from ..transport.retry import NO_RETRY, RetryPolicy
+from ..transport.retry import RetryPolicy
 from .errors import KestraApiError, KestraConnectionError, KestraError
-from .executions import (
-    TERMINAL,
-    ReportedProgress,
-    execution_from_kestra,
-    executions_frame,
-    kestra_state,
-    log_entry_from_kestra,
-    with_outputs,
+from .executions import execution_from_kestra, executions_frame, executions_schema, with_outputs
+from .follow import follow_execution
+from .history import (
+    execution_rows,
+    search_page,
+    search_params,
+    search_rows,
+    task_runs_schema,
+    with_task_runs,
 )
 from .models import DeployedFlow, FlowValidation, KestraLogEntry, KestraVersion, TaskOutputInfo
 from .session import KestraSession, segment
@@ -201,6 +203,7 @@ class KestraOperations(KestraSession):
         poll_interval: float = 1.0,
         timeout: float = 3600.0,
         observers: Sequence[Observer] | None = None,
+        stream: bool = True,
     ) -> Op[Execution]:
         """Start an execution of a deployed flow (``POST /executions/{namespace}/{id}``).
 
@@ -208,21 +211,18 @@ class KestraOperations(KestraSession):
             flow: a :class:`Flow` or ``(namespace, flow_id)``.
             inputs: the flow's inputs (sent as multipart form fields).
             labels: execution labels (``labels=key:value`` query parameters).
-            wait: poll ``GET /executions/{id}`` until the execution is terminal. A poll that fails
-                transiently (503, 429, a dropped connection) is tried again on the next tick
-                until ``timeout``; a permanent error ends the wait.
-            poll_interval: seconds between polls.
+            wait: follow the execution to its end, as :meth:`follow` does.
+            poll_interval: seconds between polls, when polling.
             timeout: seconds to wait at most (then :class:`KestraError` with the last state).
-            observers: progress observers (``task_started``, ``task_ended``, ... as for local runs).
+            observers: progress observers (``task_started``, ``log_written``, ``task_ended``, ...
+                as for local runs), fed as things happen.
+            stream: follow Kestra's event streams (False: poll from the start).
 
         Returns:
             The :class:`Execution` (the same type local runs return), final when ``wait``.
         """
         namespace, flow_id = (flow.namespace, flow.id) if isinstance(flow, Flow) else _ref(flow)
-        if poll_interval <= 0 or timeout <= 0:
-            raise KestraError(
-                f"poll_interval and timeout: expected positive seconds, got {poll_interval}, {timeout}"
-            )
+        _check_wait(poll_interval, timeout)
         types = {t.id: t.type for t in flow.walk()} if isinstance(flow, Flow) else {}
         params = [("labels", f"{k}:{v}") for k, v in (labels or {}).items()]
         files = [(str(k), (None, str(v))) for k, v in (inputs or {}).items()]
@@ -236,7 +236,66 @@ class KestraOperations(KestraSession):
         execution = _execution(body, types)
         if not wait:
             return execution
-        return (yield from self._follow(body, types, poll_interval, timeout, list(observers or [])))
+        return (
+            yield from follow_execution(
+                self,
+                body,
+                types,
+                poll_interval=poll_interval,
+                timeout=timeout,
+                observers=list(observers or []),
+                stream=stream,
+            )
+        )
+
+    @operation
+    def follow(
+        self,
+        execution: ExecutionRef,
+        *,
+        poll_interval: float = 1.0,
+        timeout: float = 3600.0,
+        observers: Sequence[Observer] | None = None,
+        stream: bool = True,
+    ) -> Op[Execution]:
+        """Follow an execution to its end, its states and log lines as they happen.
+
+        Reads Kestra's event streams (``GET /executions/{id}/follow`` and ``GET /logs/{id}/follow``):
+        ``observers`` get ``task_started``, ``task_ended`` and ``log_written`` when Kestra sends
+        them. A broken stream is opened again (what was already reported is not reported twice);
+        after ``retry.max_attempts`` failures in a row, or when the server has no such stream, the
+        execution is polled (``GET /executions/{id}`` every ``poll_interval``; a transient failure
+        is tried again on the next tick, a permanent one ends the wait). Once it has ended, its task
+        runs' outputs (on 2.0 from ``/outputs``) and every log line (``GET /logs/{id}``) are read.
+
+        Args:
+            execution: an :class:`Execution` or an execution id.
+            poll_interval: seconds between polls, when polling.
+            timeout: seconds to wait at most (then :class:`KestraError` with the last state).
+            observers: progress observers, as for local runs.
+            stream: False to poll from the start.
+
+        Returns:
+            The final :class:`Execution`, with its outputs and ``logs``.
+        """
+        _check_wait(poll_interval, timeout)
+        types = (
+            {r.task_id: r.type for r in execution.task_runs if r.type}
+            if isinstance(execution, Execution)
+            else {}
+        )
+        body = yield from self._read_execution(_id(execution))
+        return (
+            yield from follow_execution(
+                self,
+                body,
+                types,
+                poll_interval=poll_interval,
+                timeout=timeout,
+                observers=list(observers or []),
+                stream=stream,
+            )
+        )
 
     @operation
     def execution(self, execution_id: str) -> Op[Execution]:
@@ -298,49 +357,74 @@ class KestraOperations(KestraSession):
         *,
         state: str | None = None,
         labels: Mapping[str, str] | None = None,
-        page: int = 1,
+        since: datetime | None = None,
+        page: int | None = 1,
         size: int = 25,
     ) -> Op[pd.DataFrame]:
-        """One page of executions, newest first, as a typed DataFrame (``GET /executions/search`` with
-        Kestra's query filters ``filters[field][EQUALS]=value``, the same on 1.3 and 2.0).
+        """Executions, newest first, as a typed DataFrame (``GET /executions/search`` with Kestra's
+        query filters ``filters[field][EQUALS]=value``, the same on 1.3 and 2.0).
 
         Columns (:func:`~kestra_airflow_sdk.kestra.executions.executions_schema`): ``id``, ``namespace``,
         ``flow_id`` (``string``), ``flow_revision`` (``Int64``), ``state`` (Kestra's state, a
         category), ``start_date``, ``end_date`` (UTC), ``duration`` (``timedelta64``, ended
         executions), ``labels`` (dicts). Search results carry no task runs on Kestra 2.0 (and no
-        outputs on either): read one with :meth:`execution` for those.
+        outputs on either): read one with :meth:`execution`, or all with :meth:`task_runs`.
+        The frame has the ``.kestra`` accessor (``summary()``: success rate, p50/p95 durations).
 
         Args:
             namespace: only this namespace (exact).
             flow_id: only this flow.
             state: only executions in this Kestra state (e.g. ``"FAILED"``, ``"RUNNING"``).
             labels: only executions with these labels.
-            page: the page, from 1.
-            size: executions per page.
+            since: only executions started at or after this (timezone-aware) time.
+            page: the page, from 1; ``None`` for every page (100 executions a page, read 4 at a
+                time after the first; each page is turned into rows as it arrives).
+            size: executions per page (one page).
         """
-        for name, number in (("page", page), ("size", size)):
-            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-                raise KestraError(f"{name}: expected an integer >= 1, got {number!r}")
-        params: list[tuple[str, str | int]] = [
-            ("page", page),
-            ("size", size),
-            ("sort", "state.startDate:desc"),
-        ]
-        for field, value in (("namespace", namespace), ("flowId", flow_id), ("state", state)):
-            if value is not None:
-                if not isinstance(value, str) or not value:
-                    raise KestraError(f"{field}: expected a non-empty string, got {value!r}")
-                params.append((f"filters[{field}][EQUALS]", value))
+        if page is not None:
+            for name, number in (("page", page), ("size", size)):
+                if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+                    raise KestraError(f"{name}: expected an integer >= 1, got {number!r}")
+        params: list[tuple[str, Any]] = [*search_params(namespace, flow_id, state, since)]
         params += [(f"filters[labels][EQUALS][{k}]", str(v)) for k, v in (labels or {}).items()]
-        body = yield from self._call(
-            "GET", "/executions/search", action="Searching executions", params=params
-        )
-        results = body.get("results") if isinstance(body, dict) else None
-        if not isinstance(results, list):
-            raise KestraError(
-                f"Searching executions: expected Kestra's paged results, got {str(body)[:200]!r}"
-            )
+        if page is None:
+            return executions_schema().frame((yield from search_rows(self, params, execution_rows)))
+        results, _ = yield from search_page(self, params, page, size)
         return executions_frame(results)
+
+    @operation
+    def task_runs(
+        self,
+        namespace: str | None = None,
+        flow_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        state: str | None = None,
+    ) -> Op[pd.DataFrame]:
+        """Every task run of the executions found, as a typed DataFrame (one row per task run).
+
+        Kestra's open-source API has no task run search: the executions are searched (every page,
+        as :meth:`executions` with ``page=None``) and, on Kestra 2.0 whose search results carry no
+        task runs, each execution is read (``GET /executions/{id}``, 4 at a time).
+
+        Columns (:func:`~kestra_airflow_sdk.kestra.history.task_runs_schema`): ``id``,
+        ``execution_id``, ``namespace``, ``flow_id``, ``task_id``, ``parent_task_run_id``,
+        ``value`` (``string``), ``state`` (Kestra's, a category), ``attempts`` (``Int64``),
+        ``start_date``, ``end_date`` (UTC), ``duration`` (``timedelta64``, ended task runs).
+
+        Args:
+            namespace: only executions of this namespace.
+            flow_id: only executions of this flow.
+            since: only executions started at or after this (timezone-aware) time.
+            state: only task runs in this Kestra state (e.g. ``"FAILED"``).
+        """
+        if state is not None and (not isinstance(state, str) or not state):
+            raise KestraError(f"state: expected a non-empty string, got {state!r}")
+        params = search_params(namespace, flow_id, None, since)
+        rows = yield from search_rows(self, params, functools.partial(with_task_runs, self))
+        if state is not None:
+            rows = [row for row in rows if row["state"] == state]
+        return task_runs_schema().frame(rows)
 
     # ------------------------------------------------------------------ actions on an execution
 
@@ -439,67 +523,6 @@ class KestraOperations(KestraSession):
             )
         )
 
-    def _follow(
-        self,
-        body: Any,
-        types: dict[str, str],
-        poll_interval: float,
-        timeout: float,
-        observers: list[Observer],
-    ) -> Op[Execution]:
-        """Poll the execution until it is terminal, riding through transient failures (as the Airflow waits)."""
-        execution = _execution(body, types)
-        started, reported = (yield from now()), ReportedProgress(observers)
-        reported.update(execution)
-        failures, error = 0, ""
-        while kestra_state(body) not in TERMINAL:
-            waited = (yield from now()) - started
-            if waited >= timeout:
-                raise KestraError(
-                    f"Execution {execution.id} of {execution.namespace}.{execution.flow_id} did not end within "
-                    f"{timeout:g}s (last state: {kestra_state(body) or 'unknown'})" + error
-                )
-            pause = max(poll_interval, self.retry.backoff(failures)) if failures else poll_interval
-            yield Delay(min(pause, timeout - waited))
-            try:  # one attempt per tick: the next tick is the retry
-                body = yield from self._read_execution(execution.id, NO_RETRY)
-            except (KestraApiError, KestraConnectionError) as exc:
-                if not exc.transient:
-                    raise KestraError(
-                        f"Waiting for execution {execution.id} of {execution.namespace}.{execution.flow_id} "
-                        f"stopped: {exc}"
-                    ) from None
-                failures, error = failures + 1, f"; last poll failed: {exc}"
-                logger.warning("Waiting for execution %s: %s (will keep trying)", execution.id, exc)
-                continue
-            failures, error = 0, ""
-            execution = _execution(body, types)
-            reported.update(execution)
-        if execution.task_runs:  # on 2.0, the outputs are not in the body
-            try:
-                body = yield from self._with_outputs(body)
-            except KestraError as exc:
-                raise KestraError(
-                    f"Execution {execution.id} of {execution.namespace}.{execution.flow_id} ended "
-                    f"{execution.state}, but its task outputs could not be read: {exc}"
-                ) from None
-            execution = _execution(body, types)
-            reported.update(execution)
-        try:
-            entries = yield from KestraOperations.logs.fn(self, execution.id)
-            execution.logs = [log_entry_from_kestra(entry) for entry in entries]
-        except KestraError as exc:  # the execution ended: return it, without its log lines
-            logger.warning(
-                "execution %s ended %s, but its logs could not be read: %s",
-                execution.id,
-                execution.state,
-                exc,
-            )
-        for entry in execution.logs:
-            reported.log(execution, entry)
-        reported.end(execution)
-        return execution
-
 
 class KestraServer(KestraOperations, SyncDriver):
     """A Kestra server: validate, deploy (upsert, never delete) and run flows; read executions and logs.
@@ -551,6 +574,12 @@ def _id(execution: Any) -> str:
     if not isinstance(execution_id, str) or not execution_id:
         raise KestraError(f"execution: expected an Execution or an execution id, got {execution!r}")
     return execution_id
+
+
+def _check_wait(poll_interval: float, timeout: float) -> None:
+    for name, value in (("poll_interval", poll_interval), ("timeout", timeout)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise KestraError(f"{name}: expected positive seconds, got {value!r}")
 
 
 def _form(inputs: Mapping[str, Any] | None) -> list[tuple[str, tuple[None, str]]] | None:

@@ -18,10 +18,11 @@ import httpx
 from pydantic import SecretStr
 
 from ..transport.auth import BearerAuth
-from ..transport.effects import Op
+from ..transport.effects import Op, open_stream
 from ..transport.errors import transport_failure
 from ..transport.retry import RetryPolicy, transient_status
 from ..transport.session import HttpSession, Transport
+from ..transport.streams import Stream
 from .errors import KestraApiError, KestraConnectionError, KestraError
 
 __all__ = ["KestraSession", "segment"]
@@ -148,6 +149,28 @@ class KestraSession(HttpSession):
             return response.json()
         except ValueError:
             raise KestraError(f"{action}: Kestra's answer is not JSON: {response.text[:200]!r}") from None
+
+    def _open_events(self, path: str, *, action: str) -> Op[Stream]:
+        """Operation: open the event stream ``/api/v1/{tenant}{path}`` (``text/event-stream``), once,
+        without retries (a follower decides when to reconnect).
+
+        Raises:
+            KestraConnectionError: Kestra could not be reached.
+            KestraApiError: Kestra answered an error status.
+        """
+        full = f"/api/v1/{self.tenant}{path}"
+        request = self._http.build_request("GET", self.url + full, headers={"Accept": "text/event-stream"})
+        try:
+            stream = yield from open_stream(request)
+        except KestraConnectionError as exc:
+            raise KestraConnectionError(
+                f"{action} failed: {exc}", transient=exc.transient, request_sent=exc.request_sent
+            ) from None
+        status = stream.status_code
+        if status >= 400:
+            detail = _detail(stream.response)
+            raise _api_error(action, "GET", full, status, detail, transient=transient_status(status))
+        return stream
 
 
 def _api_error(

@@ -24,9 +24,11 @@ def is_anonymous(request: httpx.Request) -> bool:
 
 
 class BearerAuth(httpx.Auth):
-    """Send a fixed ``Authorization: Bearer <token>`` header (the token kept as a ``SecretStr``)."""
+    """Send a fixed ``Authorization: Bearer <token>`` header (the token kept as a ``SecretStr``).
 
-    requires_response_body = True
+    It reads no response body, so a streamed response (an event stream) stays streamed; a subclass
+    that inspects answers sets ``requires_response_body``.
+    """
 
     def __init__(self, token: str | SecretStr) -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)

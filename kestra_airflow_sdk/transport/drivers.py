@@ -23,8 +23,20 @@ from typing import Any, Protocol, TypeVar
 
 import httpx
 
-from .effects import AwaitSignal, Blocking, Delay, Driving, Gather, Now, Op
+from .effects import (
+    AwaitSignal,
+    Blocking,
+    CloseStream,
+    Delay,
+    Driving,
+    Gather,
+    Now,
+    Op,
+    OpenStream,
+    ReadStream,
+)
 from .session import HttpSession
+from .streams import Stream
 
 __all__ = ["SYSTEM_CLOCK", "AsyncDriver", "Clock", "SyncDriver"]
 
@@ -106,15 +118,27 @@ class SyncDriver(HttpSession):
                 self._perform(run, effect)
         return run.result
 
-    def _perform(self, run: Driving[Any], effect: httpx.Request | Delay | Now | Blocking) -> None:
-        """Execute one effect of ``run`` (a request, a delay, the clock, blocking work) in this
-        thread; its outcome is what ``run`` receives next."""
+    def _perform(
+        self,
+        run: Driving[Any],
+        effect: httpx.Request | Delay | Now | Blocking | OpenStream | ReadStream | CloseStream,
+    ) -> None:
+        """Execute one effect of ``run`` (a request, a delay, the clock, blocking work, a stream)
+        in this thread; its outcome is what ``run`` receives next."""
         if isinstance(effect, Delay):
             self._clock.sleep(effect.seconds)
         elif isinstance(effect, Now):
             run.reply(self._clock.monotonic())
         elif isinstance(effect, Blocking):
             run.call(effect)
+        elif isinstance(effect, OpenStream):
+            with run.sending(effect.request):
+                run.reply(Stream.open(self._http, effect.request))
+        elif isinstance(effect, ReadStream):
+            with run.sending(effect.stream.request):
+                run.reply(effect.stream.read())
+        elif isinstance(effect, CloseStream):
+            effect.stream.close()
         else:
             with run.sending(effect):
                 run.reply(_unbound(self._http.send(effect)))
@@ -282,6 +306,14 @@ class AsyncDriver(HttpSession):
             elif isinstance(effect, Gather):
                 gate = asyncio.Semaphore(effect.limit)
                 run.reply(await asyncio.gather(*(self._bounded(gate, op) for op in effect.ops)))
+            elif isinstance(effect, OpenStream):
+                with run.sending(effect.request):
+                    run.reply(await Stream.aopen(self._http, effect.request))
+            elif isinstance(effect, ReadStream):
+                with run.sending(effect.stream.request):
+                    run.reply(await effect.stream.aread())
+            elif isinstance(effect, CloseStream):
+                await effect.stream.aclose()
             else:
                 with run.sending(effect):
                     run.reply(_unbound(await self._http.send(effect)))

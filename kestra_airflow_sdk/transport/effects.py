@@ -9,7 +9,9 @@ An operation is a generator (:data:`Op`): it yields an effect and receives its o
 * a :class:`Blocking` call (file I/O, parsing a file): its result, computed off the event loop by
   the async driver;
 * an :class:`AwaitSignal`: ``None`` once the :class:`Signal` has fired (at once if it fired already);
-* a :class:`Gather` of operations to run concurrently: the list of their outcomes.
+* a :class:`Gather` of operations to run concurrently: the list of their outcomes;
+* an :class:`OpenStream` request: its :class:`~.streams.Stream` once the headers are in; a
+  :class:`ReadStream`: the next chunk of its body (``b""`` at the end); a :class:`CloseStream`: ``None``.
 
 It never performs I/O itself, so the same code serves the sync and the async client (see
 :mod:`.drivers`).
@@ -26,21 +28,28 @@ from typing import Any, Generic, TypeVar
 import httpx
 
 from ..errors import KestraAirflowError
+from .streams import Stream
 
 __all__ = [
     "NOW",
     "AwaitSignal",
     "Blocking",
+    "CloseStream",
     "Delay",
     "Driving",
     "Effect",
     "Gather",
     "Now",
     "Op",
+    "OpenStream",
+    "ReadStream",
     "Signal",
     "blocking",
+    "close_stream",
     "gather",
     "now",
+    "open_stream",
+    "read_stream",
     "wait_for",
 ]
 
@@ -126,7 +135,30 @@ class Gather:
     limit: int
 
 
-Effect = httpx.Request | Delay | Now | Blocking | AwaitSignal | Gather
+@dataclass(frozen=True)
+class OpenStream:
+    """Effect: send ``request`` and receive its :class:`~.streams.Stream` once the headers are in
+    (an error status arrives with its body read). A transport failure is thrown into the operation
+    as for a request."""
+
+    request: httpx.Request
+
+
+@dataclass(frozen=True)
+class ReadStream:
+    """Effect: the next chunk of ``stream``'s body; ``b""`` at its end or once it is closed."""
+
+    stream: Stream
+
+
+@dataclass(frozen=True)
+class CloseStream:
+    """Effect: close ``stream`` (idempotent); a read of it pending in another operation returns ``b""``."""
+
+    stream: Stream
+
+
+Effect = httpx.Request | Delay | Now | Blocking | AwaitSignal | Gather | OpenStream | ReadStream | CloseStream
 #: an operation: yields effects, receives their outcomes, returns ``T``
 Op = Generator[Effect, Any, T]
 
@@ -146,6 +178,23 @@ def blocking(fn: Callable[[], T]) -> Op[T]:
 def wait_for(signal: Signal, seen: int) -> Op[None]:
     """Operation: until ``signal`` has fired more than ``seen`` times."""
     yield AwaitSignal(signal, seen)
+
+
+def open_stream(request: httpx.Request) -> Op[Stream]:
+    """Operation: send ``request``, its :class:`~.streams.Stream` (see :class:`OpenStream`)."""
+    stream: Stream = yield OpenStream(request)
+    return stream
+
+
+def read_stream(stream: Stream) -> Op[bytes]:
+    """Operation: the next chunk of ``stream`` (``b""`` at the end)."""
+    chunk: bytes = yield ReadStream(stream)
+    return chunk
+
+
+def close_stream(stream: Stream) -> Op[None]:
+    """Operation: close ``stream``."""
+    yield CloseStream(stream)
 
 
 def _captured(op: Op[T]) -> Op[T | KestraAirflowError]:

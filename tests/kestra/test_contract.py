@@ -24,6 +24,7 @@ from kestra_airflow_sdk.kestra import (
     KestraLogEntry,
 )
 from kestra_airflow_sdk.kestra.executions import executions_schema, log_entry_from_kestra
+from kestra_airflow_sdk.transport.retry import DEFAULT_RETRY
 from tests.virtual_time import VirtualTimeKestraServer, run_virtual
 
 
@@ -104,10 +105,13 @@ def server(request: pytest.FixtureRequest, prism_url: str, recording: Recording)
         yield s
 
 
-def _conformant(recording: Recording) -> None:
-    """Prism accepted every request: no error status, no violation reported."""
+def _conformant(recording: Recording, *, but_streams: bool = False) -> None:
+    """Prism accepted every request: no error status, no violation reported (``but_streams``: the
+    event streams' answers, which Prism cannot generate, are checked by their test)."""
     assert recording.exchanges
     for request, response in recording.exchanges:
+        if but_streams and request.url.path.endswith("/follow"):
+            continue
         assert response.status_code < 400, (request.method, request.url, response.text[:500])
         assert "sl-violations" not in response.headers, response.headers["sl-violations"]
 
@@ -176,12 +180,37 @@ def test_waiting_polls_with_conformant_requests_until_the_timeout(
 ) -> None:
     """The mock's execution stays in its example state (not terminal): the wait polls, then says so."""
     with pytest.raises(KestraError, match=r"did not end within 15s") as info:
-        server.run(FLOWS[0], wait=True, poll_interval=5, timeout=15)
+        server.run(FLOWS[0], wait=True, poll_interval=5, timeout=15, stream=False)
     _conformant(recording)
     polls = [r for r, _ in recording.exchanges if r.method == "GET"]
     assert len(polls) == 3  # at 5, 10 and 15 s of the wait's (virtual) clock
     assert all(r.url.path.startswith("/api/v1/main/executions/") for r in polls)
     assert "last state:" in str(info.value)
+
+
+def test_following_sends_conformant_stream_requests_then_polls(
+    server: KestraServer, recording: Recording
+) -> None:
+    """The follow streams' requests match the spec; Prism cannot invent an event stream (it answers
+    500 "Cannot serialise complex objects as text", no violation), which the follower takes for a
+    broken stream: it reconnects as the retry policy says, then polls until the timeout."""
+    with pytest.raises(KestraError, match=r"did not end within 60s"):
+        server.follow("4SCXzZj2J6MgnG0QkscBMv", poll_interval=5, timeout=60)
+    streams = [(r, a) for r, a in recording.exchanges if r.url.path.endswith("/follow")]
+    followed = recording.exchanges[0][1].json()["id"]  # the id of the execution Prism answered
+    assert {r.url.path for r, _ in streams} == {
+        f"/api/v1/main/executions/{followed}/follow",
+        f"/api/v1/main/logs/{followed}/follow",
+    }
+    for request, answer in streams:
+        assert request.headers["Accept"] == "text/event-stream"
+        assert answer.status_code == 500 and "Cannot serialise" in answer.text, answer.text[:300]
+        assert "sl-violations" not in answer.headers
+    states = [r for r, _ in streams if "/executions/" in r.url.path]
+    assert len(states) == DEFAULT_RETRY.max_attempts  # then it gave up and polled
+    _conformant(recording, but_streams=True)
+    polls = [r for r, _ in recording.exchanges if r.url.path == f"/api/v1/main/executions/{followed}"]
+    assert len(polls) >= 2  # polls once the streams were given up
 
 
 def test_the_mock_does_reject_what_the_spec_does_not_allow(prism_url: str) -> None:

@@ -241,9 +241,13 @@ def test_flow_run_on_a_server_deploys_then_runs() -> None:
         with pytest.raises(KestraError, match="do not pass secrets= with on="):
             flow.run({"x": 1}, {"A": "b"}, on=server)
     assert execution.state is ExecutionState.SUCCESS
-    assert [(r.method, r.url.path) for r in fake.requests] == [
+    requests = [(r.method, r.url.path) for r in fake.requests]
+    log_stream = ("GET", "/api/v1/main/logs/exec1/follow")  # opened beside the states' stream (any order)
+    assert requests.count(log_stream) == 1
+    assert [r for r in requests if r != log_stream] == [
         ("POST", "/api/v1/main/flows/bulk"),
         ("POST", "/api/v1/main/executions/company.team/hello"),
+        ("GET", "/api/v1/main/executions/exec1/follow"),  # no event stream here (404): polled
         ("GET", "/api/v1/main/executions/exec1"),
         ("GET", "/api/v1/configs"),  # the version, asked once: 1.3 sends the outputs in the execution
         ("GET", "/api/v1/main/logs/exec1"),  # the ended execution's log lines
