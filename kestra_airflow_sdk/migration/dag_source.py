@@ -122,10 +122,12 @@ def _dag_body(tree: ast.Module, dag_id: str) -> list[ast.stmt] | None:
                         return node.body
         if isinstance(node, ast.FunctionDef):
             for decorator in node.decorator_list:
-                call = decorator if isinstance(decorator, ast.Call) else None
-                if _name(call.func if call is not None else decorator) != "dag":
+                dag_call = decorator if isinstance(decorator, ast.Call) else None
+                if _name(dag_call.func if dag_call is not None else decorator) != "dag":
                     continue
-                named = {k.arg: k.value for k in call.keywords if k.arg}.get("dag_id") if call else None
+                named = (
+                    {k.arg: k.value for k in dag_call.keywords if k.arg}.get("dag_id") if dag_call else None
+                )
                 if (_literal(named) if named is not None else node.name) == dag_id:
                     return node.body
     return None

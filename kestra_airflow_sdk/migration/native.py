@@ -84,7 +84,10 @@ class NativeFlow:
     def to_pandas(self) -> pd.DataFrame:
         """The report as a DataFrame: one row per Airflow task."""
         columns = ["task_id", "operator", "status", "kestra_type", "kept", "lost", "reason"]
-        return pd.DataFrame([{c: getattr(t, c) for c in columns} for t in self.tasks], columns=columns)
+        frame: pd.DataFrame = pd.DataFrame(
+            [{c: getattr(t, c) for c in columns} for t in self.tasks], columns=columns
+        )
+        return frame
 
     def _repr_html_(self) -> str:
         title = "native" if self.native else f"falls back to TriggerDagRun ({len(self.untranslated)} task(s))"
@@ -198,10 +201,11 @@ def _layout(
         deps[f"{branch}_switch"] = [branch]
     ids = _topological([u for u in units], deps)
     roots = [u for u in ids if not deps[u]]
-    chain = len(roots) == 1 and all(len(deps[u]) <= 1 for u in ids)
-    chain = chain and all(sum(1 for v in ids if u in deps[v]) <= 1 for u in ids)
+    single_parents = all(len(deps[u]) <= 1 for u in ids)
+    single_children = all(sum(1 for v in ids if u in deps[v]) <= 1 for u in ids)
+    is_chain = len(roots) == 1 and single_parents and single_children
     finals = [built[t] for t in finally_ids]
-    if chain:
+    if is_chain:
         return [units[u] for u in ids], finals
     dag = Dag(
         id="dag", tasks=[DagTask(task=units[u], **({"depends_on": deps[u]} if deps[u] else {})) for u in ids]
@@ -225,13 +229,16 @@ def translate_dag(
     definition: DagDefinition,
     *,
     namespace: str,
-    base_url: str,
     migrated: Iterable[str] = (),
     **options: Unpack[GenerateOptions],
 ) -> NativeFlow:
     """The native flow of a DAG from its definition (what :func:`native_flow_for_dag` reads): no
-    request. Arguments as :func:`native_flow_for_dag`."""
+    request. Arguments as :func:`native_flow_for_dag`; ``base_url`` (the Airflow URL the flow's
+    TriggerDagRun tasks call) is required here."""
     dag = definition.dag
+    base_url = options.get("base_url")
+    if not isinstance(base_url, str) or not base_url:
+        raise InvalidArgumentError(f"base_url: expected the Airflow URL the flow calls, got {base_url!r}")
     http = _options(
         options.get("auth", "basic"),
         options.get("username_secret", "AIRFLOW_USERNAME"),
@@ -328,9 +335,9 @@ def translate_dag(
             ]
             native = False
             tasks, finals = [], []
-        draft.tasks = tasks
+        draft.tasks = list[Any](tasks)
         if finals:
-            draft.finally_ = finals
+            draft.finally_ = list[Any](finals)
     if not definition.tasks:
         reports.append(TaskReport("-", "-", "untranslated", reason="the DAG has no tasks"))
     if native:
@@ -351,9 +358,8 @@ def _native_op(
     client: ClientCore, dag_id: str, namespace: str, migrated: tuple[str, ...], options: GenerateOptions
 ) -> Op[NativeFlow]:
     definition = yield from read_dag_definition(client, dag_id)
-    base_url = options.get("base_url") or client.base_url
-    rest = {k: v for k, v in options.items() if k != "base_url"}
-    return translate_dag(definition, namespace=namespace, base_url=base_url, migrated=migrated, **rest)  # type: ignore[arg-type]
+    chosen: GenerateOptions = {**options, "base_url": options.get("base_url") or client.base_url}
+    return translate_dag(definition, namespace=namespace, migrated=migrated, **chosen)
 
 
 @overload

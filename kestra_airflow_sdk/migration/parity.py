@@ -179,7 +179,7 @@ def _compare(
                 "note": "; ".join(notes),
             }
         )
-    frame = pd.DataFrame(rows, columns=PARITY_COLUMNS)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=PARITY_COLUMNS)
     frame.attrs.update(
         {
             "dag_id": dag_id,
