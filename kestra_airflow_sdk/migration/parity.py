@@ -289,7 +289,7 @@ def parity(
         )
     values = dict(conf or {})
     commands = {
-        t.id for t in _tasks([*flow.tasks, *(flow.finally_ or [])]).values() if isinstance(t, ScriptTask)
+        t.id for t in _tasks([*flow.tasks, *(flow.finally_ or [])]).values() if isinstance(t, ShellCommands)
     }
     op = _airflow_op(client, dag_id, values, timeout, commands)
     inputs = _inputs(flow, values)

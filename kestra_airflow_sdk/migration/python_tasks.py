@@ -265,7 +265,9 @@ def python_script(
         lines += [
             "",
             "class _KasTaskInstance:",
-            '    """What the task reads of its Airflow task instance: upstream return values."""',
+            '    """What the task reads of its Airflow task instance: upstream return values, its try."""',
+            "",
+            "    try_number = {{ taskrun.attemptsCount }} + 1",
             "",
             "    def xcom_pull(self, task_ids=None, key='return_value', **_ignored):",
             "        return _kas_xcom.get(task_ids)",
