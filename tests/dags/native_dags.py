@@ -24,7 +24,12 @@ except ImportError:  # Airflow 2.x
     from airflow.operators.empty import EmptyOperator
     from airflow.operators.python import BranchPythonOperator, PythonOperator
 
-_COMMON = {"start_date": datetime(2024, 1, 1), "catchup": False, "schedule": None, "tags": ["sdk-test", "native"]}
+_COMMON = {
+    "start_date": datetime(2024, 1, 1),
+    "catchup": False,
+    "schedule": None,
+    "tags": ["sdk-test", "native"],
+}
 
 with DAG(dag_id="native_bash_dag", description="Extract, transform, load in shell", **_COMMON):
     extract = BashOperator(task_id="extract", bash_command="echo extracting; echo 3 > /dev/null", retries=2)
