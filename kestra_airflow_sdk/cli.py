@@ -361,7 +361,7 @@ def _parity(args: argparse.Namespace) -> int:
     import json
 
     from .migration.native import native_flow_for_dag
-    from .migration.parity import parity
+    from .migration.parity_check import parity
 
     try:
         conf = json.loads(args.conf) if args.conf else {}

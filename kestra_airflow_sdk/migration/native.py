@@ -19,7 +19,6 @@ from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-import pandas as pd
 from typing_extensions import Unpack
 
 from ..airflow.core import ClientCore
@@ -38,6 +37,8 @@ from .schedules import map_schedule
 from .templates import Untranslatable
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..transport.drivers import AsyncDriver, SyncDriver
 
 __all__ = ["NativeFlow", "TaskReport", "native_flow_for_dag", "translate_dag"]
@@ -83,6 +84,8 @@ class NativeFlow:
 
     def to_pandas(self) -> pd.DataFrame:
         """The report as a DataFrame: one row per Airflow task."""
+        import pandas as pd
+
         columns = ["task_id", "operator", "status", "kestra_type", "kept", "lost", "reason"]
         frame: pd.DataFrame = pd.DataFrame(
             [{c: getattr(t, c) for c in columns} for t in self.tasks], columns=columns

@@ -13,7 +13,7 @@ from kestra_airflow_sdk.cli import main
 from kestra_airflow_sdk.flows.tasks.flowable import Dag
 from kestra_airflow_sdk.flows.tasks.scripts import PythonScript
 from kestra_airflow_sdk.migration.native import native_flow_for_dag
-from kestra_airflow_sdk.migration.parity import last_parity, parity
+from kestra_airflow_sdk.migration.parity_check import last_parity, parity
 from tests.airflow_servers import AirflowServer
 
 #: the DAGs of tests/dags that are not paused and end within seconds (parity runs them on Airflow)

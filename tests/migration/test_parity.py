@@ -14,7 +14,7 @@ from kestra_airflow_sdk.flows import Flow
 from kestra_airflow_sdk.flows.execution import Execution, ExecutionState, LogEntry, TaskRun
 from kestra_airflow_sdk.flows.tasks.flowable import Switch
 from kestra_airflow_sdk.flows.tasks.scripts import PythonScript, ShellCommands
-from kestra_airflow_sdk.migration.parity import PARITY_COLUMNS, _compare, last_parity, parity
+from kestra_airflow_sdk.migration.parity_check import PARITY_COLUMNS, _compare, last_parity, parity
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
