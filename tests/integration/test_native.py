@@ -76,6 +76,9 @@ def test_a_changed_task_is_reported_by_parity_and_the_cli(
     assert not rows.loc["describe", "equal"]  # the difference flows downstream
     assert rows.loc["extract", "equal"] and frame.attrs["equal"] is False
     assert last_parity("native_taskflow_dag") is False
+    with AirflowClient(airflow.base_url, **credentials) as client:
+        inventory = client.inventory(["native_taskflow_dag", "native_bash_dag"]).set_index("dag_id")
+    assert inventory.loc["native_taskflow_dag", "parity"] is False or not inventory.loc["native_taskflow_dag", "parity"]
 
     path = tmp_path / "flow.yaml"
     path.write_text(flow.to_yaml())
