@@ -201,6 +201,10 @@ def _layout(
                 deps[task_id].append(unit)
         units[task_id] = built[task_id]
     for branch in cases:
+        if branch in owner:
+            raise Untranslatable(
+                f"branch {branch!r} is inside another branch's case: nested branches are not translated"
+            )
         deps[f"{branch}_switch"] = [branch]
     ids = _topological([u for u in units], deps)
     roots = [u for u in ids if not deps[u]]

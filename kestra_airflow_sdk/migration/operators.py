@@ -146,8 +146,8 @@ def _python(task: SourceTask, context: TaskContext) -> Translated:
         callable_node = task.kwargs.get("python_callable")
         if not isinstance(callable_node, ast.Name) or callable_node.id not in context.source.functions:
             raise Untranslatable("its python_callable is not a function defined in the DAG file")
-        for unsupported in ("templates_dict", "templates_exts", "show_return_value_in_logs"):
-            if unsupported in task.kwargs and unsupported != "show_return_value_in_logs":
+        for unsupported in ("templates_dict", "templates_exts"):
+            if unsupported in task.kwargs:
                 raise Untranslatable(f"it sets {unsupported}, which is not translated")
         op_args = task.kwargs.get("op_args")
         op_kwargs = task.kwargs.get("op_kwargs")
@@ -269,6 +269,8 @@ def translate_task(task_id: str, operator: str, context: TaskContext) -> Transla
     """The Kestra task for Airflow task ``task_id`` (whose operator REST reports), or
     :class:`Untranslatable` with the reason."""
     found = context.source.tasks.get(task_id)
+    if found is None and operator not in _TRANSLATORS:
+        raise Untranslatable(f"{operator} is not in the operator table")
     if found is None:
         raise Untranslatable("its definition was not found in the DAG file (built dynamically?)")
     if task_id in context.source.ambiguous:

@@ -161,9 +161,13 @@ def _module_support(
                 done.add(name)
                 assignment = source.assignments[name]
                 for used in _free_names(assignment.value, set()):
-                    raise Untranslatable(
-                        f"{function.name}() uses {name!r}, computed from {used!r} in the DAG file"
-                    )
+                    needed = source.imports.get(used)
+                    if needed is None or _is_airflow(needed):
+                        raise Untranslatable(
+                            f"{function.name}() uses {name!r}, computed from {used!r} in the DAG file"
+                        )
+                    if source.code(needed) not in imports:
+                        imports.append(source.code(needed))
                 definitions.insert(0, source.code(assignment))
             elif name not in done:
                 raise Untranslatable(f"{function.name}() uses {name!r}, which is not defined in its module")

@@ -376,3 +376,47 @@ def test_native_flow_for_dag_checks_its_arguments() -> None:
             native_flow_for_dag(client, "", namespace="company.team")
     with pytest.raises(InvalidArgumentError, match="base_url"):
         translate_dag(_definition("", []), namespace="company.team")
+
+
+def test_module_level_values_built_from_plain_imports_are_carried() -> None:
+    source = """
+    import logging
+    log = logging.getLogger(__name__)
+
+    def work():
+        log.info("working")
+        return 1
+
+    with DAG(dag_id="demo"):
+        PythonOperator(task_id="work", python_callable=work)
+    """
+    result = _translate(_definition(source, [DefinedTask("work", "PythonOperator")]))
+    assert result.native
+    (task,) = result.flow.tasks
+    assert isinstance(task, PythonScript)
+    assert "import logging" in task.script and "log = logging.getLogger(__name__)" in task.script
+
+
+def test_nested_branches_and_unknown_generated_tasks_say_why() -> None:
+    source = """
+    @task.branch
+    def outer():
+        return "inner"
+
+    @task.branch
+    def inner():
+        return "leaf"
+
+    with DAG(dag_id="demo"):
+        outer() >> inner() >> BashOperator(task_id="leaf", bash_command="true")
+    """
+    tasks = [
+        DefinedTask("outer", "@task.branch", ("inner",)),
+        DefinedTask("inner", "@task.branch", ("leaf",)),
+        DefinedTask("leaf", "BashOperator"),
+        DefinedTask("made_by_a_decorator", "_AssetMainOperator"),
+    ]
+    result = _translate(_definition(source, tasks))
+    reasons = {r.task_id: r.reason for r in result.untranslated}
+    assert "nested branches are not translated" in reasons["inner"]
+    assert reasons["made_by_a_decorator"] == "_AssetMainOperator is not in the operator table"
