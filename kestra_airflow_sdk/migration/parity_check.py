@@ -112,9 +112,8 @@ def _exit_code(text: str | None) -> int | None:
 def _kestra_value(task: Task | None, run: TaskRun | None, execution: Execution) -> tuple[bool, Any]:
     if run is None or task is None:
         return False, None
-    if isinstance(task, ShellCommands):
-        line = _last_line(execution, task.id)
-        return line is not None, line
+    if isinstance(task, ShellCommands):  # Airflow pushes the last line, "" when there is none
+        return True, _last_line(execution, task.id) or ""
     if isinstance(task, HttpRequest):
         return "body" in run.outputs, run.outputs.get("body")
     if isinstance(task, ScriptTask):

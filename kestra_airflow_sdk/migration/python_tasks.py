@@ -132,6 +132,25 @@ def _xcom_pulls(function: ast.FunctionDef) -> list[str]:
     return pulled
 
 
+#: what a translated function may read of the context objects it receives
+_CONTEXT_ATTRIBUTES = {
+    "ti": {"xcom_pull", "try_number"},
+    "task_instance": {"xcom_pull", "try_number"},
+    "dag_run": {"conf"},
+}
+
+
+def _context_reads(function: ast.FunctionDef) -> None:
+    """Untranslatable when the function reads what the context stubs do not give (``dag_run.run_id`` ...)."""
+    for node in _walk(function):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            allowed = _CONTEXT_ATTRIBUTES.get(node.value.id)
+            if allowed is not None and node.attr not in allowed:
+                raise Untranslatable(
+                    f"{function.name}() reads {node.value.id}.{node.attr}, which has no Kestra equivalent"
+                )
+
+
 def _module_support(
     source: DagSource, function: ast.FunctionDef
 ) -> tuple[list[str], list[str], list[ast.FunctionDef]]:
@@ -235,6 +254,8 @@ def python_script(
             f"the source of {function.name}() holds '{{{{' or '{{%', which Kestra would render"
         )
     imports, definitions, helpers = _module_support(source, function)
+    for used in (function, *helpers):
+        _context_reads(used)
     xcom = _XComArgs(source)
     arguments = [_argument(source, arg, xcom) for arg in call.args]
     arguments += [f"{name}={_argument(source, value, xcom)}" for name, value in call.kwargs.items()]

@@ -420,3 +420,17 @@ def test_nested_branches_and_unknown_generated_tasks_say_why() -> None:
     reasons = {r.task_id: r.reason for r in result.untranslated}
     assert "nested branches are not translated" in reasons["inner"]
     assert reasons["made_by_a_decorator"] == "_AssetMainOperator is not in the operator table"
+
+
+def test_reads_of_the_context_beyond_the_stubs_are_refused() -> None:
+    source = """
+    def key(dag_run):
+        return dag_run.partition_key
+
+    with DAG(dag_id="demo"):
+        PythonOperator(task_id="t", python_callable=key)
+    """
+    result = _translate(_definition(source, [DefinedTask("t", "PythonOperator")]))
+    assert (
+        result.untranslated[0].reason == "key() reads dag_run.partition_key, which has no Kestra equivalent"
+    )
