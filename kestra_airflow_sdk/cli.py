@@ -371,6 +371,8 @@ def _parity(args: argparse.Namespace) -> int:
         raise _UsageError(f"--conf: expected a JSON object, got {args.conf!r}")
     with _airflow_client(args) as client:
         if args.flow:
+            if not Path(args.flow).is_file():
+                raise _UsageError(f"--flow: no such file: {args.flow}")
             flow = Flow.from_yaml(Path(args.flow).read_text(encoding="utf-8"))
         else:
             result = native_flow_for_dag(client, args.dag_id, namespace=args.namespace)

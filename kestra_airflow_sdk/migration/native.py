@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
+from html import escape
 from typing import TYPE_CHECKING, Any, overload
 
 from typing_extensions import Unpack
@@ -95,7 +96,7 @@ class NativeFlow:
     def _repr_html_(self) -> str:
         title = "native" if self.native else f"falls back to TriggerDagRun ({len(self.untranslated)} task(s))"
         frame_html: str = self.to_pandas().to_html(index=False, escape=True)
-        return f"<p><b>{self.dag_id}</b> → flow <code>{self.flow.id}</code>: {title}</p>{frame_html}"
+        return f"<p><b>{escape(self.dag_id)}</b> → flow <code>{escape(self.flow.id)}</code>: {title}</p>{frame_html}"
 
     def __repr__(self) -> str:
         state = "native" if self.native else f"fallback: {', '.join(t.task_id for t in self.untranslated)}"

@@ -434,3 +434,19 @@ def test_reads_of_the_context_beyond_the_stubs_are_refused() -> None:
     assert (
         result.untranslated[0].reason == "key() reads dag_run.partition_key, which has no Kestra equivalent"
     )
+
+
+def test_the_report_displays_as_html_and_the_cli_refuses_a_missing_flow_file(tmp_path: Path) -> None:
+    from kestra_airflow_sdk.cli import main
+
+    source = "with DAG(dag_id='demo'):\n    BashOperator(task_id='a', bash_command='echo <b>')\n"
+    result = _translate(_definition(source, [DefinedTask("a", "BashOperator")]))
+    html = result._repr_html_()
+    assert "<b>demo</b>" in html and "io.kestra.plugin.scripts.shell.Commands" in html
+    missing = str(tmp_path / "missing.yaml")
+    assert (
+        main(
+            ["parity", "demo", "--namespace", "t", "--airflow-url", "http://airflow.test", "--flow", missing]
+        )
+        == 2
+    )
