@@ -4,6 +4,8 @@
                                  [--cancel-airflow-runs]
     kestra-airflow validate FLOW.yaml [--upgrade] [--strict] [--kestra 1.3|2.0]
     kestra-airflow upgrade FILE|DIR [-o DIR] [--check-equivalence]
+    kestra-airflow native DAG_ID --namespace NS [--airflow-url URL] [-o DIR]
+    kestra-airflow parity DAG_ID --namespace NS [--airflow-url URL] [--flow FILE] [--conf JSON]
     kestra-airflow --version
 
 ``run`` prints progress to stderr (one line per event, each about a task starting with its task
@@ -26,6 +28,13 @@ lists what it changed and what is left to a person; it exits 1 when something co
 With ``--check-equivalence`` it also runs each 1.3 flow and its upgrade locally (no inputs; secrets
 from ``SECRET_<NAME>`` variables) and exits 1 when they differ or cannot run, saying why
 (:func:`kestra_airflow_sdk.migration.equivalence.check_equivalence`).
+
+``native`` reads a DAG from Airflow and prints (or writes under ``-o DIR``) its native Kestra flow and
+the report of each task; it exits 1 when a task could not be translated (the flow is then the
+TriggerDagRun fallback). ``parity`` runs the DAG on Airflow and its native flow (``--flow FILE``, or
+translated on the fly) locally and prints the comparison; it exits 1 on any difference. Both reach
+Airflow at ``--airflow-url`` (or ``$AIRFLOW_URL``) as ``$AIRFLOW_USERNAME`` with the password of
+``$AIRFLOW_PASSWORD`` (never on the command line).
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from typing import Any
 import yaml
 from dotenv import dotenv_values
 
+from .airflow.errors import AirflowError
 from .flows.base import dump_context
 from .flows.dialect import KESTRA_VERSIONS
 from .flows.errors import FlowError, UnsupportedTaskError
@@ -326,6 +336,65 @@ def _validate(args: argparse.Namespace) -> int:
     return status
 
 
+def _airflow_client(args: argparse.Namespace) -> Any:
+    from .client import AirflowClient
+
+    url = args.airflow_url or os.environ.get("AIRFLOW_URL")
+    if not url:
+        raise _UsageError("--airflow-url (or $AIRFLOW_URL): the Airflow to read the DAG from is not given")
+    return AirflowClient(
+        url, username=os.environ.get("AIRFLOW_USERNAME"), password=os.environ.get("AIRFLOW_PASSWORD")
+    )
+
+
+def _native(args: argparse.Namespace) -> int:
+    from .migration.generate import write_flows
+    from .migration.native import native_flow_for_dag
+
+    with _airflow_client(args) as client:
+        result = native_flow_for_dag(client, args.dag_id, namespace=args.namespace)
+    for report in result.tasks:
+        detail = report.kestra_type if report.status == "native" else report.reason
+        _err(f"{report.task_id} ({report.operator}): {report.status}: {detail}")
+    if args.output:
+        for path in write_flows([result.flow], args.output):
+            _err(f"wrote {path}")
+    else:
+        sys.stdout.write(result.flow.to_yaml())
+    return 0 if result.native else 1
+
+
+def _parity(args: argparse.Namespace) -> int:
+    import json
+
+    from .migration.native import native_flow_for_dag
+    from .migration.parity_check import parity
+
+    try:
+        conf = json.loads(args.conf) if args.conf else {}
+    except ValueError as exc:
+        raise _UsageError(f"--conf: expected a JSON object, got {args.conf!r} ({exc})") from None
+    if not isinstance(conf, dict):
+        raise _UsageError(f"--conf: expected a JSON object, got {args.conf!r}")
+    with _airflow_client(args) as client:
+        if args.flow:
+            if not Path(args.flow).is_file():
+                raise _UsageError(f"--flow: no such file: {args.flow}")
+            flow = Flow.from_yaml(Path(args.flow).read_text(encoding="utf-8"))
+        else:
+            result = native_flow_for_dag(client, args.dag_id, namespace=args.namespace)
+            if not result.native:
+                for report in result.untranslated:
+                    _err(f"{report.task_id} ({report.operator}): not translated: {report.reason}")
+                return 1
+            flow = result.flow
+        frame = parity(client, args.dag_id, flow, conf=conf)
+    sys.stdout.write(frame.to_string(index=False) + "\n")
+    equal = bool(frame.attrs.get("equal"))
+    _err("parity: equal" if equal else f"parity: {int((~frame['equal']).sum())} task(s) differ")
+    return 0 if equal else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kestra-airflow`` command."""
     parser = argparse.ArgumentParser(
@@ -379,10 +448,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run each 1.3 flow and its upgrade locally; exit 1 when they differ or cannot run",
     )
     upgrade.set_defaults(handler=_upgrade)
+    native = commands.add_parser("native", help="translate an Airflow DAG into a native Kestra flow")
+    parity = commands.add_parser("parity", help="run a DAG and its native flow, compare them task by task")
+    for verb in (native, parity):
+        verb.add_argument("dag_id", help="the Airflow DAG")
+        verb.add_argument("--namespace", required=True, help="the Kestra namespace of the flow")
+        verb.add_argument("--airflow-url", help="the Airflow URL (default: $AIRFLOW_URL)")
+    native.add_argument("-o", "--output", metavar="DIR", help="write the flow as DIR/<namespace>/<id>.yaml")
+    native.set_defaults(handler=_native)
+    parity.add_argument("--flow", metavar="FILE", help="the native flow (default: translated from the DAG)")
+    parity.add_argument("--conf", metavar="JSON", help="the DAG run's conf, a JSON object")
+    parity.set_defaults(handler=_parity)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (FlowError, _UsageError) as exc:
+    except (FlowError, AirflowError, _UsageError) as exc:
         _err(f"kestra-airflow: {exc}")
         return 2
 

@@ -1,24 +1,35 @@
 """Move from Airflow to Kestra one workflow at a time: the inventory of an Airflow, Kestra flows
-generated from its DAGs, and the schedule mapping between the two (see ``docs/migration.md``)."""
+generated from its DAGs (step 1: Kestra triggers the DAG), native flows rewritten from them (step 2)
+with the parity check that proves them equal, and the schedule mapping (see ``docs/migration.md``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from .generate import FlowsFromDags, ScheduleNote, flows_for_dags, write_flows
+from .native import NativeFlow, TaskReport, native_flow_for_dag, translate_dag
+from .operators import OPERATORS
 from .schedules import PRESETS, ScheduleMapping, map_schedule
 
 if TYPE_CHECKING:
     from .inventory import INVENTORY
+    from .parity_check import last_parity, parity
 
 __all__ = [
     "INVENTORY",
+    "OPERATORS",
     "PRESETS",
     "FlowsFromDags",
+    "NativeFlow",
     "ScheduleMapping",
     "ScheduleNote",
+    "TaskReport",
     "flows_for_dags",
+    "last_parity",
     "map_schedule",
+    "native_flow_for_dag",
+    "parity",
+    "translate_dag",
     "write_flows",
 ]
 
@@ -29,4 +40,8 @@ def __getattr__(name: str) -> Any:
         from .inventory import INVENTORY
 
         return INVENTORY
+    if name in ("parity", "last_parity"):
+        from . import parity_check as module
+
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,6 +22,7 @@ from ..airflow.models import AirflowDag, AirflowDagTask, DagRunState
 from ..history.frames import runs_frame
 from ..history.schemas import Column, Schema
 from ..transport.effects import Op, gather
+from .parity_check import last_parity
 from .schedules import map_schedule
 from .selection import selected_dags
 
@@ -45,13 +46,15 @@ INVENTORY = Schema(
         Column("success_rate", "float"),
         Column("p50_duration", "duration"),
         Column("p95_duration", "duration"),
+        Column("parity", "bool"),
     ),
 )
 """Columns of :meth:`~kestra_airflow_sdk.AirflowClient.inventory`: ``schedule`` as Airflow reports it,
 ``cron`` the Kestra cron it maps to (missing when it cannot: see :func:`map_schedule`), ``tasks`` the
 number of tasks, ``operators`` their distinct operator names, ``last_run_*`` the DAG's latest run
 (by the time it was due), ``runs`` / ``success_rate`` / ``p50_duration`` / ``p95_duration`` over
-the window (success rate and durations of finished runs)."""
+the window (success rate and durations of finished runs), ``parity`` the result of the last
+:func:`~kestra_airflow_sdk.migration.parity` of the DAG on this machine (missing: never checked)."""
 
 
 def _window_stats(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -115,6 +118,7 @@ def inventory_op(
             "tasks": len(dag_tasks),
             "operators": sorted({t.operator_name for t in dag_tasks if t.operator_name}),
             "runs": 0,
+            "parity": last_parity(dag.dag_id),
         }
         row.update({k: None if pd.isna(v) else v for k, v in stats.get(dag.dag_id, {}).items()})
         rows.append(row)

@@ -1,0 +1,133 @@
+"""What the native migration reads from Airflow over REST: a DAG's definition (details, tasks, source
+file) and the return values (XCom ``return_value``) of a run's tasks.
+
+Both API generations: ``GET /dags/{id}/details`` and ``/dags/{id}/tasks``; the source is
+``GET /dagSources/{dag_id}`` on Airflow 3 and ``GET /dagSources/{file_token}`` on Airflow 2 (the
+token comes with the details); an XCom value is read with ``stringify=false`` so that it comes back
+as JSON, not as Python's ``str()`` of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..airflow.arguments import segment
+from ..airflow.errors import NotFoundError
+from ..airflow.models import AirflowDag
+from ..airflow.session import Session
+from ..transport.effects import Op
+
+__all__ = ["DagDefinition", "DefinedTask", "read_dag_definition", "read_return_value"]
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _seconds(delta: Any) -> float | None:
+    """Seconds of Airflow's serialized ``TimeDelta`` (``{"days", "seconds", "microseconds"}``)."""
+    if not isinstance(delta, dict):
+        return None
+    days, seconds, micros = (_number(delta.get(k)) or 0.0 for k in ("days", "seconds", "microseconds"))
+    return days * 86400 + seconds + micros / 1e6
+
+
+@dataclass(frozen=True)
+class DefinedTask:
+    """One task as ``/dags/{id}/tasks`` describes it (the fields the translation uses)."""
+
+    task_id: str
+    operator: str
+    downstream: tuple[str, ...] = ()
+    retries: int = 0
+    retry_delay: float | None = None
+    exponential_backoff: bool = False
+    trigger_rule: str = "all_success"
+    timeout: float | None = None
+    is_mapped: bool = False
+
+    @classmethod
+    def from_rest(cls, row: dict[str, Any]) -> DefinedTask:
+        """From one row of the ``tasks`` list (v1 or v2)."""
+        class_ref = row.get("class_ref") or {}
+        return cls(
+            task_id=str(row["task_id"]),
+            operator=str(row.get("operator_name") or class_ref.get("class_name") or "unknown"),
+            downstream=tuple(str(t) for t in row.get("downstream_task_ids") or ()),
+            retries=int(_number(row.get("retries")) or 0),
+            retry_delay=_seconds(row.get("retry_delay")),
+            exponential_backoff=bool(row.get("retry_exponential_backoff")),
+            trigger_rule=str(row.get("trigger_rule") or "all_success"),
+            timeout=_seconds(row.get("execution_timeout")),
+            is_mapped=bool(row.get("is_mapped")),
+        )
+
+
+@dataclass(frozen=True)
+class DagDefinition:
+    """A DAG's definition as Airflow serves it: the DAG, its params, its tasks, its source text."""
+
+    dag: AirflowDag
+    tasks: tuple[DefinedTask, ...]
+    source: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def upstream(self) -> dict[str, list[str]]:
+        """Task id → the ids of its upstream tasks (in the order of the task list)."""
+        found: dict[str, list[str]] = {task.task_id: [] for task in self.tasks}
+        for task in self.tasks:
+            for child in task.downstream:
+                found.setdefault(child, []).append(task.task_id)
+        return found
+
+
+def _param_values(params: Any) -> dict[str, Any]:
+    """``{"x": {"value": 3, "schema": {...}}}`` (both APIs) → ``{"x": 3}``."""
+    if not isinstance(params, dict):
+        return {}
+    return {str(k): v.get("value") if isinstance(v, dict) and "value" in v else v for k, v in params.items()}
+
+
+def read_dag_definition(session: Session, dag_id: str) -> Op[DagDefinition]:
+    """Operation: the details, the tasks and the source file of DAG ``dag_id`` (three requests)."""
+    path = f"/dags/{segment(dag_id, 'dag_id')}"
+    details = yield from session._call(
+        "GET", f"{path}/details", action=f"Reading the details of DAG {dag_id!r}"
+    )
+    rows = yield from session._call("GET", f"{path}/tasks", action=f"Listing the tasks of DAG {dag_id!r}")
+    dialect = yield from session._dialect()
+    key = dag_id if dialect.version.value == "v2" else str(details.get("file_token") or "")
+    body = yield from session._call(
+        "GET",
+        f"/dagSources/{segment(key, 'file_token')}",
+        action=f"Reading the source file of DAG {dag_id!r}",
+        headers={"Accept": "application/json"},
+    )
+    text = body.get("content") if isinstance(body, dict) else body
+    return DagDefinition(
+        dag=AirflowDag.model_validate(details),
+        tasks=tuple(DefinedTask.from_rest(row) for row in (rows or {}).get("tasks") or ()),
+        source=text if isinstance(text, str) else "",
+        params=_param_values(details.get("params")),
+    )
+
+
+def read_return_value(session: Session, dag_id: str, dag_run_id: str, task_id: str) -> Op[tuple[bool, Any]]:
+    """Operation: ``(True, value)`` for the task's XCom ``return_value`` in that run, ``(False, None)``
+    when it pushed none."""
+    path = (
+        f"/dags/{segment(dag_id, 'dag_id')}/dagRuns/{segment(dag_run_id, 'dag_run_id')}"
+        f"/taskInstances/{segment(task_id, 'task_id')}/xcomEntries/return_value"
+    )
+    try:
+        body = yield from session._call(
+            "GET",
+            path,
+            action=f"Reading the return value of task {task_id!r} in run {dag_run_id!r} of DAG {dag_id!r}",
+            params={"stringify": "false"},
+        )
+    except NotFoundError:
+        return False, None
+    return True, (body or {}).get("value")
