@@ -17,7 +17,8 @@
 #                       its own venv (below), so releases never share one (scripts/compat.sh)
 #   AIRFLOW_CONSTRAINTS a pip constraints file or URL for the install, e.g. Airflow's official
 #                       https://raw.githubusercontent.com/apache/airflow/constraints-<version>/constraints-3.11.txt
-#                       (default: none - the pinned apache-airflow==<version> alone, which resolves cleanly)
+#                       (default: scripts/airflow-constraints/<version>.txt when there is one - the pins a
+#                       release needs against today's PyPI - else none: apache-airflow==<version> alone)
 #   AIRFLOW_PORT        REST port (serve-logs uses PORT+1000)
 #   AIRFLOW_WORK_DIR    where venvs + homes live      (default ${XDG_CACHE_HOME:-$HOME/.cache}/kestra-airflow-sdk)
 #   AIRFLOW_VENV        venv path                     (default $AIRFLOW_WORK_DIR/venv<major>-<version>) - cached between runs
@@ -58,6 +59,12 @@ case "$PROFILE" in
   *) echo "AIRFLOW_PROFILE: expected sqlite or production, got '$PROFILE'" >&2; exit 2 ;;
 esac
 PORT="${AIRFLOW_PORT:-$DEFAULT_PORT}"
+CONSTRAINTS="${AIRFLOW_CONSTRAINTS:-}"
+[ -n "$CONSTRAINTS" ] || [ ! -f "$REPO_DIR/scripts/airflow-constraints/$VERSION.txt" ] \
+  || CONSTRAINTS="$REPO_DIR/scripts/airflow-constraints/$VERSION.txt"
+# the venv's marker names the constraints too, so other constraints mean another install
+MARKER=".installed-$VERSION"
+[ -z "$CONSTRAINTS" ] || MARKER="$MARKER-$({ cat "$CONSTRAINTS" 2>/dev/null || echo "$CONSTRAINTS"; } | md5sum | cut -c1-8)"
 WORK="${AIRFLOW_WORK_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kestra-airflow-sdk}"
 VENV="${AIRFLOW_VENV:-$WORK/venv${MAJOR}-${VERSION}${SUFFIX}}"
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$WORK/home${MAJOR}-${PORT}${SUFFIX}}"
@@ -151,7 +158,7 @@ status() {
 install() {
   # the marker is written last, so an interrupted install is redone, never half-used
   services_install
-  if [ ! -f "$VENV/.installed-$VERSION" ]; then
+  if [ ! -f "$VENV/$MARKER" ]; then
     local t0=$SECONDS
     mkdir -p "$WORK"
     rm -rf "$VENV"
@@ -159,10 +166,10 @@ install() {
     # pinned version; the constraints file only when given (Airflow's is not reachable offline, and
     # the pinned release alone resolves cleanly)
     local constraints=() log="$WORK/pip-install-${MAJOR}-${VERSION}${SUFFIX}.log"
-    [ -z "${AIRFLOW_CONSTRAINTS:-}" ] || constraints=(-c "$AIRFLOW_CONSTRAINTS")
+    [ -z "$CONSTRAINTS" ] || constraints=(-c "$CONSTRAINTS")
     "$VENV/bin/pip" install -q "${PIP_PACKAGES[@]}" "${constraints[@]}" > "$log" 2>&1 \
       || { tail -20 "$log" >&2; exit 1; }
-    touch "$VENV/.installed-$VERSION"
+    touch "$VENV/$MARKER"
     echo "installed ${PIP_PACKAGES[*]} into $VENV in $((SECONDS - t0))s"
   fi
 }
