@@ -13,6 +13,12 @@
 #   2 = Airflow 2.10.5 (REST /api/v1, basic auth) default port 28081
 #
 # Env knobs (all optional):
+#   AIRFLOW_VERSION     another release of that major version, e.g. 2.11.2 or 3.1.8 (default above);
+#                       its own venv (below), so releases never share one (scripts/compat.sh)
+#   AIRFLOW_CONSTRAINTS a pip constraints file or URL for the install, e.g. Airflow's official
+#                       https://raw.githubusercontent.com/apache/airflow/constraints-<version>/constraints-3.11.txt
+#                       (default: scripts/airflow-constraints/<version>.txt when there is one - the pins a
+#                       release needs against today's PyPI - else none: apache-airflow==<version> alone)
 #   AIRFLOW_PORT        REST port (serve-logs uses PORT+1000)
 #   AIRFLOW_WORK_DIR    where venvs + homes live      (default ${XDG_CACHE_HOME:-$HOME/.cache}/kestra-airflow-sdk)
 #   AIRFLOW_VENV        venv path                     (default $AIRFLOW_WORK_DIR/venv<major>-<version>) - cached between runs
@@ -41,6 +47,11 @@ case "$MAJOR" in
   2) VERSION="2.10.5"; DEFAULT_PORT=28081; COMPONENTS=(webserver scheduler); API=v1 ;;
   *) echo "usage: $0 3|2 start|stop|status|install|restart-api|exec" >&2; exit 2 ;;
 esac
+if [ -n "${AIRFLOW_VERSION:-}" ]; then
+  [[ "$AIRFLOW_VERSION" =~ ^${MAJOR}\.[0-9]+\.[0-9]+$ ]] \
+    || { echo "AIRFLOW_VERSION: expected a $MAJOR.x.y release for '$0 $MAJOR', got '$AIRFLOW_VERSION'" >&2; exit 2; }
+  VERSION="$AIRFLOW_VERSION"
+fi
 PROFILE="${AIRFLOW_PROFILE:-sqlite}"
 case "$PROFILE" in
   sqlite) SUFFIX="" ;;
@@ -48,6 +59,12 @@ case "$PROFILE" in
   *) echo "AIRFLOW_PROFILE: expected sqlite or production, got '$PROFILE'" >&2; exit 2 ;;
 esac
 PORT="${AIRFLOW_PORT:-$DEFAULT_PORT}"
+CONSTRAINTS="${AIRFLOW_CONSTRAINTS:-}"
+[ -n "$CONSTRAINTS" ] || [ ! -f "$REPO_DIR/scripts/airflow-constraints/$VERSION.txt" ] \
+  || CONSTRAINTS="$REPO_DIR/scripts/airflow-constraints/$VERSION.txt"
+# the venv's marker names the constraints too, so other constraints mean another install
+MARKER=".installed-$VERSION"
+[ -z "$CONSTRAINTS" ] || MARKER="$MARKER-$({ cat "$CONSTRAINTS" 2>/dev/null || echo "$CONSTRAINTS"; } | md5sum | cut -c1-8)"
 WORK="${AIRFLOW_WORK_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kestra-airflow-sdk}"
 VENV="${AIRFLOW_VENV:-$WORK/venv${MAJOR}-${VERSION}${SUFFIX}}"
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$WORK/home${MAJOR}-${PORT}${SUFFIX}}"
@@ -141,15 +158,18 @@ status() {
 install() {
   # the marker is written last, so an interrupted install is redone, never half-used
   services_install
-  if [ ! -f "$VENV/.installed-$VERSION" ]; then
+  if [ ! -f "$VENV/$MARKER" ]; then
     local t0=$SECONDS
     mkdir -p "$WORK"
     rm -rf "$VENV"
     "${PYTHON:-python3}" -m venv "$VENV"
-    # pinned version; no constraints file is reachable offline and plain install resolves cleanly
-    "$VENV/bin/pip" install -q "${PIP_PACKAGES[@]}" > "$WORK/pip-install-${MAJOR}${SUFFIX}.log" 2>&1 \
-      || { tail -20 "$WORK/pip-install-${MAJOR}${SUFFIX}.log" >&2; exit 1; }
-    touch "$VENV/.installed-$VERSION"
+    # pinned version; the constraints file only when given (Airflow's is not reachable offline, and
+    # the pinned release alone resolves cleanly)
+    local constraints=() log="$WORK/pip-install-${MAJOR}-${VERSION}${SUFFIX}.log"
+    [ -z "$CONSTRAINTS" ] || constraints=(-c "$CONSTRAINTS")
+    "$VENV/bin/pip" install -q "${PIP_PACKAGES[@]}" "${constraints[@]}" > "$log" 2>&1 \
+      || { tail -20 "$log" >&2; exit 1; }
+    touch "$VENV/$MARKER"
     echo "installed ${PIP_PACKAGES[*]} into $VENV in $((SECONDS - t0))s"
   fi
 }
@@ -208,6 +228,7 @@ start() {
   fi
   echo "AIRFLOW_BASE_URL=$BASE_URL"
   echo "AIRFLOW_API_VERSION=$API"
+  echo "AIRFLOW_VERSION=$VERSION"
   echo "AIRFLOW_HOME=$AIRFLOW_HOME"
 }
 

@@ -13,6 +13,10 @@
 # without chromium the two browser tests (tests/notebooks/test_browser.py, test_jupyterlab.py); without
 # npm those and the tests on the Prism mock (tests/kestra/test_contract.py, the code blocks of
 # README.md and docs/kestra.md).
+# Then the compat runs (scripts/compat.sh): the integration modules of COMPAT_MODULES against each
+# release of KAS_COMPAT_VERSIONS (default: Airflow 2.11.2, 3.1.8 and 3.2.2, beside the 2.10.5 and
+# 3.3.2 of the main run; empty: none), one release at a time after the main run; their venvs are
+# installed with the others (docs/reliability.md: the tested matrix and what each run costs).
 # Prints the time of each phase and pytest's 15 slowest tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,6 +26,10 @@ case "$no_root" in
   *) echo "KAS_NO_ROOT: expected 0 or 1, got '$no_root'" >&2; exit 2 ;;
 esac
 [ "$no_root" = 0 ] || export KAS_SERVER_KINDS="${KAS_SERVER_KINDS:-airflow3,airflow2}"
+# the releases the compat runs test, and the integration modules they run (see docs/reliability.md)
+compat_versions="${KAS_COMPAT_VERSIONS-2.11.2 3.1.8 3.2.2}"
+COMPAT_MODULES=(tests/integration/test_client.py tests/integration/test_flows.py
+  tests/integration/test_history.py)
 suite_start=$SECONDS
 timings=()
 phase() {  # phase NAME COMMAND...: run it and record how long it took
@@ -39,11 +47,15 @@ report() {
 }
 trap report EXIT
 
-install_airflow() {  # both SQLite servers' venvs at once; a no-op when cached
+install_airflow() {  # both SQLite servers' venvs at once, then the compat releases'; a no-op when cached
   scripts/airflow.sh 3 install & local p3=$!
   scripts/airflow.sh 2 install & local p2=$!
   wait $p3
   wait $p2
+  local version
+  for version in $compat_versions; do
+    AIRFLOW_VERSION="$version" scripts/airflow.sh "${version%%.*}" install
+  done
 }
 install_browser() {  # Debian's chromium, and the widget renderer + require.js + Prism from npm
   local missing=() sudo=()
@@ -93,7 +105,7 @@ phase bootstrap scripts/bootstrap.sh
 # the server kinds this run tests (tests/airflow_servers.py selected_kinds(): KAS_SERVER_KINDS or all)
 kinds=$(.venv/bin/python -c 'from tests.airflow_servers import selected_kinds; print(",".join(k.id for k in selected_kinds()))')
 # the browser's and then the production profile's Debian packages (PostgreSQL, Redis): one apt-get at a time
-phase installs env no_root="$no_root" kinds="$kinds" bash -c "$(declare -f install_airflow install_browser install_production); install_airflow & a=\$!; install_browser; install_production; wait \$a"
+phase installs env no_root="$no_root" kinds="$kinds" compat_versions="$compat_versions" bash -c "$(declare -f install_airflow install_browser install_production); install_airflow & a=\$!; install_browser; install_production; wait \$a"
 [ "$no_root" = 0 ] || deselect_missing
 phase mkdocs env NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet  # the docs, zero warnings
 phase ruff lint
@@ -104,3 +116,7 @@ phase layers .venv/bin/lint-imports  # layers point down: every contract of pypr
 # that keeps running the fast tests meanwhile; all of them run fast tests while the servers boot
 workers=$(.venv/bin/python -c 'from tests.airflow_servers import selected_kinds; print(len(selected_kinds()) + 1)')
 phase pytest .venv/bin/pytest -q -p no:cacheprovider --durations=15 -n "$workers" "${not_run[@]}" "$@"
+# the other releases, one at a time: each starts its own server (scripts/compat.sh)
+for version in $compat_versions; do
+  phase "compat $version" scripts/compat.sh "$version" "${COMPAT_MODULES[@]}"
+done

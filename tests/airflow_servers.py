@@ -2,7 +2,9 @@
 
 Each major version runs on free loopback ports with the project's test DAGs (``tests/dags``) and a
 fresh SQLite database. Setting ``KAS_AIRFLOW3_URL`` / ``KAS_AIRFLOW2_URL`` reuses a server that is
-already running (handy while developing); CI always starts its own.
+already running (handy while developing); CI always starts its own. ``KAS_AIRFLOW3_VERSION`` /
+``KAS_AIRFLOW2_VERSION`` start another release of that major version instead of the default one
+(``AIRFLOW_VERSION`` of scripts/airflow.sh, its own venv; scripts/compat.sh).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+
+import httpx
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "airflow.sh"
@@ -33,6 +39,9 @@ class AirflowServer:
     home: Path | None = None
     port: int | None = None
     owned: bool = True  # started by this test session (a reused server is never stopped)
+    #: the Airflow release (e.g. ``"2.11.2"``): asked for (``KAS_AIRFLOW<major>_VERSION``), or what
+    #: scripts/airflow.sh started; ``None`` for a reused server that did not say
+    version: str | None = None
 
     @property
     def version_id(self) -> str:
@@ -40,7 +49,10 @@ class AirflowServer:
 
     def env(self) -> dict[str, str]:
         assert self.port is not None and self.home is not None
-        return {**os.environ, "AIRFLOW_PORT": str(self.port), "AIRFLOW_HOME": str(self.home)}
+        env = {**os.environ, "AIRFLOW_PORT": str(self.port), "AIRFLOW_HOME": str(self.home)}
+        if self.version is not None:  # stop, restart-api and exec use that release's venv
+            env["AIRFLOW_VERSION"] = self.version
+        return env
 
     def stop(self) -> None:
         """Stop every process it started, then delete its home (database, logs, password file);
@@ -63,6 +75,22 @@ class AirflowServer:
         """Delete a stopped server's home."""
         if self.home is not None and self.owned:
             shutil.rmtree(self.home, ignore_errors=True)
+
+    def release(self) -> tuple[int, ...]:
+        """The server's Airflow release as numbers, e.g. ``(2, 11, 2)``; a reused server that did not
+        say (``KAS_AIRFLOW<major>_VERSION``) is asked (``GET /api/vN/version`` needs no login)."""
+        if self.version is None:
+            answer = httpx.get(f"{self.base_url}/api/{self.api_version}/version", timeout=30)
+            answer.raise_for_status()
+            self.version = str(answer.json()["version"])
+        return tuple(int(part) for part in re.findall(r"\d+", self.version)[:3])
+
+    def require(self, release: str, feature: str) -> None:
+        """Skip the calling test on a server older than ``release`` (e.g. ``"3.2"``) - a feature that
+        release added, never a failure: ``needs Airflow 3.2 (feature); this server runs 3.1.8``."""
+        wanted = tuple(int(part) for part in release.split("."))
+        if self.release()[: len(wanted)] < wanted:
+            pytest.skip(f"needs Airflow {release} ({feature}); this server runs {self.version}")
 
     def restart_api(self) -> None:
         """Restart only the REST component (Airflow 3 api-server, Airflow 2 webserver) on the same
@@ -123,6 +151,11 @@ def _launch(server: AirflowServer) -> dict[str, str]:
         raise
 
 
+def requested_version(major: str) -> str | None:
+    """The release ``KAS_AIRFLOW<major>_VERSION`` asks for (e.g. ``2.11.2``), or ``None``: the default."""
+    return os.environ.get(f"KAS_AIRFLOW{major}_VERSION", "").strip() or None
+
+
 def start_server(major: str) -> AirflowServer:
     existing = os.environ.get(f"KAS_AIRFLOW{major}_URL")
     if existing:
@@ -136,12 +169,15 @@ def start_server(major: str) -> AirflowServer:
             Path(home) if home else None,
             port,
             owned=False,
+            version=requested_version(major),
         )
     port = _free_port_with(SQLITE_PORT_OFFSETS)
     home = Path(tempfile.mkdtemp(prefix=f"kas-airflow{major}-"))
-    server = AirflowServer(major, "", "v2" if major == "3" else "v1", home, port)
+    api = "v2" if major == "3" else "v1"
+    server = AirflowServer(major, "", api, home, port, version=requested_version(major))
     info = _launch(server)
     server.base_url, server.api_version = info["AIRFLOW_BASE_URL"], info["AIRFLOW_API_VERSION"]
+    server.version = info.get("AIRFLOW_VERSION", server.version)
     return server
 
 

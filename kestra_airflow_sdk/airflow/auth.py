@@ -61,6 +61,14 @@ class AirflowPasswordAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"AirflowPasswordAuth(username={self.username!r}, password='**********')"
 
+    def login_form(self, csrf_token: str) -> dict[str, str]:
+        """The fields of Airflow's web login form (:mod:`.forbidden` asks it about a 403)."""
+        return {
+            "username": self.username,
+            "password": self._password.get_secret_value(),
+            "csrf_token": csrf_token,
+        }
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if is_anonymous(request):
             yield request

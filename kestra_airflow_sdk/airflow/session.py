@@ -20,17 +20,20 @@ from ..transport.auth import ANONYMOUS
 from ..transport.effects import Op
 from ..transport.retry import RetryPolicy
 from ..transport.session import HttpSession, Transport, logger
+from .auth import AirflowPasswordAuth
 from .config import build_auth, root_url
 from .errors import (
     AirflowConnectionError,
     AirflowError,
     ApiError,
     InvalidArgumentError,
+    PermissionDeniedError,
     error_from_response,
     error_from_transport,
 )
+from .forbidden import LOGIN_PAGE, Verdict, csrf_token, explain_forbidden, verdict_of_login
 from .models import VersionInfo
-from .versions import DIALECTS, ApiVersion, Dialect
+from .versions import DIALECTS, V1, ApiVersion, Dialect
 
 __all__ = ["Session", "logger"]
 
@@ -94,6 +97,8 @@ class Session(HttpSession):
             )
         self._forced: ApiVersion | None = forced or hinted
         self._known_dialect: Dialect | None = None
+        #: what Airflow's login page said about the credentials (asked on a 403 under basic auth)
+        self._login_verdict: Verdict | None = None
         self._version_info: VersionInfo | None = None
         self.username = username
         self._auth = build_auth(self.base_url, username, password, token, auth)
@@ -224,7 +229,16 @@ class Session(HttpSession):
             retry=retry,
         )
         if response.status_code >= 400:
-            raise error_from_response(response, action=action)
+            error = error_from_response(response, action=action)
+            auth = self._auth
+            if (
+                type(error) is PermissionDeniedError
+                and dialect is V1
+                and isinstance(auth, AirflowPasswordAuth)
+            ):
+                verdict = yield from self._judge_credentials(auth)
+                error = explain_forbidden(error, verdict, auth.username)
+            raise error
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -237,3 +251,39 @@ class Session(HttpSession):
                 method=method,
                 path=response.request.url.path,
             ) from None
+
+    def _judge_credentials(self, auth: AirflowPasswordAuth) -> Op[Verdict]:
+        """Operation: ask Airflow's web login page whether ``auth``'s username and password are
+        valid (:mod:`.forbidden`: Airflow 2.11 answers 403 to wrong ones). The cookies it sets
+        are dropped afterwards; a clear verdict is kept for the session."""
+        if self._login_verdict is not None:
+            return self._login_verdict
+        cookies = list(self._http.cookies.jar)
+        verdict = Verdict.UNKNOWN
+        try:
+            page = yield from self._send(
+                functools.partial(
+                    self._build_request, "GET", LOGIN_PAGE, headers={"Accept": "text/html"}, anonymous=True
+                )
+            )
+            token = csrf_token(page)
+            if token is not None:
+                answer = yield from self._send(
+                    lambda: self._http.build_request(
+                        "POST",
+                        self.base_url + LOGIN_PAGE,
+                        data=auth.login_form(token),
+                        headers={"Accept": "text/html"},
+                        extensions={ANONYMOUS: True},
+                    )
+                )
+                verdict = verdict_of_login(answer)
+        except AirflowConnectionError:
+            pass  # the page could not be reached: the error says both possibilities
+        finally:
+            self._http.cookies.jar.clear()
+            for cookie in cookies:
+                self._http.cookies.jar.set_cookie(cookie)
+        if verdict is not Verdict.UNKNOWN:
+            self._login_verdict = verdict
+        return verdict
