@@ -156,7 +156,10 @@ async def run_http_request(task: HttpRequest, ctx: TaskContext) -> None:
     arguments["headers"] = {**auth_headers, **arguments["headers"]}
     follow = task.option("followRedirects", True) is not False
     try:
-        async with httpx.AsyncClient(timeout=_timeout(task), follow_redirects=follow, auth=auth) as client:
+        transport = ctx.runner.runtime.transport if ctx.runner is not None else None
+        async with httpx.AsyncClient(
+            timeout=_timeout(task), follow_redirects=follow, auth=auth, transport=transport
+        ) as client:
             response = await client.request(method, uri, **arguments)
     except httpx.HTTPError as exc:
         raise TaskFailedError(
