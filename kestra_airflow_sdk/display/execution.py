@@ -11,6 +11,7 @@ from .progress import RunObserver, progress_observer
 if TYPE_CHECKING:
     from ..airflow.models import DagRun, TaskInstance
     from ..flows.execution import Execution, LogEntry, TaskRun
+    from .waits import WaitControls
 
 __all__ = ["ExecutionProgress", "execution_progress"]
 
@@ -26,6 +27,8 @@ class ExecutionProgress(Observer):
     def __init__(self, display: RunObserver, log_level: str = "INFO") -> None:
         self.display = display
         self.log_level = log_level
+        #: the controls of the paused task runs shown in a notebook, by task run id
+        self.controls: dict[str, WaitControls] = {}
 
     def log_written(self, execution: Execution, entry: LogEntry) -> None:
         show = getattr(self.display, "log", None)
@@ -40,6 +43,30 @@ class ExecutionProgress(Observer):
         task_instances: list[TaskInstance] | None,
     ) -> None:
         self.display.update(dag_run, task_instances or [])
+
+    def task_paused(self, execution: Execution, task_run: TaskRun) -> None:
+        """A paused task: its controls under the table in a notebook, a line saying how to resume
+        it elsewhere (see :mod:`.waits`)."""
+        request = execution.control.request(task_run.id) if execution.control is not None else None
+        if request is None:
+            return
+        if getattr(self.display, "mode", None) == "widget":
+            from .waits import WaitControls, show_widget
+
+            controls = WaitControls(execution, request)
+            self.controls[task_run.id] = controls
+            show_widget(controls.box)
+            return
+        show = getattr(self.display, "log", None)
+        if callable(show):
+            from .waits import resume_hint
+
+            show(resume_hint(request))
+
+    def task_resumed(self, execution: Execution, task_run: TaskRun) -> None:
+        controls = self.controls.pop(task_run.id, None)
+        if controls is not None:
+            controls.done("resumed")
 
     def execution_ended(self, execution: Execution) -> None:
         self.display.close()

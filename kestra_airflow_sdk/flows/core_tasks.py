@@ -23,10 +23,14 @@ from .tasks.flowable import (
 from .tasks.http import HttpRequest
 from .tasks.runnable import Exit, Fail, Log, OutputValues, Return, Sleep, UnknownTask
 from .tasks.scripts import PythonCommands, PythonScript, ScriptTask, ShellCommands, ShellScript
+from .tasks.waits import Approval, ApprovalDecisions, CheckFrequency, LoopUntil, Pause
 
 __all__ = [
     "AllowFailure",
     "AnyTask",
+    "Approval",
+    "ApprovalDecisions",
+    "CheckFrequency",
     "Dag",
     "DagTask",
     "EachParallel",
@@ -40,8 +44,10 @@ __all__ = [
     "Log",
     "Loop",
     "LoopOutput",
+    "LoopUntil",
     "OutputValues",
     "Parallel",
+    "Pause",
     "PythonCommands",
     "PythonScript",
     "Return",

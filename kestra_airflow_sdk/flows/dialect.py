@@ -62,6 +62,8 @@ def guide_page(slug: str = "") -> str:
 
 _CORE = "io.kestra.plugin.core."
 LOOP = f"{_CORE}flow.Loop"
+#: Kestra 2.0's review task (no such task in 1.3)
+APPROVAL = f"{_CORE}flow.Approval"
 #: task and trigger types Kestra 2.0 removed: type -> (what replaces it, guide page)
 REMOVED_TYPES: dict[str, tuple[str, str]] = {
     f"{_CORE}flow.ForEach": (f"{LOOP} (item.value for taskrun.value)", "foreach-loop"),
@@ -191,8 +193,8 @@ def _task_constructs(document: Mapping[str, Any]) -> Iterator[Construct]:
             yield Construct("1.3", f"task type {kind}", path, replacement, guide_page(slug))
         elif kind.startswith(LEGACY_PREFIXES):
             yield Construct("1.3", f"legacy type {kind}", path, "its io.kestra.plugin.core.* name")
-        elif kind == LOOP:
-            yield Construct("2.0", f"task type {LOOP}", path)
+        elif kind in (LOOP, APPROVAL):
+            yield Construct("2.0", f"task type {kind}", path)
         retry = task.get("retry")
         if isinstance(retry, dict) and "maxAttempt" in retry:
             yield Construct("1.3", "retry.maxAttempt", f"{path}.retry", "maxAttempts")

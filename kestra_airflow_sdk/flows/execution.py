@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .errors import FlowError
 from .hooks import flow_runtime
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import pandas as pd
 
 __all__ = [
@@ -20,7 +22,10 @@ __all__ = [
     "ExecutionFailedError",
     "ExecutionState",
     "LogEntry",
+    "NotPausedError",
     "TaskRun",
+    "WaitControl",
+    "WaitRequest",
     "store_outputs",
 ]
 
@@ -39,6 +44,10 @@ class ExecutionState(str, Enum):
     KILLED = "KILLED"
     #: a task whose ``runIf`` rendered false
     SKIPPED = "SKIPPED"
+    #: a ``Pause`` or ``Approval`` task waiting to be resumed, and its execution meanwhile
+    PAUSED = "PAUSED"
+    #: a task run (and the execution) a ``Pause`` / ``Approval`` behavior cancelled
+    CANCELLED = "CANCELLED"
 
     def __str__(self) -> str:
         return self.value
@@ -52,6 +61,7 @@ class ExecutionState(str, Enum):
             ExecutionState.FAILED,
             ExecutionState.KILLED,
             ExecutionState.SKIPPED,
+            ExecutionState.CANCELLED,
         )
 
     @property
@@ -64,13 +74,14 @@ _SEVERITY = [
     ExecutionState.SKIPPED,
     ExecutionState.SUCCESS,
     ExecutionState.WARNING,
+    ExecutionState.CANCELLED,
     ExecutionState.FAILED,
     ExecutionState.KILLED,
 ]
 
 
 def worst(*states: ExecutionState) -> ExecutionState:
-    """The most severe of terminal ``states`` (SKIPPED < SUCCESS < WARNING < FAILED < KILLED)."""
+    """The most severe of terminal ``states`` (SKIPPED < SUCCESS < WARNING < CANCELLED < FAILED < KILLED)."""
     return max(states, key=_SEVERITY.index, default=ExecutionState.SUCCESS)
 
 
@@ -129,6 +140,49 @@ def _rank(level: str) -> int:
     return LOG_LEVELS.index(level) if level in LOG_LEVELS else len(LOG_LEVELS)
 
 
+class NotPausedError(FlowError):
+    """``resume`` / ``approve`` / ``deny`` found no paused task to act on (or several, without a
+    ``task_id`` to choose one)."""
+
+
+@dataclass(frozen=True)
+class WaitRequest:
+    """A task waiting for someone: a ``Pause`` (``kind="pause"``, ``inputs``: its ``onResume``
+    input ids) or an ``Approval`` (``kind="approval"``, ``inputs``: its review input ids, and the
+    names of its two decisions)."""
+
+    task_id: str
+    task_run_id: str
+    execution_id: str
+    kind: Literal["pause", "approval"]
+    inputs: tuple[str, ...] = ()
+    approve_label: str = "Approve"
+    deny_label: str = "Deny"
+
+
+class WaitControl(Protocol):
+    """What resumes an execution's paused tasks (the runner's, while it runs): thread-safe, so a
+    notebook cell, a button or another thread may call it while the execution runs."""
+
+    def resume(self, task_id: str | None, inputs: Mapping[str, Any] | None) -> None:
+        """Resume a paused ``Pause`` task (the only one, or ``task_id``) with its ``onResume`` inputs."""
+        ...
+
+    def decide(
+        self,
+        task_id: str | None,
+        decision: Literal["APPROVED", "DENIED"],
+        inputs: Mapping[str, Any] | None,
+        comment: str | None,
+    ) -> None:
+        """Approve or deny a waiting ``Approval`` task (the only one, or ``task_id``)."""
+        ...
+
+    def request(self, task_run_id: str) -> WaitRequest | None:
+        """What the paused task run ``task_run_id`` waits for (None once it goes on)."""
+        ...
+
+
 @dataclass
 class Execution:
     """One local run of a flow.
@@ -155,6 +209,48 @@ class Execution:
     logs: list[LogEntry] = field(default_factory=list)
     flow_outputs: dict[str, Any] = field(default_factory=dict)
     subflows: dict[str, Execution] = field(default_factory=dict)
+    #: resumes paused tasks while the execution runs locally (set by the runner; None otherwise)
+    control: WaitControl | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def paused(self) -> list[TaskRun]:
+        """The task runs waiting now: PAUSED ``Pause`` and ``Approval`` tasks."""
+        return [run for run in self.task_runs if run.state is ExecutionState.PAUSED]
+
+    def _control(self) -> WaitControl:
+        if self.control is None:
+            raise NotPausedError(f"execution {self.id} is not running locally: nothing here can resume it")
+        return self.control
+
+    def resume(self, inputs: Mapping[str, Any] | None = None, *, task_id: str | None = None) -> None:
+        """Resume the paused ``Pause`` task (from any thread, e.g. another notebook cell), as
+        Kestra's *Resume* button does: ``inputs`` are its ``onResume`` inputs, validated as flow
+        inputs are (an :class:`InvalidInputsError` names each problem) and given to the task as its
+        ``onResume`` output. ``task_id`` chooses when several tasks are paused; with none paused,
+        :class:`NotPausedError`."""
+        self._control().resume(task_id, inputs)
+
+    def approve(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        comment: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        """Approve the waiting ``Approval`` task (Kestra 2.0): its ``onApprove`` tasks run.
+        ``inputs`` are the review's ``inputs``, validated as flow inputs are."""
+        self._control().decide(task_id, "APPROVED", inputs, comment)
+
+    def deny(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        comment: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
+        """Deny the waiting ``Approval`` task (Kestra 2.0): its ``onDeny`` tasks run, then its
+        ``denyBehavior`` applies (by default the execution ends CANCELLED)."""
+        self._control().decide(task_id, "DENIED", inputs, comment)
 
     @property
     def outputs(self) -> dict[str, Any]:

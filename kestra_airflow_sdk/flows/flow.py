@@ -57,6 +57,10 @@ class RunOptions(TypedDict, total=False):
     #: the folder of the run's local state: internal storage (``kestra:///`` files), the KV store and
     #: namespace files (default: ``$KAS_STORAGE_DIR``, else under the user's cache folder)
     storage_dir: str | Path
+    #: how ``Approval`` tasks (Kestra 2.0) are decided without a reviewer: True / False (approve / deny
+    #: each), or a callable given the :class:`~kestra_airflow_sdk.flows.execution.WaitRequest`,
+    #: returning True, False, None (wait for a reviewer) or ``{"decision", "inputs", "comment"}``
+    approve: Any
 
 
 _FLOW_ID = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")

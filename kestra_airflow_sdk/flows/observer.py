@@ -42,6 +42,13 @@ class Observer:
     def log_written(self, execution: Execution, entry: LogEntry) -> None:
         """A log line was added to ``execution.logs`` (secrets already masked)."""
 
+    def task_paused(self, execution: Execution, task_run: TaskRun) -> None:
+        """A ``Pause`` or ``Approval`` task run is PAUSED (and its execution): it waits to be
+        resumed, e.g. by ``execution.resume()`` / ``approve()`` / ``deny()``."""
+
+    def task_resumed(self, execution: Execution, task_run: TaskRun) -> None:
+        """A PAUSED task run goes on (resumed, decided, or its time is up)."""
+
     def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
         """A task run reached SUCCESS, WARNING, FAILED or KILLED."""
 

@@ -30,6 +30,7 @@ from .tasks.core import run_exit, run_fail, run_output_values, run_return, run_s
 from .tasks.http import run_http_request
 from .tasks.scripts import run_script_task
 from .tasks.subflow import run_subflow
+from .waits import run_approval, run_loop_until, run_pause
 
 if TYPE_CHECKING:
     from .engine import FlowRunner
@@ -122,5 +123,8 @@ def core_tasks() -> TaskTable:
             core.EachParallel: Flowable(flowable.run_each),
             core.Loop: Flowable(run_loop),
             core.Dag: Flowable(flowable.run_dag),
+            core.Pause: Flowable(run_pause),
+            core.LoopUntil: Flowable(run_loop_until),
+            core.Approval: Flowable(run_approval),
         }
     )

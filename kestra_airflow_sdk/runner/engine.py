@@ -44,6 +44,7 @@ from .retry import RetrySchedule
 from .runtime import RunnerRuntime, runner_runtime
 from .support import local_problems
 from .truth import is_truthy
+from .waits import ApproveOption, Waits
 
 if TYPE_CHECKING:  # .dispatch imports every executor, and an executor may build a FlowRunner
     from .dispatch import Executor, Scheduler
@@ -78,7 +79,8 @@ class FlowRunner:
     Arguments are those of :meth:`Flow.arun`; ``environ`` replaces ``os.environ`` for secrets and
     ``{{ envs.x }}`` (Kestra's ``ENV_``-prefixed variables, by their lower-case name without it);
     ``flows`` / ``flows_dir`` are the flows ``Subflow`` tasks may run; ``globals`` gives ``{{ globals.x }}``;
-    ``storage_dir`` is the folder of the run's local state (:func:`kestra_airflow_sdk.storage.storage_root`);
+    ``approve`` decides ``Approval`` tasks (True, False or a callable, see
+    :class:`~kestra_airflow_sdk.runner.waits.Waits`); ``storage_dir`` is the folder of the run's local state (:func:`kestra_airflow_sdk.storage.storage_root`);
     ``runtime`` (a :class:`kestra_airflow_sdk.wiring.Runtime`, by default the installed one) opens the
     Airflow clients, e.g. ``Runtime(transport=...)`` to reach a test's fake Airflow, gives the
     ``progress=`` display and runs each task type. The run follows the semantics of the flow's
@@ -104,6 +106,7 @@ class FlowRunner:
         runtime: RunnerRuntime | None = None,
         max_duration: timedelta | float | None = None,
         storage_dir: str | Path | None = None,
+        approve: ApproveOption = None,
     ) -> None:
         self.max_duration = _seconds(max_duration)
         #: the folder of the run's local state (internal storage, KV store, namespace files)
@@ -129,6 +132,8 @@ class FlowRunner:
         self._clients = self.runtime.airflow_clients()
         self._body: asyncio.Future[ExecutionState] | None = None
         self._killed_by_exit = False
+        #: the paused ``Pause`` / ``Approval`` tasks, and what resumes them (``approve``: see :class:`Waits`)
+        self.waits = Waits(self, approve)
 
     def check(self) -> None:
         """Raise before anything runs: broken rules (for the flow's Kestra version: a 2.0 flow may not
@@ -189,6 +194,7 @@ class FlowRunner:
             inputs=inputs,
             labels=execution_labels(self.flow.label_map, self.given_labels, execution_id),
             start_date=_now(),
+            control=self.waits,
         )
         self.execution = execution
         execution.state = ExecutionState.RUNNING
@@ -278,6 +284,15 @@ class FlowRunner:
         if state is ExecutionState.KILLED and self._body is not None:
             self._killed_by_exit = True
             asyncio.get_running_loop().call_soon(self._body.cancel)
+
+    def resume(self, inputs: Mapping[str, Any] | None = None, *, task_id: str | None = None) -> None:
+        """Resume the paused ``Pause`` task (thread-safe): :meth:`Execution.resume`."""
+        self.waits.resume(task_id, inputs)
+
+    def publish_outputs(self, task_run: TaskRun) -> None:
+        """Show a running task's outputs to expressions now (a flowable task whose children read
+        them, e.g. ``LoopUntil``'s ``iterationCount``), not only once it ended."""
+        store_outputs(self._outputs, task_run)
 
     @property
     def stopping(self) -> bool:

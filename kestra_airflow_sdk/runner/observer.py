@@ -64,6 +64,12 @@ class TextReporter(Observer):
             self._last[task_run.id] = key
             self._emit(f"[{task_run.task_id}] Airflow run {dag_run.dag_id}/{dag_run.dag_run_id}: {status}")
 
+    def task_paused(self, execution: Execution, task_run: TaskRun) -> None:
+        self._emit(f"[{task_run.task_id}] PAUSED: waiting to be resumed")
+
+    def task_resumed(self, execution: Execution, task_run: TaskRun) -> None:
+        self._emit(f"[{task_run.task_id}] resumed")
+
     def task_ended(self, execution: Execution, task_run: TaskRun) -> None:
         error = f": {task_run.error}" if task_run.error else ""
         level = logging.WARNING if task_run.state.is_failed else logging.INFO
@@ -82,6 +88,8 @@ _EVENTS = (
     "task_started",
     "dag_run_polled",
     "log_written",
+    "task_paused",
+    "task_resumed",
     "task_ended",
     "execution_ended",
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..flows.core_tasks import Exit, FlowableTask, HttpRequest, Loop, ScriptTask, Subflow
+from ..flows.core_tasks import Approval, Exit, FlowableTask, HttpRequest, Loop, Pause, ScriptTask, Subflow
 from ..flows.flow import Flow
 from ..flows.validation import expression_problems, recursion_problems
 from .catalog import FlowCatalog
@@ -50,7 +50,7 @@ def local_problems(
         where = f"task {task.id!r} ({task.type.rsplit('.', 1)[-1]})"
         if isinstance(task, FlowableTask):
             for prop, value in (("retry", task.retry), ("timeout", task.timeout)):
-                if value is not None:
+                if value is not None and not (prop == "timeout" and isinstance(task, (Pause, Approval))):
                     problems.append(f"{where}: {prop} on a flowable task is not supported locally")
         if isinstance(task, Exit) and task.state in ("CANCELLED", "CANCELED"):  # CANCELED: 1.3's alias
             problems.append(f"{where}: state CANCELLED is not supported locally (no CANCELLED state here)")

@@ -210,7 +210,7 @@ def test_known_types(kind: str) -> None:
     [
         "com.example.kestra.MyTask",  # a plugin package the catalogue does not list
         "io.kestra.plugin.acme.widgets.Build",
-        "io.kestra.plugin.core.flow.LoopUntil",  # in a core package, like none of its classes
+        "io.kestra.plugin.core.flow.HumanReview",  # in a core package, like none of its classes
     ],
 )
 def test_an_uncatalogued_type_is_not_a_near_miss(kind: str) -> None:

@@ -283,6 +283,10 @@ class Subflow(Task):
     schedule_date: str | None = None
 
 
+# the waiting tasks hold child lists of the union below: imported once FlowableTask exists
+from . import waits  # noqa: E402
+from .waits import Approval, LoopUntil, Pause  # noqa: E402
+
 #: any task: a known type validates against its model, any other type becomes an UnknownTask. A task
 #: serializes as what it is (SerializeAsAny), so a Task subclass the union does not list (a task type
 #: of one's own, run with a runtime whose task table adds it, see ``runner.dispatch``) exports its own
@@ -312,7 +316,12 @@ AnyTask = SerializeAsAny[
         | Annotated[PythonCommands, Tag("PythonCommands")]
         | Annotated[ShellScript, Tag("ShellScript")]
         | Annotated[ShellCommands, Tag("ShellCommands")]
+        | Annotated[Pause, Tag("Pause")]
+        | Annotated[LoopUntil, Tag("LoopUntil")]
+        | Annotated[Approval, Tag("Approval")]
         | Annotated[UnknownTask, Tag(UNKNOWN_TAG)],
         Discriminator(tag_of),
     ]
 ]
+# what the waiting tasks' child lists resolve to when their models are first used
+setattr(waits, "AnyTask", AnyTask)  # noqa: B010
