@@ -12,19 +12,22 @@ auth only, so it cannot reach Airflow 3 (``/api/v2``, a JWT from ``POST /auth/to
    and ``conf``. The caller derives the run id from its execution and task, so a retried trigger
    (Airflow answers 409: the run exists) follows the run the first try started instead of a second;
 3. ``wait_for_run`` (when ``wait``): ``LoopUntil`` polls ``GET …/dagRuns/{dag_run_id}`` every
-   ``poll_seconds`` until the run is ``success`` or ``failed``, or ``max_seconds`` have passed since
-   the subflow started;
-4. ``failed`` / ``timed_out``: a ``Fail`` task when the run failed or did not finish in time.
+   ``poll_frequency`` until the run is ``success`` or ``failed``; at ``max_duration`` it fails
+   (``failOnMaxReached``);
+4. ``failed``: a ``Fail`` task when the run failed.
 
 Its flow outputs are TriggerDagRun's: ``dagId``, ``dagRunId``, ``state``, ``started``, ``ended``.
-Deploy it once per namespace (``write_flows`` writes it beside the flows that call it).
+Deploy it once per namespace (``write_flows`` writes it beside the flows that call it); its polling
+frequency and longest wait are those ``flows_for_dags`` was given.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from ..airflow.errors import InvalidArgumentError
+from ..flows.durations import parse_duration
 from ..flows.flow import Flow
 from ..flows.tasks.flowable import Subflow
 from ..flows.yaml_io import dump_document
@@ -34,13 +37,13 @@ __all__ = ["SUBFLOW_ID", "subflow_call", "trigger_subflow"]
 #: the id of the subflow every generated Airflow 3 flow calls
 SUBFLOW_ID = "airflow3_trigger_dag_run"
 _FINAL = "['success', 'failed']"
-_RUN = "(outputs.poll.body | fromJson)"
-_TRIGGERED = "(outputs.trigger.body | fromJson)"
+_RUN = "fromJson(outputs.poll.body)"
+_TRIGGERED = "fromJson(outputs.trigger.body)"
 
 
 def _auth_header(auth: str) -> str:
     if auth == "basic":
-        return "Bearer {{ (outputs.token.body | fromJson).access_token }}"
+        return "Bearer {{ fromJson(outputs.token.body).access_token }}"
     return "Bearer {{ secret('%s') }}"
 
 
@@ -51,6 +54,8 @@ def trigger_subflow(
     username_secret: str = "AIRFLOW_USERNAME",
     password_secret: str = "AIRFLOW_PASSWORD",
     token_secret: str = "AIRFLOW_TOKEN",
+    poll_frequency: str = "PT30S",
+    max_duration: str = "PT24H",
 ) -> Flow:
     """The ``airflow3_trigger_dag_run`` subflow of ``namespace`` (a Kestra 2.0 flow of core tasks).
 
@@ -59,9 +64,15 @@ def trigger_subflow(
         auth: ``"basic"``: log in with the username/password secrets; ``"bearer"``: send the token
             secret as it is (managed Airflow services).
         username_secret / password_secret / token_secret: the names of the Kestra secrets.
+        poll_frequency: how often the run is read while it runs (ISO-8601, TriggerDagRun's
+            ``pollFrequency``; the LoopUntil's ``checkFrequency.interval``).
+        max_duration: how long to wait for the run before failing (TriggerDagRun's ``maxDuration``;
+            the LoopUntil's ``checkFrequency.maxDuration``, with ``failOnMaxReached``).
     """
     if auth not in ("basic", "bearer"):
         raise InvalidArgumentError(f"auth: expected 'basic' or 'bearer', got {auth!r}")
+    poll, longest = parse_duration(poll_frequency), parse_duration(max_duration)
+    iterations = math.ceil(longest / poll) + 1 if poll.total_seconds() > 0 else 1_000_000
     header = {"Authorization": _auth_header(auth).replace("%s", token_secret)}
     api = "{{ inputs.base_url }}/api/v2/dags/{{ inputs.dag_id }}/dagRuns"
     tasks: list[dict[str, Any]] = []
@@ -98,31 +109,21 @@ def trigger_subflow(
                 {
                     "id": "poll_until_done",
                     "type": "io.kestra.plugin.core.flow.LoopUntil",
-                    "condition": (
-                        f"{{{{ {_RUN}.state in {_FINAL} or "
-                        "(now() | timestamp) > (execution.startDate | dateAdd(inputs.max_seconds, 'SECONDS') "
-                        "| timestamp) }}"
-                    ),
-                    "checkFrequency": {"interval": "PT0S", "maxIterations": 1000000, "maxDuration": "P366D"},
+                    "description": "Read the run every pollFrequency until it ends; fail at maxDuration",
+                    "condition": f"{{{{ {_FINAL} contains {_RUN}.state }}}}",
+                    "checkFrequency": {
+                        "interval": poll_frequency,
+                        "maxDuration": max_duration,
+                        "maxIterations": iterations,
+                    },
+                    "failOnMaxReached": True,
                     "tasks": [
                         {
                             "id": "poll",
                             "type": "io.kestra.plugin.core.http.Request",
                             "uri": api + "/{{ inputs.dag_run_id }}",
                             "headers": dict(header),
-                        },
-                        {
-                            "id": "pause",
-                            "type": "io.kestra.plugin.core.flow.If",
-                            "condition": f"{{{{ {_RUN}.state not in {_FINAL} }}}}",
-                            "then": [
-                                {
-                                    "id": "sleep",
-                                    "type": "io.kestra.plugin.core.flow.Sleep",
-                                    "duration": "PT{{ inputs.poll_seconds }}S",
-                                }
-                            ],
-                        },
+                        }
                     ],
                 },
                 {
@@ -135,21 +136,6 @@ def trigger_subflow(
                             "type": "io.kestra.plugin.core.execution.Fail",
                             "errorMessage": (
                                 "Airflow DAG run {{ inputs.dag_id }}/{{ inputs.dag_run_id }} ended failed"
-                            ),
-                        }
-                    ],
-                },
-                {
-                    "id": "timed_out",
-                    "type": "io.kestra.plugin.core.flow.If",
-                    "condition": f"{{{{ {_RUN}.state not in {_FINAL} }}}}",
-                    "then": [
-                        {
-                            "id": "max_duration_reached",
-                            "type": "io.kestra.plugin.core.execution.Fail",
-                            "errorMessage": (
-                                "Airflow DAG run {{ inputs.dag_id }}/{{ inputs.dag_run_id }} did not finish "
-                                "within {{ inputs.max_seconds }} s (state {{ " + _RUN + ".state }})"
                             ),
                         }
                     ],
@@ -176,14 +162,12 @@ def trigger_subflow(
             },
             {"id": "conf", "type": "JSON", "required": False, "description": "the DAG run's conf"},
             {"id": "wait", "type": "BOOL", "defaults": True},
-            {"id": "poll_seconds", "type": "INT", "defaults": 30},
-            {"id": "max_seconds", "type": "INT", "defaults": 86400},
         ],
         "tasks": tasks,
         "outputs": [
             {"id": "dagId", "type": "STRING", "value": "{{ inputs.dag_id }}"},
             {"id": "dagRunId", "type": "STRING", "value": "{{ inputs.dag_run_id }}"},
-            {"id": "state", "type": "STRING", "value": "{{ " + last + ".state }}"},
+            {"id": "state", "type": "STRING", "value": "{{ " + last + ".state ?? '' }}"},
             {"id": "started", "type": "STRING", "value": "{{ " + last + ".start_date ?? '' }}"},
             {"id": "ended", "type": "STRING", "value": "{{ " + last + ".end_date ?? '' }}"},
         ],
@@ -198,8 +182,6 @@ def subflow_call(
     base_url: str,
     dag_id: str,
     conf: dict[str, Any],
-    poll_seconds: int,
-    max_seconds: int,
 ) -> Subflow:
     """The task of a generated flow that runs the namespace's ``airflow3_trigger_dag_run`` for
     ``dag_id`` (the run id: ``kestra_<execution id>_<task id>``, the same on every retry)."""
@@ -214,8 +196,6 @@ def subflow_call(
             "dag_run_id": "kestra_{{ execution.id }}_{{ task.id }}",
             "conf": conf,
             "wait": True,
-            "poll_seconds": poll_seconds,
-            "max_seconds": max_seconds,
         },
         wait=True,
         transmit_failed=True,

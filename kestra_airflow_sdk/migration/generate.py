@@ -8,7 +8,6 @@ until the cut-over (enable the Kestra trigger, pause the Airflow schedule; see `
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from typing_extensions import Unpack
 from ..airflow.core import ClientCore
 from ..airflow.errors import InvalidArgumentError
 from ..airflow.models import AirflowDag
-from ..flows.durations import parse_duration
 from ..flows.flow import Flow
 from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.schedule import Schedule
@@ -117,8 +115,6 @@ def _flow_for(
             base_url=base_url,
             dag_id=dag.dag_id,
             conf=dict(LINEAGE),
-            poll_seconds=_seconds(poll_frequency),
-            max_seconds=_seconds(max_duration),
         )
     else:
         task = TriggerDagRun(
@@ -142,11 +138,6 @@ def _flow_for(
     ).task(task)
     note = None if mapping.maps else ScheduleNote(dag.dag_id, dag.schedule, mapping.reason or "")
     return flow, note
-
-
-def _seconds(duration: str) -> int:
-    """Whole seconds of an ISO-8601 duration (at least 1)."""
-    return max(1, math.ceil(parse_duration(duration).total_seconds()))
 
 
 def _options(auth: str, username_secret: str, password_secret: str, token_secret: str) -> HttpOptions:
@@ -308,6 +299,8 @@ def flows_for_dags(
             username_secret=options.get("username_secret", "AIRFLOW_USERNAME"),
             password_secret=options.get("password_secret", "AIRFLOW_PASSWORD"),
             token_secret=options.get("token_secret", "AIRFLOW_TOKEN"),
+            poll_frequency=poll_frequency,
+            max_duration=max_duration,
         )
     op = _generate_op(
         client, dag_ids, namespace, options.get("base_url"), auth, poll_frequency, max_duration, subflow

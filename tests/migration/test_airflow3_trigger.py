@@ -18,6 +18,8 @@ from kestra_airflow_sdk.flows import Subflow, TriggerDagRun
 from kestra_airflow_sdk.flows.known_types import is_known_type
 from kestra_airflow_sdk.flows.upgrade import check_kestra2
 from kestra_airflow_sdk.migration.airflow3 import SUBFLOW_ID, trigger_subflow
+from kestra_airflow_sdk.runner import FlowRunner
+from kestra_airflow_sdk.runner.dispatch import core_tasks
 
 DAG = {
     "dag_id": "etl",
@@ -69,15 +71,15 @@ def test_the_subflow_is_a_kestra_2_flow_of_core_tasks_naming_secrets_only() -> N
     assert check_kestra2(document) == []  # nothing Kestra 2.0 rejects or would break at run time
     task_types = _types(document["tasks"])
     assert task_types and all(t.startswith("io.kestra.plugin.core.") and is_known_type(t) for t in task_types)
-    assert "io.kestra.plugin.airflow" not in flow.to_yaml()
+    assert all(core_tasks().runs(task) for task in flow.walk())  # and the SDK runs each of them
+    FlowRunner(flow, progress=False).check()  # its expressions are valid Kestra 2.0 Pebble
+    assert not [t for t in task_types if "plugin.airflow" in t]
     assert [i["id"] for i in document["inputs"]] == [
         "base_url",
         "dag_id",
         "dag_run_id",
         "conf",
         "wait",
-        "poll_seconds",
-        "max_seconds",
     ]
     assert [o["id"] for o in document["outputs"]] == ["dagId", "dagRunId", "state", "started", "ended"]
     text = flow.to_yaml()
@@ -110,7 +112,9 @@ def test_flows_for_an_airflow3_server_call_the_subflow_with_a_run_id_kept_across
     )
     assert task.inputs is not None
     assert task.inputs["dag_run_id"] == "kestra_{{ execution.id }}_{{ task.id }}"  # same on a retry
-    assert (task.inputs["poll_seconds"], task.inputs["max_seconds"]) == (10, 3600)
+    loop = yaml.safe_load(generated.subflows[0].to_yaml())["tasks"][2]["then"][0]
+    assert loop["type"] == "io.kestra.plugin.core.flow.LoopUntil" and loop["failOnMaxReached"] is True
+    assert loop["checkFrequency"] == {"interval": "PT10S", "maxDuration": "PT1H", "maxIterations": 361}
     assert task.inputs["conf"]["execution"] == "{{ execution.id }}"  # the lineage, as TriggerDagRun's
     assert flow.triggers and flow.triggers[0].disabled is True  # the schedule, off until the cut-over
     paths = write_flows(generated, tmp_path)
