@@ -40,8 +40,9 @@ class Runtime(DagRunViews, FlowRuntime, RunnerRuntime):
     """Everything the lower layers need from the higher ones, in one object.
 
     Args:
-        transport: the :class:`httpx.AsyncBaseTransport` of every Airflow client a run opens (default:
-            httpx's network transport), e.g. a test's in-memory Airflow.
+        transport: the :class:`httpx.AsyncBaseTransport` of every HTTP request a run sends, by its
+            Airflow clients and its HTTP tasks (default: httpx's network transport), e.g. a
+            test's in-memory Airflow.
         tasks: what runs each task type (default: :func:`~kestra_airflow_sdk.runner.dispatch.core_tasks`,
             every type the SDK runs); a table that adds a task type of one's own runs it too.
 
@@ -52,11 +53,16 @@ class Runtime(DagRunViews, FlowRuntime, RunnerRuntime):
     def __init__(
         self, *, transport: httpx.AsyncBaseTransport | None = None, tasks: TaskTable | None = None
     ) -> None:
-        self.transport = transport
+        self._transport = transport
         self._tasks = tasks
 
     def __repr__(self) -> str:
-        return f"Runtime(transport={self.transport!r}, tasks={self._tasks!r})"
+        return f"Runtime(transport={self._transport!r}, tasks={self._tasks!r})"
+
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport | None:
+        """The transport of every HTTP request a run sends (None: the network)."""
+        return self._transport
 
     # ------------------------------------------------------------------ the runner's
 

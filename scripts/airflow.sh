@@ -37,6 +37,8 @@
 #  * Airflow 3's SimpleAuthManager only generates passwords that are missing from its password file.
 #  * New DAGs are paused at creation by default; the DAG folder scan interval is 300 s by default.
 #  * serve-logs binds 0.0.0.0:8793 in both versions: two instances would collide.
+#  * Airflow 3 tasks time out their Execution API calls after 5 s: on a loaded machine the first
+#    task of a fresh server failed that way, so the test servers allow 60 s.
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -91,6 +93,10 @@ if [ "$MAJOR" = 3 ]; then
   export AIRFLOW__API__WORKERS=1
   export AIRFLOW__API_AUTH__JWT_SECRET="sdk-test-jwt-secret-not-for-production"
   export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
+  # a task's calls to the Execution API time out after 5 s by default: on a loaded machine the API
+  # server's first answers take longer, and the first task of the first DAG run failed ("Workload
+  # execution failed ... httpx.ReadTimeout", the task instance still queued)
+  export AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT=60
   HEALTH_URL="$BASE_URL/api/v2/monitor/health"
   HEALTH_CHECK='d["scheduler"]["status"]=="healthy" and d["dag_processor"]["status"]=="healthy"'
 else

@@ -22,8 +22,10 @@ from ..airflow.models import AirflowDag
 from ..flows.flow import Flow
 from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.schedule import Schedule
+from ..flows.tasks.flowable import Subflow
 from ..flows.trigger import TriggerDagRun
 from ..transport.effects import Op
+from .airflow3 import subflow_call, trigger_subflow
 from .schedules import map_schedule
 from .selection import selected_dags
 
@@ -58,14 +60,19 @@ class ScheduleNote:
 class FlowsFromDags:
     """What :func:`flows_for_dags` generated: the flows, and the schedules that could not move."""
 
+    #: one flow per DAG
     flows: list[Flow] = field(default_factory=list)
     notes: list[ScheduleNote] = field(default_factory=list)
+    #: what the flows call, to deploy once per namespace: for an Airflow 3 server, the
+    #: ``airflow3_trigger_dag_run`` subflow (:mod:`kestra_airflow_sdk.migration.airflow3`)
+    subflows: list[Flow] = field(default_factory=list)
 
     def __iter__(self) -> Any:
-        return iter(self.flows)
+        """Every flow to deploy: the subflows, then one flow per DAG (what :func:`write_flows` writes)."""
+        return iter([*self.subflows, *self.flows])
 
     def __len__(self) -> int:
-        return len(self.flows)
+        return len(self.subflows) + len(self.flows)
 
     def flow(self, dag_id: str) -> Flow:
         """The flow generated for ``dag_id``."""
@@ -96,20 +103,31 @@ def _flow_for(
     options: HttpOptions,
     poll_frequency: str,
     max_duration: str,
+    airflow3: bool,
 ) -> tuple[Flow, ScheduleNote | None]:
     mapping = map_schedule(dag.schedule)
     labels = {"airflow_dag_id": dag.dag_id, **{_label_key(tag): "true" for tag in sorted(dag.tags)}}
-    task = TriggerDagRun(
-        id=TASK_ID,
-        description=f"Trigger Airflow DAG {dag.dag_id} and wait for its run",
-        base_url=base_url,
-        dag_id=dag.dag_id,
-        wait=True,
-        poll_frequency=poll_frequency,
-        max_duration=max_duration,
-        body={"conf": dict(LINEAGE)},
-        options=options.model_copy(deep=True),
-    )
+    task: TriggerDagRun | Subflow
+    if airflow3:
+        task = subflow_call(
+            TASK_ID,
+            namespace,
+            base_url=base_url,
+            dag_id=dag.dag_id,
+            conf=dict(LINEAGE),
+        )
+    else:
+        task = TriggerDagRun(
+            id=TASK_ID,
+            description=f"Trigger Airflow DAG {dag.dag_id} and wait for its run",
+            base_url=base_url,
+            dag_id=dag.dag_id,
+            wait=True,
+            poll_frequency=poll_frequency,
+            max_duration=max_duration,
+            body={"conf": dict(LINEAGE)},
+            options=options.model_copy(deep=True),
+        )
     triggers = [Schedule(id=TRIGGER_ID, cron=mapping.cron, disabled=True)] if mapping.cron else None
     flow = Flow(
         id=flow_id_for(dag.dag_id),
@@ -143,9 +161,11 @@ def _generate_op(
     options: HttpOptions,
     poll_frequency: str,
     max_duration: str,
+    subflow: Flow | None,
 ) -> Op[FlowsFromDags]:
     dags: list[AirflowDag] = yield from ClientCore.list_dags.fn(client)
-    result = FlowsFromDags()
+    airflow3 = subflow is not None and client.api_version == "v2"
+    result = FlowsFromDags(subflows=[subflow] if airflow3 and subflow is not None else [])
     for dag in sorted(selected_dags(dags, dag_ids), key=lambda d: d.dag_id):
         flow, note = _flow_for(
             dag,
@@ -154,6 +174,7 @@ def _generate_op(
             options=options,
             poll_frequency=poll_frequency,
             max_duration=max_duration,
+            airflow3=airflow3,
         )
         result.flows.append(flow)
         if note is not None:
@@ -178,6 +199,7 @@ class GenerateOptions(TypedDict, total=False):
     token_secret: str
     poll_frequency: str
     max_duration: str
+    airflow3_trigger: Literal["subflow", "plugin"]
 
 
 @overload
@@ -224,6 +246,12 @@ def flows_for_dags(
         token_secret: name of the Kestra secret holding a bearer token (``AIRFLOW_TOKEN``).
         poll_frequency: the TriggerDagRun's ``pollFrequency`` (ISO-8601 duration, default ``PT30S``).
         max_duration: the TriggerDagRun's ``maxDuration`` (default ``PT24H``).
+        airflow3_trigger: for an Airflow 3 server, ``"subflow"`` (default): each flow calls the
+            namespace's ``airflow3_trigger_dag_run`` subflow (core HTTP tasks, see
+            :mod:`kestra_airflow_sdk.migration.airflow3`), which ``.subflows`` holds and
+            :func:`write_flows` writes beside them, because Kestra's Airflow plugin speaks
+            ``/api/v1`` only; ``"plugin"``: a ``TriggerDagRun`` as for Airflow 2 (it runs with this
+            SDK's local runner, which speaks v2, but not on a Kestra server).
 
     Returns:
         :class:`FlowsFromDags`: ``.flows`` (iterate it directly) and ``.notes``, one
@@ -260,7 +288,23 @@ def flows_for_dags(
         max_duration=max_duration,
     )
     Flow(id="probe", namespace=namespace).task(probe)  # bad namespace or durations: raised before any request
-    op = _generate_op(client, dag_ids, namespace, options.get("base_url"), auth, poll_frequency, max_duration)
+    trigger = options.get("airflow3_trigger", "subflow")
+    if trigger not in ("subflow", "plugin"):
+        raise InvalidArgumentError(f"airflow3_trigger: expected 'subflow' or 'plugin', got {trigger!r}")
+    subflow = None
+    if trigger == "subflow":
+        subflow = trigger_subflow(
+            namespace,
+            auth=options.get("auth", "basic"),
+            username_secret=options.get("username_secret", "AIRFLOW_USERNAME"),
+            password_secret=options.get("password_secret", "AIRFLOW_PASSWORD"),
+            token_secret=options.get("token_secret", "AIRFLOW_TOKEN"),
+            poll_frequency=poll_frequency,
+            max_duration=max_duration,
+        )
+    op = _generate_op(
+        client, dag_ids, namespace, options.get("base_url"), auth, poll_frequency, max_duration, subflow
+    )
     return client.execute(op)
 
 

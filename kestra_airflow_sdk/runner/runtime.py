@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from ..installed import installed
 
 if TYPE_CHECKING:
+    import httpx
+
     from ..flows.observer import Observer
     from .clients import AirflowClients
     from .dispatch import TaskTable
@@ -23,6 +25,12 @@ class RunnerRuntime(Protocol):
     @property
     def tasks(self) -> TaskTable:
         """What runs each task type (one table for every type, runnable or flowable)."""
+        ...
+
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport | None:
+        """The transport of every HTTP request a run sends (its Airflow clients and its HTTP
+        tasks); None: httpx's network transport."""
         ...
 
     def airflow_clients(self) -> AirflowClients:

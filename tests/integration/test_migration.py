@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from kestra_airflow_sdk import AirflowClient, AsyncAirflowClient, Flow, flows_for_dags, write_flows
-from kestra_airflow_sdk.flows import ExecutionState, Schedule, TriggerDagRun
+from kestra_airflow_sdk.flows import ExecutionState, Schedule, Subflow, TriggerDagRun
 from kestra_airflow_sdk.migration import INVENTORY
+from kestra_airflow_sdk.migration.airflow3 import SUBFLOW_ID
 from tests.airflow_servers import AirflowServer
 
 CRON_DAG, DAILY_DAG, ASSET_DAG = "migration_cron_dag", "migration_daily_dag", "migration_asset_dag"
@@ -21,7 +22,8 @@ MIGRATION_DAGS = [CRON_DAG, DAILY_DAG, ASSET_DAG]
 
 def _run_generated_flow(airflow: AirflowServer, credentials: dict[str, str], direct: AirflowClient) -> str:
     """Run the flow generated for the cron DAG locally (unpaused meanwhile); return its execution id."""
-    generated = flows_for_dags(direct, CRON_DAG, namespace="company.airflow")
+    # TriggerDagRun on both versions here; the Airflow 3 subflow's runs: test_airflow3_trigger.py
+    generated = flows_for_dags(direct, CRON_DAG, namespace="company.airflow", airflow3_trigger="plugin")
     flow = generated.flow(CRON_DAG)
     task = flow.tasks[0]
     assert isinstance(task, TriggerDagRun)
@@ -108,15 +110,17 @@ def test_generated_flows_load_back_equal_with_disabled_schedules(
     assert asyncio.run(generate_async()) == generated.flows  # the async client generates the same
 
     paths = write_flows(generated, tmp_path)
+    subflows = [SUBFLOW_ID] if airflow.major == "3" else []  # Airflow 3: the trigger subflow beside them
+    assert [f.id for f in generated.subflows] == subflows
     assert sorted(p.relative_to(tmp_path).as_posix() for p in paths) == sorted(
-        f"company.airflow/{dag_id}.yaml" for dag_id in MIGRATION_DAGS
+        f"company.airflow/{flow_id}.yaml" for flow_id in [*MIGRATION_DAGS, *subflows]
     )
-    for path, flow in zip(paths, generated.flows, strict=True):
+    for path, flow in zip(paths, [*generated.subflows, *generated.flows], strict=True):
         text = path.read_text()
         assert Flow.from_yaml(path) == flow
-        assert "secret('AIRFLOW_PASSWORD')" in text and credentials["password"] not in text.replace(
-            "AIRFLOW_PASSWORD", ""
-        )
+        assert credentials["password"] not in text.replace("AIRFLOW_PASSWORD", "")
+        logs_in = airflow.major == "2" or flow.id == SUBFLOW_ID  # on Airflow 3 the subflow logs in
+        assert ("secret('AIRFLOW_PASSWORD')" in text) is logs_in
 
     def schedule_of(dag_id: str) -> Schedule | None:
         triggers = generated.flow(dag_id).triggers or []
@@ -135,5 +139,9 @@ def test_generated_flows_load_back_equal_with_disabled_schedules(
     assert flow.description == "Loads the finance ledger every weekday morning"
     assert flow.label_map == {"airflow_dag_id": CRON_DAG, "finance": "true", "ledger": "true"}
     task = flow.tasks[0]
-    assert isinstance(task, TriggerDagRun) and task.wait and task.dag_id == CRON_DAG
-    assert task.base_url == airflow.base_url
+    if airflow.major == "3":
+        assert isinstance(task, Subflow) and task.flow_id == SUBFLOW_ID and task.inputs is not None
+        assert (task.inputs["dag_id"], task.inputs["base_url"]) == (CRON_DAG, airflow.base_url)
+    else:
+        assert isinstance(task, TriggerDagRun) and task.wait and task.dag_id == CRON_DAG
+        assert task.base_url == airflow.base_url

@@ -197,7 +197,13 @@ def prepare_request(task: AbstractHttp, ctx: TaskContext) -> PreparedRequest:
         method=method,
         uri=uri,
         shown_uri=SecretStr(uri) if isinstance(rendered_uri, SecretStr) else uri,
-        client={"timeout": _timeout(task), "follow_redirects": follow, "auth": auth},
+        client={
+            "timeout": _timeout(task),
+            "follow_redirects": follow,
+            "auth": auth,
+            # the run's transport (None: the network), e.g. a test's in-memory server
+            "transport": ctx.runner.runtime.transport if ctx.runner is not None else None,
+        },
         arguments=arguments,
     )
 
