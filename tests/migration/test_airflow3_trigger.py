@@ -134,7 +134,10 @@ def test_flows_for_an_airflow2_server_or_asked_for_keep_trigger_dag_run() -> Non
 
 def test_a_bad_airflow3_trigger_is_refused_before_any_request() -> None:
     transport, paths = _airflow("v2")
-    with AirflowClient("http://airflow.test", username="u", password="p", transport=transport) as client:
-        with pytest.raises(InvalidArgumentError, match="airflow3_trigger: expected 'subflow' or 'plugin'"):
-            flows_for_dags(client, namespace="company.airflow", airflow3_trigger="kestra")  # type: ignore[typeddict-item]
+    client = AirflowClient("http://airflow.test", username="u", password="p", transport=transport)
+    with (
+        client,
+        pytest.raises(InvalidArgumentError, match="airflow3_trigger: expected 'subflow' or 'plugin'"),
+    ):
+        flows_for_dags(client, namespace="company.airflow", airflow3_trigger="kestra")  # type: ignore[call-overload]
     assert paths == []
