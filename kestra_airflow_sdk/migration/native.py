@@ -351,6 +351,7 @@ def translate_dag(
     if native:
         flow = draft
     else:
+        # the whole DAG triggered with TriggerDagRun (flows_for_dags writes the Airflow 3 subflow form)
         flow, _ = _flow_for(
             dag,
             namespace=namespace,
@@ -358,6 +359,7 @@ def translate_dag(
             options=http,
             poll_frequency=options.get("poll_frequency", "PT30S"),
             max_duration=options.get("max_duration", "PT24H"),
+            airflow3=False,
         )
     return NativeFlow(dag.dag_id, flow, native, reports, draft if draft.tasks else None, mapping.reason)
 

@@ -31,7 +31,14 @@ def _widget_values(nb: Any) -> list[str]:
 
 def test_notebooks_are_stored_without_outputs() -> None:
     names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
-    assert names == ["async.ipynb", "flows.ipynb", "history.ipynb", "migration.ipynb", "quickstart.ipynb"]
+    assert names == [
+        "async.ipynb",
+        "flows.ipynb",
+        "history.ipynb",
+        "migration.ipynb",
+        "quickstart.ipynb",
+        "real_work.ipynb",
+    ]
     for name in names:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         nbformat.validate(nb)
@@ -163,3 +170,25 @@ def test_flows_notebook_runs_loop_if_errors_finally_and_subflows(
     assert "read as Kestra 1.3" in texts and "outputs keyed by the ForEach value (summary_value)" in texts
     assert "type: io.kestra.plugin.core.flow.Loop" in texts
     assert "loopOutputs(outputs.each_dag.outputs, 'summary_value')" in texts and "pluginDefaults" not in texts
+
+
+@AIRFLOW3
+def test_real_work_notebook_feeds_a_scripts_outputs_and_an_http_answer_to_a_dag_run(
+    airflow: AirflowServer, tmp_path: Path
+) -> None:
+    """A Python script's ``Kestra.outputs`` and an HTTP call's answer become a real DAG run's conf;
+    the KV store keeps the total (Airflow 3: the flow calls ``/api/v2/version``)."""
+    nb = execute_notebook("real_work.ipynb", airflow, tmp_path)
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    texts = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    # the plan, before anything ran: one process, two URLs (the HTTP call, the Airflow of the DAG)
+    assert "Kestra 2.0" in texts
+    assert "task 'extract' (Script): process" in texts
+    assert f"task 'airflow_version' (Request): url: GET {airflow.base_url}/api/v2/version" in texts
+    assert "execution: SUCCESS" in texts
+    assert "script outputs: {'rows': 2, 'total': 42}" in texts
+    assert "HTTP code: 200" in texts
+    assert "conf in Airflow: {'rows': '2', 'total': '42', 'airflow': '3.3.2'}" in texts
+    assert "DAG run: success" in texts
+    assert "last_total in the KV store: 42" in texts
