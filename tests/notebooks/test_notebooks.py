@@ -173,22 +173,23 @@ def test_flows_notebook_runs_loop_if_errors_finally_and_subflows(
 
 
 @AIRFLOW3
-def test_real_work_notebook_feeds_a_scripts_outputs_and_an_http_answer_to_a_dag_run(
+def test_real_work_notebook_feeds_a_scripts_outputs_to_http_calls_and_a_dag_run(
     airflow: AirflowServer, tmp_path: Path
 ) -> None:
-    """A Python script's ``Kestra.outputs`` and an HTTP call's answer become a real DAG run's conf;
-    the KV store keeps the total (Airflow 3: the flow calls ``/api/v2/version``)."""
+    """A Python script's ``Kestra.outputs`` choose the DAG an HTTP call checks (JWT from
+    ``/auth/token``, then ``/api/v2/dags/<dag>``) and a TriggerDagRun starts with the script's
+    values in its conf; the KV store keeps the total."""
     nb = execute_notebook("real_work.ipynb", airflow, tmp_path)
     outputs = _outputs(nb)
     assert not [o for o in outputs if o.output_type == "error"]
     texts = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    # the plan, before anything ran: one process, two URLs (the HTTP call, the Airflow of the DAG)
+    # the plan, before anything ran: one process, the URLs it would call
     assert "Kestra 2.0" in texts
     assert "task 'extract' (Script): process" in texts
-    assert f"task 'airflow_version' (Request): url: GET {airflow.base_url}/api/v2/version" in texts
+    assert f"task 'login' (Request): url: POST {airflow.base_url}/auth/token" in texts
     assert "execution: SUCCESS" in texts
-    assert "script outputs: {'rows': 2, 'total': 42}" in texts
-    assert "HTTP code: 200" in texts
-    assert "conf in Airflow: {'rows': '2', 'total': '42', 'airflow': '3.3.2'}" in texts
+    assert "script outputs: {'rows': 2, 'total': 42, 'dag': 'hello_world_dag'}" in texts
+    assert "HTTP codes: 201 200" in texts
+    assert "conf in Airflow: {'rows': '2', 'total': '42', 'owners': 'airflow'}" in texts
     assert "DAG run: success" in texts
     assert "last_total in the KV store: 42" in texts
