@@ -88,7 +88,8 @@ def test_a_run_longer_than_max_duration_fails_the_flow_as_with_trigger_dag_run(
         try:
             assert mine.state is theirs.state is ExecutionState.FAILED
             child = next(iter(mine.subflows.values()))
-            assert "Max duration reached" in (child.task_run("poll_until_done").error or "")
+            # maxDuration, or the iterations it allows (maxIterations: one poll per pollFrequency)
+            assert "reached (failOnMaxReached)" in (child.task_run("poll_until_done").error or "")
         finally:  # the slow runs would hold the executor for two minutes
             for execution in (mine, theirs):
                 for run in _runs_of(client, "slow_dag", execution):
