@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         InvalidArgumentError,
         NotFoundError,
         PermissionDeniedError,
+        UnsupportedFeatureError,
         WaitTimeoutError,
     )
     from .airflow.models import DagRunState, TaskInstanceState
@@ -152,6 +153,7 @@ __all__ = [
     "Switch",
     "TaskInstanceState",
     "TriggerDagRun",
+    "UnsupportedFeatureError",
     "UnsupportedTaskError",
     "WaitTimeoutError",
     "flows_for_dags",

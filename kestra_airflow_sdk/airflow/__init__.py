@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         InvalidArgumentError,
         NotFoundError,
         PermissionDeniedError,
+        UnsupportedFeatureError,
         WaitTimeoutError,
     )
     from .models import (
@@ -60,6 +61,7 @@ __all__ = [
     "RetryPolicy",
     "TaskInstance",
     "TaskInstanceState",
+    "UnsupportedFeatureError",
     "VersionInfo",
     "WaitTimeoutError",
 ]

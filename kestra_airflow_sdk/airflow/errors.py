@@ -25,6 +25,7 @@ __all__ = [
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
+    "UnsupportedFeatureError",
     "WaitTimeoutError",
 ]
 
@@ -35,6 +36,22 @@ class AirflowError(KestraAirflowError):
 
 class InvalidArgumentError(AirflowError, ValueError):
     """An argument was rejected by the SDK before any request was sent."""
+
+
+class UnsupportedFeatureError(InvalidArgumentError):
+    """The connected Airflow server predates a feature asked for (checked before any request of it).
+
+    Attributes:
+        feature: what was asked for (e.g. ``"human-in-the-loop requests"``).
+        since: the first Airflow release that has it (e.g. ``"3.1.0"``).
+        server_version: the connected server's version.
+    """
+
+    def __init__(self, message: str, *, feature: str, since: str, server_version: str | None) -> None:
+        super().__init__(message)
+        self.feature = feature
+        self.since = since
+        self.server_version = server_version
 
 
 class AirflowConnectionError(AirflowError, ConnectionFailure):
