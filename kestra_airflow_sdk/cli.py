@@ -3,7 +3,7 @@
     kestra-airflow run FLOW.yaml [--secret NAME ...] [--secrets-file FILE] [--input KEY=VALUE ...]
                                  [--cancel-airflow-runs]
     kestra-airflow validate FLOW.yaml [--upgrade] [--strict] [--kestra 1.3|2.0]
-    kestra-airflow upgrade FILE|DIR [-o DIR] [--check-equivalence]
+    kestra-airflow upgrade FILE|DIR [-o DIR] [--check-equivalence [--stand-ins]]
     kestra-airflow native DAG_ID --namespace NS [--airflow-url URL] [-o DIR]
     kestra-airflow parity DAG_ID --namespace NS [--airflow-url URL] [--flow FILE] [--conf JSON]
     kestra-airflow --version
@@ -27,7 +27,8 @@ at run time (``warning``). ``upgrade`` writes Kestra 2.0 flows (to stdout, or un
 lists what it changed and what is left to a person; it exits 1 when something could not be converted.
 With ``--check-equivalence`` it also runs each 1.3 flow and its upgrade locally (no inputs; secrets
 from ``SECRET_<NAME>`` variables) and exits 1 when they differ or cannot run, saying why
-(:func:`kestra_airflow_sdk.migration.equivalence.check_equivalence`).
+(:func:`kestra_airflow_sdk.migration.equivalence.check_equivalence`); ``--stand-ins`` runs plugin
+tasks as stand-ins that log the properties they were given (:mod:`kestra_airflow_sdk.migration.stand_ins`).
 
 ``native`` reads a DAG from Airflow and prints (or writes under ``-o DIR``) its native Kestra flow and
 the report of each task; it exits 1 when a task could not be translated (the flow is then the
@@ -270,7 +271,7 @@ def _upgrade(args: argparse.Namespace) -> int:
             _err(f"{path}: {note}")
         failed += bool(result.errors)
         if args.check_equivalence and not result.errors:
-            failed += not _equivalent(path, text)
+            failed += not _equivalent(path, text, stand_ins=args.stand_ins)
         if args.output is None:
             sys.stdout.write(text)
         else:
@@ -281,7 +282,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _equivalent(path: Path, upgraded: str) -> bool:
+def _equivalent(path: Path, upgraded: str, *, stand_ins: bool) -> bool:
     """Run ``path`` and its upgrade locally; say whether they reach the same result."""
     from .migration.equivalence import check_equivalence
 
@@ -290,11 +291,13 @@ def _equivalent(path: Path, upgraded: str) -> bool:
         if original.kestra == "2.0":
             _err(f"{path}: already a Kestra 2.0 flow: nothing to check")
             return True
-        check = check_equivalence(original, Flow.from_yaml(upgraded, kestra="2.0"))
+        check = check_equivalence(original, Flow.from_yaml(upgraded, kestra="2.0"), stand_ins=stand_ins)
     except FlowError as exc:
         _err(f"{path}: equivalence not checked: {exc}")
         return False
     _err(f"{path}: equivalence: {check}")
+    for note in check.notes:
+        _err(f"{path}: equivalence note: {note}")
     return check.equal
 
 
@@ -446,6 +449,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--check-equivalence",
         action="store_true",
         help="run each 1.3 flow and its upgrade locally; exit 1 when they differ or cannot run",
+    )
+    upgrade.add_argument(
+        "--stand-ins",
+        action="store_true",
+        help="with --check-equivalence: run plugin tasks as stand-ins that log the properties they get",
     )
     upgrade.set_defaults(handler=_upgrade)
     native = commands.add_parser("native", help="translate an Airflow DAG into a native Kestra flow")

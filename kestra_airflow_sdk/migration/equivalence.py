@@ -64,9 +64,12 @@ from ..flows.execution import Execution, LogEntry, TaskRun
 from ..flows.flow import Flow
 from ..flows.observer import Observer
 from ..flows.secrets import SecretResolver
+from ..flows.task import Task
+from ..flows.tasks.runnable import UnknownTask
 from ..flows.trigger import TriggerDagRun
 from ..runner.engine import FlowRunner
-from ..runner.runtime import RunnerRuntime
+from ..runner.runtime import RunnerRuntime, runner_runtime
+from .stand_ins import STAND_IN_PREFIX, StandInRuntime
 
 __all__ = ["Equivalence", "check_equivalence"]
 
@@ -87,11 +90,14 @@ class Equivalence:
         notes: what was not compared, and why.
         original: the execution of the 1.3 flow (None when it could not run).
         upgraded: the execution of the 2.0 flow (None when it could not run).
+        stand_ins: the plugin tasks that ran as stand-ins (``stand_ins=True``), as ``"<id> (<type>)"``:
+            what they were given is compared, not what they would have done.
     """
 
     differences: list[str] = field(default_factory=list)
     not_checked: str = ""
     notes: list[str] = field(default_factory=list)
+    stand_ins: list[str] = field(default_factory=list)
     original: Execution | None = None
     upgraded: Execution | None = None
 
@@ -156,6 +162,7 @@ def check_equivalence(
     flows_dir: str | Path | None = None,
     globals: Mapping[str, Any] | None = None,
     runtime: RunnerRuntime | None = None,
+    stand_ins: bool = False,
 ) -> Equivalence:
     """Run ``flow_13`` (Kestra 1.3) and ``flow_20`` (its 2.0 upgrade) locally and compare them.
 
@@ -166,6 +173,10 @@ def check_equivalence(
             :class:`~kestra_airflow_sdk.runner.FlowRunner`.
         runtime: the runtime of both runs; needed for a flow with ``TriggerDagRun`` tasks (its
             Airflow), which is otherwise not checked.
+        stand_ins: run plugin tasks (types the SDK does not run) as recording stand-ins
+            (:mod:`.stand_ins`): each logs the properties it was given and produces no outputs, so
+            the comparison covers what every plugin task gets, in every iteration; without it a flow
+            with a plugin task is not checked.
 
     Returns:
         An :class:`Equivalence`: ``equal`` when both ran to the same result (see the module's
@@ -180,6 +191,17 @@ def check_equivalence(
                 "(pass runtime= reaching an Airflow)"
             )
             return result
+    if stand_ins:
+        plugins = sorted(
+            {f"{t.id} ({t.type})" for f in (flow_13, flow_20) for t in f.walk() if _is_plugin(t)}
+        )
+        if plugins:
+            result.stand_ins = plugins
+            result.notes.append(
+                f"plugin task(s) {', '.join(plugins)} ran as stand-ins: the properties each was given are "
+                "compared, not what it would have done"
+            )
+            runtime = StandInRuntime(runtime or runner_runtime())
     options: dict[str, Any] = {
         "inputs": inputs,
         "environ": environ,
@@ -204,6 +226,10 @@ def check_equivalence(
     result.upgraded = upgraded.execution
     _compare(original, upgraded, result)
     return result
+
+
+def _is_plugin(task: Task) -> bool:
+    return isinstance(task, UnknownTask)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -311,10 +337,14 @@ class _Side:
     logs: dict[str, list[LogEntry]]  # task run id -> its lines
     #: task id -> (text as written in this flow, text in the other flow) of its rewritten properties
     rewrites: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: plugin tasks whose type the upgrade changed: their stand-in lines are not compared
+    retyped: frozenset[str] = frozenset()
 
     def line(self, task_id: str, entry: LogEntry) -> str:
         """One log line as compared: normalised, with the task's rewritten texts as the other flow's."""
         message = entry.message
+        if task_id in self.retyped and message.startswith(STAND_IN_PREFIX):
+            return f"{entry.level} {STAND_IN_PREFIX}<a plugin type the upgrade changed>"
         for written, other in self.rewrites.get(task_id, []):
             message = message.replace(written, other)
         message = _KNOWN_HERE.sub("", message)
@@ -433,13 +463,32 @@ def _loop_outputs(
                         produced[output_id] = _as_text(inner_run.outputs[name])
             if produced:
                 entries.append([value, produced])
-        count = len(iterations)
+        # a loop that failed before its first iteration (its values did not render) has no count,
+        # as the Loop that failed the same way has no ``iterationCount``
+        count = len(iterations) if iterations or not loop_run.state.is_failed else None
     normal = _normal(entries, side.ids)
     return {"count": count, "entries": sorted(normal, key=lambda e: json.dumps(e, sort_keys=True))}
 
 
+def _retyped(original: Flow, upgraded: Flow, result: Equivalence) -> frozenset[str]:
+    """The plugin tasks (same id) whose type the upgrade changed, each noted."""
+    theirs = {t.id: t for t in upgraded.walk()}
+    found = set()
+    for task in original.walk():
+        other = theirs.get(task.id)
+        if other is not None and _is_plugin(task) and _is_plugin(other) and task.type != other.type:
+            found.add(task.id)
+            result.notes.append(
+                f"task {task.id!r}: the upgrade changed its type ({task.type} -> {other.type}): "
+                "what its stand-in was given is not compared"
+            )
+    return frozenset(found)
+
+
 def _compare(original: _Run, upgraded: _Run, result: Equivalence) -> None:
     old, new = _side(original, upgraded.flow), _side(upgraded)
+    if result.stand_ins:
+        old.retyped = new.retyped = _retyped(original.flow, upgraded.flow, result)
     a, b = original.execution, upgraded.execution
     if a.state != b.state:
         result.differences.append(f"final state: 1.3 {a.state}, 2.0 {b.state}")

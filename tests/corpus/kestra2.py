@@ -114,9 +114,12 @@ class Tally:
     def summary(self) -> str:
         kinds = [o.kind for o in self.outcomes.values()]
         unrun = kinds.count("unrun")
+        stand_ins = sum(o.kind == "beyond" and "plugin stand-ins" in o.detail for o in self.outcomes.values())
         return (
             f"kestra2-migration: {len(kinds)} pairs, {kinds.count('agree')} agree with kestra-migrate, "
-            f"{kinds.count('beyond')} upgraded beyond it and ran equal, "
+            f"{kinds.count('beyond')} upgraded beyond it and ran equal"
+            + (f" ({stand_ins} with plugin tasks as stand-ins, listed)" if stand_ins else "")
+            + ", "
             + (f"{unrun} upgraded beyond it could not run locally (listed), " if unrun else "")
             + f"{kinds.count('disagree')} disagree"
         )
