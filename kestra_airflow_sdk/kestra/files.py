@@ -70,7 +70,10 @@ def file_path(path: Any) -> str:
 def _millis(value: Any) -> datetime | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return datetime.fromtimestamp(value / 1000, timezone.utc)
+    try:
+        return datetime.fromtimestamp(value / 1000, timezone.utc)
+    except (OverflowError, OSError, ValueError):  # not a time a file can have
+        return None
 
 
 def _local_files(folder: Path) -> builtins.list[tuple[str, Path]]:

@@ -263,7 +263,6 @@ class ServerKV(NamespaceView[S]):
                     params=[
                         ("page", page),
                         ("size", _PAGE),
-                        ("sort", "key:asc"),
                         ("filters[namespace][EQUALS]", self.namespace),
                     ],
                 )
@@ -278,13 +277,7 @@ class ServerKV(NamespaceView[S]):
                 page += 1
         if items is None:
             raise KestraError(f"{action}: expected Kestra's list of keys, got {str(body)[:200]!r}")
-        found = [
-            item
-            for item in items
-            if isinstance(item, dict)
-            and isinstance(item.get("key"), str)
-            and item.get("namespace", self.namespace) == self.namespace
-        ]
+        found = [item for item in items if isinstance(item, dict) and isinstance(item.get("key"), str)]
         return sorted(found, key=lambda item: str(item["key"]))
 
     @view_operation
