@@ -12,7 +12,7 @@ from .operators import OPERATORS
 from .schedules import PRESETS, ScheduleMapping, map_schedule
 
 if TYPE_CHECKING:
-    from .compare import compare_history, cut_over, plot_history
+    from .compare import compare_history, cut_over, history_timeline, plot_history
     from .inventory import INVENTORY
     from .parity_check import last_parity, parity
 
@@ -28,6 +28,7 @@ __all__ = [
     "compare_history",
     "cut_over",
     "flows_for_dags",
+    "history_timeline",
     "last_parity",
     "map_schedule",
     "native_flow_for_dag",
@@ -44,7 +45,7 @@ def __getattr__(name: str) -> Any:
         from .inventory import INVENTORY
 
         return INVENTORY
-    if name in ("compare_history", "cut_over", "plot_history"):  # pandas
+    if name in ("compare_history", "cut_over", "history_timeline", "plot_history"):  # pandas
         from . import compare
 
         return getattr(compare, name)
