@@ -298,15 +298,19 @@ class ServerKV(NamespaceView[S]):
             body = yield from self._read(key)
             if body is None:
                 return None
-            created = _moment(item.get("creationDate")) or _moment(body.get("updated"))
-            updated = _moment(item.get("updateDate")) or _moment(body.get("updated")) or created
-            epoch = datetime.fromtimestamp(0, timezone.utc)
+            created = _moment(item.get("creationDate"))
+            if created is None:
+                raise KestraError(
+                    f"Listing the KV keys of {self.namespace}: Kestra's entry for {key!r} has no creationDate "
+                    f"(got {str(item)[:200]!r})"
+                )
+            updated = _moment(item.get("updateDate")) or created
             return KVEntry(
                 key=key,
                 type=str(body.get("type") or kv_type_of(body.get("value"))),
                 value=kv_value(key, body),
-                created=created or epoch,
-                updated=updated or epoch,
+                created=created,
+                updated=updated,
                 expires=_moment(item.get("expirationDate")),
                 description=item.get("description"),
             )

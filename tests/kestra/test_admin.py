@@ -250,6 +250,22 @@ def test_listing_keys_uses_each_versions_endpoint(mode: str, version: str) -> No
     assert list(frame["key"]) == ["my-key", "my-second-key"]
 
 
+def test_an_entry_without_its_creation_date_is_named() -> None:
+    fake = AdminKestra("1.3")
+    original = fake._kv
+
+    def without_dates(request: httpx.Request, key: str) -> httpx.Response:
+        answer = original(request, key)
+        if not key:
+            return httpx.Response(200, json=[{"key": e["key"]} for e in answer.json()])
+        return answer
+
+    fake._kv = without_dates  # type: ignore[method-assign]
+    kv = KestraServer(URL, token="t", transport=httpx.MockTransport(fake)).kv("company.team")
+    with pytest.raises(KestraError, match=r"Kestra's entry for 'my-key' has no creationDate"):
+        kv.list()
+
+
 def test_a_key_expiring_while_listed_is_left_out() -> None:
     fake = AdminKestra("2.0")
     fake.expired.add("my-key")
