@@ -8,7 +8,9 @@ from ..exports import lazy_exports
 
 if TYPE_CHECKING:
     from .errors import KestraApiError, KestraConnectionError, KestraError
-    from .models import DeployedFlow, FlowValidation, KestraLogEntry
+    from .files import NamespaceFile, ServerFiles
+    from .kv import ServerKV
+    from .models import DeployedFlow, FlowValidation, KestraLogEntry, StoredFlow
     from .server import AsyncKestraServer, KestraServer
 
 __all__ = [
@@ -20,6 +22,10 @@ __all__ = [
     "KestraError",
     "KestraLogEntry",
     "KestraServer",
+    "NamespaceFile",
+    "ServerFiles",
+    "ServerKV",
+    "StoredFlow",
 ]
 
 if not TYPE_CHECKING:  # type checkers read the imports above; at run time each name loads on first use

@@ -8,11 +8,22 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-__all__ = ["DeployedFlow", "FlowValidation", "KestraLogEntry", "KestraVersion", "TaskOutputInfo"]
+if TYPE_CHECKING:
+    from ..flows.flow import Flow
+
+__all__ = [
+    "DeployedFlow",
+    "FlowValidation",
+    "KestraLogEntry",
+    "KestraVersion",
+    "StoredFlow",
+    "TaskOutputInfo",
+]
 
 _RELEASE = re.compile(r"^v?(\d+)\.(\d+)")
 
@@ -47,6 +58,29 @@ class DeployedFlow(_Answer):
     revision: int | None = None
     disabled: bool | None = None
     deleted: bool | None = None
+
+
+class StoredFlow(_Answer):
+    """A flow as a Kestra server holds it (``FlowWithSource``), by :meth:`KestraServer.get_flow`:
+    its YAML ``source`` as the server keeps it; :meth:`to_flow` reads that as a :class:`Flow`."""
+
+    id: str
+    namespace: str
+    revision: int | None = None
+    disabled: bool = False
+    deleted: bool = False
+    description: str | None = None
+    labels: Any = None
+    source: str | None = None
+
+    def to_flow(self) -> Flow:
+        """The source as the SDK's :class:`Flow` (``Flow.from_yaml``; its errors name what does not read)."""
+        from ..flows.flow import Flow
+        from .errors import KestraError
+
+        if not self.source:
+            raise KestraError(f"flow {self.namespace}.{self.id}: Kestra sent no source (read with get_flow)")
+        return Flow.from_yaml(self.source)
 
 
 class KestraLogEntry(_Answer):

@@ -16,7 +16,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -31,6 +31,8 @@ from ..transport.operation import operation
 from ..transport.retry import RetryPolicy
 from .errors import KestraApiError, KestraConnectionError, KestraError
 from .executions import execution_from_kestra, executions_frame, executions_schema, with_outputs
+from .files import ServerFiles
+from .flow_admin import FlowAdministration, FlowRef, flow_ref
 from .follow import follow_execution
 from .history import (
     execution_rows,
@@ -40,6 +42,7 @@ from .history import (
     task_runs_schema,
     with_task_runs,
 )
+from .kv import ServerKV
 from .models import DeployedFlow, FlowValidation, KestraLogEntry, KestraVersion, TaskOutputInfo
 from .session import KestraSession, segment
 
@@ -50,9 +53,9 @@ __all__ = ["AsyncKestraServer", "KestraServer"]
 
 logger = logging.getLogger("kestra_airflow_sdk.kestra")
 
-FlowRef = Flow | tuple[str, str]
 ExecutionRef = Execution | str
 _VERSIONS = ("auto", *(v.value for v in KestraVersion))
+Server = TypeVar("Server", bound="KestraOperations")
 
 
 def _flows(flows: Flow | Iterable[Flow]) -> list[Flow]:
@@ -70,7 +73,7 @@ def _yaml(flows: list[Flow]) -> bytes:
     return "---\n".join(flow.to_yaml() for flow in flows).encode("utf-8")
 
 
-class KestraOperations(KestraSession):
+class KestraOperations(FlowAdministration, KestraSession):
     """Every Kestra server operation, written once as a generator of effects (see :mod:`.session`).
 
     Args:
@@ -190,6 +193,19 @@ class KestraOperations(KestraSession):
         )
         return _parse(DeployedFlow, body, "deploy")
 
+    # ------------------------------------------------------------------ a namespace's KV store and files
+
+    def kv(self: Server, namespace: str) -> ServerKV[Server]:
+        """The KV store of ``namespace`` on this server, typed as the local
+        :class:`~kestra_airflow_sdk.storage.KVStore` (``get``, ``set``, ``delete``, ``keys``,
+        ``list``, ``frame``; awaited on an :class:`AsyncKestraServer`). See :mod:`.kv`."""
+        return ServerKV(self, namespace)
+
+    def files(self: Server, namespace: str) -> ServerFiles[Server]:
+        """The files of ``namespace`` on this server (``list``, ``upload`` a folder, ``download``
+        one, ``download_all``, ``delete``; awaited on an :class:`AsyncKestraServer`). See :mod:`.files`."""
+        return ServerFiles(self, namespace)
+
     # ------------------------------------------------------------------ executions
 
     @operation
@@ -221,7 +237,7 @@ class KestraOperations(KestraSession):
         Returns:
             The :class:`Execution` (the same type local runs return), final when ``wait``.
         """
-        namespace, flow_id = (flow.namespace, flow.id) if isinstance(flow, Flow) else _ref(flow)
+        namespace, flow_id = flow_ref(flow)
         _check_wait(poll_interval, timeout)
         types = {t.id: t.type for t in flow.walk()} if isinstance(flow, Flow) else {}
         params = [("labels", f"{k}:{v}") for k, v in (labels or {}).items()]
@@ -600,12 +616,6 @@ def _optional(**params: Any) -> dict[str, Any]:
         if name == "taskRunId" and value is not None and (not isinstance(value, str) or not value):
             raise KestraError(f"task_run_id: expected a task run id, got {value!r}")
     return {name: value for name, value in params.items() if value is not None}
-
-
-def _ref(flow: Any) -> tuple[str, str]:
-    if isinstance(flow, tuple) and len(flow) == 2 and all(isinstance(x, str) and x for x in flow):
-        return flow[0], flow[1]
-    raise KestraError(f"flow: expected a Flow or a (namespace, flow_id) pair, got {flow!r}")
 
 
 def _parse(model: Any, body: Any, what: str) -> list[Any]:

@@ -124,12 +124,30 @@ class KestraSession(HttpSession):
     ) -> Op[Any]:
         """Operation: one request to ``/api/v1/{tenant}{path}`` (retried as the policy says); its JSON body.
 
-        ``request`` holds httpx's ``params``, ``content``, ``files`` and ``headers``.
+        ``request`` holds httpx's ``params``, ``content``, ``files``, ``json`` and ``headers``.
 
         Raises:
             KestraConnectionError: Kestra could not be reached (after the retries).
             KestraApiError: Kestra answered an error status (after the retries).
         """
+        response = yield from self._respond(method, path, action=action, retry=retry, **request)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise KestraError(f"{action}: Kestra's answer is not JSON: {response.text[:200]!r}") from None
+
+    def _respond(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        retry: RetryPolicy | None = None,
+        **request: Any,
+    ) -> Op[httpx.Response]:
+        """Operation: :meth:`_call`'s request, its successful response as it came (e.g. a file's bytes)."""
         full = f"/api/v1/{self.tenant}{path}"
         build = functools.partial(self._http.build_request, method, self.url + full, **request)
         try:
@@ -143,12 +161,7 @@ class KestraSession(HttpSession):
             raise _api_error(
                 action, method, full, status, _detail(response), transient=transient_status(status)
             )
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise KestraError(f"{action}: Kestra's answer is not JSON: {response.text[:200]!r}") from None
+        return response
 
     def _open_events(self, path: str, *, action: str) -> Op[Stream]:
         """Operation: open the event stream ``/api/v1/{tenant}{path}`` (``text/event-stream``), once,

@@ -12,6 +12,7 @@ from .operators import OPERATORS
 from .schedules import PRESETS, ScheduleMapping, map_schedule
 
 if TYPE_CHECKING:
+    from .compare import compare_history, cut_over, history_timeline, plot_history
     from .inventory import INVENTORY
     from .parity_check import last_parity, parity
 
@@ -24,22 +25,30 @@ __all__ = [
     "ScheduleMapping",
     "ScheduleNote",
     "TaskReport",
+    "compare_history",
+    "cut_over",
     "flows_for_dags",
+    "history_timeline",
     "last_parity",
     "map_schedule",
     "native_flow_for_dag",
     "parity",
+    "plot_history",
     "translate_dag",
     "write_flows",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """``INVENTORY`` (a pandas schema) loads pandas on first use (PEP 562)."""
+    """``INVENTORY`` (a pandas schema) and the history comparison load pandas on first use (PEP 562)."""
     if name == "INVENTORY":
         from .inventory import INVENTORY
 
         return INVENTORY
+    if name in ("compare_history", "cut_over", "history_timeline", "plot_history"):  # pandas
+        from . import compare
+
+        return getattr(compare, name)
     if name in ("parity", "last_parity"):
         from . import parity_check as module
 
