@@ -103,6 +103,10 @@ class AssetOperations(Session):
     ) -> Op[list[AssetEvent]]:
         """Asset events (Airflow 3.0.0+), oldest first, each with the DAG runs it took part in.
 
+        Airflow 3.3.2 answers 500 to this list while a run one of the listed events started is
+        still queued (that run has no start date yet, which Airflow's answer requires): the client
+        retries 5xx answers; if the scheduler is slow to start the run, ask again once it started.
+
         Args:
             asset: one asset (id, name, URI or :class:`Asset`), or None for the events of every asset.
             since: only events at or after this timezone-aware time.
