@@ -22,7 +22,7 @@ from ..models import DagRun
 from ..pagination import pages, parse_rows
 from ..session import Session
 
-__all__ = ["ASSETS", "AssetOperations", "AssetRef", "resolve_asset"]
+__all__ = ["ASSETS", "AssetOperations", "AssetRef", "check_asset", "resolve_asset"]
 
 #: assets, their events and materializing one: ``/api/v2/assets...`` (Airflow 3.0.0)
 ASSETS = Feature("assets", "3.0.0")
@@ -36,18 +36,26 @@ def _list_assets(session: Session, params: Mapping[str, Any], limit: int | None 
     return parse_rows(Asset, rows)
 
 
+def check_asset(asset: AssetRef) -> AssetRef:
+    """``asset`` unchanged when it can name an asset: an :class:`Asset`, an id >= 0, a non-empty
+    name or URI (checked before any request)."""
+    if isinstance(asset, Asset) or (isinstance(asset, str) and asset):
+        return asset
+    if isinstance(asset, int) and not isinstance(asset, bool) and asset >= 0:
+        return asset
+    raise InvalidArgumentError(
+        "asset: expected an asset id (int >= 0), an asset name or URI (non-empty str) or an Asset, "
+        f"got {asset!r}"
+    )
+
+
 def resolve_asset(session: Session, asset: AssetRef) -> Op[Asset]:
     """Operation: the asset ``asset`` names: an :class:`Asset` as it is, an id read with ``GET
     /assets/{id}``, a string the asset of that exact name (else of that exact URI)."""
+    check_asset(asset)
     if isinstance(asset, Asset):
         return asset
-    if isinstance(asset, bool) or not isinstance(asset, (int, str)) or asset in ("", -1):
-        raise InvalidArgumentError(
-            f"asset: expected an asset id (int), an asset name or URI (non-empty str) or an Asset, got {asset!r}"
-        )
     if isinstance(asset, int):
-        if asset < 0:
-            raise InvalidArgumentError(f"asset: expected an asset id >= 0, got {asset!r}")
         body = yield from session._call("GET", f"/assets/{asset}", action=f"Reading asset {asset}")
         return Asset.model_validate(body)
     # the patterns match a superset (case-insensitive substrings); the exact match is chosen here
@@ -88,6 +96,7 @@ class AssetOperations(Session):
     @operation
     def get_asset(self, asset: AssetRef) -> Op[Asset]:
         """One asset (Airflow 3.0.0+), by id, exact name or exact URI."""
+        check_asset(asset)
         yield from require(self, ASSETS)
         return (yield from resolve_asset(self, asset))
 
@@ -117,6 +126,8 @@ class AssetOperations(Session):
         checked_limit(limit)
         if source_dag_id is not None:
             segment(source_dag_id, "source_dag_id")
+        if asset is not None:
+            check_asset(asset)
         params: dict[str, Any] = {
             "timestamp_gte": iso(aware(since, "since")),
             "timestamp_lte": iso(aware(until, "until")),
@@ -143,6 +154,7 @@ class AssetOperations(Session):
             extra: a JSON object kept with the event (Airflow adds ``"from_rest_api": true``).
         """
         body_extra = json_object(extra, "extra")
+        check_asset(asset)
         yield from require(self, ASSETS)
         target = yield from resolve_asset(self, asset)
         body: dict[str, Any] = {"asset_id": target.asset_id}
@@ -157,6 +169,7 @@ class AssetOperations(Session):
     def materialize(self, asset: AssetRef) -> Op[DagRun]:
         """Run the DAG that produces ``asset`` (Airflow 3.0.0+): the run it started (usually
         ``queued``). Airflow answers 404 when no DAG produces the asset, 409 when several do."""
+        check_asset(asset)
         yield from require(self, ASSETS)
         target = yield from resolve_asset(self, asset)
         body = yield from self._call(
