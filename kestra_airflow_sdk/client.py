@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from .airflow.client import AirflowRestClient, AsyncAirflowRestClient
 from .history.operations import HistoryOperations
+from .history.records import RecordOperations
 from .transport.effects import Op
 from .transport.operation import operation
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["AirflowClient", "AsyncAirflowClient", "DataFrameOperations"]
 
 
-class DataFrameOperations(HistoryOperations):
+class DataFrameOperations(HistoryOperations, RecordOperations):
     """The DataFrame operations of both public clients: run history and the migration inventory."""
 
     @operation

@@ -17,15 +17,27 @@ documented functions of :mod:`.session`, :mod:`.pagination`, :mod:`.lookups`, :m
 from __future__ import annotations
 
 from .operations import (
+    AssetOperations,
     DagOperations,
     DagRunOperations,
+    TaskHistoryOperations,
     TaskInstanceOperations,
     TriggerOperations,
     WaitOperations,
+    XComOperations,
 )
 
 __all__ = ["ClientCore"]
 
 
-class ClientCore(WaitOperations, TriggerOperations, DagRunOperations, TaskInstanceOperations, DagOperations):
+class ClientCore(
+    WaitOperations,
+    TriggerOperations,
+    DagRunOperations,
+    TaskInstanceOperations,
+    DagOperations,
+    AssetOperations,
+    XComOperations,
+    TaskHistoryOperations,
+):
     """Every REST operation of the client, driver-free (constructor arguments: :class:`~.session.Session`)."""

@@ -1,16 +1,22 @@
 """The Airflow REST operations, one module per resource, each a mixin of sans-I/O operations."""
 
+from .assets import AssetOperations
 from .dag_runs import DagRunOperations
 from .dags import DagOperations
+from .task_history import TaskHistoryOperations
 from .task_instances import TaskInstanceOperations
 from .trigger import TriggerOperations, new_run_id
 from .waiting import WaitOperations
+from .xcoms import XComOperations
 
 __all__ = [
+    "AssetOperations",
     "DagOperations",
     "DagRunOperations",
+    "TaskHistoryOperations",
     "TaskInstanceOperations",
     "TriggerOperations",
     "WaitOperations",
+    "XComOperations",
     "new_run_id",
 ]
