@@ -385,8 +385,9 @@ class _Wait:
         """Follow the lone run's ``/wait`` stream until the run is final: True. False to poll
         instead (what was seen kept): the server predates the stream or refuses it, the client
         follows ``wait_streams`` streams already, or it broke ``retry.max_attempts`` times in a
-        row (a stream that delivered a line counts as a success). A read never blocks past the
-        wait's ``timeout``: the stream is opened with a read timeout of the time left at most."""
+        row (a stream that delivered a line counts as a success), or the next line would come
+        after ``timeout`` (the last poll is then at the timeout, as when polling). A read never
+        blocks past the timeout: the stream's read timeout is the time left at most."""
         client = self.client
         if not (yield from can_stream(client)):
             return False
@@ -398,6 +399,8 @@ class _Wait:
         try:
             while True:
                 left = yield from self._left(timeout, started)
+                if left < poll_frequency:  # the next line would come after the timeout
+                    return False
                 delivered = False
                 try:
                     stream = yield from open_wait(client, *ref, interval=poll_frequency, left=left)
@@ -408,7 +411,8 @@ class _Wait:
                                 delivered = True
                                 if (yield from self._streamed(ref, state)):
                                     return True
-                            yield from self._left(timeout, started)
+                            if (yield from self._left(timeout, started)) < poll_frequency:
+                                return False  # polled once more at the timeout, as polling does
                             yield from self._check_paused(ref[0], [ref])
                     finally:
                         yield from close_stream(stream)
