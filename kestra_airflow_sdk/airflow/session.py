@@ -60,7 +60,7 @@ class Session(HttpSession):
             connection). Airflow's API server has a small database pool: 200 concurrent waits
             with one connection each exhausted it and wedged an Airflow 3.3 API server in tests.
         wait_streams: at most this many waits of this client follow Airflow's ``/wait`` stream
-            at once (Airflow 3.1+, see docs/waits.md); further waits poll, batched. Default:
+            at once (Airflow 3.1+, see docs/client.md, "Waits that stream"); further waits poll, batched. Default:
             half of ``max_connections`` (each stream holds a connection); ``0``: always poll.
         transport: the :class:`httpx.BaseTransport` (:class:`httpx.AsyncBaseTransport` for the
             async client) requests go through, as in httpx; e.g. ``httpx.MockTransport(handler)``

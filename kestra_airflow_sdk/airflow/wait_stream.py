@@ -9,7 +9,7 @@ Airflow's source.
 This module opens the stream and parses its lines; :mod:`.waits` decides when a wait streams and
 falls back to polling. A client follows at most ``wait_streams`` streams at once
 (:class:`StreamBudget`): each one holds a connection and costs the server a database read per
-interval, so many concurrent waits poll, batched, instead (see docs/waits.md for the measurements).
+interval, so many concurrent waits poll, batched, instead (docs/client.md, "Waits that stream").
 """
 
 from __future__ import annotations

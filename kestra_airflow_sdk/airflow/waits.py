@@ -404,6 +404,7 @@ class _Wait:
                 delivered = False
                 try:
                     stream = yield from open_wait(client, *ref, interval=poll_frequency, left=left)
+                    closing = True
                     try:
                         parser = LineParser()
                         while True:
@@ -414,8 +415,12 @@ class _Wait:
                             if (yield from self._left(timeout, started)) < poll_frequency:
                                 return False  # polled once more at the timeout, as polling does
                             yield from self._check_paused(ref[0], [ref])
+                    except GeneratorExit:  # the wait was dropped (a cancelled task): no effect can run now
+                        closing = False
+                        raise
                     finally:
-                        yield from close_stream(stream)
+                        if closing:
+                            yield from close_stream(stream)
                 except (ApiError, AirflowConnectionError) as exc:
                     failures = 1 if delivered else failures + 1
                     if not is_transient(exc) or failures >= client.retry.max_attempts:

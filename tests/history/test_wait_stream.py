@@ -9,6 +9,7 @@ the connection, or answer an error status instead.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -288,3 +289,22 @@ def test_line_parser_joins_lines_split_across_chunks_and_skips_bad_ones() -> Non
     assert parser.feed(b'{"state": "que') == []
     assert parser.feed(b'ued"}\n{"state": "running"}\nnot json\n{"sta') == ["queued", "running"]
     assert parser.feed(b'te": "success", "results": {"t": 1}}\n') == ["success"]
+
+
+def test_a_cancelled_streamed_wait_gives_its_stream_back(recwarn: pytest.WarningsRecorder) -> None:
+    server = StreamingAirflow([["running"] * 100], run_script=["running"])
+
+    async def main() -> tuple[int, int]:
+        async with fake_async_client(server.fake, transport=httpx.MockTransport(server.handler)) as client:
+            task = asyncio.ensure_future(client.wait_for_dag_run("etl", "r1", poll_frequency=5.0))
+            await asyncio.sleep(12)
+            following = streams_of(client).open
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            gc.collect()
+            return following, streams_of(client).open
+
+    following, after = run_virtual_timed(main())[0]
+    assert (following, after) == (1, 0)
+    assert not [w for w in recwarn if "GeneratorExit" in str(w.message)]
