@@ -122,10 +122,10 @@ def server_cpu(log_file: Any) -> float:
 
 
 def stream_waits(
-    base_url: str, dag_id: str, log_file: Any, n: int, mode: str, poll: float = 1.0
+    base_url: str, dag_id: str, log_file: Any, n: int, mode: str, poll: float = 1.0, after: float = 3.0
 ) -> dict[str, Any]:
     """``n`` concurrent ``wait_for_dag_run`` (async, ``asyncio.gather``) on queued runs of one paused DAG,
-    marked ``success`` one by one (PATCH) from ``3 * poll`` seconds in; the client of ``mode``
+    marked ``success`` one by one (PATCH) from ``after`` seconds in; the client of ``mode``
     (:data:`STREAM_MODES`). Time-to-notice of a run: its wait's return minus the end of its PATCH. The
     requests are those the API server logged meanwhile (``log_file``: its api-server.log), the PATCHes
     not counted, by kind (``/wait`` streams, single run reads, list requests)."""
@@ -146,7 +146,7 @@ def stream_waits(
 
     def mark() -> None:
         go.wait()
-        time.sleep(3 * poll)
+        time.sleep(after)
         with api(base_url) as http:
             for run_id in runs:
                 url = f"/dags/{dag_id}/dagRuns/{run_id}"
@@ -190,6 +190,7 @@ def stream_waits(
     notice = sorted(ended[r] - marked[r] for r in runs)
     return {
         "n": n,
+        "after": after,
         "mode": mode,
         "requests": sum(kinds.values()),
         "streams": kinds["stream"],
@@ -208,23 +209,23 @@ def stream_report(rows: list[dict[str, Any]], version: str, profile: str) -> lis
     lines = [
         f"Airflow {version} ({profile}), one run of each; poll period / stream interval 1 s.",
         "",
-        "| waits | client | requests | /wait streams | run reads | list requests | time-to-notice median s "
+        "| waits | marked after s | client | requests | /wait streams | run reads | list requests | time-to-notice median s "
         "| max s | wall s | API server CPU s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['n']} | {row['mode']} | {row['requests']} | {row['streams']} | {row['reads']} | "
+            f"| {row['n']} | {row['after']:g} | {row['mode']} | {row['requests']} | {row['streams']} | {row['reads']} | "
             f"{row['lists']} | {row['notice_median']:.2f} | {row['notice_max']:.2f} | {row['wall']:.1f} | "
             f"{row['server_cpu']:.1f} |"
         )
     lines.append("")
-    by = {(row["n"], row["mode"]): row for row in rows}
-    for n in sorted({row["n"] for row in rows}):
-        stream, batched = by.get((n, "stream")), by.get((n, "batched"))
+    by = {(row["n"], row["after"], row["mode"]): row for row in rows}
+    for n, after in sorted({(row["n"], row["after"]) for row in rows}):
+        stream, batched = by.get((n, after, "stream")), by.get((n, after, "batched"))
         if stream and batched:
             lines.append(
-                f"* [{profile}] {n} waits, stream / batched polling: requests "
+                f"* [{profile}] {n} waits marked after {after:g} s, stream / batched polling: requests "
                 f"**{stream['requests'] / max(batched['requests'], 1):.2f}x**, time-to-notice (median) "
                 f"**{stream['notice_median'] / max(batched['notice_median'], 1e-3):.2f}x**, "
                 f"max {stream['notice_max'] / max(batched['notice_max'], 1e-3):.2f}x, API server CPU "

@@ -206,6 +206,13 @@ def main() -> None:
         "comma-separated (e.g. 1,20,200); nothing is seeded",
     )
     parser.add_argument(
+        "--stream-waits-after",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="--stream-waits: mark the runs finished this long into the waits (default 3)",
+    )
+    parser.add_argument(
         "--methods",
         default=",".join(METHODS),
         help=f"the full exports to measure, comma-separated (default: all of {','.join(METHODS)})",
@@ -216,7 +223,8 @@ def main() -> None:
     base_url = args.base_url or start_server(args.port, home, args.profile)
     try:
         if args.stream_waits:
-            run_stream_waits(base_url, home, [int(n) for n in args.stream_waits.split(",")], args.profile)
+            counts = [int(n) for n in args.stream_waits.split(",")]
+            run_stream_waits(base_url, home, counts, args.profile, args.stream_waits_after)
             return
         methods = tuple(args.methods.split(","))
         unknown = set(methods) - set(EXPORTS) - set(TI_EXPORTS)
@@ -232,7 +240,7 @@ def main() -> None:
             stop_server(args.port, home, args.profile)
 
 
-def run_stream_waits(base_url: str, home: Path, counts: list[int], profile: str) -> None:
+def run_stream_waits(base_url: str, home: Path, counts: list[int], profile: str, after: float) -> None:
     """Streamed waits vs batched polling (and the SDK's default client) for each count of concurrent
     waits, on the first benchmark DAG (paused: its runs stay queued until marked), one run of each."""
     with AirflowClient(base_url, **USER) as client:
@@ -240,7 +248,7 @@ def run_stream_waits(base_url: str, home: Path, counts: list[int], profile: str)
     rows = []
     for n in counts:
         for mode in STREAM_MODES:
-            rows.append(stream_waits(base_url, DAGS[0], home / "api-server.log", n, mode))
+            rows.append(stream_waits(base_url, DAGS[0], home / "api-server.log", n, mode, after=after))
             print(rows[-1], f"load {load()}", file=sys.stderr)
     print("\n".join(stream_report(rows, version, profile)))
 
