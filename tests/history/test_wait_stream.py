@@ -9,7 +9,6 @@ the connection, or answer an error status instead.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -42,6 +41,7 @@ class StreamingAirflow:
         self.version = version
         self.clock: VirtualClock | None = None  # sync: the client's clock; async: the loop's
         self.opened = 0
+        self.closed = 0  # async bodies closed (read to the end, or closed by the client)
         self.lines_sent = 0
         self.not_found_detail = "Not Found"
 
@@ -92,14 +92,17 @@ class StreamingAirflow:
             yield self._line(state)
 
     async def _alines(self, script: list[str], interval: float, read_timeout: float) -> AsyncIterator[bytes]:
-        for state in script:
-            if state == BREAK:
-                raise httpx.ReadError("connection reset by peer")
-            if state == SILENCE or interval > read_timeout:
-                await asyncio.sleep(read_timeout)
-                raise httpx.ReadTimeout("timed out")
-            await asyncio.sleep(interval)
-            yield self._line(state)
+        try:
+            for state in script:
+                if state == BREAK:
+                    raise httpx.ReadError("connection reset by peer")
+                if state == SILENCE or interval > read_timeout:
+                    await asyncio.sleep(read_timeout)
+                    raise httpx.ReadTimeout("timed out")
+                await asyncio.sleep(interval)
+                yield self._line(state)
+        finally:
+            self.closed += 1
 
 
 def _sync_client(server: StreamingAirflow, **options: Any) -> VirtualTimeClient:
@@ -302,9 +305,9 @@ def test_a_cancelled_streamed_wait_gives_its_stream_back(recwarn: pytest.Warning
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
-            gc.collect()
             return following, streams_of(client).open
 
     following, after = run_virtual_timed(main())[0]
     assert (following, after) == (1, 0)
+    assert server.closed == 1  # the cancelled read closed the body (httpcore then gives its connection back)
     assert not [w for w in recwarn if "GeneratorExit" in str(w.message)]
