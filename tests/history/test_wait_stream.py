@@ -311,3 +311,23 @@ def test_a_cancelled_streamed_wait_gives_its_stream_back(recwarn: pytest.Warning
     assert (following, after) == (1, 0)
     assert server.closed == 1  # the cancelled read closed the body (httpcore then gives its connection back)
     assert not [w for w in recwarn if "GeneratorExit" in str(w.message)]
+
+
+def test_a_static_token_streams_too() -> None:
+    """The bearer-token auth reads error bodies only, so the stream is not read to its end first."""
+    server = StreamingAirflow([["running", "success"]])
+    server.fake.valid_tokens = {"static"}
+    seen: list[tuple[str, int]] = []
+    client = VirtualTimeClient(
+        "http://airflow.test", token="static", api_version="v2", transport=httpx.MockTransport(server.handler)
+    )
+    server.clock = client.clock
+    with client:
+        run = client.wait_for_dag_run(
+            "etl",
+            "r1",
+            poll_frequency=5.0,
+            on_poll=lambda r, _: seen.append((str(r.state), server.lines_sent)),
+        )
+    assert run.state is DagRunState.SUCCESS
+    assert seen == [("queued", 0), ("running", 1), ("success", 2)]
