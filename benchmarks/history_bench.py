@@ -41,7 +41,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench_report import EXPORTS, TI_EXPORTS, export_report, report
-from bench_waits import waits
+from bench_waits import STREAM_MODES, stream_report, stream_waits, waits
 from bench_work import REPO, USER, api, cpu_seconds, write
 
 from kestra_airflow_sdk import AirflowClient
@@ -199,6 +199,20 @@ def main() -> None:
         "--exports-only", action="store_true", help="measure the full exports only (no refresh, no waits)"
     )
     parser.add_argument(
+        "--stream-waits",
+        default="",
+        metavar="COUNTS",
+        help="measure only streamed waits (/wait) vs batched polling for these numbers of concurrent waits, "
+        "comma-separated (e.g. 1,20,200); nothing is seeded",
+    )
+    parser.add_argument(
+        "--stream-waits-after",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="--stream-waits: mark the runs finished this long into the waits (default 3)",
+    )
+    parser.add_argument(
         "--methods",
         default=",".join(METHODS),
         help=f"the full exports to measure, comma-separated (default: all of {','.join(METHODS)})",
@@ -208,6 +222,10 @@ def main() -> None:
     home = args.home or Path(tempfile.mkdtemp(prefix="kas-bench-"))
     base_url = args.base_url or start_server(args.port, home, args.profile)
     try:
+        if args.stream_waits:
+            counts = [int(n) for n in args.stream_waits.split(",")]
+            run_stream_waits(base_url, home, counts, args.profile, args.stream_waits_after)
+            return
         methods = tuple(args.methods.split(","))
         unknown = set(methods) - set(EXPORTS) - set(TI_EXPORTS)
         if unknown or not {"export_sdk", "ti_sdk"} & set(methods):
@@ -220,6 +238,19 @@ def main() -> None:
     finally:
         if not args.base_url:
             stop_server(args.port, home, args.profile)
+
+
+def run_stream_waits(base_url: str, home: Path, counts: list[int], profile: str, after: float) -> None:
+    """Streamed waits vs batched polling (and the SDK's default client) for each count of concurrent
+    waits, on the first benchmark DAG (paused: its runs stay queued until marked), one run of each."""
+    with AirflowClient(base_url, **USER) as client:
+        version = client.get_version().version
+    rows = []
+    for n in counts:
+        for mode in STREAM_MODES:
+            rows.append(stream_waits(base_url, DAGS[0], home / "api-server.log", n, mode, after=after))
+            print(rows[-1], f"load {load()}", file=sys.stderr)
+    print("\n".join(stream_report(rows, version, profile)))
 
 
 def load() -> str:

@@ -11,7 +11,7 @@ Credentials live in :class:`pydantic.SecretStr`, so they never show up in a ``re
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 
 import httpx
 from pydantic import SecretStr
@@ -22,11 +22,44 @@ from .errors import AuthenticationError, error_from_response
 __all__ = ["AirflowPasswordAuth", "BearerTokenAuth"]
 
 
-class BearerTokenAuth(BearerAuth):
+class _ReadsErrorBodies(httpx.Auth):
+    """An auth flow that sees the body of an error answer (a 401/403's detail tells a rejected
+    token from a denied action) and of its own login, but leaves any other answer unread: a
+    streamed answer (``GET .../dagRuns/{id}/wait``) stays streamed. httpx's
+    ``requires_response_body`` would read every body, a stream to its end, before returning it."""
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        flow = self.auth_flow(request)
+        sent = next(flow)
+        while True:
+            response = yield sent
+            if _needs_body(response):
+                response.read()
+            try:
+                sent = flow.send(response)
+            except StopIteration:
+                return
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self.auth_flow(request)
+        sent = next(flow)
+        while True:
+            response = yield sent
+            if _needs_body(response):
+                await response.aread()
+            try:
+                sent = flow.send(response)
+            except StopIteration:
+                return
+
+
+def _needs_body(response: httpx.Response) -> bool:
+    return response.status_code >= 400 or bool(response.request.extensions.get(LOGIN))
+
+
+class BearerTokenAuth(_ReadsErrorBodies, BearerAuth):
     """Send a fixed ``Authorization: Bearer <token>`` header (for managed Airflow services);
     a rejected token raises :class:`AuthenticationError`."""
-
-    requires_response_body = True  # a 401/403's body tells a rejected token from a denied action
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         self.authorize(request)
@@ -41,14 +74,12 @@ class BearerTokenAuth(BearerAuth):
             )
 
 
-class AirflowPasswordAuth(httpx.Auth):
+class AirflowPasswordAuth(_ReadsErrorBodies):
     """Username/password auth for both Airflow generations, chosen by the request's API path.
 
     ``/api/v1/...`` requests get HTTP basic auth. ``/api/v2/...`` requests get a JWT obtained from
     ``POST {root}/auth/token``; the token is cached and fetched again once when Airflow rejects it.
     """
-
-    requires_response_body = True
 
     def __init__(self, username: str, password: str | SecretStr, *, root_url: str | httpx.URL) -> None:
         self.username = username

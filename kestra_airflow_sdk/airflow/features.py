@@ -15,7 +15,7 @@ from ..transport.effects import Op
 from .errors import UnsupportedFeatureError
 from .session import Session
 
-__all__ = ["Feature", "require", "version_tuple"]
+__all__ = ["Feature", "require", "supports", "version_tuple"]
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,20 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def supports(session: Session, feature: Feature) -> Op[bool]:
+    """Operation: whether the connected server has ``feature`` (its version is ``feature.since``
+    or later); the capability test of an operation that does without the feature on older servers."""
+    yield from session._dialect()
+    version = session.server_version
+    return version is not None and version_tuple(version) >= version_tuple(feature.since)
+
+
 def require(session: Session, feature: Feature) -> Op[None]:
     """Operation: return if the connected server has ``feature``, else raise
     :class:`~.errors.UnsupportedFeatureError` (no request of the feature is sent)."""
-    yield from session._dialect()
-    version = session.server_version
-    if version is not None and version_tuple(version) >= version_tuple(feature.since):
+    if (yield from supports(session, feature)):
         return
+    version = session.server_version
     raise UnsupportedFeatureError(
         f"{feature.name} need Airflow {feature.since} or later; the server at {session.base_url} runs "
         f"Airflow {version or '(version unknown)'}",

@@ -59,6 +59,9 @@ class Session(HttpSession):
         max_connections: at most this many requests in flight at once (others wait for a free
             connection). Airflow's API server has a small database pool: 200 concurrent waits
             with one connection each exhausted it and wedged an Airflow 3.3 API server in tests.
+        wait_streams: at most this many waits of this client follow Airflow's ``/wait`` stream
+            at once (Airflow 3.1+, see docs/client.md, "Waits that stream"); further waits poll, batched. Default:
+            half of ``max_connections`` (each stream holds a connection); ``0``: always poll.
         transport: the :class:`httpx.BaseTransport` (:class:`httpx.AsyncBaseTransport` for the
             async client) requests go through, as in httpx; e.g. ``httpx.MockTransport(handler)``
             or an in-memory fake Airflow in tests. Default: httpx's network transport. As in httpx, a
@@ -81,6 +84,7 @@ class Session(HttpSession):
         headers: Mapping[str, str] | None = None,
         retry: RetryPolicy | None = None,
         max_connections: int = 10,
+        wait_streams: int | None = None,
         transport: Transport | None = None,
     ) -> None:
         self.base_url, hinted = root_url(base_url)
@@ -88,6 +92,12 @@ class Session(HttpSession):
             raise InvalidArgumentError(f"max_connections: expected an integer >= 1, got {max_connections!r}")
         #: requests in flight at most; operations that run requests concurrently stay within it
         self.max_connections = max_connections
+        if wait_streams is not None and (
+            isinstance(wait_streams, bool) or not isinstance(wait_streams, int) or wait_streams < 0
+        ):
+            raise InvalidArgumentError(f"wait_streams: expected an integer >= 0, got {wait_streams!r}")
+        #: waits that follow the server's ``/wait`` stream at once, at most (the others poll)
+        self.wait_streams = max_connections // 2 if wait_streams is None else wait_streams
         if api_version not in ("auto", "v1", "v2"):
             raise InvalidArgumentError(f"api_version: expected 'auto', 'v1' or 'v2', got {api_version!r}")
         forced = None if api_version == "auto" else ApiVersion(api_version)

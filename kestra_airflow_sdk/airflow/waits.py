@@ -18,6 +18,11 @@ So 100 concurrent ``wait_for_dag_run`` on one DAG (``asyncio.gather``), or one
 another's refresh in flight waits for it to end (:class:`~kestra_airflow_sdk.transport.effects.Signal`):
 it is woken when the answer is there, never polls for it. The whole thing is sans-I/O (it yields
 requests, delays, the time and signals), so it serves the sync and async clients alike.
+
+A wait on ONE run (``wait_for_dag_run``, a TriggerDagRun task, a one-run progress display) follows
+Airflow's ``/wait`` stream instead, where the server has it (3.1+, :mod:`.wait_stream`) and the
+client follows fewer than ``wait_streams`` streams: a line per poll period, no request per tick.
+It polls again when the stream is refused, keeps breaking or the server predates it.
 """
 
 from __future__ import annotations
@@ -28,16 +33,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..transport.effects import Delay, Op, Signal, now, wait_for
+from ..transport.effects import Delay, Op, Signal, close_stream, now, wait_for
 from ..transport.retry import NO_RETRY, is_transient
 from ..transport.state import Slot
 from . import arguments, lookups
 from .arguments import IfPaused
-from .errors import AirflowError, InvalidArgumentError, WaitTimeoutError
+from .errors import AirflowConnectionError, AirflowError, ApiError, InvalidArgumentError, WaitTimeoutError
 from .fetch import RunQuery, fetch_runs
 from .lookups import check_paused, read_run, read_task_instances
 from .models import DagRun, DagRunState, TaskInstance
 from .session import Session, logger
+from .wait_stream import LineParser, can_stream, open_wait, read_states, streams_of
 
 __all__ = ["OnPoll", "RunPoller", "wait_runs"]
 
@@ -306,6 +312,7 @@ class _Wait:
         started = yield from now()
         for dag_id, _ in self.refs:
             self.next_paused_check[dag_id] = started + lookups.PAUSED_CHECK_AFTER
+        streamable = len(self.refs) == 1
         while True:
             failed = False
             pending = [ref for ref in dict.fromkeys(self.refs) if not _is_final(self.latest[ref])]
@@ -322,6 +329,13 @@ class _Wait:
             waited = (yield from now()) - started
             if waited >= timeout:
                 raise self._timeout(timeout, waited)
+            if streamable:  # after the first poll (the run in full, or already final): its stream
+                streamable = False
+                if (yield from self._follow(poll_frequency, timeout, started)):
+                    return [run for run in (self.latest[ref] for ref in self.refs) if run is not None]
+                waited = (yield from now()) - started
+                if waited >= timeout:
+                    raise self._timeout(timeout, waited)
             pause = poll_frequency
             if self.failures:
                 pause = max(poll_frequency, self.client.retry.backoff(self.failures))
@@ -354,6 +368,11 @@ class _Wait:
             self.latest[ref] = run
             if self.on_poll is not None:
                 self.on_poll(run, tis)
+        yield from self._check_paused(dag_id, refs)
+        return ok
+
+    def _check_paused(self, dag_id: str, refs: list[RunRef]) -> Op[None]:
+        """When a run is still queued, check (now and then) whether its DAG is paused."""
         queued = [ref for ref in refs if _state(self.latest[ref]) == DagRunState.QUEUED]
         ticked = yield from now()
         if queued and self.if_paused != "ignore" and ticked >= self.next_paused_check[dag_id]:
@@ -361,7 +380,89 @@ class _Wait:
             self.paused[dag_id] = yield from check_paused(
                 self.client, dag_id, queued[0][1], self.if_paused, warned=bool(self.paused.get(dag_id))
             )
-        return ok
+
+    def _follow(self, poll_frequency: float, timeout: float, started: float) -> Op[bool]:
+        """Follow the lone run's ``/wait`` stream until the run is final: True. False to poll
+        instead (what was seen kept): the server predates the stream or refuses it, the client
+        follows ``wait_streams`` streams already, or it broke ``retry.max_attempts`` times in a
+        row (a stream that delivered a line counts as a success), or the next line would come
+        after ``timeout`` (the last poll is then at the timeout, as when polling). A read never
+        blocks past the timeout: the stream's read timeout is the time left at most."""
+        client = self.client
+        if not (yield from can_stream(client)):
+            return False
+        budget = streams_of(client)
+        if not budget.take(client.wait_streams):
+            return False
+        ref = self.refs[0]
+        failures = 0
+        try:
+            while True:
+                left = yield from self._left(timeout, started)
+                if left < poll_frequency:  # the next line would come after the timeout
+                    return False
+                delivered = False
+                try:
+                    stream = yield from open_wait(client, *ref, interval=poll_frequency, left=left)
+                    closing = True
+                    try:
+                        parser = LineParser()
+                        while True:
+                            for state in (yield from read_states(stream, parser)):
+                                delivered = True
+                                if (yield from self._streamed(ref, state)):
+                                    return True
+                            if (yield from self._left(timeout, started)) < poll_frequency:
+                                return False  # polled once more at the timeout, as polling does
+                            yield from self._check_paused(ref[0], [ref])
+                    except GeneratorExit:  # the wait was dropped (a cancelled task): no effect can run now
+                        closing = False
+                        raise
+                    finally:
+                        if closing:
+                            yield from close_stream(stream)
+                except (ApiError, AirflowConnectionError) as exc:
+                    failures = 1 if delivered else failures + 1
+                    if not is_transient(exc) or failures >= client.retry.max_attempts:
+                        logger.info(
+                            "Following DAG run %r of DAG %r: %s; polling instead", ref[1], ref[0], exc
+                        )
+                        return False
+                    self.error = exc
+                    logger.warning("Following DAG run %r of DAG %r: %s (reopening)", ref[1], ref[0], exc)
+                left = yield from self._left(timeout, started)
+                yield Delay(min(client.retry.backoff(failures), left))
+        finally:
+            budget.give_back()
+
+    def _left(self, timeout: float, started: float) -> Op[float]:
+        """Seconds left before ``timeout``; raises :class:`WaitTimeoutError` once it has passed."""
+        waited = (yield from now()) - started
+        if waited >= timeout:
+            raise self._timeout(timeout, waited)
+        return timeout - waited
+
+    def _streamed(self, ref: RunRef, state: str) -> Op[bool]:
+        """One state the stream sent, reported as a poll would be; True once it is final (the
+        run then read in full: its end date, its duration)."""
+        try:
+            parsed = DagRunState(state)
+        except ValueError:
+            logger.warning("Airflow's /wait stream sent an unknown run state %r (skipped)", state)
+            return False
+        last = self.latest[ref]
+        if parsed.is_final:
+            run = yield from read_run(self.client, *ref)
+        elif last is not None:
+            run = last.model_copy(update={"state": parsed})
+        else:
+            run = DagRun(dag_id=ref[0], dag_run_id=ref[1], state=parsed)
+        tis = (yield from read_task_instances(self.client, *ref)) if self.task_instances else None
+        self.latest[ref] = run
+        self.error = None
+        if self.on_poll is not None:
+            self.on_poll(run, tis)
+        return _is_final(run)
 
     def _transient(self, exc: AirflowError, dag_id: str, run_id: str) -> bool:
         if not is_transient(exc):

@@ -107,15 +107,19 @@ class SyncDriver(HttpSession):
     def execute(self, op: Op[T]) -> T:
         """Run a sans-I/O operation (a generator of effects) to completion and return its result."""
         run = Driving(op, self._unreachable)
-        while (effect := run.next_effect()) is not None:
-            if isinstance(effect, Gather):
-                run.reply(_Gathering(self).run(effect))
-            elif isinstance(effect, AwaitSignal):
-                woken = threading.Event()
-                effect.signal.subscribe(effect.seen, woken.set)
-                woken.wait()
-            else:
-                self._perform(run, effect)
+        try:
+            while (effect := run.next_effect()) is not None:
+                if isinstance(effect, Gather):
+                    run.reply(_Gathering(self).run(effect))
+                elif isinstance(effect, AwaitSignal):
+                    woken = threading.Event()
+                    effect.signal.subscribe(effect.seen, woken.set)
+                    woken.wait()
+                else:
+                    self._perform(run, effect)
+        except BaseException:  # e.g. KeyboardInterrupt while a request or a delay ran
+            run.abandon()
+            raise
         return run.result
 
     def _perform(
@@ -293,6 +297,14 @@ class AsyncDriver(HttpSession):
         (``asyncio.to_thread``), so the loop serves other operations meanwhile.
         """
         run = Driving(op, self._unreachable)
+        try:
+            return await self._drive(run)
+        except BaseException:  # e.g. the task was cancelled while a request or a delay ran
+            run.abandon()
+            raise
+
+    async def _drive(self, run: Driving[T]) -> T:
+        """Execute the effects of ``run`` until its operation returns."""
         loop = asyncio.get_running_loop()
         while (effect := run.next_effect()) is not None:
             if isinstance(effect, Delay):

@@ -245,6 +245,13 @@ class Driving(Generic[T]):
             self.result = stop.value
             return None
 
+    def abandon(self) -> None:
+        """Close the operation when its driver stops driving it (a cancelled task, Ctrl-C): its
+        ``finally`` blocks run now (e.g. a wait gives back its stream), not when it is collected.
+        An operation that would still yield effects then cannot: that is ignored."""
+        with contextlib.suppress(RuntimeError):  # "generator ignored GeneratorExit"
+            self._op.close()
+
     def reply(self, value: Any) -> None:
         """What the next :meth:`next_effect` sends into the operation."""
         self._reply = value

@@ -212,9 +212,12 @@ def test_parallel_waits_on_one_dag_share_one_client_and_one_poll_per_tick(fake_a
     execution = run_virtual(runner.run())
     assert execution.state is ExecutionState.SUCCESS
     logins = [r for r in fake_airflow.requests if r.url.path == "/auth/token"]
+    streams = [r for r in fake_airflow.requests if r.url.path.endswith("/wait")]
     reads = [r for r in fake_airflow.requests if r.method == "GET" and "/dagRuns/" in r.url.path]
+    reads = [r for r in reads if r not in streams]
     lists = [r for r in fake_airflow.requests if r.method == "GET" and r.url.path.endswith("/dagRuns")]
     assert len(logins) == 1  # one client for the five tasks
+    assert len(streams) == 1  # the fake has no /wait stream: the client asked once, then polled
     # the five waits were served by the DAG's list, one request per tick (each moves the fake's
     # runs one state on, 7 states) instead of reading each run on each tick (5 x 7 reads) ...
     assert len(lists) == 7

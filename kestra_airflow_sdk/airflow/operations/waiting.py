@@ -29,9 +29,13 @@ class WaitOperations(Session):
         on_poll: Callable[[DagRun, list[TaskInstance] | None], object] | None = None,
         task_instances: bool = False,
     ) -> Op[DagRun]:
-        """Poll a DAG run until it is ``success`` or ``failed`` and return the final run.
+        """Wait until a DAG run is ``success`` or ``failed`` and return the final run.
 
-        Concurrent waits of one client (e.g. ``asyncio.gather``) share one poll per DAG per tick.
+        On Airflow 3.1+ the wait follows the server's ``/wait`` stream (one line per
+        ``poll_frequency``, no request per tick) while the client follows fewer than
+        ``wait_streams`` streams; otherwise, or when the stream is refused or keeps breaking, it
+        polls (docs/client.md, "Waits that stream").
+        Concurrent polled waits of one client (e.g. ``asyncio.gather``) share one poll per DAG per tick.
         Transient failures (Airflow restarting, connection refused, 5xx, 429, an expired token,
         which is renewed) do not end the wait: polling goes on, with backoff, until ``timeout``.
 
@@ -41,8 +45,8 @@ class WaitOperations(Session):
             if_paused: when the run is still queued 15 s into the wait, its DAG is checked (then every minute);
                 when the DAG is paused, ``"warn"`` emits a :class:`DagPausedWarning` once,
                 ``"raise"`` raises :class:`DagPausedError`, ``"ignore"`` does not check.
-            on_poll: called as ``on_poll(run, task_instances)`` after every poll, the last time with
-                the final run (e.g. ``RunProgress.update``, or your own logging).
+            on_poll: called as ``on_poll(run, task_instances)`` after every poll or streamed line,
+                the last time with the final run (e.g. ``RunProgress.update``, or your own logging).
             task_instances: also read the run's task instances at each poll and pass them to
                 ``on_poll`` (one more request per poll); otherwise ``on_poll`` gets ``None``.
 
