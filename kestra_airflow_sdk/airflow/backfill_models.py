@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .models import AwareDatetime, _Model, _TolerantState
 
@@ -59,6 +59,11 @@ class AirflowBackfill(_Model):
     completed_at: AwareDatetime = None
     updated_at: AwareDatetime = None
     dag_display_name: str | None = None
+
+    @field_validator("dag_run_conf", mode="before")
+    @classmethod
+    def _no_conf(cls, value: Any) -> Any:
+        return {} if value is None else value  # Airflow sends null for a backfill given no conf
 
     @property
     def state(self) -> BackfillState:
