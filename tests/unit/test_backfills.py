@@ -361,3 +361,22 @@ def test_the_handle_wants_a_client_and_a_backfill() -> None:
     client, _ = sync_client()
     with client, pytest.raises(InvalidArgumentError, match="info: expected an AirflowBackfill"):
         Backfill(client, {"id": 1})  # type: ignore[arg-type]
+
+
+def test_a_cancelled_backfill_is_completed_and_paused() -> None:
+    cancelled = AirflowBackfill.model_validate(sample("v2_backfill_cancelled.json"))
+    assert (cancelled.state, cancelled.is_paused, cancelled.dag_run_conf) == (BackfillState.COMPLETED, True, {})
+    assert cancelled.completed_at == datetime(2026, 12, 7, 16, 11, 57, 298766, tzinfo=UTC)
+
+
+def test_pausing_a_completed_backfill_is_a_conflict() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return error_sample("v2_backfill_409_completed.txt")
+        return httpx.Response(200, json={"version": "3.3.2", "git_version": None})
+
+    with (
+        VirtualTimeClient("http://airflow.test", token="t", transport=httpx.MockTransport(answer)) as client,
+        pytest.raises(ConflictError, match="Pausing backfill 2 failed: Airflow answered 409 .*already completed"),
+    ):
+        client.pause_backfill(2)
