@@ -1,11 +1,12 @@
-"""DAGs for the backfill tests (Airflow 3 backfills; the file loads on Airflow 2.10 and 3.x alike).
+"""DAGs for the backfill tests and docs (Airflow 3 backfills; the file loads on Airflow 2.10 and 3.x alike).
 
-Daily schedules with a start date in the past and ``catchup=False``: the scheduler makes at most the
-latest run itself, so the runs of earlier days exist only when a test backfills them.
+Daily schedules that start and end in the past, with ``catchup=False``: the scheduler makes no run of
+its own, so every run of these DAGs is one a backfill created (of a day in 2024).
 
-* ``backfill_dag``: one fast task; a backfill of a few days is followed to its end.
-* ``backfill_slow_dag``: one task of a few seconds, for pausing, unpausing and cancelling a backfill
-  while its runs are still queued.
+* ``backfill_dag`` (docs/backfills.md), ``backfill_sync_dag`` and ``backfill_async_dag`` (the
+  integration tests, one per client, since Airflow runs one backfill per DAG at a time): one fast task.
+* ``backfill_slow_sync_dag`` / ``backfill_slow_async_dag``: one task of a few seconds, to pause,
+  unpause and cancel a backfill while its runs are still queued.
 """
 
 from __future__ import annotations
@@ -19,20 +20,19 @@ except ImportError:  # Airflow 2.x
     from airflow import DAG
     from airflow.operators.bash import BashOperator
 
-with DAG(
-    dag_id="backfill_dag",
-    schedule="@daily",
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
-    tags=["sdk-test", "backfill"],
+for _dag_id, _command in (
+    ("backfill_dag", "echo processing a day"),
+    ("backfill_sync_dag", "echo processing a day"),
+    ("backfill_async_dag", "echo processing a day"),
+    ("backfill_slow_sync_dag", "sleep 3"),
+    ("backfill_slow_async_dag", "sleep 3"),
 ):
-    BashOperator(task_id="process_day", bash_command="echo processing a day")
-
-with DAG(
-    dag_id="backfill_slow_dag",
-    schedule="@daily",
-    start_date=datetime(2024, 1, 1),
-    catchup=False,
-    tags=["sdk-test", "backfill"],
-):
-    BashOperator(task_id="slow_day", bash_command="sleep 3")
+    with DAG(
+        dag_id=_dag_id,
+        schedule="@daily",
+        start_date=datetime(2024, 1, 1),
+        end_date=datetime(2024, 12, 31),
+        catchup=False,
+        tags=["sdk-test", "backfill"],
+    ):
+        BashOperator(task_id="process_day", bash_command=_command)

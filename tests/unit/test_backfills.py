@@ -365,7 +365,11 @@ def test_the_handle_wants_a_client_and_a_backfill() -> None:
 
 def test_a_cancelled_backfill_is_completed_and_paused() -> None:
     cancelled = AirflowBackfill.model_validate(sample("v2_backfill_cancelled.json"))
-    assert (cancelled.state, cancelled.is_paused, cancelled.dag_run_conf) == (BackfillState.COMPLETED, True, {})
+    assert (cancelled.state, cancelled.is_paused, cancelled.dag_run_conf) == (
+        BackfillState.COMPLETED,
+        True,
+        {},
+    )
     assert cancelled.completed_at == datetime(2026, 12, 7, 16, 11, 57, 298766, tzinfo=UTC)
 
 
@@ -377,6 +381,8 @@ def test_pausing_a_completed_backfill_is_a_conflict() -> None:
 
     with (
         VirtualTimeClient("http://airflow.test", token="t", transport=httpx.MockTransport(answer)) as client,
-        pytest.raises(ConflictError, match="Pausing backfill 2 failed: Airflow answered 409 .*already completed"),
+        pytest.raises(
+            ConflictError, match=r"Pausing backfill 2 failed: Airflow answered 409 .*already completed"
+        ),
     ):
         client.pause_backfill(2)
