@@ -5,8 +5,8 @@ its own, so every run of these DAGs is one a backfill created (of a day in 2024)
 
 * ``backfill_dag`` (docs/backfills.md), ``backfill_sync_dag`` and ``backfill_async_dag`` (the
   integration tests, one per client, since Airflow runs one backfill per DAG at a time): one fast task.
-* ``backfill_slow_sync_dag`` / ``backfill_slow_async_dag``: one task of a few seconds, to pause,
-  unpause and cancel a backfill while its runs are still queued.
+* ``backfill_slow_dag`` (docs), ``backfill_slow_sync_dag`` and ``backfill_slow_async_dag``: one task
+  of a few seconds, to pause, unpause and cancel a backfill while its runs are still queued.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ for _dag_id, _command in (
     ("backfill_dag", "echo processing a day"),
     ("backfill_sync_dag", "echo processing a day"),
     ("backfill_async_dag", "echo processing a day"),
+    ("backfill_slow_dag", "sleep 3"),
     ("backfill_slow_sync_dag", "sleep 3"),
     ("backfill_slow_async_dag", "sleep 3"),
 ):

@@ -3,6 +3,10 @@ and the version error against the REAL Airflow 2.10.5.
 
 Each client mode has its own DAGs (Airflow runs one backfill per DAG at a time). The backfills ask
 ``reprocess="completed"``, so a reused server that ran them before runs the same dates again.
+
+They are kept to two or three runs: on SQLite, creating a backfill while the scheduler writes may be
+answered 503 (the SDK tries again), and Airflow 3.3.2's scheduler can crash when the runs the failed
+attempt created are removed under it (docs/backfills.md, "On SQLite"); fewer runs, fewer chances.
 """
 
 from __future__ import annotations
@@ -59,16 +63,16 @@ def test_a_backfill_is_followed_to_its_end_and_listed(client: Any) -> None:
     dag_id = f"backfill_{mode(client)}_dag"
     conf = {"source": "sdk-test", "mode": mode(client)}
     backfill = client.backfill(
-        dag_id, day(1, 1), day(1, 3), dry_run=False, conf=conf, reprocess="completed", max_active_runs=3
+        dag_id, day(1, 1), day(1, 2), dry_run=False, conf=conf, reprocess="completed", max_active_runs=2
     )
     assert isinstance(backfill, Backfill)
-    assert (backfill.dag_id, backfill.from_date, backfill.to_date) == (dag_id, day(1, 1), day(1, 3))
-    assert backfill.info.dag_run_conf == conf and backfill.info.max_active_runs == 3
+    assert (backfill.dag_id, backfill.from_date, backfill.to_date) == (dag_id, day(1, 1), day(1, 2))
+    assert backfill.info.dag_run_conf == conf and backfill.info.max_active_runs == 2
 
     progress = RunProgress("off")
     final = done(client, backfill.wait(progress=progress, poll_frequency=2, timeout=WAIT))
-    assert [r.logical_date for r in final] == [day(1, 1), day(1, 2), day(1, 3)]
-    assert [r.state for r in final] == [DagRunState.SUCCESS] * 3
+    assert [r.logical_date for r in final] == [day(1, 1), day(1, 2)]
+    assert [r.state for r in final] == [DagRunState.SUCCESS] * 2
     assert all(r.run_type == "backfill" and r.conf == conf for r in final)
     assert {s.dag_run_id for s in progress.snapshots} == {
         r.dag_run_id for r in final
@@ -76,7 +80,7 @@ def test_a_backfill_is_followed_to_its_end_and_listed(client: Any) -> None:
     assert progress.closed and all(s.state == "success" for s in progress.snapshots)
 
     runs = done(client, backfill.runs())
-    assert list(runs.columns) == DAG_RUNS.names and runs["state"].tolist() == ["success"] * 3
+    assert list(runs.columns) == DAG_RUNS.names and runs["state"].tolist() == ["success"] * 2
     listed = client.backfills(dag_id)
     assert list(listed.columns) == BACKFILLS.names and listed.dtypes.to_dict() == BACKFILLS.dtypes
     row = listed.set_index("id").loc[backfill.id]
@@ -89,7 +93,7 @@ def test_a_backfill_is_followed_to_its_end_and_listed(client: Any) -> None:
 def test_pause_unpause_and_cancel_a_backfill(client: Any) -> None:
     dag_id = f"backfill_slow_{mode(client)}_dag"
     backfill = client.backfill(
-        dag_id, day(6, 1), day(6, 5), dry_run=False, reprocess="completed", max_active_runs=1
+        dag_id, day(6, 1), day(6, 3), dry_run=False, reprocess="completed", max_active_runs=1
     )
     try:
         paused = done(client, backfill.pause())
@@ -100,7 +104,7 @@ def test_pause_unpause_and_cancel_a_backfill(client: Any) -> None:
         cancelled = done(client, unpaused.cancel())
         assert cancelled.state is BackfillState.COMPLETED and cancelled.completed_at is not None
         runs = done(client, cancelled.list_runs())
-        assert [r.logical_date for r in runs] == [day(6, d) for d in range(1, 6)]
+        assert [r.logical_date for r in runs] == [day(6, d) for d in range(1, 4)]
         assert DagRunState.QUEUED not in {r.state for r in runs}  # the cancel failed every queued run
         final = done(client, cancelled.wait(progress=False, poll_frequency=2, timeout=WAIT))
         assert all(r.state in (DagRunState.SUCCESS, DagRunState.FAILED) for r in final)

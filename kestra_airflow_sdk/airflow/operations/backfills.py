@@ -286,8 +286,8 @@ class BackfillOperations(Session):
             params={"dag_id": info.dag_id, "order_by": "id"},
             limit=None,
         )
-        successors = [b for b in parse_rows(AirflowBackfill, later) if b.id > info.id and b.created_at]
-        until = min((b.created_at for b in successors if b.created_at), default=None)
+        successors = [b.created_at for b in parse_rows(AirflowBackfill, later) if b.id > info.id]
+        until = min((moment for moment in successors if moment is not None), default=None)
         params: dict[str, Any] = {
             "run_type": ["backfill"],
             "logical_date_gte": info.from_date.isoformat() if info.from_date else None,
