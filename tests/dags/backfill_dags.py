@@ -20,20 +20,29 @@ except ImportError:  # Airflow 2.x
     from airflow import DAG
     from airflow.operators.bash import BashOperator
 
-for _dag_id, _command in (
-    ("backfill_dag", "echo processing a day"),
-    ("backfill_sync_dag", "echo processing a day"),
-    ("backfill_async_dag", "echo processing a day"),
-    ("backfill_slow_dag", "sleep 3"),
-    ("backfill_slow_sync_dag", "sleep 3"),
-    ("backfill_slow_async_dag", "sleep 3"),
-):
-    with DAG(
-        dag_id=_dag_id,
+
+def _daily(dag_id: str) -> DAG:
+    return DAG(
+        dag_id=dag_id,
         schedule="@daily",
         start_date=datetime(2024, 1, 1),
         end_date=datetime(2024, 12, 31),
         catchup=False,
         tags=["sdk-test", "backfill"],
-    ):
-        BashOperator(task_id="process_day", bash_command=_command)
+    )
+
+
+# one literal task per DAG, each id once in the file: the native migration (tests/integration/test_native.py)
+# reads the tasks from this source
+with _daily("backfill_dag"):
+    BashOperator(task_id="process_day", bash_command="echo processing a day")
+with _daily("backfill_sync_dag"):
+    BashOperator(task_id="process_day_sync", bash_command="echo processing a day")
+with _daily("backfill_async_dag"):
+    BashOperator(task_id="process_day_async", bash_command="echo processing a day")
+with _daily("backfill_slow_dag"):
+    BashOperator(task_id="slow_day", bash_command="sleep 3")
+with _daily("backfill_slow_sync_dag"):
+    BashOperator(task_id="slow_day_sync", bash_command="sleep 3")
+with _daily("backfill_slow_async_dag"):
+    BashOperator(task_id="slow_day_async", bash_command="sleep 3")
