@@ -1,12 +1,13 @@
-"""Backfills against the REAL Airflow 3.3.2, with the sync and the async client (tests/dags/backfill_dags.py),
-and the version error against the REAL Airflow 2.10.5.
+"""Backfills against the REAL Airflow 3.3.2 of the production profile (PostgreSQL, Celery), with the sync
+and the async client (tests/dags_production/backfill_dags.py), and the version error against the REAL
+Airflow 2.10.5.
 
 Each client mode has its own DAGs (Airflow runs one backfill per DAG at a time). The backfills ask
 ``reprocess="completed"``, so a reused server that ran them before runs the same dates again.
 
-They are kept to two or three runs: on SQLite, creating a backfill while the scheduler writes may be
-answered 503 (the SDK tries again), and Airflow 3.3.2's scheduler can crash when the runs the failed
-attempt created are removed under it (docs/backfills.md, "On SQLite"); fewer runs, fewer chances.
+Not on the SQLite server: there, creating a backfill while the scheduler writes may be answered 503
+and Airflow 3.3.2's scheduler can crash when the runs the failed attempt created are removed under it
+(docs/backfills.md, "On SQLite"), which would stop the runs of every other test on that server.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from kestra_airflow_sdk.display import Backfill, RunProgress
 from kestra_airflow_sdk.history.backfill_frames import BACKFILL_DRY_RUN, BACKFILLS
 from kestra_airflow_sdk.history.schemas import DAG_RUNS
 
-AIRFLOW3 = pytest.mark.parametrize("airflow", ["3"], indirect=True, ids=["airflow3"])
+AIRFLOW3 = pytest.mark.parametrize("airflow", ["3-production"], indirect=True, ids=["airflow3-production"])
 AIRFLOW2 = pytest.mark.parametrize("airflow", ["2"], indirect=True, ids=["airflow2"])
 UTC = timezone.utc
 #: a loaded 2-core machine ran three one-task runs in 90 s: room for much worse
