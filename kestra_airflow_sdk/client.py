@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .airflow.client import AirflowRestClient, AsyncAirflowRestClient
+from .display.backfill import BackfillHandles
 from .history.operations import HistoryOperations
 from .history.records import RecordOperations
 from .transport.effects import Op
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["AirflowClient", "AsyncAirflowClient", "DataFrameOperations"]
 
 
-class DataFrameOperations(HistoryOperations, RecordOperations):
+class DataFrameOperations(BackfillHandles, HistoryOperations, RecordOperations):
     """The DataFrame operations of both public clients: run history and the migration inventory."""
 
     @operation

@@ -13,6 +13,7 @@ from ..exports import lazy_exports
 if TYPE_CHECKING:
     from ..transport.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy
     from .auth import AirflowPasswordAuth, BearerTokenAuth
+    from .backfill_models import AirflowBackfill, BackfillState, DryRunBackfill, ReprocessBehavior
     from .errors import (
         AirflowConnectionError,
         AirflowError,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_RETRY",
     "NO_RETRY",
+    "AirflowBackfill",
     "AirflowConnectionError",
     "AirflowDag",
     "AirflowDagTask",
@@ -49,15 +51,18 @@ __all__ = [
     "ApiError",
     "ApiVersion",
     "AuthenticationError",
+    "BackfillState",
     "BearerTokenAuth",
     "ConflictError",
     "DagPausedError",
     "DagPausedWarning",
     "DagRun",
     "DagRunState",
+    "DryRunBackfill",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
+    "ReprocessBehavior",
     "RetryPolicy",
     "TaskInstance",
     "TaskInstanceState",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from .operations import (
     AssetOperations,
+    BackfillOperations,
     DagOperations,
     DagRunOperations,
     TaskHistoryOperations,
@@ -39,5 +40,6 @@ class ClientCore(
     AssetOperations,
     XComOperations,
     TaskHistoryOperations,
+    BackfillOperations,
 ):
     """Every REST operation of the client, driver-free (constructor arguments: :class:`~.session.Session`)."""

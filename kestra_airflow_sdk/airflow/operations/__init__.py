@@ -1,6 +1,7 @@
 """The Airflow REST operations, one module per resource, each a mixin of sans-I/O operations."""
 
 from .assets import AssetOperations
+from .backfills import BackfillOperations
 from .dag_runs import DagRunOperations
 from .dags import DagOperations
 from .task_history import TaskHistoryOperations
@@ -11,6 +12,7 @@ from .xcoms import XComOperations
 
 __all__ = [
     "AssetOperations",
+    "BackfillOperations",
     "DagOperations",
     "DagRunOperations",
     "TaskHistoryOperations",
