@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .airflow.client import AirflowRestClient, AsyncAirflowRestClient
+from .history.hitl import HitlFrameOperations
 from .history.operations import HistoryOperations
 from .transport.effects import Op
 from .transport.operation import operation
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["AirflowClient", "AsyncAirflowClient", "DataFrameOperations"]
 
 
-class DataFrameOperations(HistoryOperations):
+class DataFrameOperations(HitlFrameOperations, HistoryOperations):
     """The DataFrame operations of both public clients: run history and the migration inventory."""
 
     @operation

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .errors import (
         AirflowConnectionError,
         AirflowError,
+        AlreadyAnsweredError,
         ApiError,
         AuthenticationError,
         ConflictError,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
         UnsupportedFeatureError,
         WaitTimeoutError,
     )
+    from .hitl_models import HitlRequest, HitlResponse, HitlUser
     from .models import (
         AirflowDag,
         AirflowDagTask,
@@ -46,6 +48,7 @@ __all__ = [
     "AirflowDagTask",
     "AirflowError",
     "AirflowPasswordAuth",
+    "AlreadyAnsweredError",
     "ApiError",
     "ApiVersion",
     "AuthenticationError",
@@ -55,6 +58,9 @@ __all__ = [
     "DagPausedWarning",
     "DagRun",
     "DagRunState",
+    "HitlRequest",
+    "HitlResponse",
+    "HitlUser",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",

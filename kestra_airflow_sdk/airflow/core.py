@@ -19,6 +19,7 @@ from __future__ import annotations
 from .operations import (
     DagOperations,
     DagRunOperations,
+    HitlOperations,
     TaskInstanceOperations,
     TriggerOperations,
     WaitOperations,
@@ -27,5 +28,7 @@ from .operations import (
 __all__ = ["ClientCore"]
 
 
-class ClientCore(WaitOperations, TriggerOperations, DagRunOperations, TaskInstanceOperations, DagOperations):
+class ClientCore(
+    HitlOperations, WaitOperations, TriggerOperations, DagRunOperations, TaskInstanceOperations, DagOperations
+):
     """Every REST operation of the client, driver-free (constructor arguments: :class:`~.session.Session`)."""

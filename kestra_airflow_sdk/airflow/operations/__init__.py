@@ -2,6 +2,7 @@
 
 from .dag_runs import DagRunOperations
 from .dags import DagOperations
+from .hitl import HitlOperations
 from .task_instances import TaskInstanceOperations
 from .trigger import TriggerOperations, new_run_id
 from .waiting import WaitOperations
@@ -9,6 +10,7 @@ from .waiting import WaitOperations
 __all__ = [
     "DagOperations",
     "DagRunOperations",
+    "HitlOperations",
     "TaskInstanceOperations",
     "TriggerOperations",
     "WaitOperations",
