@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .airflow.client import AirflowRestClient, AsyncAirflowRestClient
+from .display.hitl import HitlFormOperations
 from .history.hitl import HitlFrameOperations
 from .history.operations import HistoryOperations
 from .transport.effects import Op
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["AirflowClient", "AsyncAirflowClient", "DataFrameOperations"]
 
 
-class DataFrameOperations(HitlFrameOperations, HistoryOperations):
+class DataFrameOperations(HitlFormOperations, HitlFrameOperations, HistoryOperations):
     """The DataFrame operations of both public clients: run history and the migration inventory."""
 
     @operation

@@ -23,7 +23,7 @@ requests, delays, the time and signals), so it serves the sync and async clients
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -231,7 +231,8 @@ def run_refs(runs: Iterable[DagRun | RunRef | Any]) -> list[RunRef]:
     return refs
 
 
-#: what a wait calls after each poll of a run: the run, and its task instances when asked for
+#: what a wait calls after each poll of a run: the run, and its task instances when asked for; if it
+#: returns an operation (a generator of effects), the wait runs it before going on
 OnPoll = Callable[[DagRun, "list[TaskInstance] | None"], object]
 
 
@@ -353,7 +354,9 @@ class _Wait:
                     continue
             self.latest[ref] = run
             if self.on_poll is not None:
-                self.on_poll(run, tis)
+                more = self.on_poll(run, tis)
+                if isinstance(more, Generator):  # an operation of its own (e.g. a display's read)
+                    yield from more
         queued = [ref for ref in refs if _state(self.latest[ref]) == DagRunState.QUEUED]
         ticked = yield from now()
         if queued and self.if_paused != "ignore" and ticked >= self.next_paused_check[dag_id]:

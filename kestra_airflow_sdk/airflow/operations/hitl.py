@@ -14,15 +14,25 @@ from typing import Any
 
 from ...transport.effects import Op
 from ...transport.operation import operation
+from ...transport.retry import NO_RETRY, RetryPolicy
 from ..arguments import json_object, segment
 from ..arguments import limit as checked_limit
-from ..errors import AlreadyAnsweredError, ConflictError, InvalidArgumentError, NotFoundError
+from ..errors import AirflowError, AlreadyAnsweredError, ConflictError, InvalidArgumentError, NotFoundError
 from ..features import Feature, require, version_tuple
-from ..hitl_models import HitlRequest, HitlResponse
+from ..hitl_models import HitlRequest, HitlResponse, awaits_a_person
+from ..models import DagRun, DagRunState, TaskInstance
 from ..pagination import paginate
-from ..session import Session
+from ..session import Session, logger
 
-__all__ = ["HITL", "HITL_TRIES", "HitlOperations", "pending_request_of_run", "read_hitl_request"]
+__all__ = [
+    "HITL",
+    "HITL_TRIES",
+    "HitlOperations",
+    "has_hitl",
+    "pending_request_of_run",
+    "read_hitl_request",
+    "waiting_request",
+]
 
 #: human-in-the-loop requests: list, read, answer (Airflow 3.1.0)
 HITL = Feature("human-in-the-loop requests", "3.1.0")
@@ -75,12 +85,19 @@ def read_hitl_request(
     return HitlRequest.model_validate(body)
 
 
-def pending_request_of_run(session: Session, dag_id: str, dag_run_id: str) -> Op[HitlRequest | None]:
+def has_hitl(session: Session) -> bool:
+    """Whether the server is known to serve human-in-the-loop requests (Airflow 3.1+)."""
+    version = session.server_version
+    return version is not None and version_tuple(version) >= version_tuple(HITL.since)
+
+
+def pending_request_of_run(
+    session: Session, dag_id: str, dag_run_id: str, retry: RetryPolicy | None = None
+) -> Op[HitlRequest | None]:
     """Operation: the oldest unanswered request of one DAG run, or None; one request, and none at all
     when the server is older than Airflow 3.1 (for displays: never raises for an old server)."""
     yield from session._dialect()
-    version = session.server_version
-    if version is None or version_tuple(version) < version_tuple(HITL.since):
+    if not has_hitl(session):
         return None
     path = f"/dags/{segment(dag_id, 'dag_id')}/dagRuns/{segment(dag_run_id, 'dag_run_id')}/hitlDetails"
     body = yield from session._call(
@@ -88,9 +105,32 @@ def pending_request_of_run(session: Session, dag_id: str, dag_run_id: str) -> Op
         path,
         action=f"Listing the pending human-in-the-loop requests of DAG run {dag_run_id!r} of DAG {dag_id!r}",
         params={"response_received": "false", "order_by": "created_at", "limit": 1},
+        retry=retry,
     )
     rows = body.get("hitl_details") if isinstance(body, dict) else None
     return HitlRequest.model_validate(rows[0]) if rows else None
+
+
+def waiting_request(
+    session: Session, run: DagRun, task_instances: Iterable[TaskInstance] | None
+) -> Op[HitlRequest | None]:
+    """Operation for waits and displays: the request a polled run waits on a person for, or None.
+
+    Gentle: asks Airflow (one request, no retries) only when the run is running, the server is
+    Airflow 3.1+ and, when the poll read the run's task instances, one of them is waiting
+    (``awaiting_input``, or ``deferred`` before 3.3). A failure to ask is logged and reads as None:
+    it never ends a wait.
+    """
+    states = None if task_instances is None else [ti.state for ti in task_instances]
+    if str(run.state) != DagRunState.RUNNING.value or not has_hitl(session):
+        return None
+    if states is not None and not awaits_a_person(run.state, states):
+        return None
+    try:
+        return (yield from pending_request_of_run(session, run.dag_id, run.dag_run_id, retry=NO_RETRY))
+    except AirflowError as exc:
+        logger.debug("could not read the human-in-the-loop requests of DAG run %r: %s", run.dag_run_id, exc)
+        return None
 
 
 class HitlOperations(Session):
