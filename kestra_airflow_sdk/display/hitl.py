@@ -65,6 +65,7 @@ class HitlForm:
         choices: for a multiple-choice request, a checkbox per option (else empty).
         message: the line that says what happened.
         response: what Airflow recorded once the answer went through.
+        sending: with the async client, the answer on its way (an ``asyncio`` future).
     """
 
     def __init__(self, request: HitlRequest, respond: Respond) -> None:
@@ -73,6 +74,8 @@ class HitlForm:
         self.request = request
         self._respond = respond
         self.response: HitlResponse | None = None
+        #: the answer on its way (async client), until it is settled
+        self.sending: asyncio.Future[Any] | None = None
         self.fields: dict[str, Any] = {name: _input(name, spec) for name, spec in request.params.items()}
         defaults = set(request.defaults or [])
         self.choices: dict[str, Any] = (
@@ -159,8 +162,8 @@ class HitlForm:
             self._failed(exc)
             return
         if inspect.isawaitable(outcome):  # the async client: answer on the notebook's event loop
-            future = asyncio.ensure_future(outcome)
-            future.add_done_callback(self._settle)
+            self.sending = asyncio.ensure_future(outcome)
+            self.sending.add_done_callback(self._settle)
             return
         self._done(outcome)
 

@@ -121,10 +121,12 @@ def waiting_request(
     (``awaiting_input``, or ``deferred`` before 3.3). A failure to ask is logged and reads as None:
     it never ends a wait.
     """
-    states = None if task_instances is None else [ti.state for ti in task_instances]
-    if str(run.state) != DagRunState.RUNNING.value or not has_hitl(session):
+    if str(run.state) != DagRunState.RUNNING.value:
         return None
-    if states is not None and not awaits_a_person(run.state, states):
+    if task_instances is not None and not awaits_a_person(run.state, [ti.state for ti in task_instances]):
+        return None
+    yield from session._dialect()  # known already in a wait: no request
+    if not has_hitl(session):
         return None
     try:
         return (yield from pending_request_of_run(session, run.dag_id, run.dag_run_id, retry=NO_RETRY))
