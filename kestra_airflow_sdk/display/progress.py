@@ -113,6 +113,7 @@ class RunProgress:
         self._handle: Any = None
         #: the forms shown for the human-in-the-loop requests runs waited on (widget mode)
         self.forms: dict[tuple[str, str, str, int], HitlForm] = {}
+        self._waiting: dict[tuple[str, str], HitlRequest | None] = {}
         self.closed = False
         #: the ipywidgets.HTML that shows the table (widget mode only)
         self.widget: Any = None
@@ -122,16 +123,15 @@ class RunProgress:
 
     # ------------------------------------------------------------------ observer API
 
-    def update(
-        self, run: DagRun, task_instances: Sequence[TaskInstance], *, waiting: HitlRequest | None = None
-    ) -> RunSnapshot:
+    def update(self, run: DagRun, task_instances: Sequence[TaskInstance]) -> RunSnapshot:
         """Record one poll of ``run`` and refresh the display; returns the run's new snapshot.
 
-        ``waiting``: the human-in-the-loop request the run waits on, if any: the run shows as
+        A running run that :meth:`waiting` said waits on a human-in-the-loop request shows as
         "waiting for a person: <subject>", and in widget mode the request's form shows below the
         table (once; see :mod:`.hitl`).
         """
         key = (run.dag_id, run.dag_run_id)
+        waiting = self._waiting.get(key)
         subject = waiting.subject if waiting is not None else None
         snapshot = RunSnapshot.of(
             run, task_instances, url=self._url(run), now=self._clock(), waiting_for=subject
@@ -147,6 +147,11 @@ class RunProgress:
                 self._printed[key] = seen
                 self._write(progress_line(snapshot))
         return snapshot
+
+    def waiting(self, run: DagRun, request: HitlRequest | None) -> None:
+        """Say which human-in-the-loop request ``run`` waits on (None: none), for the run's next
+        :meth:`update`; ``watch_dag_runs`` says it before each update."""
+        self._waiting[(run.dag_id, run.dag_run_id)] = request
 
     def log(self, line: str) -> None:
         """Show one log line of a flow execution: printed in text mode, under the table in

@@ -65,8 +65,8 @@ def _report(client: ClientCore, observer: RunObserver, run: DagRun, tis: list[Ta
     if not isinstance(observer, RunProgress):
         observer.update(run, tis)
         return
-    waiting = yield from waiting_request(client, run, tis)
-    observer.update(run, tis, waiting=waiting)
+    observer.waiting(run, (yield from waiting_request(client, run, tis)))
+    observer.update(run, tis)
 
 
 @overload

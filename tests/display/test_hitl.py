@@ -230,5 +230,6 @@ def test_the_widget_display_shows_the_form_of_a_waiting_run_once() -> None:
 def test_a_custom_or_text_display_needs_no_form(mode: str) -> None:
     progress = RunProgress(mode, stream=io.StringIO())  # type: ignore[arg-type]
     run = DagRun.model_validate({"dag_id": "hitl_dag", "dag_run_id": RUN, "state": "running"})
-    snapshot = progress.update(run, [], waiting=request())
+    progress.waiting(run, request())
+    snapshot = progress.update(run, [])
     assert snapshot.waiting_for == SUBJECT and progress.forms == {}
