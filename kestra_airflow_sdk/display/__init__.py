@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..exports import lazy_exports
 
 if TYPE_CHECKING:
+    from .hitl import HitlForm
     from .html import badge, dag_run_html, progress_html, task_instances_html
     from .listing import TaskInstances
     from .progress import ProgressOption, RunObserver, RunProgress, in_notebook, progress_observer
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COUNTED_STATES",
+    "HitlForm",
     "ProgressOption",
     "RunObserver",
     "RunProgress",
