@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .models import AwareDatetime, DagRunState
 
-__all__ = ["HitlRequest", "HitlResponse", "HitlUser", "awaits_a_person"]
+__all__ = ["HitlRequest", "HitlResponse", "HitlUser", "awaits_a_person", "task_text"]
 
 #: the task states of a task whose human-in-the-loop request waits for an answer (3.3+ / 3.1-3.2)
 WAITING_TASK_STATES = frozenset({"awaiting_input", "deferred"})
@@ -109,8 +109,13 @@ class HitlRequest(_Model):
 
     def describe(self) -> str:
         """``task 'approve' (map index 2) in DAG run 'r' of DAG 'd'``: which task asks, for messages."""
-        where = f"task {self.task_id!r}" + (f" (map index {self.map_index})" if self.map_index >= 0 else "")
-        return f"{where} in DAG run {self.dag_run_id!r} of DAG {self.dag_id!r}"
+        return task_text(self.dag_id, self.dag_run_id, self.task_id, self.map_index)
+
+
+def task_text(dag_id: str, dag_run_id: str, task_id: str, map_index: int) -> str:
+    """``task 'approve' (map index 2) in DAG run 'r' of DAG 'd'`` (no map index when -1)."""
+    mapped = f" (map index {map_index})" if map_index >= 0 else ""
+    return f"task {task_id!r}{mapped} in DAG run {dag_run_id!r} of DAG {dag_id!r}"
 
 
 class HitlResponse(_Model):

@@ -216,7 +216,8 @@ async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: d
     asked: list[str | None] = [None]  # the subject of the request the run waits on, once logged
 
     def polled(run: DagRun, task_instances: list[TaskInstance] | None) -> Op[None]:
-        """Each poll: the report, and a log line when the run starts waiting for a person."""
+        """Each poll: the report, and a log line when the run starts waiting for a person (seen when
+        the poll read the task instances, as it does for a progress display)."""
         request = yield from waiting_request(client, run, task_instances)
         subject = request.subject if request is not None else None
         if subject != asked[0]:

@@ -19,9 +19,9 @@ from ..arguments import json_object, segment
 from ..arguments import limit as checked_limit
 from ..errors import AirflowError, AlreadyAnsweredError, ConflictError, InvalidArgumentError, NotFoundError
 from ..features import Feature, require, version_tuple
-from ..hitl_models import HitlRequest, HitlResponse, awaits_a_person
-from ..models import DagRun, DagRunState, TaskInstance
-from ..pagination import paginate
+from ..hitl_models import HitlRequest, HitlResponse, awaits_a_person, task_text
+from ..models import DagRun, TaskInstance
+from ..pagination import paginate, parse_rows
 from ..session import Session, logger
 
 __all__ = [
@@ -51,11 +51,6 @@ def _request_path(dag_id: str, dag_run_id: str, task_id: str, map_index: int) ->
     )
 
 
-def _where(dag_id: str, dag_run_id: str, task_id: str, map_index: int) -> str:
-    mapped = f" (map index {map_index})" if map_index >= 0 else ""
-    return f"task {task_id!r}{mapped} in DAG run {dag_run_id!r} of DAG {dag_id!r}"
-
-
 def _missing(error: NotFoundError, where: str) -> NotFoundError:
     """Airflow's 404 said as: there is no request of this task."""
     return NotFoundError(
@@ -74,7 +69,7 @@ def read_hitl_request(
     """Operation: the request of one task instance (its latest try); a clear
     :class:`~..errors.NotFoundError` when there is none."""
     path = _request_path(dag_id, dag_run_id, task_id, map_index)
-    where = _where(dag_id, dag_run_id, task_id, map_index)
+    where = task_text(dag_id, dag_run_id, task_id, map_index)
     yield from require(session, HITL)
     try:
         body = yield from session._call(
@@ -108,7 +103,8 @@ def pending_request_of_run(
         retry=retry,
     )
     rows = body.get("hitl_details") if isinstance(body, dict) else None
-    return HitlRequest.model_validate(rows[0]) if rows else None
+    requests = parse_rows(HitlRequest, rows if isinstance(rows, list) else [])
+    return requests[0] if requests else None
 
 
 def waiting_request(
@@ -116,14 +112,13 @@ def waiting_request(
 ) -> Op[HitlRequest | None]:
     """Operation for waits and displays: the request a polled run waits on a person for, or None.
 
-    Gentle: asks Airflow (one request, no retries) only when the run is running, the server is
-    Airflow 3.1+ and, when the poll read the run's task instances, one of them is waiting
-    (``awaiting_input``, or ``deferred`` before 3.3). A failure to ask is logged and reads as None:
-    it never ends a wait.
+    Gentle: asks Airflow (one request, no retries) only when the poll read the run's task
+    instances (as a progress display's polls do; ``None``: not read, nothing asked), the run is
+    running, one of its task instances is waiting (``awaiting_input``, or ``deferred`` before 3.3)
+    and the server is Airflow 3.1+. So batched waits without a display send nothing more. A failure
+    to ask is logged and reads as None: it never ends a wait.
     """
-    if str(run.state) != DagRunState.RUNNING.value:
-        return None
-    if task_instances is not None and not awaits_a_person(run.state, [ti.state for ti in task_instances]):
+    if task_instances is None or not awaits_a_person(run.state, [ti.state for ti in task_instances]):
         return None
     yield from session._dialect()  # known already in a wait: no request
     if not has_hitl(session):
@@ -207,7 +202,7 @@ class HitlOperations(Session):
         if isinstance(try_number, bool) or not isinstance(try_number, int) or try_number < 1:
             raise InvalidArgumentError(f"try_number: expected an integer >= 1, got {try_number!r}")
         path = f"{_request_path(dag_id, dag_run_id, task_id, map_index)}/tries/{try_number}"
-        where = f"try {try_number} of {_where(dag_id, dag_run_id, task_id, map_index)}"
+        where = f"try {try_number} of {task_text(dag_id, dag_run_id, task_id, map_index)}"
         yield from require(self, HITL_TRIES)
         try:
             body = yield from self._call(
