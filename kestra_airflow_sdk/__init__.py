@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .airflow.errors import (
         AirflowConnectionError,
         AirflowError,
+        AlreadyAnsweredError,
         ApiError,
         AuthenticationError,
         ConflictError,
@@ -95,6 +96,7 @@ __all__ = [
     "AirflowError",
     "AirflowPasswordAuth",
     "AllowFailure",
+    "AlreadyAnsweredError",
     "ApiError",
     "Approval",
     "AsyncAirflowClient",

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from .airflow.client import AirflowRestClient, AsyncAirflowRestClient
 from .display.backfill import BackfillHandles
+from .display.hitl import HitlFormOperations
+from .history.hitl import HitlFrameOperations
 from .history.operations import HistoryOperations
 from .history.records import RecordOperations
 from .transport.effects import Op
@@ -25,7 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["AirflowClient", "AsyncAirflowClient", "DataFrameOperations"]
 
 
-class DataFrameOperations(BackfillHandles, HistoryOperations, RecordOperations):
+class DataFrameOperations(
+    HitlFormOperations, HitlFrameOperations, BackfillHandles, HistoryOperations, RecordOperations
+):
     """The DataFrame operations of both public clients: run history and the migration inventory."""
 
     @operation

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .errors import (
         AirflowConnectionError,
         AirflowError,
+        AlreadyAnsweredError,
         ApiError,
         AuthenticationError,
         ConflictError,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         UnsupportedFeatureError,
         WaitTimeoutError,
     )
+    from .hitl_models import HitlRequest, HitlResponse, HitlUser
     from .models import (
         AirflowDag,
         AirflowDagTask,
@@ -48,6 +50,7 @@ __all__ = [
     "AirflowDagTask",
     "AirflowError",
     "AirflowPasswordAuth",
+    "AlreadyAnsweredError",
     "ApiError",
     "ApiVersion",
     "AuthenticationError",
@@ -59,6 +62,9 @@ __all__ = [
     "DagRun",
     "DagRunState",
     "DryRunBackfill",
+    "HitlRequest",
+    "HitlResponse",
+    "HitlUser",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",

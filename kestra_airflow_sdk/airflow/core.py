@@ -21,6 +21,7 @@ from .operations import (
     BackfillOperations,
     DagOperations,
     DagRunOperations,
+    HitlOperations,
     TaskHistoryOperations,
     TaskInstanceOperations,
     TriggerOperations,
@@ -32,6 +33,7 @@ __all__ = ["ClientCore"]
 
 
 class ClientCore(
+    HitlOperations,
     WaitOperations,
     TriggerOperations,
     DagRunOperations,

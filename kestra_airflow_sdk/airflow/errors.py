@@ -17,6 +17,7 @@ from ..transport.errors import ConnectionFailure, StatusFailure, parse_retry_aft
 __all__ = [
     "AirflowConnectionError",
     "AirflowError",
+    "AlreadyAnsweredError",
     "ApiError",
     "AuthenticationError",
     "ConflictError",
@@ -52,6 +53,20 @@ class UnsupportedFeatureError(InvalidArgumentError):
         self.feature = feature
         self.since = since
         self.server_version = server_version
+
+
+class AlreadyAnsweredError(AirflowError):
+    """A human-in-the-loop request was answered already: Airflow keeps the first answer.
+
+    Attributes:
+        responded_by: the name of who answered it, when Airflow says.
+        chosen_options: what they chose, when Airflow says.
+    """
+
+    def __init__(self, message: str, *, responded_by: str | None, chosen_options: list[str] | None) -> None:
+        super().__init__(message)
+        self.responded_by = responded_by
+        self.chosen_options = chosen_options
 
 
 class AirflowConnectionError(AirflowError, ConnectionFailure):

@@ -28,7 +28,7 @@ It polls again when the stream is refused, keeps breaking or the server predates
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -237,7 +237,8 @@ def run_refs(runs: Iterable[DagRun | RunRef | Any]) -> list[RunRef]:
     return refs
 
 
-#: what a wait calls after each poll of a run: the run, and its task instances when asked for
+#: what a wait calls after each poll of a run: the run, and its task instances when asked for; if it
+#: returns an operation (a generator of effects), the wait runs it before going on
 OnPoll = Callable[[DagRun, "list[TaskInstance] | None"], object]
 
 
@@ -366,8 +367,7 @@ class _Wait:
                     ok = self._transient(exc, *ref) and ok
                     continue
             self.latest[ref] = run
-            if self.on_poll is not None:
-                self.on_poll(run, tis)
+            yield from self._report(run, tis)
         yield from self._check_paused(dag_id, refs)
         return ok
 
@@ -460,9 +460,16 @@ class _Wait:
         tis = (yield from read_task_instances(self.client, *ref)) if self.task_instances else None
         self.latest[ref] = run
         self.error = None
-        if self.on_poll is not None:
-            self.on_poll(run, tis)
+        yield from self._report(run, tis)
         return _is_final(run)
+
+    def _report(self, run: DagRun, tis: list[TaskInstance] | None) -> Op[None]:
+        """Tell ``on_poll`` about a run just read (polled or streamed), and run the operation it
+        may give back (e.g. a display's read of the run's pending human-in-the-loop request)."""
+        if self.on_poll is not None:
+            more = self.on_poll(run, tis)
+            if isinstance(more, Generator):
+                yield from more
 
     def _transient(self, exc: AirflowError, dag_id: str, run_id: str) -> bool:
         if not is_transient(exc):

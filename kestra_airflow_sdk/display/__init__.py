@@ -15,6 +15,7 @@ from ..exports import lazy_exports
 
 if TYPE_CHECKING:
     from .backfill import Backfill
+    from .hitl import HitlForm
     from .html import badge, dag_run_html, progress_html, task_instances_html
     from .listing import TaskInstances
     from .progress import ProgressOption, RunObserver, RunProgress, in_notebook, progress_observer
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COUNTED_STATES",
     "Backfill",
+    "HitlForm",
     "ProgressOption",
     "RunObserver",
     "RunProgress",

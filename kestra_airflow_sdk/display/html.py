@@ -32,6 +32,15 @@ def badge(state: object) -> str:
     )
 
 
+def _waiting(subject: str) -> str:
+    """The state of a running run that waits for a person: an orange pill with the request's subject."""
+    return (
+        '<span class="ka-badge" data-state="waiting_for_a_person" style="background:#e07b00;color:#fff;'
+        'border-radius:8px;padding:1px 7px;font-size:11px;font-weight:600">'
+        f"waiting for a person: {escape(subject)}</span>"
+    )
+
+
 def _bar(snapshot: RunSnapshot) -> str:
     """A progress bar of finished task instances over total, with the numbers (or ``starting…``
     before there is any task instance) beside it."""
@@ -84,7 +93,7 @@ def progress_html(snapshots: Sequence[RunSnapshot]) -> str:
             f'<tr data-dag-id="{escape(snap.dag_id)}" data-run-id="{escape(snap.dag_run_id)}" '
             f'data-state="{escape(snap.state)}">'
             f"{_td(escape(snap.dag_id))}{_td(escape(snap.dag_run_id), ';font-family:monospace;font-size:11px')}"
-            f"{_td(badge(snap.state))}{_td(_bar(snap))}{counts}"
+            f"{_td(_waiting(snap.waiting_for) if snap.waiting_for else badge(snap.state))}{_td(_bar(snap))}{counts}"
             f"{_td(escape(format_elapsed(snap.elapsed)))}{_td(_link(snap.url))}</tr>"
         )
     done = bool(snapshots) and all(s.is_final for s in snapshots)

@@ -24,6 +24,8 @@ from .text import progress_line, summary_line
 
 if TYPE_CHECKING:
     from ..airflow.core import ClientCore
+    from ..airflow.hitl_models import HitlRequest
+    from .hitl import HitlForm
 
 __all__ = ["ProgressOption", "RunObserver", "RunProgress", "in_notebook", "progress_observer"]
 
@@ -109,6 +111,9 @@ class RunProgress:
         self._printed: dict[tuple[str, str], tuple[object, ...]] = {}
         self._log_lines: list[str] = []
         self._handle: Any = None
+        #: the forms shown for the human-in-the-loop requests runs waited on (widget mode)
+        self.forms: dict[tuple[str, str, str, int], HitlForm] = {}
+        self._waiting: dict[tuple[str, str], HitlRequest | None] = {}
         self.closed = False
         #: the ipywidgets.HTML that shows the table (widget mode only)
         self.widget: Any = None
@@ -119,18 +124,34 @@ class RunProgress:
     # ------------------------------------------------------------------ observer API
 
     def update(self, run: DagRun, task_instances: Sequence[TaskInstance]) -> RunSnapshot:
-        """Record one poll of ``run`` and refresh the display; returns the run's new snapshot."""
+        """Record one poll of ``run`` and refresh the display; returns the run's new snapshot.
+
+        A running run that :meth:`waiting` said waits on a human-in-the-loop request shows as
+        "waiting for a person: <subject>", and in widget mode the request's form shows below the
+        table (once; see :mod:`.hitl`).
+        """
         key = (run.dag_id, run.dag_run_id)
-        snapshot = RunSnapshot.of(run, task_instances, url=self._url(run), now=self._clock())
+        waiting = self._waiting.get(key)
+        subject = waiting.subject if waiting is not None else None
+        snapshot = RunSnapshot.of(
+            run, task_instances, url=self._url(run), now=self._clock(), waiting_for=subject
+        )
         self._snapshots[key] = snapshot
         if self.mode == "widget":
             self.widget.value = self.html()
+            if waiting is not None and snapshot.waiting_for is not None:
+                self._show_form(waiting)
         elif self.mode == "text":
-            seen = (snapshot.state, snapshot.finished, snapshot.total, tuple(snapshot.counts.items()))
+            seen = (snapshot.shown_state, snapshot.finished, snapshot.total, tuple(snapshot.counts.items()))
             if self._printed.get(key) != seen:
                 self._printed[key] = seen
                 self._write(progress_line(snapshot))
         return snapshot
+
+    def waiting(self, run: DagRun, request: HitlRequest | None) -> None:
+        """Say which human-in-the-loop request ``run`` waits on (None: none), for the run's next
+        :meth:`update`; ``watch_dag_runs`` says it before each update."""
+        self._waiting[(run.dag_id, run.dag_run_id)] = request
 
     def log(self, line: str) -> None:
         """Show one log line of a flow execution: printed in text mode, under the table in
@@ -209,6 +230,17 @@ class RunProgress:
 
     def _write(self, line: str) -> None:
         print(line, file=self._stream or sys.stderr, flush=True)
+
+    def _show_form(self, request: HitlRequest) -> None:
+        """Show the form of a request the first time a run is seen waiting on it."""
+        key = (request.dag_id, request.dag_run_id, request.task_id, request.map_index)
+        if key in self.forms or self._client is None:
+            return
+        from .hitl import HitlForm
+        from .waits import show_widget
+
+        self.forms[key] = form = HitlForm.for_client(self._client, request)
+        show_widget(form.box)
 
     def _open_widget(self) -> None:
         """Create and show the widget; fall back to text lines if that is impossible here."""

@@ -78,6 +78,7 @@ class RunSnapshot:
             included) and any other state seen; ``"none"`` counts those without a state yet.
         elapsed: time since the run started (or was queued), up to its end, or ``None``.
         url: the run's page in the Airflow UI, when the Airflow URL is known.
+        waiting_for: the subject of the human-in-the-loop request the running run waits on, if any.
     """
 
     dag_id: str
@@ -88,6 +89,7 @@ class RunSnapshot:
     counts: dict[str, int] = field(default_factory=dict)
     elapsed: timedelta | None = None
     url: str | None = None
+    waiting_for: str | None = None
 
     @classmethod
     def of(
@@ -97,11 +99,12 @@ class RunSnapshot:
         *,
         url: str | None = None,
         now: datetime | None = None,
+        waiting_for: str | None = None,
     ) -> RunSnapshot:
         """Summarise one poll: ``run`` and the run's task instances at that moment.
 
         ``now`` (timezone-aware, default: the current time) ends the elapsed time of a run that
-        has not ended yet.
+        has not ended yet; ``waiting_for``: the subject of a request the run waits on a person for.
         """
         states = Counter("none" if ti.state is None else str(ti.state) for ti in task_instances)
         counts = {state: states.get(state, 0) for state in COUNTED_STATES}
@@ -117,7 +120,14 @@ class RunSnapshot:
             counts=counts,
             elapsed=None if begin is None else max(end - begin, timedelta(0)),
             url=url,
+            waiting_for=waiting_for if str(run.state) == "running" else None,
         )
+
+    @property
+    def shown_state(self) -> str:
+        """The state as displays say it: ``"waiting for a person: <subject>"`` instead of
+        ``"running"`` while the run waits for an answer to a human-in-the-loop request."""
+        return f"waiting for a person: {self.waiting_for}" if self.waiting_for else self.state
 
     @property
     def is_final(self) -> bool:

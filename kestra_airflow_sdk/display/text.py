@@ -23,7 +23,7 @@ def progress_line(snapshot: RunSnapshot) -> str:
         f"{'no status' if state == 'none' else state} {n}" for state, n in snapshot.nonzero_counts().items()
     )
     done = f"{snapshot.tasks_done} tasks done" if snapshot.total else snapshot.tasks_done
-    line = f"{snapshot.dag_id} {snapshot.dag_run_id} {snapshot.state}: {done}"
+    line = f"{snapshot.dag_id} {snapshot.dag_run_id} {snapshot.shown_state}: {done}"
     if counts:
         line += f" ({counts})"
     if snapshot.elapsed is not None:

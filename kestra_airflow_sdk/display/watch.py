@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any, overload
 
 from ..airflow.core import ClientCore
 from ..airflow.errors import InvalidArgumentError
-from ..airflow.models import DagRun
+from ..airflow.models import DagRun, TaskInstance
+from ..airflow.operations.hitl import waiting_request
 from ..airflow.waits import run_refs, wait_runs
 from ..transport.effects import Op
-from .progress import ProgressOption, RunObserver, progress_observer
+from .progress import ProgressOption, RunObserver, RunProgress, progress_observer
 
 if TYPE_CHECKING:
     from ..transport.drivers import AsyncDriver, SyncDriver
@@ -36,7 +37,10 @@ def watch_op(
 
     The client's own waiting loop (batched per DAG, tolerant of transient failures) calls
     ``observer.update(run, task_instances)`` after each poll; ``observer.close()`` is called when
-    waiting ends, also on a timeout or an error. Returns the final runs in the order given.
+    waiting ends, also on a timeout or an error. Returns the final runs in the order given. A
+    :class:`RunProgress` also hears of the human-in-the-loop request a running run waits on
+    (:func:`~kestra_airflow_sdk.airflow.operations.hitl.waiting_request`: Airflow 3.1+, one request
+    when a task instance waits), and shows "waiting for a person: <subject>".
 
     Raises:
         WaitTimeoutError: some runs were not final after ``timeout`` seconds.
@@ -48,12 +52,21 @@ def watch_op(
                 run_refs(list(runs)),
                 poll_frequency=poll_frequency,
                 timeout=timeout,
-                on_poll=lambda run, task_instances: observer.update(run, task_instances or []),
+                on_poll=lambda run, task_instances: _report(client, observer, run, task_instances or []),
                 task_instances=True,
             )
         )
     finally:
         observer.close()
+
+
+def _report(client: ClientCore, observer: RunObserver, run: DagRun, tis: list[TaskInstance]) -> Op[None]:
+    """One poll of one run to the observer (with the request it waits on, for a RunProgress)."""
+    if not isinstance(observer, RunProgress):
+        observer.update(run, tis)
+        return
+    observer.waiting(run, (yield from waiting_request(client, run, tis)))
+    observer.update(run, tis)
 
 
 @overload

@@ -19,11 +19,13 @@ from pydantic import SecretStr
 
 from ..airflow.errors import AirflowConnectionError, AirflowError, ApiError, WaitTimeoutError
 from ..airflow.models import DagRun, TaskInstance
+from ..airflow.operations.hitl import waiting_request
 from ..flows.durations import parse_duration
 from ..flows.errors import FlowValidationError
 from ..flows.options import BasicAuthOption, BearerAuthOption, HttpOptions
 from ..flows.secrets import MASK, mask_like, reveal
 from ..flows.trigger import TriggerDagRun
+from ..transport.effects import Op
 from ..transport.retry import DEFAULT_RETRY, RetryPolicy, is_transient
 from .executors import TaskContext, TaskFailedError
 from .retry import http_retry_policy
@@ -211,6 +213,21 @@ async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: d
         ctx.events.dag_run_polled(ctx.execution, ctx.task_run, masked, task_instances)
         outputs["state"] = str(run.state)
 
+    asked: list[str | None] = [None]  # the subject of the request the run waits on, once logged
+
+    def polled(run: DagRun, task_instances: list[TaskInstance] | None) -> Op[None]:
+        """Each poll: the report, and a log line when the run starts waiting for a person (seen when
+        the poll read the task instances, as it does for a progress display)."""
+        request = yield from waiting_request(client, run, task_instances)
+        subject = request.subject if request is not None else None
+        if subject != asked[0]:
+            asked[0] = subject
+            if subject is not None:
+                ctx.log(
+                    "INFO", f"DAG run {run.dag_run_id} of DAG {run.dag_id}: waiting for a person: {subject}"
+                )
+        report(run, task_instances)
+
     # the client retries and settles an ambiguous trigger by its run id: exactly one DAG run
     run = await client.trigger_dag_run(_text(dag_id), **arguments)
     outputs.update({"dagId": dag_id, "dagRunId": run.dag_run_id, "state": str(run.state)})
@@ -223,7 +240,7 @@ async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: d
             run.dag_run_id,
             poll_frequency=parse_duration(task.poll_frequency).total_seconds(),
             timeout=parse_duration(task.max_duration).total_seconds(),
-            on_poll=report,
+            on_poll=polled,
             task_instances=ctx.events.wants_task_instances,
         )
     except (asyncio.CancelledError, WaitTimeoutError) as exc:

@@ -26,6 +26,8 @@ RUNNABLE = [
     "retried_dag",
 ]
 CONF = {"factor": 5, "source": "parity-test"}
+#: DAGs of tests/dags that do not convert natively, and why (each where its server loads it)
+NOT_IN_THE_TABLE = {"hitl_dag": "HITLOperator has no Kestra counterpart in the table (Airflow 3.1+ only)"}
 
 
 def test_every_test_dag_converts_natively(airflow: AirflowServer, credentials: dict[str, str]) -> None:
@@ -36,8 +38,10 @@ def test_every_test_dag_converts_natively(airflow: AirflowServer, credentials: d
         }
     assert set(RUNNABLE) <= set(dag_ids)
     refused = {d: [(t.task_id, t.reason) for t in r.untranslated] for d, r in results.items() if not r.native}
-    assert refused == {}
-    for result in results.values():
+    assert refused.keys() == NOT_IN_THE_TABLE.keys() & set(dag_ids)
+    for dag_id, result in results.items():
+        if dag_id in NOT_IN_THE_TABLE:
+            continue
         assert result.flow.label_map["migration"] == "native"
         assert all(report.kestra_type for report in result.tasks)
 

@@ -4,6 +4,7 @@ from .assets import AssetOperations
 from .backfills import BackfillOperations
 from .dag_runs import DagRunOperations
 from .dags import DagOperations
+from .hitl import HitlOperations
 from .task_history import TaskHistoryOperations
 from .task_instances import TaskInstanceOperations
 from .trigger import TriggerOperations, new_run_id
@@ -15,6 +16,7 @@ __all__ = [
     "BackfillOperations",
     "DagOperations",
     "DagRunOperations",
+    "HitlOperations",
     "TaskHistoryOperations",
     "TaskInstanceOperations",
     "TriggerOperations",
