@@ -5,6 +5,7 @@ its own, so every run of these DAGs is one a backfill created (of a day in 2024)
 
 * ``backfill_dag`` (docs/backfills.md), ``backfill_sync_dag`` and ``backfill_async_dag`` (the
   integration tests, one per client, since Airflow runs one backfill per DAG at a time): one fast task.
+* ``backfill_notebook_dag``: notebooks/airflow3.ipynb's backfill (one fast task).
 * ``backfill_slow_dag`` (docs), ``backfill_slow_sync_dag`` and ``backfill_slow_async_dag``: one task
   of a few seconds, to pause, unpause and cancel a backfill while its runs are still queued.
 """
@@ -40,6 +41,8 @@ with _daily("backfill_sync_dag"):
     BashOperator(task_id="process_day_sync", bash_command="echo processing a day")
 with _daily("backfill_async_dag"):
     BashOperator(task_id="process_day_async", bash_command="echo processing a day")
+with _daily("backfill_notebook_dag"):
+    BashOperator(task_id="process_day_notebook", bash_command="echo processing a day")
 with _daily("backfill_slow_dag"):
     BashOperator(task_id="slow_day", bash_command="sleep 3")
 with _daily("backfill_slow_sync_dag"):

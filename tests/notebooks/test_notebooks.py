@@ -32,6 +32,7 @@ def _widget_values(nb: Any) -> list[str]:
 def test_notebooks_are_stored_without_outputs() -> None:
     names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     assert names == [
+        "airflow3.ipynb",
         "async.ipynb",
         "flows.ipynb",
         "history.ipynb",
@@ -193,3 +194,25 @@ def test_real_work_notebook_feeds_a_scripts_outputs_to_http_calls_and_a_dag_run(
     assert "conf in Airflow: {'rows': '2', 'total': '42', 'owners': 'airflow'}" in texts
     assert "DAG run: success" in texts
     assert "last_total in the KV store: 42" in texts
+
+
+@pytest.mark.parametrize("airflow", ["3-production"], indirect=True, ids=["airflow3-production"])
+def test_airflow3_notebook_answers_a_person_backfills_starts_by_asset_and_reads_xcoms(
+    airflow: AirflowServer, tmp_path: Path
+) -> None:
+    """On the production profile (its backfill DAG is in tests/dags_production; backfills on SQLite
+    may crash the scheduler): an HITL request answered through its form, a backfill of three days
+    followed to its end, an asset event that starts the consumer's run, XComs of two runs."""
+    nb = execute_notebook("airflow3.ipynb", airflow, tmp_path)
+    outputs = _outputs(nb)
+    assert not [o for o in outputs if o.output_type == "error"]
+    texts = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "waiting for a person: Publish the weekly report? ['Approve', 'Reject']" in texts
+    assert "answered by admin: Approve" in texts
+    assert "HITL run: success | chosen: ['Approve']" in texts
+    assert "would run: ['2024-03-01', '2024-03-02', '2024-03-03']" in texts
+    assert "backfill runs: ['success', 'success', 'success']" in texts
+    assert "started asset_consumer_dag asset_triggered success" in texts
+    assert "totals: {'factor 2': 12, 'factor 5': 30}" in texts
+    widgets = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    assert widgets.get("state"), "the form and the backfill's progress were widgets"
