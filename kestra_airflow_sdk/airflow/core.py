@@ -17,6 +17,7 @@ documented functions of :mod:`.session`, :mod:`.pagination`, :mod:`.lookups`, :m
 from __future__ import annotations
 
 from .operations import (
+    DagDetailOperations,
     DagOperations,
     DagRunOperations,
     TaskInstanceOperations,
@@ -27,5 +28,12 @@ from .operations import (
 __all__ = ["ClientCore"]
 
 
-class ClientCore(WaitOperations, TriggerOperations, DagRunOperations, TaskInstanceOperations, DagOperations):
+class ClientCore(
+    WaitOperations,
+    TriggerOperations,
+    DagRunOperations,
+    TaskInstanceOperations,
+    DagOperations,
+    DagDetailOperations,
+):
     """Every REST operation of the client, driver-free (constructor arguments: :class:`~.session.Session`)."""

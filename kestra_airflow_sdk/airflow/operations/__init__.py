@@ -1,5 +1,6 @@
 """The Airflow REST operations, one module per resource, each a mixin of sans-I/O operations."""
 
+from .dag_details import DagDetailOperations, DagDetails
 from .dag_runs import DagRunOperations
 from .dags import DagOperations
 from .task_instances import TaskInstanceOperations
@@ -7,6 +8,8 @@ from .trigger import TriggerOperations, new_run_id
 from .waiting import WaitOperations
 
 __all__ = [
+    "DagDetailOperations",
+    "DagDetails",
     "DagOperations",
     "DagRunOperations",
     "TaskInstanceOperations",
