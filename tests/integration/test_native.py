@@ -77,8 +77,11 @@ def test_a_changed_task_is_reported_by_parity_and_the_cli(
     assert rows.loc["extract", "equal"] and frame.attrs["equal"] is False
     assert last_parity("native_taskflow_dag") is False
     with AirflowClient(airflow.base_url, **credentials) as client:
-        inventory = client.inventory(["native_taskflow_dag", "native_bash_dag"]).set_index("dag_id")
+        inventory = client.inventory(["native_taskflow_dag", "native_bash_dag"], native=True).set_index(
+            "dag_id"
+        )
     assert not inventory.loc["native_taskflow_dag", "parity"]  # pd.NA (never checked) would raise here
+    assert inventory["native"].tolist() == [True, True]  # both convert in full (pd.NA would fail)
 
     path = tmp_path / "flow.yaml"
     path.write_text(flow.to_yaml())
