@@ -65,6 +65,8 @@ class DagSource:
     ambiguous: set[str] = field(default_factory=set)
     #: why the file could not be read (a syntax error), else None
     error: str | None = None
+    #: id() of a ``@task_group`` call node → the task whose result the group returns
+    group_results: dict[int, str] = field(default_factory=dict)
 
     def code(self, node: ast.AST) -> str:
         """The source text of ``node``, as written."""
@@ -78,6 +80,7 @@ class DagSource:
             for task in self.tasks.values():
                 if task.call is node:
                     return task.task_id
+            return self.group_results.get(id(node))
         return None
 
 
@@ -301,7 +304,7 @@ class _Reader:
                 if isinstance(stmt, ast.Return) and stmt.value is not None:
                     returned = self.source.task_of(stmt.value) or self.produced.get(id(stmt.value))
                     if returned is not None:
-                        self.produced[id(node)] = returned
+                        self.produced[id(node)] = self.source.group_results[id(node)] = returned
         elif isinstance(func, ast.Name) and name in self.flows:
             function, decorator, decorator_kwargs = self.flows[name]
             options = {**decorator_kwargs, **override}

@@ -70,6 +70,14 @@ def test_a_task_group_function_gets_its_id_and_a_number_when_called_again() -> N
     assert source.bindings["first"] == "math.add_one" and source.bindings["second"] == "math__1.add_one"
     call = source.tasks["total"].call
     assert call is not None and [source.task_of(a) for a in call.args] == ["math.add_one", "math__1.add_one"]
+    inline = read_dag_source(
+        HEADER + textwrap.dedent(TASK_GROUP_FUNCTIONS).replace("first, second", "math(1), second"), "demo"
+    )
+    call = inline.tasks["total"].call
+    assert call is not None and [inline.task_of(a) for a in call.args] == [
+        "math__2.add_one",
+        "math__1.add_one",
+    ]
 
 
 def test_a_dag_with_task_groups_translates_with_kestra_ids_and_runs() -> None:
