@@ -59,7 +59,8 @@ with DAG(
     tags=["sdk-test", "native"],
 ):
     bucket = create()
-    first, second = math(3), math(10)  # Airflow 2.10 numbers a repeated group at the top level only
+    first = math(3)  # Airflow 2.10 numbers a repeated group at the top level only
+    second = math(10)
     with TaskGroup("report"):
         summed = total(first, second)
         say = BashOperator(task_id="say", bash_command="echo {{ ti.xcom_pull(task_ids='report.total') }}")
