@@ -39,24 +39,28 @@ class DataFrameOperations(
         *,
         since: datetime | None = None,
         window: timedelta = timedelta(days=30),
+        native: bool = False,
     ) -> Op[pd.DataFrame]:
         """One row per DAG to plan a migration (columns: :data:`~kestra_airflow_sdk.migration.INVENTORY`).
 
         dag_id, description, owners, tags, is_paused, schedule and the Kestra cron it maps to, the
         number of tasks and their operators, the latest run's state and time, and over the window:
-        runs, success rate, p50/p95 duration of finished runs.
+        runs, success rate, p50/p95 duration of finished runs; whether the DAG converts to a native
+        Kestra flow (``native=True``) and the last parity check's result.
 
         Args:
             dag_ids: one DAG id, several, or None for every DAG.
             since: start of the window (timezone-aware); default: ``window`` before now.
             window: length of the window when ``since`` is not given (default 30 days).
+            native: fill the ``native`` column: read each DAG's source file (one more request per
+                DAG) and translate it (no other request); missing when False.
 
         Example:
             >>> client.inventory().sort_values("runs", ascending=False)[["dag_id", "runs", "success_rate"]]
         """
         from .migration.inventory import inventory_op
 
-        return (yield from inventory_op(self, dag_ids, since=since, window=window))
+        return (yield from inventory_op(self, dag_ids, since=since, window=window, native=native))
 
 
 class AirflowClient(DataFrameOperations, AirflowRestClient):

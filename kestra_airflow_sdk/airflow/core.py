@@ -19,6 +19,7 @@ from __future__ import annotations
 from .operations import (
     AssetOperations,
     BackfillOperations,
+    DagDetailOperations,
     DagOperations,
     DagRunOperations,
     HitlOperations,
@@ -43,5 +44,6 @@ class ClientCore(
     XComOperations,
     TaskHistoryOperations,
     BackfillOperations,
+    DagDetailOperations,
 ):
     """Every REST operation of the client, driver-free (constructor arguments: :class:`~.session.Session`)."""

@@ -125,6 +125,7 @@ class AirflowDag(_Model):
     schedule: str | None = None
     timetable_description: str | None = None
     fileloc: str | None = None
+    file_token: str | None = None
     max_active_runs: int | None = None
     max_active_tasks: int | None = None
     has_import_errors: bool | None = None

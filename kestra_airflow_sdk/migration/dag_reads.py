@@ -1,10 +1,6 @@
 """What the native migration reads from Airflow over REST: a DAG's definition (details, tasks, source
-file) and the return values (XCom ``return_value``) of a run's tasks.
-
-Both API generations: ``GET /dags/{id}/details`` and ``/dags/{id}/tasks``; the source is
-``GET /dagSources/{dag_id}`` on Airflow 3 and ``GET /dagSources/{file_token}`` on Airflow 2 (the
-token comes with the details); an XCom value is read with ``stringify=false`` so that it comes back
-as JSON, not as Python's ``str()`` of it.
+file) and the return values (XCom ``return_value``) of a run's tasks, through the client's public
+operations (:mod:`kestra_airflow_sdk.airflow.operations.dag_details`), as the translation's types.
 """
 
 from __future__ import annotations
@@ -12,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..airflow.arguments import segment
+from ..airflow.core import ClientCore
 from ..airflow.errors import NotFoundError
 from ..airflow.models import AirflowDag
-from ..airflow.session import Session
+from ..airflow.operations import DagDetails
 from ..transport.effects import Op
 
 __all__ = ["DagDefinition", "DefinedTask", "read_dag_definition", "read_return_value"]
@@ -83,51 +79,24 @@ class DagDefinition:
         return found
 
 
-def _param_values(params: Any) -> dict[str, Any]:
-    """``{"x": {"value": 3, "schema": {...}}}`` (both APIs) → ``{"x": 3}``."""
-    if not isinstance(params, dict):
-        return {}
-    return {str(k): v.get("value") if isinstance(v, dict) and "value" in v else v for k, v in params.items()}
-
-
-def read_dag_definition(session: Session, dag_id: str) -> Op[DagDefinition]:
+def read_dag_definition(client: ClientCore, dag_id: str) -> Op[DagDefinition]:
     """Operation: the details, the tasks and the source file of DAG ``dag_id`` (three requests)."""
-    path = f"/dags/{segment(dag_id, 'dag_id')}"
-    details = yield from session._call(
-        "GET", f"{path}/details", action=f"Reading the details of DAG {dag_id!r}"
-    )
-    rows = yield from session._call("GET", f"{path}/tasks", action=f"Listing the tasks of DAG {dag_id!r}")
-    dialect = yield from session._dialect()
-    key = dag_id if dialect.version.value == "v2" else str(details.get("file_token") or "")
-    body = yield from session._call(
-        "GET",
-        f"/dagSources/{segment(key, 'file_token')}",
-        action=f"Reading the source file of DAG {dag_id!r}",
-        headers={"Accept": "application/json"},
-    )
-    text = body.get("content") if isinstance(body, dict) else body
+    details: DagDetails = yield from ClientCore.get_dag_details.fn(client, dag_id)
+    rows: list[dict[str, Any]] = yield from ClientCore.get_dag_tasks.fn(client, dag_id)
+    source: str = yield from ClientCore.get_dag_source.fn(client, dag_id, file_token=details.file_token)
     return DagDefinition(
-        dag=AirflowDag.model_validate(details),
-        tasks=tuple(DefinedTask.from_rest(row) for row in (rows or {}).get("tasks") or ()),
-        source=text if isinstance(text, str) else "",
-        params=_param_values(details.get("params")),
+        dag=details.dag,
+        tasks=tuple(DefinedTask.from_rest(row) for row in rows),
+        source=source,
+        params=details.params,
     )
 
 
-def read_return_value(session: Session, dag_id: str, dag_run_id: str, task_id: str) -> Op[tuple[bool, Any]]:
+def read_return_value(client: ClientCore, dag_id: str, dag_run_id: str, task_id: str) -> Op[tuple[bool, Any]]:
     """Operation: ``(True, value)`` for the task's XCom ``return_value`` in that run, ``(False, None)``
     when it pushed none."""
-    path = (
-        f"/dags/{segment(dag_id, 'dag_id')}/dagRuns/{segment(dag_run_id, 'dag_run_id')}"
-        f"/taskInstances/{segment(task_id, 'task_id')}/xcomEntries/return_value"
-    )
     try:
-        body = yield from session._call(
-            "GET",
-            path,
-            action=f"Reading the return value of task {task_id!r} in run {dag_run_id!r} of DAG {dag_id!r}",
-            params={"stringify": "false"},
-        )
+        value = (yield from ClientCore.get_xcom.fn(client, dag_id, dag_run_id, task_id)).value
     except NotFoundError:
         return False, None
-    return True, (body or {}).get("value")
+    return True, value

@@ -2,7 +2,9 @@
 
 Gentle on the server: one listing of the DAGs, the runs of the window in one filtered export (the
 batch endpoint for several DAGs, cursor pages where offered), one ``/tasks`` request per DAG (four in
-flight) and, only for DAGs without a run in the window, one request for their latest run.
+flight) and, only for DAGs without a run in the window, one request for their latest run. The
+``native`` column is opt-in (``native=True``): it reads each DAG's source file (one more request per
+DAG) and translates the DAG from the task rows already read, with no other request.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ import pandas as pd
 from ..airflow import pagination
 from ..airflow.arguments import aware
 from ..airflow.core import ClientCore
-from ..airflow.errors import InvalidArgumentError
+from ..airflow.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from ..airflow.fetch import RunQuery, fetch_runs
 from ..airflow.models import AirflowDag, AirflowDagTask, DagRunState
+from ..airflow.pagination import parse_rows
 from ..history.frames import runs_frame
 from ..history.schemas import Column, Schema
 from ..transport.effects import Op, gather
+from .dag_reads import DagDefinition, DefinedTask
+from .native import translate_dag
 from .parity_check import last_parity
 from .schedules import map_schedule
 from .selection import selected_dags
@@ -46,6 +51,7 @@ INVENTORY = Schema(
         Column("success_rate", "float"),
         Column("p50_duration", "duration"),
         Column("p95_duration", "duration"),
+        Column("native", "bool"),
         Column("parity", "bool"),
     ),
 )
@@ -53,8 +59,11 @@ INVENTORY = Schema(
 ``cron`` the Kestra cron it maps to (missing when it cannot: see :func:`map_schedule`), ``tasks`` the
 number of tasks, ``operators`` their distinct operator names, ``last_run_*`` the DAG's latest run
 (by the time it was due), ``runs`` / ``success_rate`` / ``p50_duration`` / ``p95_duration`` over
-the window (success rate and durations of finished runs), ``parity`` the result of the last
-:func:`~kestra_airflow_sdk.migration.parity` of the DAG on this machine (missing: never checked)."""
+the window (success rate and durations of finished runs), ``native`` whether every task translates
+to a native Kestra task (:func:`~kestra_airflow_sdk.migration.native_flow_for_dag`; only with
+``native=True``, missing otherwise or when Airflow serves no source for the DAG), ``parity`` the result
+of the last :func:`~kestra_airflow_sdk.migration.parity` of the DAG on this machine (missing: never
+checked)."""
 
 
 def _window_stats(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -74,10 +83,40 @@ def _window_stats(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return stats
 
 
+def _source_or_none(client: ClientCore, dag: AirflowDag) -> Op[str | None]:
+    """The DAG's source text; None when Airflow serves none for it (no file, not allowed to read it)."""
+    try:
+        text: str = yield from ClientCore.get_dag_source.fn(client, dag.dag_id, file_token=dag.file_token)
+    except (NotFoundError, PermissionDeniedError):
+        return None
+    return text or None
+
+
+def _is_native(
+    client: ClientCore, dag: AirflowDag, rows: list[dict[str, Any]], source: str | None
+) -> bool | None:
+    """Whether every task of the DAG translates natively (None: no source to read). The params do
+    not decide whether a task translates, so the details are not read."""
+    if source is None:
+        return None
+    definition = DagDefinition(
+        dag=dag, tasks=tuple(DefinedTask.from_rest(row) for row in rows), source=source
+    )
+    return translate_dag(definition, namespace="inventory", base_url=client.base_url).native
+
+
 def inventory_op(
-    client: ClientCore, dag_ids: str | Iterable[str] | None, *, since: datetime | None, window: timedelta
+    client: ClientCore,
+    dag_ids: str | Iterable[str] | None,
+    *,
+    since: datetime | None,
+    window: timedelta,
+    native: bool = False,
 ) -> Op[pd.DataFrame]:
-    """The inventory frame (columns: :data:`INVENTORY`), one row per DAG ordered by ``dag_id``."""
+    """The inventory frame (columns: :data:`INVENTORY`), one row per DAG ordered by ``dag_id``;
+    ``native``: fill the ``native`` column (one more request per DAG: its source file)."""
+    if not isinstance(native, bool):
+        raise InvalidArgumentError(f"native: expected True or False, got {native!r}")
     if since is None:
         if not isinstance(window, timedelta) or window <= timedelta(0):
             raise InvalidArgumentError(f"window: expected a positive timedelta, got {window!r}")
@@ -88,8 +127,14 @@ def inventory_op(
     if not dags:
         return INVENTORY.empty()
     ids = tuple(dag.dag_id for dag in dags)
-    tasks: list[list[AirflowDagTask]] = yield from gather(
-        (ClientCore.list_dag_tasks.fn(client, dag_id) for dag_id in ids), pagination.PAGE_CONCURRENCY
+    task_rows: list[list[dict[str, Any]]] = yield from gather(
+        (ClientCore.get_dag_tasks.fn(client, dag_id) for dag_id in ids), pagination.PAGE_CONCURRENCY
+    )
+    tasks: list[list[AirflowDagTask]] = [parse_rows(AirflowDagTask, rows) for rows in task_rows]
+    sources: list[str | None] = (
+        (yield from gather((_source_or_none(client, dag) for dag in dags), pagination.PAGE_CONCURRENCY))
+        if native
+        else [None] * len(dags)
     )
     query = RunQuery(dag_ids=None if dag_ids is None else ids, since=since)
     stats = _window_stats(runs_frame((yield from fetch_runs(client, query))))
@@ -106,7 +151,7 @@ def inventory_op(
             "last_run_at": run["run_after"],
         }
     rows = []
-    for dag, dag_tasks in zip(dags, tasks, strict=True):
+    for dag, dag_tasks, rows_of_dag, source in zip(dags, tasks, task_rows, sources, strict=True):
         row: dict[str, Any] = {
             "dag_id": dag.dag_id,
             "description": dag.description,
@@ -118,6 +163,7 @@ def inventory_op(
             "tasks": len(dag_tasks),
             "operators": sorted({t.operator_name for t in dag_tasks if t.operator_name}),
             "runs": 0,
+            "native": _is_native(client, dag, rows_of_dag, source) if native else None,
             "parity": last_parity(dag.dag_id),
         }
         row.update({k: None if pd.isna(v) else v for k, v in stats.get(dag.dag_id, {}).items()})

@@ -35,7 +35,7 @@ from .dag_source import read_dag_source
 from .generate import TRIGGER_ID, GenerateOptions, _flow_for, _label_key, _options, flow_id_for
 from .operators import BRANCHES, TaskContext, Translated, translate_task
 from .schedules import map_schedule
-from .templates import Untranslatable
+from .templates import Untranslatable, kestra_task_id
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +46,9 @@ __all__ = ["NativeFlow", "TaskReport", "native_flow_for_dag", "translate_dag"]
 
 #: trigger rules that behave as Kestra's ordering does once skipped branches do not exist
 _LIKE_ALL_SUCCESS = {"all_success", "none_failed", "none_failed_min_one_success"}
-_FINALLY = {"all_done", "always"}
+_FINALLY = {"all_done", "always", "all_done_setup_success"}
+#: the trigger rule Airflow gives a teardown task (``@teardown``, ``.as_teardown()``)
+_TEARDOWN = "all_done_setup_success"
 
 
 @dataclass(frozen=True)
@@ -181,13 +183,13 @@ def _layout(
     owner: dict[str, str] = {}  # task id inside a Switch case → the Switch's id
     units: dict[str, Task] = {}
     for branch, chains in cases.items():
-        switch_id = f"{branch}_switch"
+        switch_id = f"{kestra_task_id(branch)}_switch"
         for chain in chains:
             for task_id in chain:
                 owner[task_id] = switch_id
         units[switch_id] = Switch(
             id=switch_id,
-            value=f"{{{{ outputs.{branch}.vars.return_value }}}}",
+            value=f"{{{{ outputs.{kestra_task_id(branch)}.vars.return_value }}}}",
             cases={chain[0]: [built[t] for t in chain] for chain in chains},
         )
     finally_ids = [t for t in built if by_id[t].trigger_rule in _FINALLY and not by_id[t].downstream]
@@ -206,7 +208,7 @@ def _layout(
             raise Untranslatable(
                 f"branch {branch!r} is inside another branch's case: nested branches are not translated"
             )
-        deps[f"{branch}_switch"] = [branch]
+        deps[f"{kestra_task_id(branch)}_switch"] = [branch]
     ids = _topological([u for u in units], deps)
     roots = [u for u in ids if not deps[u]]
     single_parents = all(len(deps[u]) <= 1 for u in ids)
@@ -216,7 +218,13 @@ def _layout(
     if is_chain:
         return [units[u] for u in ids], finals
     dag = Dag(
-        id="dag", tasks=[DagTask(task=units[u], **({"depends_on": deps[u]} if deps[u] else {})) for u in ids]
+        id="dag",
+        tasks=[
+            DagTask(
+                task=units[u], **({"depends_on": [kestra_task_id(d) for d in deps[u]]} if deps[u] else {})
+            )
+            for u in ids
+        ],
     )
     return [dag], finals
 
@@ -273,6 +281,9 @@ def translate_dag(
         }
     except Untranslatable:
         in_cases = set()  # reported by the layout
+    kestra_ids: dict[str, list[str]] = {}
+    for task in definition.tasks:
+        kestra_ids.setdefault(kestra_task_id(task.task_id), []).append(task.task_id)
     reports: list[TaskReport] = []
     built: dict[str, Task] = {}
     branches: list[str] = []
@@ -291,6 +302,12 @@ def translate_dag(
         try:
             if source.error:
                 raise Untranslatable(source.error)
+            clash = [t for t in kestra_ids[kestra_task_id(task.task_id)] if t != task.task_id]
+            if clash:
+                raise Untranslatable(
+                    f"its Kestra id {kestra_task_id(task.task_id)!r} is also the id of {clash[0]!r} "
+                    "(a task group's dot becomes '_')"
+                )
             if task.is_mapped:
                 raise Untranslatable("it is a mapped task (expand): dynamic task mapping is not translated")
             ancestors = context.ancestors
@@ -311,7 +328,18 @@ def translate_dag(
         uses_conf = uses_conf or translated.uses_conf
         built[task.task_id] = kestra
         lost = translated.lost
-        if task.trigger_rule in _FINALLY:
+        if task.trigger_rule == _TEARDOWN:
+            lost = "; ".join(
+                filter(
+                    None,
+                    [
+                        lost,
+                        "a teardown in Kestra's finally: it runs even when its setup failed, and its "
+                        "failure fails the execution (Airflow leaves a teardown out of the run's state)",
+                    ],
+                )
+            )
+        elif task.trigger_rule in _FINALLY:
             lost = "; ".join(
                 filter(None, [lost, "in Kestra's finally: the run's state also counts the failed upstream"])
             )

@@ -32,7 +32,7 @@ from ..flows.tasks.scripts import PythonScript, ShellCommands
 from ..flows.trigger import TriggerDagRun
 from .dag_source import DagSource, SourceTask
 from .python_tasks import PythonCall, python_script
-from .templates import Untranslatable, has_template, rewrite_templates
+from .templates import Untranslatable, has_template, kestra_task_id, rewrite_templates
 
 __all__ = ["BRANCHES", "OPERATORS", "TaskContext", "Translated", "translate_task"]
 
@@ -110,13 +110,15 @@ def _bash(task: SourceTask, context: TaskContext) -> Translated:
     unsupported = sorted(set(kwargs) & {"cwd", "output_encoding", "skip_on_exit_code"})
     if unsupported:
         raise Untranslatable(f"it sets {', '.join(unsupported)}, which Commands has no equivalent for")
-    result = Translated(ShellCommands(id=task.task_id, commands=["placeholder"]), kept="", lost="")
+    result = Translated(
+        ShellCommands(id=kestra_task_id(task.task_id), commands=["placeholder"]), kept="", lost=""
+    )
     env = _literal(context.source, kwargs.get("env"), "env")
     if env is not None and not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
         raise Untranslatable("its env is not a literal mapping of strings")
     rendered_env = {str(k): _rewrite(v, context, result) for k, v in (env or {}).items()}
     result.task = ShellCommands(
-        id=task.task_id,
+        id=kestra_task_id(task.task_id),
         commands=[_rewrite(command, context, result)],
         interpreter=["/bin/bash", "-c"],
         fail_fast=False,
@@ -171,7 +173,7 @@ def _python(task: SourceTask, context: TaskContext) -> Translated:
     script = python_script(context.source, call, params=context.params, ancestors=context.ancestors)
     return Translated(
         PythonScript(
-            id=task.task_id,
+            id=kestra_task_id(task.task_id),
             script=script.script,
             task_runner={"type": "io.kestra.plugin.core.runner.Process"},
         ),
@@ -186,7 +188,10 @@ def _python(task: SourceTask, context: TaskContext) -> Translated:
 
 def _empty(task: SourceTask, context: TaskContext) -> Translated:
     return Translated(
-        Log(id=task.task_id, message=f"{task.task_id}: nothing to do (Airflow {task.operator})"),
+        Log(
+            id=kestra_task_id(task.task_id),
+            message=f"{task.task_id}: nothing to do (Airflow {task.operator})",
+        ),
         kept="its place in the graph",
         lost="",
     )
@@ -204,11 +209,11 @@ def _http(task: SourceTask, context: TaskContext) -> Translated:
     method = _literal(context.source, kwargs.get("method"), "method") or "POST"
     data = _literal(context.source, kwargs.get("data"), "data")
     headers = _literal(context.source, kwargs.get("headers"), "headers")
-    result = Translated(Log(id=task.task_id, message="-"), kept="", lost="")
+    result = Translated(Log(id=kestra_task_id(task.task_id), message="-"), kept="", lost="")
     body = data if data is None or isinstance(data, str) else json.dumps(data)
     variable = f"{conn_id}_url".replace("-", "_")
     result.task = HttpRequest(
-        id=task.task_id,
+        id=kestra_task_id(task.task_id),
         uri=f"{{{{ vars.{variable} }}}}/{_rewrite(str(endpoint), context, result).lstrip('/')}",
         method=str(method).upper(),
         body=_rewrite(body, context, result) if isinstance(body, str) else None,
@@ -233,7 +238,7 @@ def _trigger(task: SourceTask, context: TaskContext) -> Translated:
 
         return Translated(
             Subflow(
-                id=task.task_id,
+                id=kestra_task_id(task.task_id),
                 namespace=context.namespace,
                 flow_id=flow_id_for(target),
                 inputs=conf or None,
@@ -244,7 +249,7 @@ def _trigger(task: SourceTask, context: TaskContext) -> Translated:
         )
     return Translated(
         TriggerDagRun(
-            id=task.task_id,
+            id=kestra_task_id(task.task_id),
             base_url=context.base_url,
             dag_id=target,
             wait=wait,

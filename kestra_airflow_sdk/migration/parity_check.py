@@ -3,7 +3,7 @@
 :func:`parity` triggers the DAG with ``conf`` and waits for the run, runs the flow locally with the
 same values (each flow input named like a key of ``conf`` gets that value, as Airflow's params take
 the run's conf; the ``conf`` input gets the whole conf), then compares each Airflow task with the
-Kestra task of the same id:
+Kestra task of the same id (a task group's ``group.task`` is ``group_task`` in Kestra):
 
 * the final state: ``success``, ``failed``, or ``not run`` (Airflow ``skipped`` / ``upstream_failed``,
   a Kestra task that did not run or was ``SKIPPED``);
@@ -40,6 +40,7 @@ from ..storage import storage_root
 from ..transport.drivers import AsyncDriver
 from ..transport.effects import Op
 from .dag_reads import read_return_value
+from .templates import kestra_task_id
 
 if TYPE_CHECKING:
     from ..transport.drivers import SyncDriver
@@ -75,7 +76,9 @@ def _airflow_op(
     for ti in instances:
         if ti.state is not None and ti.state.value == "success":
             values[ti.task_id] = yield from read_return_value(client, dag_id, run.dag_run_id, ti.task_id)
-        elif ti.state is not None and ti.state.value == "failed" and ti.task_id in failed_logs:
+        elif (
+            ti.state is not None and ti.state.value == "failed" and kestra_task_id(ti.task_id) in failed_logs
+        ):
             logs[ti.task_id] = yield from ClientCore.get_task_log.fn(
                 client, dag_id, run.dag_run_id, ti.task_id
             )
@@ -137,7 +140,8 @@ def _compare(
         instances, key=lambda t: (t.start_date is None, t.start_date or run.run_after, t.task_id)
     ):
         airflow_state = _AIRFLOW_STATES.get(str(ti.state), str(ti.state))
-        task, task_run = kestra_tasks.get(ti.task_id), runs.get(ti.task_id)
+        kestra_id = kestra_task_id(ti.task_id)  # a task group's dot is Kestra's _
+        task, task_run = kestra_tasks.get(kestra_id), runs.get(kestra_id)
         kestra_state = (
             NOT_RUN if task_run is None else _KESTRA_STATES.get(str(task_run.state), str(task_run.state))
         )
@@ -147,7 +151,7 @@ def _compare(
         equal = airflow_state == kestra_state
         has_airflow, airflow_value = values.get(ti.task_id, (False, None))
         has_kestra, kestra_value = _kestra_value(task, task_run, execution)
-        if ti.task_id in branches:
+        if kestra_id in branches:
             notes.append("a branch: its choice is compared through the states of the tasks after it")
         elif airflow_state == kestra_state == "success" and _normal(
             airflow_value if has_airflow else None

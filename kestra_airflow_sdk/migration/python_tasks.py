@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .dag_source import DagSource
-from .templates import Untranslatable, has_template
+from .templates import Untranslatable, has_template, kestra_task_id
 
 __all__ = ["CONTEXT_KEYS", "PythonCall", "python_script"]
 
@@ -283,7 +283,7 @@ def python_script(
     if pulled or context:
         lines.append(
             "_kas_xcom = {"
-            + ", ".join(f"{t!r}: {_json(f'outputs.{t}.vars.return_value')}" for t in pulled)
+            + ", ".join(f"{t!r}: {_json(f'outputs.{kestra_task_id(t)}.vars.return_value')}" for t in pulled)
             + "}"
         )
     if context:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-__all__ = ["Untranslatable", "has_template", "rewrite_templates"]
+__all__ = ["Untranslatable", "has_template", "kestra_task_id", "rewrite_templates"]
 
 _EXPRESSION = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _PARAM = re.compile(r"^params\.([A-Za-z_][A-Za-z0-9_]*)$|^params\[['\"]([^'\"]+)['\"]\]$")
@@ -21,6 +21,12 @@ _XCOM = re.compile(
     r"^(?:ti|task_instance)\.xcom_pull\(\s*(?:task_ids\s*=\s*)?['\"]([^'\"]+)['\"]"
     r"(?:\s*,\s*key\s*=\s*['\"]return_value['\"])?\s*\)$"
 )
+
+
+def kestra_task_id(task_id: str) -> str:
+    """The Kestra id of Airflow task ``task_id``: the same, but a task group's dot becomes ``_``
+    (``section_1.load`` → ``section_1_load``; Kestra task ids hold letters, digits, ``_`` and ``-``)."""
+    return task_id.replace(".", "_")
 
 
 class Untranslatable(Exception):
@@ -50,7 +56,7 @@ def rewrite_templates(text: str, *, pulled: Callable[[str], None], uses_conf: Ca
         xcom = _XCOM.match(expression)
         if xcom:
             pulled(xcom.group(1))
-            return f"{{{{ outputs.{xcom.group(1)}.vars.return_value }}}}"
+            return f"{{{{ outputs.{kestra_task_id(xcom.group(1))}.vars.return_value }}}}"
         raise Untranslatable(
             f"its template {{{{ {expression} }}}} has no Kestra equivalent (only params, dag_run.conf "
             "and xcom_pull of a return value are translated)"

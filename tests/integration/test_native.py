@@ -21,6 +21,7 @@ RUNNABLE = [
     "native_bash_dag",
     "native_taskflow_dag",
     "native_python_dag",
+    "native_groups_dag",
     "hello_world_dag",
     "failing_dag",
     "retried_dag",
@@ -61,6 +62,11 @@ def test_parity_of_each_runnable_dag_is_equal(
         rows = frame.set_index("task")
         assert rows.loc["print_conf", "airflow_value"] == rows.loc["print_conf", "kestra_value"] == CONF
         assert rows.loc["say_hello", "kestra_value"] == "hello world"
+    if dag_id == "native_groups_dag":  # task groups (group.task ids) and a teardown in finally
+        rows = frame.set_index("task")
+        assert rows.loc["report.total", "airflow_value"] == rows.loc["report.total", "kestra_value"] == 28
+        assert rows.loc["report.say", "kestra_value"] == "28"
+        assert rows.loc["delete", "airflow_state"] == rows.loc["delete", "kestra_state"] == "success"
 
 
 def test_a_changed_task_is_reported_by_parity_and_the_cli(
@@ -81,8 +87,11 @@ def test_a_changed_task_is_reported_by_parity_and_the_cli(
     assert rows.loc["extract", "equal"] and frame.attrs["equal"] is False
     assert last_parity("native_taskflow_dag") is False
     with AirflowClient(airflow.base_url, **credentials) as client:
-        inventory = client.inventory(["native_taskflow_dag", "native_bash_dag"]).set_index("dag_id")
+        inventory = client.inventory(["native_taskflow_dag", "native_bash_dag"], native=True).set_index(
+            "dag_id"
+        )
     assert not inventory.loc["native_taskflow_dag", "parity"]  # pd.NA (never checked) would raise here
+    assert inventory["native"].tolist() == [True, True]  # both convert in full (pd.NA would fail)
 
     path = tmp_path / "flow.yaml"
     path.write_text(flow.to_yaml())

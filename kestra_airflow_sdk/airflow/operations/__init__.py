@@ -2,6 +2,7 @@
 
 from .assets import AssetOperations
 from .backfills import BackfillOperations
+from .dag_details import DagDetailOperations, DagDetails
 from .dag_runs import DagRunOperations
 from .dags import DagOperations
 from .hitl import HitlOperations
@@ -14,6 +15,8 @@ from .xcoms import XComOperations
 __all__ = [
     "AssetOperations",
     "BackfillOperations",
+    "DagDetailOperations",
+    "DagDetails",
     "DagOperations",
     "DagRunOperations",
     "HitlOperations",
