@@ -182,6 +182,8 @@ class WaitingAirflow:
             return httpx.Response(200, json={"version": "3.3.2", "git_version": None})
         if path == "/auth/token":
             return httpx.Response(201, json={"access_token": "a-token"})
+        if path.endswith("/wait"):  # no /wait stream here: the waits poll (as before Airflow 3.1)
+            return httpx.Response(404, json={"detail": "Not Found"})
         if path.endswith("/hitlDetails"):
             self.hitl_reads += 1
             return httpx.Response(200, json={"hitl_details": [PENDING], "total_entries": 1})
