@@ -83,6 +83,8 @@ PAGE_KINDS = {
     [(page, PAGE_KINDS.get(page, "3")) for page in PYTHON_PAGES],
     indirect=["airflow"],
     ids=[f"{page.relative_to(REPO)}-airflow{PAGE_KINDS.get(page, '3')}" for page in PYTHON_PAGES],
+    # session, as every test on a real server: a function-scoped server would be stopped after each page
+    scope="session",
 )
 def test_python_blocks_run_as_written(
     page: Path,
