@@ -88,14 +88,14 @@ deselect_missing() {  # what KAS_NO_ROOT=1 leaves out for want of chromium or np
     browser=(tests/notebooks/test_browser.py)  # its widget renderer comes from npm
   fi
   if [ ! -x node_modules/.bin/prism ]; then
-    prism=(tests/kestra/test_contract.py
+    prism=(tests/kestra/test_contract.py tests/kestra/test_contract_admin.py tests/kestra/test_migration_deploy.py
       "tests/docs/test_code_blocks.py::test_python_blocks_run_as_written[README.md-"
       "tests/docs/test_code_blocks.py::test_python_blocks_run_as_written[docs/kestra.md-")
   fi
   for id in "${browser[@]}" "${prism[@]}"; do not_run+=(--deselect "$id"); done
   [ ${#browser[@]} = 0 ] || echo "[test.sh] KAS_NO_ROOT=1 without chromium or npm: not running ${browser[*]}"
   [ ${#prism[@]} = 0 ] || echo "[test.sh] KAS_NO_ROOT=1 without npm (no Prism mock): not running" \
-    "tests/kestra/test_contract.py and the code blocks of README.md and docs/kestra.md"
+    "the Kestra contract tests and the code blocks of README.md and docs/kestra.md"
 }
 lint() {
   .venv/bin/ruff check .
