@@ -132,7 +132,6 @@ class BackfillOperations(Session):
             max_active_runs=max_active_runs,
             run_backwards=run_backwards,
         )
-        yield from require(self, BACKFILLS)
         answer = yield from self._post_backfill("/backfills", body, f"Creating a backfill of DAG {dag_id!r}")
         return AirflowBackfill.model_validate(answer)
 
@@ -159,7 +158,6 @@ class BackfillOperations(Session):
             max_active_runs=max_active_runs,
             run_backwards=run_backwards,
         )
-        yield from require(self, BACKFILLS)
         answer = yield from self._post_backfill(
             "/backfills/dry_run", body, f"Dry-running a backfill of DAG {dag_id!r}"
         )
@@ -171,8 +169,10 @@ class BackfillOperations(Session):
 
         Airflow 3.3 answers 503 when SQLite was locked by another writer (the scheduler) and has
         then removed whatever the attempt created, so trying again is safe; older releases answer
-        500 to that, which is not retried (they may leave a partly created backfill).
+        500 to that, which is not retried (they may leave a partly created backfill). A server
+        older than Airflow 3.0 gets :class:`~kestra_airflow_sdk.airflow.errors.UnsupportedFeatureError` before any request of it.
         """
+        yield from require(self, BACKFILLS)
         for attempt in itertools.count(1):
             try:
                 return (yield from self._call("POST", path, action=action, json_body=body))
