@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from kestra_airflow_sdk import (
 from kestra_airflow_sdk.airflow.hitl_models import HitlRequest, awaits_a_person
 from kestra_airflow_sdk.airflow.models import DagRun, TaskInstance
 from kestra_airflow_sdk.airflow.operations.hitl import waiting_request
+from tests.virtual_time import VirtualTimeClient
 
 RUN = "manual__2026-12-07T15:50:10.297875+00:00_9e764cad"
 #: one request as Airflow 3.3.2 lists it (GET /dags/~/dagRuns/~/hitlDetails), task instance trimmed
@@ -200,6 +202,43 @@ def test_respond_sends_the_option_and_every_param() -> None:
     assert airflow.sent() == [("GET", DETAIL), ("PATCH", DETAIL)]
     (patch,) = [r for r in airflow.requests if r.method == "PATCH"]
     assert json.loads(patch.content) == {"chosen_options": ["Approve"], "params_input": {"reason": "fine"}}
+
+
+def _fresh(age: float) -> dict[str, Any]:
+    """The pending request, written ``age`` seconds ago."""
+    request = copy.deepcopy(PENDING)
+    request["created_at"] = (datetime.now(UTC) - timedelta(seconds=age)).isoformat()
+    return request
+
+
+@pytest.mark.parametrize(
+    ("age", "settle", "waits"),
+    [(0.0, 10.0, (9.0, 10.0)), (4.0, 10.0, (5.0, 6.5)), (60.0, 10.0, None), (0.0, 0, None)],
+)
+def test_an_answer_waits_until_the_request_has_settled(
+    age: float, settle: float, waits: tuple[float, float] | None
+) -> None:
+    """Airflow 3.3.2 fails a task answered within moments of asking: the answer waits, on the
+    driver's clock, until the request is ``settle`` seconds old, and never longer than ``settle``."""
+    airflow = Airflow(_answering(_fresh(age)))
+    with VirtualTimeClient(
+        "http://airflow.test", username="u", password="p", transport=httpx.MockTransport(airflow)
+    ) as client:
+        client.respond("hitl_dag", RUN, "review", "Approve", settle=settle)
+    assert airflow.sent() == [("GET", DETAIL), ("PATCH", DETAIL)]
+    if waits is None:
+        assert client.clock.sleeps == []
+    else:
+        (slept,) = client.clock.sleeps
+        assert waits[0] <= slept <= waits[1]
+
+
+@pytest.mark.parametrize("settle", [-1, "10", True, 7200])
+def test_a_settle_out_of_range_is_refused_before_any_request(settle: Any) -> None:
+    airflow = Airflow(_answering(_fresh(0.0)))
+    with airflow.client() as client, pytest.raises(InvalidArgumentError, match="settle: expected seconds"):
+        client.respond("hitl_dag", RUN, "review", "Approve", settle=settle)
+    assert airflow.sent() == []
 
 
 def test_a_param_not_given_keeps_its_default() -> None:

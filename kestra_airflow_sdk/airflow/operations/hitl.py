@@ -10,9 +10,10 @@ raises :class:`~..errors.UnsupportedFeatureError` before sending a request of it
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from ...transport.effects import Op
+from ...transport.effects import Delay, Op
 from ...transport.operation import operation
 from ...transport.retry import NO_RETRY, RetryPolicy
 from ..arguments import json_object, segment
@@ -38,6 +39,8 @@ __all__ = [
 HITL = Feature("human-in-the-loop requests", "3.1.0")
 #: the request of an earlier try of a task (Airflow 3.2.0)
 HITL_TRIES = Feature("human-in-the-loop request tries", "3.2.0")
+#: how old a request must be before :meth:`HitlOperations.respond` answers it (seconds; see there)
+SETTLE = 10.0
 
 
 def _request_path(dag_id: str, dag_run_id: str, task_id: str, map_index: int) -> str:
@@ -222,16 +225,25 @@ class HitlOperations(Session):
         params: Mapping[str, Any] | None = None,
         *,
         map_index: int = -1,
+        settle: float = SETTLE,
     ) -> Op[HitlResponse]:
         """Answer the human-in-the-loop request of a task: the run goes on (Airflow 3.1.0+).
 
         The request is read first, so that a wrong answer is refused before anything is written.
+
+        An answer sent within moments of the request fails the task on Airflow 3.3.2: the task
+        pauses by exiting, and when the scheduler learns of that exit after the answer has already
+        started the task again, it takes the exit for a crash of the resumed task and marks it
+        failed ("state mismatch" in the event log). So the answer waits until the request is
+        ``settle`` seconds old (by its ``created_at`` and this machine's clock; never longer than
+        ``settle``). A person never notices; a program answering at once is delayed by at most that.
 
         Args:
             dag_id / dag_run_id / task_id / map_index: the task instance that asks.
             chosen_options: the option chosen (one string) or options (when the request allows
                 several); each must be one the request offers.
             params: values of the request's params, by name; params not given keep their default.
+            settle: the age, in seconds, a request must reach before it is answered (0: at once).
 
         Raises:
             InvalidArgumentError: an option the request does not offer (the message lists those it
@@ -245,8 +257,13 @@ class HitlOperations(Session):
                 f"chosen_options: expected one option or a list of options (non-empty strings), got {chosen_options!r}"
             )
         given = json_object(params, "params") or {}
+        if isinstance(settle, bool) or not isinstance(settle, int | float) or not 0 <= settle <= 3600:
+            raise InvalidArgumentError(f"settle: expected seconds between 0 and 3600, got {settle!r}")
         request = yield from read_hitl_request(self, dag_id, dag_run_id, task_id, map_index)
         _check_answer(request, chosen, given)
+        young = _time_to_settle(request, settle)
+        if young > 0:
+            yield Delay(young)
         where = request.describe()
         body: dict[str, Any] = {"chosen_options": chosen}
         if request.params or given:
@@ -264,6 +281,14 @@ class HitlOperations(Session):
         except NotFoundError as exc:
             raise _missing(exc, where) from None
         return HitlResponse.model_validate(answer)
+
+
+def _time_to_settle(request: HitlRequest, settle: float) -> float:
+    """How long to wait until the request is ``settle`` seconds old (0 to ``settle``)."""
+    if request.created_at is None:
+        return 0.0
+    age = (datetime.now(UTC) - request.created_at).total_seconds()
+    return min(settle, max(0.0, settle - age))
 
 
 def _answered(request: HitlRequest) -> AlreadyAnsweredError:
