@@ -327,7 +327,6 @@ class Subflow(Task):
 
 
 # the waiting tasks hold child lists of the union below: imported once FlowableTask exists
-from . import waits  # noqa: E402
 from .waits import Approval, LoopUntil, Pause  # noqa: E402
 
 #: any task: a known type validates against its model, any other type becomes an UnknownTask. A task
@@ -380,5 +379,6 @@ AnyTask = SerializeAsAny[
         Discriminator(tag_of),
     ]
 ]
-# what the waiting tasks' child lists resolve to when their models are first used
-setattr(waits, "AnyTask", AnyTask)  # noqa: B010
+# the waiting tasks' child lists hold any task: resolve them now that AnyTask exists
+for _waiting in (Pause, LoopUntil, Approval):
+    _waiting.model_rebuild(_types_namespace={"AnyTask": AnyTask})

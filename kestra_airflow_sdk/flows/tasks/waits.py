@@ -3,8 +3,7 @@
 Property names, defaults and outputs are Kestra's (``io.kestra.plugin.core.flow.Pause``,
 ``LoopUntil`` with its alias ``WaitFor``, ``Approval``); how the local runner runs them is in
 :mod:`kestra_airflow_sdk.runner.waits`. Their child lists hold any task: ``AnyTask``, the union
-:mod:`.flowable` defines once these classes exist (it lists them) and then gives this module; the
-name resolves when a model is first used.
+:mod:`.flowable` defines once these classes exist (it lists them), then rebuilds these models with it.
 """
 
 from __future__ import annotations
