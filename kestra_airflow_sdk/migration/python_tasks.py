@@ -11,7 +11,8 @@ A mapped task's return value is the list of its iterations' (a Loop's ``outputs`
 one iteration of a mapped task reads its item at ``_kas_index``, Kestra's ``{{ item.index }}``.
 
 What a function reads of Airflow's context is given when the translation is faithful: ``params``
-(the flow's inputs), ``ti``/``task_instance`` (only ``xcom_pull`` of upstream return values) and
+(the flow's inputs), ``ti``/``task_instance`` (only ``xcom_pull`` of upstream return values,
+``try_number`` and ``map_index``) and
 ``dag_run`` (only ``conf``). Anything else (``ds``, ``logical_date``, Airflow imports, hooks,
 connections) makes the task untranslatable, and the reason names it.
 """
@@ -139,8 +140,8 @@ def _xcom_pulls(function: ast.FunctionDef) -> list[str]:
 
 #: what a translated function may read of the context objects it receives
 _CONTEXT_ATTRIBUTES = {
-    "ti": {"xcom_pull", "try_number"},
-    "task_instance": {"xcom_pull", "try_number"},
+    "ti": {"xcom_pull", "try_number", "map_index"},
+    "task_instance": {"xcom_pull", "try_number", "map_index"},
     "dag_run": {"conf"},
 }
 
@@ -318,6 +319,7 @@ def python_script(
             '    """What the task reads of its Airflow task instance: upstream return values, its try."""',
             "",
             "    try_number = {{ taskrun.attemptsCount }} + 1",
+            f"    map_index = {INDEX if call.mapped else -1}",
             "",
             "    def xcom_pull(self, task_ids=None, key='return_value', **_ignored):",
             "        return _kas_xcom.get(task_ids)",

@@ -380,3 +380,24 @@ def test_the_id_of_an_iteration_task_must_be_free() -> None:
     tasks = [DefinedTask("add", "@task", ("add_item",), is_mapped=True), DefinedTask("add_item", "@task")]
     (report,) = _translate(source, tasks).untranslated
     assert report.task_id == "add" and "'add_item', is the id of 'add_item'" in report.reason
+
+
+def test_a_mapped_function_reads_its_map_index_from_the_loop() -> None:
+    source = """
+    with DAG(dag_id="demo"):
+        @task
+        def tag(name, ti=None):
+            return f"{ti.map_index}:{name}"
+
+        @task
+        def plain(ti=None):
+            return ti.map_index
+
+        tag.expand(name=["a", "b", "c"]) >> plain()
+    """
+    tasks = [DefinedTask("tag", "@task", ("plain",), is_mapped=True), DefinedTask("plain", "@task")]
+    result = _translate(source, tasks)
+    assert result.native, result.untranslated
+    outputs = _run(result.flow)
+    assert _by_index(outputs["tag"]) == ["0:a", "1:b", "2:c"]
+    assert outputs["plain"]["vars"]["return_value"] == -1  # Airflow's map index of a task not mapped
