@@ -33,8 +33,9 @@ from airflow.providers.standard.operators.python import PythonOperator
 """
 
 
-def _recorded_client(version: str) -> AirflowClient:
-    answers = json.loads((RECORDED / f"native_{version}.json").read_text())
+def _recorded_client(version: str, name: str = "native") -> AirflowClient:
+    """A client answered from ``recorded/<name>_<version>.json`` (REST answers of real Airflow)."""
+    answers = json.loads((RECORDED / f"{name}_{version}.json").read_text())
     prefix = f"/api/{version}"
 
     def handle(request: httpx.Request) -> httpx.Response:

@@ -14,7 +14,7 @@ from kestra_airflow_sdk.flows.tasks.flowable import Loop
 from kestra_airflow_sdk.flows.tasks.scripts import PythonScript, ShellCommands
 from kestra_airflow_sdk.migration.dag_reads import DagDefinition, DefinedTask
 from kestra_airflow_sdk.migration.dag_source import read_dag_source
-from kestra_airflow_sdk.migration.native import NativeFlow, translate_dag
+from kestra_airflow_sdk.migration.native import NativeFlow, native_flow_for_dag, translate_dag
 
 HEADER = """
 from airflow.sdk import DAG, task, task_group
@@ -401,3 +401,34 @@ def test_a_mapped_function_reads_its_map_index_from_the_loop() -> None:
     outputs = _run(result.flow)
     assert _by_index(outputs["tag"]) == ["0:a", "1:b", "2:c"]
     assert outputs["plain"]["vars"]["return_value"] == -1  # Airflow's map index of a task not mapped
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_recorded_mapped_dags_convert_to_loops(version: str) -> None:
+    """The answers of real Airflow 2.10.5 (v1) and 3.3.2 (v2) for tests/dags/mapped_dags.py: the tasks
+    endpoint says ``is_mapped``, and each mapped task becomes a Loop that runs locally."""
+    from tests.migration.test_native import _recorded_client
+
+    with _recorded_client(version, "mapped") as client:
+        rows = client.get_dag_tasks("mapped_taskflow_dag")
+        operators = native_flow_for_dag(client, "mapped_operators_dag", namespace="company.team")
+        taskflow = native_flow_for_dag(client, "mapped_taskflow_dag", namespace="company.team")
+    assert {r["task_id"]: r["is_mapped"] for r in rows} == {
+        "numbers": False,
+        "double": True,
+        "scale": True,
+        "total": False,
+    }
+    assert operators.native and taskflow.native, (operators.untranslated, taskflow.untranslated)
+    loops = {
+        r.task_id
+        for r in (*operators.tasks, *taskflow.tasks)
+        if r.kestra_type == "io.kestra.plugin.core.flow.Loop"
+    }
+    assert loops == {"say", "powers", "double", "scale"}
+    execution = taskflow.flow.run(progress=False)
+    assert str(execution.state) == "SUCCESS"
+    total = next(r for r in execution.task_runs if r.task_id == "total")
+    assert total.outputs["vars"]["return_value"] == {"doubled": [6, 2, 6], "sum": 74}
+    outputs = _run(operators.flow)
+    assert _by_index(outputs["powers"]) == [8, 9] and _by_index(outputs["say"], "exitCode") == [0, 0]
