@@ -243,15 +243,17 @@ def _topological(ids: list[str], deps: dict[str, list[str]]) -> list[str]:
     return done
 
 
-def _check_mapped(task_id: str, source: DagSource, kestra_ids: dict[str, list[str]]) -> None:
-    """Untranslatable when REST reports ``task_id`` mapped and the file does not show a ``.expand``
-    the translation handles (a mapped task group, a mapping built dynamically), or when the id of
-    its iteration's task is taken."""
+def _check_mapped(task_id: str, is_mapped: bool, source: DagSource, kestra_ids: dict[str, list[str]]) -> None:
+    """Untranslatable when the task is in a task group mapped with ``.expand`` (REST does not report
+    those tasks mapped), or when REST reports it mapped and the file does not show a ``.expand`` the
+    translation handles, or when the id of its iteration's task is taken."""
     group = next((g for g in sorted(source.mapped_groups) if task_id.startswith(g)), None)
     if group is not None:
         raise Untranslatable(
             f"it is in task group {group[:-1]!r}, mapped with .expand: mapped task groups are not translated"
         )
+    if not is_mapped:
+        return
     found = source.tasks.get(task_id)
     if found is None or found.expand is None:
         raise Untranslatable(
@@ -333,8 +335,7 @@ def translate_dag(
                     f"its Kestra id {kestra_task_id(task.task_id)!r} is also the id of {clash[0]!r} "
                     "(a task group's dot becomes '_')"
                 )
-            if task.is_mapped:
-                _check_mapped(task.task_id, source, kestra_ids)
+            _check_mapped(task.task_id, task.is_mapped, source, kestra_ids)
             ancestors = context.ancestors
             after_branch = bool(ancestors & branch_ids) and task.task_id not in in_cases
             _check_rule(task.task_id, task.trigger_rule, task.downstream, after_branch)

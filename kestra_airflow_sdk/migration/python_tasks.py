@@ -38,6 +38,7 @@ _AIRFLOW_CONTEXT = {
     "ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "execution_date", "data_interval_start",
     "data_interval_end", "run_id", "dag", "task", "macros", "conf", "var", "conn", "prev_ds",
     "next_ds", "test_mode", "inlets", "outlets", "triggering_dataset_events", "triggering_asset_events",
+    "inlet_events", "outlet_events", "task_state_store", "expanded_ti_count", "map_index_template",
 }  # fmt: skip
 _BUILTINS = set(dir(builtins))
 

@@ -349,7 +349,7 @@ def test_refusals_that_depend_on_the_graph() -> None:
         DefinedTask("listed", "@task"),
         DefinedTask("say", "BashOperator", is_mapped=True),
         DefinedTask("read", "BashOperator"),
-        DefinedTask("section.add", "@task", is_mapped=True),
+        DefinedTask("section.add", "@task"),  # Airflow 3.3.2 does not report it mapped
         DefinedTask("generated", "@task", is_mapped=True),
     ]
     tasks[1] = DefinedTask("add", "@task", ("say", "read"), is_mapped=True)
@@ -380,6 +380,19 @@ def test_the_id_of_an_iteration_task_must_be_free() -> None:
     tasks = [DefinedTask("add", "@task", ("add_item",), is_mapped=True), DefinedTask("add_item", "@task")]
     (report,) = _translate(source, tasks).untranslated
     assert report.task_id == "add" and "'add_item', is the id of 'add_item'" in report.reason
+
+
+def test_a_mapped_function_reading_a_context_value_without_twin_is_refused() -> None:
+    source = """
+    with DAG(dag_id="demo"):
+        @task
+        def store(table, task_state_store=None):
+            task_state_store.set("status", table)
+
+        store.expand(table=["a", "b"])
+    """
+    (report,) = _translate(source, [DefinedTask("store", "@task", is_mapped=True)]).untranslated
+    assert report.reason == "store() reads the Airflow context value 'task_state_store'"
 
 
 def test_a_mapped_function_reads_its_map_index_from_the_loop() -> None:
