@@ -92,11 +92,14 @@ def read_dag_definition(client: ClientCore, dag_id: str) -> Op[DagDefinition]:
     )
 
 
-def read_return_value(client: ClientCore, dag_id: str, dag_run_id: str, task_id: str) -> Op[tuple[bool, Any]]:
-    """Operation: ``(True, value)`` for the task's XCom ``return_value`` in that run, ``(False, None)``
-    when it pushed none."""
+def read_return_value(
+    client: ClientCore, dag_id: str, dag_run_id: str, task_id: str, map_index: int = -1
+) -> Op[tuple[bool, Any]]:
+    """Operation: ``(True, value)`` for the task's XCom ``return_value`` in that run (of one map index
+    of a mapped task), ``(False, None)`` when it pushed none."""
     try:
-        value = (yield from ClientCore.get_xcom.fn(client, dag_id, dag_run_id, task_id)).value
+        entry = yield from ClientCore.get_xcom.fn(client, dag_id, dag_run_id, task_id, map_index=map_index)
+        value = entry.value
     except NotFoundError:
         return False, None
     return True, value

@@ -13,6 +13,9 @@ the whole module when neither names the DAG literally), and in it:
   them, with the task id Airflow gives that call (the decorator's ``task_id`` or the function's name,
   ``name__1``, ``name__2`` ... for later calls; ``fn.override(task_id=...)(...)``); ``@setup`` and
   ``@teardown`` functions are TaskFlow tasks too;
+* mapped tasks (``fn.partial(...).expand(...)``, ``BashOperator.partial(task_id=...).expand(...)``,
+  ``expand_kwargs``): the ``partial`` arguments as the task's, the ``expand`` call kept apart
+  (:mod:`.mapping` translates it); mapped task groups (``group.expand(...)``) by their prefix;
 * which variables hold which task's result, so that a task's arguments that are upstream results
   (XComArgs) can be told from literals;
 * the module's functions, imports and assignments, so that a Python callable can be carried with
@@ -45,6 +48,8 @@ class SourceTask:
     kwargs: dict[str, ast.expr] = field(default_factory=dict)
     function: ast.FunctionDef | None = None
     call: ast.Call | None = None
+    #: the ``.expand(...)`` / ``.expand_kwargs(...)`` call of a mapped task (``call``: its ``partial``)
+    expand: ast.Call | None = None
 
 
 @dataclass
@@ -67,6 +72,8 @@ class DagSource:
     error: str | None = None
     #: id() of a ``@task_group`` call node → the task whose result the group returns
     group_results: dict[int, str] = field(default_factory=dict)
+    #: prefixes (``"group."``) of the task groups mapped with ``.expand`` / ``.expand_kwargs``
+    mapped_groups: set[str] = field(default_factory=set)
 
     def code(self, node: ast.AST) -> str:
         """The source text of ``node``, as written."""
@@ -78,7 +85,7 @@ class DagSource:
             return self.bindings.get(node.id)
         if isinstance(node, ast.Call):
             for task in self.tasks.values():
-                if task.call is node:
+                if task.call is node or task.expand is node:
                     return task.task_id
             return self.group_results.get(id(node))
         return None
@@ -273,9 +280,56 @@ class _Reader:
                 if isinstance(target, ast.Name):
                     self.source.bindings[target.id] = self.produced[id(node.value)]
 
+    def mapped(self, node: ast.Call, prefix: str) -> None:
+        """``<task>.partial(...).expand(...)`` (or ``.expand_kwargs``, without ``partial``)."""
+        assert isinstance(node.func, ast.Attribute)
+        base: ast.expr = node.func.value
+        partial: dict[str, ast.expr] = {}
+        partial_call = ast.Call(base, [], [])
+        if (
+            isinstance(base, ast.Call)
+            and isinstance(base.func, ast.Attribute)
+            and base.func.attr == "partial"
+        ):
+            partial_call, partial = base, {k.arg: k.value for k in base.keywords if k.arg}
+            base = base.func.value
+        override: dict[str, ast.expr] = {}
+        if (
+            isinstance(base, ast.Call)
+            and isinstance(base.func, ast.Attribute)
+            and base.func.attr == "override"
+        ):
+            override = {k.arg: k.value for k in base.keywords if k.arg}
+            base = base.func.value
+        name = _name(base)
+        if isinstance(base, ast.Name) and name in self.flows:
+            function, decorator, decorator_kwargs = self.flows[name]
+            options = {**decorator_kwargs, **override}
+            explicit = _literal(options.get("task_id"))
+            task_id = self._numbered(prefix + (explicit if isinstance(explicit, str) else name))
+            mapped = SourceTask(task_id, decorator, node.lineno, options, function, partial_call, node)
+        elif isinstance(base, ast.Name) and name in self.groups:
+            decorator_kwargs = {**self.groups[name][1], **override}
+            group = _group_prefix(
+                prefix, ast.Call(base, [], [ast.keyword(k, v) for k, v in decorator_kwargs.items()]), name
+            )
+            if group is not None:
+                self.source.mapped_groups.add(group)
+            return
+        elif name.endswith(("Operator", "Sensor")) and isinstance(_literal(partial.get("task_id")), str):
+            task_id = prefix + _literal(partial["task_id"])
+            mapped = SourceTask(task_id, name, node.lineno, partial, expand=node)
+        else:
+            return
+        _add(self.source, mapped)
+        self.produced[id(node)] = task_id
+
     def call(self, node: ast.Call, prefix: str) -> None:
         kwargs = {k.arg: k.value for k in node.keywords if k.arg}
         func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ("expand", "expand_kwargs"):
+            self.mapped(node, prefix)
+            return
         override: dict[str, ast.expr] = {}
         if (
             isinstance(func, ast.Call)

@@ -2,7 +2,8 @@
 
 :func:`native_flow_for_dag` reads the DAG over REST (details, tasks, source file: three requests),
 reads the source statically (:mod:`.dag_source`; nothing of the DAG is imported or run) and
-translates each task with the operator table (:mod:`.operators`). The graph becomes the flow's
+translates each task with the operator table (:mod:`.operators`; a mapped task as a ``Loop``,
+:mod:`.mapping`). The graph becomes the flow's
 task list when it is a chain, else an ``io.kestra.plugin.core.flow.Dag`` with ``dependsOn``; a
 branch task is followed by a ``Switch`` on its return value; ``retries`` become ``retry``,
 ``execution_timeout`` ``timeout``; ``trigger_rule`` ``all_done``/``always`` on a last task puts it in
@@ -28,10 +29,10 @@ from ..flows.flow import Flow
 from ..flows.inputs import FlowInput
 from ..flows.schedule import Schedule
 from ..flows.task import Task, TaskRetry
-from ..flows.tasks.flowable import Dag, DagTask, Switch
+from ..flows.tasks.flowable import Dag, DagTask, Loop, Switch
 from ..transport.effects import Op
 from .dag_reads import DagDefinition, read_dag_definition
-from .dag_source import read_dag_source
+from .dag_source import DagSource, read_dag_source
 from .generate import TRIGGER_ID, GenerateOptions, _flow_for, _label_key, _options, flow_id_for
 from .operators import BRANCHES, TaskContext, Translated, translate_task
 from .schedules import map_schedule
@@ -121,7 +122,8 @@ def _retry(task: Any) -> TaskRetry | None:
 
 def _input(name: str, value: Any) -> FlowInput:
     kind = {bool: "BOOL", int: "INT", float: "FLOAT", str: "STRING"}.get(type(value), "JSON")
-    return FlowInput(id=name, type=kind, required=False, defaults=value)
+    # Kestra 2.0: an input with defaults is required (its defaults fill it in), one without is optional
+    return FlowInput(id=name, type=kind, required=value is not None, defaults=value)
 
 
 def _ancestors(upstream: dict[str, list[str]], task_id: str) -> set[str]:
@@ -241,6 +243,29 @@ def _topological(ids: list[str], deps: dict[str, list[str]]) -> list[str]:
     return done
 
 
+def _check_mapped(task_id: str, is_mapped: bool, source: DagSource, kestra_ids: dict[str, list[str]]) -> None:
+    """Untranslatable when the task is in a task group mapped with ``.expand`` (REST does not report
+    those tasks mapped), or when REST reports it mapped and the file does not show a ``.expand`` the
+    translation handles, or when the id of its iteration's task is taken."""
+    group = next((g for g in sorted(source.mapped_groups) if task_id.startswith(g)), None)
+    if group is not None:
+        raise Untranslatable(
+            f"it is in task group {group[:-1]!r}, mapped with .expand: mapped task groups are not translated"
+        )
+    if not is_mapped:
+        return
+    found = source.tasks.get(task_id)
+    if found is None or found.expand is None:
+        raise Untranslatable(
+            "it is a mapped task (expand) whose .partial(...).expand(...) call was not found in the DAG file"
+        )
+    inner = f"{kestra_task_id(task_id)}_item"
+    if inner in kestra_ids:
+        raise Untranslatable(
+            f"the Kestra id of its iteration's task, {inner!r}, is the id of {kestra_ids[inner][0]!r}"
+        )
+
+
 def translate_dag(
     definition: DagDefinition,
     *,
@@ -284,6 +309,7 @@ def translate_dag(
     kestra_ids: dict[str, list[str]] = {}
     for task in definition.tasks:
         kestra_ids.setdefault(kestra_task_id(task.task_id), []).append(task.task_id)
+    mapped = frozenset(t.task_id for t in definition.tasks if t.is_mapped)
     reports: list[TaskReport] = []
     built: dict[str, Task] = {}
     branches: list[str] = []
@@ -298,6 +324,7 @@ def translate_dag(
             options=http,
             migrated=frozenset(migrated),
             python_tasks=python_ids,
+            mapped=mapped,
         )
         try:
             if source.error:
@@ -308,8 +335,7 @@ def translate_dag(
                     f"its Kestra id {kestra_task_id(task.task_id)!r} is also the id of {clash[0]!r} "
                     "(a task group's dot becomes '_')"
                 )
-            if task.is_mapped:
-                raise Untranslatable("it is a mapped task (expand): dynamic task mapping is not translated")
+            _check_mapped(task.task_id, task.is_mapped, source, kestra_ids)
             ancestors = context.ancestors
             after_branch = bool(ancestors & branch_ids) and task.task_id not in in_cases
             _check_rule(task.task_id, task.trigger_rule, task.downstream, after_branch)
@@ -318,11 +344,12 @@ def translate_dag(
             reports.append(TaskReport(task.task_id, task.operator, "untranslated", reason=str(exc)))
             continue
         kestra = translated.task
+        each = kestra.tasks[0] if isinstance(kestra, Loop) else kestra  # Airflow retries each map index
         retry = _retry(task)
         if retry is not None:
-            kestra.retry = retry
+            each.retry = retry
         if task.timeout:
-            kestra.timeout = f"PT{max(int(task.timeout), 1)}S"
+            each.timeout = f"PT{max(int(task.timeout), 1)}S"
         if translated.branch:
             branches.append(task.task_id)
         uses_conf = uses_conf or translated.uses_conf
@@ -348,7 +375,7 @@ def translate_dag(
     labels = {"airflow_dag_id": dag.dag_id, **{_label_key(tag): "true" for tag in sorted(dag.tags)}}
     inputs = [_input(name, value) for name, value in definition.params.items()]
     if uses_conf:
-        inputs.append(FlowInput(id="conf", type="JSON", required=False, defaults={}))
+        inputs.append(FlowInput(id="conf", type="JSON", required=True, defaults={}))
     triggers = [Schedule(id=TRIGGER_ID, cron=mapping.cron, disabled=True)] if mapping.cron else None
     draft = Flow(
         id=flow_id_for(dag.dag_id),

@@ -9,6 +9,9 @@ Airflow                                    Kestra
 ``EmptyOperator`` (``DummyOperator``)      ``io.kestra.plugin.core.log.Log``
 ``HttpOperator``, ``SimpleHttpOperator``   ``io.kestra.plugin.core.http.Request``
 ``TriggerDagRunOperator``                  ``Subflow`` (target migrated) or ``TriggerDagRun``
+``.partial(...).expand(x=...)`` of         ``io.kestra.plugin.core.flow.Loop`` around the
+``@task``, ``PythonOperator``,             task of one map index (:mod:`.mapping`)
+``BashOperator``
 =========================================  ===============================================
 
 Every translation says what it keeps and what it loses; anything else raises
@@ -31,6 +34,7 @@ from ..flows.tasks.runnable import Log
 from ..flows.tasks.scripts import PythonScript, ShellCommands
 from ..flows.trigger import TriggerDagRun
 from .dag_source import DagSource, SourceTask
+from .mapping import Expansion, loop_for, read_expansion
 from .python_tasks import PythonCall, python_script
 from .templates import Untranslatable, has_template, kestra_task_id, rewrite_templates
 
@@ -60,6 +64,8 @@ class TaskContext:
     options: HttpOptions
     migrated: frozenset[str] = frozenset()
     python_tasks: set[str] = field(default_factory=set)
+    #: the DAG's mapped tasks (``.expand``): their return value is the list of their items'
+    mapped: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -92,6 +98,10 @@ def _rewrite(text: str, context: TaskContext, reads: Translated) -> str:
             raise Untranslatable(f"it reads the return value of {task_id!r}, which is not upstream")
         if task_id not in context.python_tasks:
             raise Untranslatable(f"it reads the return value of {task_id!r}, which is not a Python task")
+        if task_id in context.mapped:
+            raise Untranslatable(
+                f"a template reads the return values of mapped task {task_id!r}, which is not translated"
+            )
         reads.pulled.append(task_id)
 
     def uses_conf() -> None:
@@ -100,13 +110,38 @@ def _rewrite(text: str, context: TaskContext, reads: Translated) -> str:
     return rewrite_templates(text, pulled=pulled, uses_conf=uses_conf)
 
 
-def _bash(task: SourceTask, context: TaskContext) -> Translated:
+def _mapped_command(expansion: Expansion) -> str:
+    """The Pebble command of one map index of ``BashOperator.partial(...).expand(bash_command=...)``."""
+    if expansion.argument != "bash_command":
+        raise Untranslatable(f"it expands {expansion.argument}: only a mapped bash_command is translated")
+    if expansion.upstream is not None:
+        return f"{{{{ outputs.{kestra_task_id(expansion.upstream)}.vars.return_value[item.index] }}}}"
+    items = expansion.items or []
+    if not all(isinstance(i, str) and i.strip() for i in items):
+        raise Untranslatable("its mapped bash_command values are not all non-empty strings")
+    if any(has_template(i) for i in items):
+        raise Untranslatable("its mapped bash_command values hold templates, which are not translated")
+    if len(set(items)) != len(items):
+        raise Untranslatable("its mapped bash_command values repeat: Kestra's Loop drops duplicate values")
+    if any(i.strip().endswith((".sh", ".bash")) for i in items):
+        raise Untranslatable(
+            "a mapped bash_command runs a script file of the DAG folder, which is not carried"
+        )
+    return "{{ item.value }}"
+
+
+def _bash(task: SourceTask, context: TaskContext, expansion: Expansion | None = None) -> Translated:
     kwargs = task.kwargs
-    command = _literal(context.source, kwargs.get("bash_command"), "bash_command")
-    if not isinstance(command, str) or not command.strip():
-        raise Untranslatable("its bash_command is not a literal string")
-    if command.strip().endswith((".sh", ".bash")):
-        raise Untranslatable("its bash_command runs a script file of the DAG folder, which is not carried")
+    if expansion is not None:
+        command: Any = _mapped_command(expansion)
+    else:
+        command = _literal(context.source, kwargs.get("bash_command"), "bash_command")
+        if not isinstance(command, str) or not command.strip():
+            raise Untranslatable("its bash_command is not a literal string")
+        if command.strip().endswith((".sh", ".bash")):
+            raise Untranslatable(
+                "its bash_command runs a script file of the DAG folder, which is not carried"
+            )
     unsupported = sorted(set(kwargs) & {"cwd", "output_encoding", "skip_on_exit_code"})
     if unsupported:
         raise Untranslatable(f"it sets {', '.join(unsupported)}, which Commands has no equivalent for")
@@ -119,7 +154,7 @@ def _bash(task: SourceTask, context: TaskContext) -> Translated:
     rendered_env = {str(k): _rewrite(v, context, result) for k, v in (env or {}).items()}
     result.task = ShellCommands(
         id=kestra_task_id(task.task_id),
-        commands=[_rewrite(command, context, result)],
+        commands=[command if expansion is not None else _rewrite(command, context, result)],
         interpreter=["/bin/bash", "-c"],
         fail_fast=False,
         **({"env": rendered_env} if rendered_env else {}),
@@ -134,12 +169,42 @@ def _bash(task: SourceTask, context: TaskContext) -> Translated:
     return result
 
 
-def _python(task: SourceTask, context: TaskContext) -> Translated:
+def _mapped_operator_arguments(
+    expansion: Expansion, op_args: ast.expr | None, op_kwargs: ast.expr | None
+) -> tuple[list[ast.expr], dict[str, ast.expr]]:
+    """The call of one map index of ``PythonOperator.partial(...).expand(op_args=[...])`` (or
+    ``op_kwargs=[...]``): each argument reads the item at the map index."""
+    if expansion.argument not in ("op_args", "op_kwargs"):
+        raise Untranslatable(f"it expands {expansion.argument}: only op_args or op_kwargs are translated")
+    if expansion.items is None:
+        raise Untranslatable(
+            f"it expands {expansion.argument} over an upstream result: the arguments of the call are not "
+            "known before the run"
+        )
+    if (op_args if expansion.argument == "op_kwargs" else op_kwargs) is not None:
+        raise Untranslatable("it sets op_args and op_kwargs, one of them mapped: not translated")
+    item = expansion.item()
+    if expansion.argument == "op_args":
+        lengths = {len(i) if isinstance(i, (list, tuple)) else -1 for i in expansion.items}
+        if len(lengths) != 1 or -1 in lengths:
+            raise Untranslatable("its mapped op_args are not lists of one length")
+        return [ast.Subscript(item, ast.Constant(n), ast.Load()) for n in range(lengths.pop())], {}
+    keys = {tuple(i) if isinstance(i, dict) else None for i in expansion.items}
+    if len(keys) != 1 or None in keys or not all(isinstance(k, str) for k in next(iter(keys)) or ()):
+        raise Untranslatable("its mapped op_kwargs are not dicts of the same string keys")
+    names = next(iter(keys)) or ()
+    return [], {str(k): ast.Subscript(item, ast.Constant(k), ast.Load()) for k in names}
+
+
+def _python(task: SourceTask, context: TaskContext, expansion: Expansion | None = None) -> Translated:
     if task.function is not None:
         assert task.call is not None
         call = PythonCall(
             task.function, list(task.call.args), {k.arg: k.value for k in task.call.keywords if k.arg}
         )
+        if expansion is not None:
+            call.kwargs[expansion.argument] = expansion.item()
+            call.mapped = True
         if any(k.arg is None for k in task.call.keywords) or any(
             isinstance(a, ast.Starred) for a in task.call.args
         ):
@@ -170,7 +235,12 @@ def _python(task: SourceTask, context: TaskContext) -> Translated:
             if isinstance(op_kwargs, ast.Dict)
             else {},
         )
-    script = python_script(context.source, call, params=context.params, ancestors=context.ancestors)
+        if expansion is not None:
+            call.args, call.kwargs = _mapped_operator_arguments(expansion, op_args, op_kwargs)
+            call.mapped = True
+    script = python_script(
+        context.source, call, params=context.params, ancestors=context.ancestors, mapped=context.mapped
+    )
     return Translated(
         PythonScript(
             id=kestra_task_id(task.task_id),
@@ -284,4 +354,47 @@ def translate_task(task_id: str, operator: str, context: TaskContext) -> Transla
     translator = _TRANSLATORS.get(kind)
     if translator is None:
         raise Untranslatable(f"{kind} is not in the operator table")
-    return translator(found, context)
+    if found.expand is None:
+        return translator(found, context)
+    return _mapped(found, kind, context)
+
+
+def _mapped(task: SourceTask, kind: str, context: TaskContext) -> Translated:
+    """A mapped task: a Loop around the Kestra task of one map index."""
+    if kind not in (*_PYTHON, "BashOperator") or kind in BRANCHES:
+        raise Untranslatable(f"it is a mapped {kind}: only @task, PythonOperator and BashOperator are mapped")
+    expansion = read_expansion(
+        task, context.source, ancestors=context.ancestors, python_tasks=context.python_tasks
+    )
+    if expansion.upstream is not None and expansion.upstream in context.mapped and kind == "BashOperator":
+        raise Untranslatable(
+            f"it expands bash_command over mapped task {expansion.upstream!r}: not translated"
+        )
+    limit = _literal(context.source, task.kwargs.get("max_active_tis_per_dag"), "max_active_tis_per_dag")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise Untranslatable(f"its max_active_tis_per_dag ({limit!r}) is not a positive whole number")
+    one = (_bash if kind == "BashOperator" else _python)(task, context, expansion)
+    one.task.id = f"{kestra_task_id(task.task_id)}_item"
+    if expansion.upstream is not None and expansion.upstream not in one.pulled:
+        one.pulled.append(expansion.upstream)
+    loop = loop_for(task.task_id, one.task, expansion, context.mapped, concurrency=limit or 0)
+    over = (
+        f"the items of {expansion.upstream!r}'s return value"
+        if expansion.upstream is not None
+        else f"the {len(expansion.items or [])} literal items"
+    )
+    one.task = loop
+    one.kept = f"one iteration per map index over {over} ({{{{ item.index }}}} = map_index); " + one.kept
+    one.lost = "; ".join(
+        filter(
+            None,
+            [
+                one.lost,
+                "a failed item stops the items not started yet (Airflow runs every map index)",
+                "an empty list skips the task in Airflow, the Loop runs no iteration"
+                if expansion.upstream is not None
+                else "",
+            ],
+        )
+    )
+    return one

@@ -11,7 +11,11 @@ Kestra task of the same id (a task group's ``group.task`` is ``group_task`` in K
   ``BashOperator`` (whose XCom is its last line of output) against the last line the Commands task
   printed; for an HTTP request against the response body. A branch's choice is compared through the
   states of the tasks after it;
-* the exit code of a failed command, as both logs tell it.
+* the exit code of a failed command, as both logs tell it;
+* a mapped task (a ``Loop`` in Kestra): one row per map index, ``task[i]``, against iteration ``i``
+  (``item.index``): success when the iteration declared its outputs, else the loop's state; the
+  return value against the iteration's ``return_value`` (a mapped command's last line of output
+  is not compared: Kestra keeps no log of a finished iteration).
 
 The last result of each DAG is kept under the storage folder (``parity/<dag_id>.json``), for the
 inventory's ``parity`` column.
@@ -34,6 +38,7 @@ from ..airflow.models import DagRun, TaskInstance
 from ..flows.execution import Execution, TaskRun
 from ..flows.flow import Flow
 from ..flows.task import Task
+from ..flows.tasks.flowable import Loop
 from ..flows.tasks.http import HttpRequest
 from ..flows.tasks.scripts import ScriptTask, ShellCommands
 from ..storage import storage_root
@@ -63,19 +68,25 @@ def _tasks(tasks: Iterable[Task] | None) -> dict[str, Task]:
     return found
 
 
+#: a task's return value in the Airflow run, by (task id, map index)
+_Values = dict[tuple[str, int], tuple[bool, Any]]
+
+
 def _airflow_op(
     client: ClientCore, dag_id: str, conf: dict[str, Any], timeout: float, failed_logs: set[str]
-) -> Op[tuple[DagRun, list[TaskInstance], dict[str, tuple[bool, Any]], dict[str, str]]]:
+) -> Op[tuple[DagRun, list[TaskInstance], _Values, dict[str, str]]]:
     run: DagRun = yield from ClientCore.trigger_dag_run.fn(client, dag_id, conf=conf)
     run = yield from ClientCore.wait_for_dag_run.fn(client, dag_id, run.dag_run_id, timeout=timeout)
     instances: list[TaskInstance] = yield from ClientCore.list_task_instances.fn(
         client, dag_id, run.dag_run_id
     )
-    values: dict[str, tuple[bool, Any]] = {}
+    values: _Values = {}
     logs: dict[str, str] = {}
     for ti in instances:
         if ti.state is not None and ti.state.value == "success":
-            values[ti.task_id] = yield from read_return_value(client, dag_id, run.dag_run_id, ti.task_id)
+            values[ti.task_id, ti.map_index] = yield from read_return_value(
+                client, dag_id, run.dag_run_id, ti.task_id, ti.map_index
+            )
         elif (
             ti.state is not None and ti.state.value == "failed" and kestra_task_id(ti.task_id) in failed_logs
         ):
@@ -125,10 +136,33 @@ def _kestra_value(task: Task | None, run: TaskRun | None, execution: Execution) 
     return False, None
 
 
+_NOT_COMPARED = "the last line of a mapped command is not compared"
+
+
+def _iteration(loop: Loop, run: TaskRun | None, index: int) -> tuple[str, bool, Any, str]:
+    """(state, has a value, value, note) of iteration ``index`` of ``loop``: the entry its declared
+    outputs made in ``outputs.<loop>.outputs``, else the loop's state. The note is
+    ``_NOT_COMPARED`` for a command's iteration (its return value is its last line of output)."""
+    if run is None:
+        return NOT_RUN, False, None, ""
+    entries = run.outputs.get("outputs") or []
+    entry = next(
+        (e for e in entries if isinstance(e, dict) and e.get("item", {}).get("iteration") == index), None
+    )
+    if entry is None:
+        state = "failed" if str(run.state) == "FAILED" else NOT_RUN
+        return state, False, None, f"iteration {index} of the Loop declared no outputs"
+    produced = entry.get("outputs") or {}
+    if "return_value" not in produced:
+        return "success", False, None, _NOT_COMPARED
+    value = produced["return_value"]
+    return "success", value is not None, value, ""
+
+
 def _compare(
     dag_id: str,
     flow: Flow,
-    airflow: tuple[DagRun, list[TaskInstance], dict[str, tuple[bool, Any]], dict[str, str]],
+    airflow: tuple[DagRun, list[TaskInstance], _Values, dict[str, str]],
     execution: Execution,
 ) -> pd.DataFrame:
     run, instances, values, logs = airflow
@@ -137,7 +171,8 @@ def _compare(
     branches = _branch_ids(flow)
     rows = []
     for ti in sorted(
-        instances, key=lambda t: (t.start_date is None, t.start_date or run.run_after, t.task_id)
+        instances,
+        key=lambda t: (t.start_date is None, t.start_date or run.run_after, t.task_id, t.map_index),
     ):
         airflow_state = _AIRFLOW_STATES.get(str(ti.state), str(ti.state))
         kestra_id = kestra_task_id(ti.task_id)  # a task group's dot is Kestra's _
@@ -148,14 +183,25 @@ def _compare(
         notes = []
         if task is None:
             notes.append("no Kestra task of this id")
-        equal = airflow_state == kestra_state
-        has_airflow, airflow_value = values.get(ti.task_id, (False, None))
+        has_airflow, airflow_value = values.get((ti.task_id, ti.map_index), (False, None))
         has_kestra, kestra_value = _kestra_value(task, task_run, execution)
+        mapped = ti.map_index >= 0
+        compare_values = True
+        if mapped and isinstance(task, Loop):
+            kestra_state, has_kestra, kestra_value, note = _iteration(task, task_run, ti.map_index)
+            compare_values = note != _NOT_COMPARED
+            notes += [note] if note else []
+        elif mapped:
+            notes.append("a mapped task whose Kestra task is not a Loop")
+        equal = airflow_state == kestra_state and not (mapped and not isinstance(task, Loop))
         if kestra_id in branches:
             notes.append("a branch: its choice is compared through the states of the tasks after it")
-        elif airflow_state == kestra_state == "success" and _normal(
-            airflow_value if has_airflow else None
-        ) != _normal(kestra_value if has_kestra else None):
+        elif (
+            compare_values
+            and airflow_state == kestra_state == "success"
+            and _normal(airflow_value if has_airflow else None)
+            != _normal(kestra_value if has_kestra else None)
+        ):
             equal = False
             notes.append("return values differ")
         if airflow_state == kestra_state == "failed" and ti.task_id in logs:
@@ -173,7 +219,7 @@ def _compare(
             notes.append("states differ")
         rows.append(
             {
-                "task": ti.task_id,
+                "task": f"{ti.task_id}[{ti.map_index}]" if mapped else ti.task_id,
                 "airflow_state": airflow_state,
                 "kestra_state": kestra_state,
                 "airflow_value": airflow_value if has_airflow else None,

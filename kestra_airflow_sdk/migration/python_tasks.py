@@ -7,9 +7,12 @@ arguments. Upstream return values (XComArgs passed as arguments, ``ti.xcom_pull(
 become ``{{ outputs.<task>.vars.return_value }}`` expressions, rendered as JSON by Kestra before the
 script runs. The function's return value is printed as Kestra's output line
 ``::{"outputs": {"return_value": ...}}::``, so later tasks read it as ``outputs.<task>.vars.return_value``.
+A mapped task's return value is the list of its iterations' (a Loop's ``outputs``, by map index);
+one iteration of a mapped task reads its item at ``_kas_index``, Kestra's ``{{ item.index }}``.
 
 What a function reads of Airflow's context is given when the translation is faithful: ``params``
-(the flow's inputs), ``ti``/``task_instance`` (only ``xcom_pull`` of upstream return values) and
+(the flow's inputs), ``ti``/``task_instance`` (only ``xcom_pull`` of upstream return values,
+``try_number`` and ``map_index``) and
 ``dag_run`` (only ``conf``). Anything else (``ds``, ``logical_date``, Airflow imports, hooks,
 connections) makes the task untranslatable, and the reason names it.
 """
@@ -20,10 +23,11 @@ import ast
 import builtins
 import copy as _copy
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from .dag_source import DagSource
+from .mapping import INDEX
 from .templates import Untranslatable, has_template, kestra_task_id
 
 __all__ = ["CONTEXT_KEYS", "PythonCall", "python_script"]
@@ -34,6 +38,7 @@ _AIRFLOW_CONTEXT = {
     "ds", "ds_nodash", "ts", "ts_nodash", "logical_date", "execution_date", "data_interval_start",
     "data_interval_end", "run_id", "dag", "task", "macros", "conf", "var", "conn", "prev_ds",
     "next_ds", "test_mode", "inlets", "outlets", "triggering_dataset_events", "triggering_asset_events",
+    "inlet_events", "outlet_events", "task_state_store", "expanded_ti_count", "map_index_template",
 }  # fmt: skip
 _BUILTINS = set(dir(builtins))
 
@@ -45,6 +50,8 @@ class PythonCall:
     function: ast.FunctionDef
     args: list[ast.expr] = field(default_factory=list)
     kwargs: dict[str, ast.expr] = field(default_factory=dict)
+    #: one iteration of a mapped task: its arguments may read ``_kas_index`` (the map index)
+    mapped: bool = False
 
 
 @dataclass
@@ -134,8 +141,8 @@ def _xcom_pulls(function: ast.FunctionDef) -> list[str]:
 
 #: what a translated function may read of the context objects it receives
 _CONTEXT_ATTRIBUTES = {
-    "ti": {"xcom_pull", "try_number"},
-    "task_instance": {"xcom_pull", "try_number"},
+    "ti": {"xcom_pull", "try_number", "map_index"},
+    "task_instance": {"xcom_pull", "try_number", "map_index"},
     "dag_run": {"conf"},
 }
 
@@ -220,9 +227,9 @@ class _XComArgs:
         return copy
 
 
-def _argument(source: DagSource, node: ast.expr, xcom: _XComArgs) -> str:
+def _argument(source: DagSource, node: ast.expr, xcom: _XComArgs, index: bool) -> str:
     rewritten = xcom.rewrite(node)
-    leftover = _free_names(rewritten, {"_kas_xcom"})
+    leftover = _free_names(rewritten, {"_kas_xcom", INDEX} if index else {"_kas_xcom"})
     if leftover:
         raise Untranslatable(
             f"an argument uses {leftover[0]!r}, computed in the DAG file: {source.code(node)}"
@@ -240,11 +247,29 @@ def _json(pebble: str) -> str:
     return f"_kas_json.loads({{{{ {pebble} | toJson | toJson }}}})"
 
 
+def _upstream_value(task_id: str, mapped: Collection[str]) -> str:
+    """Python code for the return value of upstream task ``task_id``; of a mapped one, the list of
+    its iterations' return values in map-index order (Kestra lists them as they ended)."""
+    if task_id not in mapped:
+        return _json(f"outputs.{kestra_task_id(task_id)}.vars.return_value")
+    entries = _json(f"outputs.{kestra_task_id(task_id)}.outputs | default([])")
+    return (
+        "[_e['outputs'].get('return_value') for _e in "
+        f"sorted({entries}, key=lambda _e: _e['item']['iteration'])]"
+    )
+
+
 def python_script(
-    source: DagSource, call: PythonCall, *, params: Iterable[str], ancestors: set[str]
+    source: DagSource,
+    call: PythonCall,
+    *,
+    params: Iterable[str],
+    ancestors: set[str],
+    mapped: Collection[str] = (),
 ) -> ScriptText:
     """The text of the Script task for ``call`` (see the module doc); ``params``: the DAG's params
-    (the flow's inputs); ``ancestors``: the tasks upstream of this one, the only ones it may read."""
+    (the flow's inputs); ``ancestors``: the tasks upstream of this one, the only ones it may read;
+    ``mapped``: the DAG's mapped tasks (their return value is the list of their items')."""
     function = call.function
     if isinstance(function, ast.AsyncFunctionDef):  # pragma: no cover - the reader keeps FunctionDef only
         raise Untranslatable(f"{function.name}() is a coroutine")
@@ -257,8 +282,10 @@ def python_script(
     for used in (function, *helpers):
         _context_reads(used)
     xcom = _XComArgs(source)
-    arguments = [_argument(source, arg, xcom) for arg in call.args]
-    arguments += [f"{name}={_argument(source, value, xcom)}" for name, value in call.kwargs.items()]
+    arguments = [_argument(source, arg, xcom, call.mapped) for arg in call.args]
+    arguments += [
+        f"{name}={_argument(source, value, xcom, call.mapped)}" for name, value in call.kwargs.items()
+    ]
     pulled = list(xcom.pulled)
     for helper in (function, *helpers):
         pulled += [t for t in _xcom_pulls(helper) if t not in pulled]
@@ -278,13 +305,13 @@ def python_script(
         context = list(CONTEXT_KEYS)
     parameters = sorted(params)
     lines = ["import json as _kas_json", *imports, ""]
+    if call.mapped:
+        lines += [f"{INDEX} = {{{{ item.index }}}}  # the Airflow map index", ""]
     for block in (*definitions, text):
         lines += [block, "", ""]
     if pulled or context:
         lines.append(
-            "_kas_xcom = {"
-            + ", ".join(f"{t!r}: {_json(f'outputs.{kestra_task_id(t)}.vars.return_value')}" for t in pulled)
-            + "}"
+            "_kas_xcom = {" + ", ".join(f"{t!r}: {_upstream_value(t, mapped)}" for t in pulled) + "}"
         )
     if context:
         lines += [
@@ -293,6 +320,7 @@ def python_script(
             '    """What the task reads of its Airflow task instance: upstream return values, its try."""',
             "",
             "    try_number = {{ taskrun.attemptsCount }} + 1",
+            f"    map_index = {INDEX if call.mapped else -1}",
             "",
             "    def xcom_pull(self, task_ids=None, key='return_value', **_ignored):",
             "        return _kas_xcom.get(task_ids)",

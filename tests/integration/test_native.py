@@ -1,6 +1,7 @@
 """Step 2 against the REAL Airflow 3.3.2 and 2.10.5: every DAG of tests/dags converts to a native
 flow, the DAGs that run (not paused, not the 2-minute ``slow_dag``) and their flows end equal in
-:func:`parity`, and a deliberately changed task is reported as a difference (also by the CLI)."""
+:func:`parity`, mapped tasks (tests/dags/mapped_dags.py) become Loops equal map index by map index,
+and a deliberately changed task is reported as a difference (also by the CLI)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from kestra_airflow_sdk import AirflowClient
 from kestra_airflow_sdk.cli import main
-from kestra_airflow_sdk.flows.tasks.flowable import Dag
+from kestra_airflow_sdk.flows.tasks.flowable import Dag, Loop
 from kestra_airflow_sdk.flows.tasks.scripts import PythonScript
 from kestra_airflow_sdk.migration.native import native_flow_for_dag
 from kestra_airflow_sdk.migration.parity_check import last_parity, parity
@@ -67,6 +68,42 @@ def test_parity_of_each_runnable_dag_is_equal(
         assert rows.loc["report.total", "airflow_value"] == rows.loc["report.total", "kestra_value"] == 28
         assert rows.loc["report.say", "kestra_value"] == "28"
         assert rows.loc["delete", "airflow_state"] == rows.loc["delete", "kestra_state"] == "success"
+
+
+#: the mapped DAGs: each mapped task's Loop and the Airflow map indexes parity compares
+MAPPED = {
+    "mapped_taskflow_dag": {"double": 3, "scale": 3},
+    "mapped_operators_dag": {"say": 2, "powers": 2},
+}
+
+
+@pytest.mark.parametrize("dag_id", sorted(MAPPED))
+def test_mapped_dags_become_loops_equal_map_index_by_map_index(
+    airflow: AirflowServer, credentials: dict[str, str], dag_id: str
+) -> None:
+    with AirflowClient(airflow.base_url, **credentials) as client:
+        result = native_flow_for_dag(client, dag_id, namespace="company.team")
+        assert result.native, result.untranslated
+        frame = parity(client, dag_id, result.flow, timeout=300)
+    loops = {r.task_id for r in result.tasks if r.kestra_type == "io.kestra.plugin.core.flow.Loop"}
+    assert loops == set(MAPPED[dag_id])
+    assert all(isinstance(t, Loop) for t in result.flow.tasks if t.id in loops)
+    assert frame.attrs["equal"], frame.to_string()
+    rows = frame.set_index("task")
+    for task_id, count in MAPPED[dag_id].items():  # one row per map index, none for the whole task
+        assert [f"{task_id}[{i}]" for i in range(count)] == sorted(
+            t for t in rows.index if t.startswith(f"{task_id}[")
+        )
+        assert task_id not in rows.index
+    if dag_id == "mapped_taskflow_dag":
+        assert [rows.loc[f"double[{i}]", "kestra_value"] for i in range(3)] == [6, 2, 6]
+        assert [rows.loc[f"scale[{i}]", "airflow_value"] for i in range(3)] == [10, 20, 30]
+        expected = {"doubled": [6, 2, 6], "sum": 74}
+        assert rows.loc["total", "airflow_value"] == rows.loc["total", "kestra_value"] == expected
+    else:
+        assert [rows.loc[f"powers[{i}]", "kestra_value"] for i in range(2)] == [8, 9]
+        assert rows.loc["say[1]", "airflow_value"] == "two kestra"
+        assert rows.loc["say[1]", "note"] == "the last line of a mapped command is not compared"
 
 
 def test_a_changed_task_is_reported_by_parity_and_the_cli(

@@ -33,8 +33,9 @@ from airflow.providers.standard.operators.python import PythonOperator
 """
 
 
-def _recorded_client(version: str) -> AirflowClient:
-    answers = json.loads((RECORDED / f"native_{version}.json").read_text())
+def _recorded_client(version: str, name: str = "native") -> AirflowClient:
+    """A client answered from ``recorded/<name>_<version>.json`` (REST answers of real Airflow)."""
+    answers = json.loads((RECORDED / f"{name}_{version}.json").read_text())
     prefix = f"/api/{version}"
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -331,7 +332,9 @@ def test_mapped_tasks_and_unparsable_sources_are_reported() -> None:
     mapped = _translate(
         _definition("with DAG(dag_id='demo'):\n    pass\n", [DefinedTask("m", "@task", is_mapped=True)])
     )
-    assert "mapped task" in mapped.untranslated[0].reason
+    assert mapped.untranslated[0].reason == (
+        "it is a mapped task (expand) whose .partial(...).expand(...) call was not found in the DAG file"
+    )
     broken = DagDefinition(AirflowDag(dag_id="demo"), (DefinedTask("a", "BashOperator"),), "def (:\n")
     result = _translate(broken)
     assert "does not parse" in result.untranslated[0].reason and not result.native

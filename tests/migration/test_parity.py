@@ -12,7 +12,7 @@ from kestra_airflow_sdk.airflow.errors import InvalidArgumentError
 from kestra_airflow_sdk.airflow.models import DagRun, TaskInstance
 from kestra_airflow_sdk.flows import Flow
 from kestra_airflow_sdk.flows.execution import Execution, ExecutionState, LogEntry, TaskRun
-from kestra_airflow_sdk.flows.tasks.flowable import Switch
+from kestra_airflow_sdk.flows.tasks.flowable import Loop, LoopOutput, Switch
 from kestra_airflow_sdk.flows.tasks.scripts import PythonScript, ShellCommands
 from kestra_airflow_sdk.migration.parity_check import PARITY_COLUMNS, _compare, last_parity, parity
 
@@ -44,7 +44,7 @@ def _airflow(states: dict[str, str], values: dict[str, Any], logs: dict[str, str
         TaskInstance(dag_id="demo", dag_run_id="manual_1", task_id=task, state=state, start_date=NOW)
         for task, state in states.items()
     ]
-    return run, instances, {k: (True, v) for k, v in values.items()}, logs or {}
+    return run, instances, {(k, -1): (True, v) for k, v in values.items()}, logs or {}
 
 
 def _execution(runs: dict[str, tuple[str, dict[str, Any]]], lines: dict[str, list[str]]) -> Execution:
@@ -121,6 +121,81 @@ def test_exit_codes_of_failed_commands_are_compared() -> None:
     assert rows.loc[["pick", "big", "small"], "equal"].all()  # upstream_failed ↔ not run
     execution = _execution({"say": ("FAILED", {"exitCode": 2})}, {})
     assert _compare("demo", _flow(), _airflow(states, {}, {"say": log}), execution)["equal"].all()
+
+
+def _mapped_flow() -> Flow:
+    script = PythonScript(id="double_item", script="print(1)")
+    command = ShellCommands(id="say_item", commands=["{{ item.value }}"])
+    return Flow(
+        id="demo",
+        namespace="company.team",
+        tasks=[
+            Loop(
+                id="double",
+                values=[1, 2, 3],
+                outputs=[LoopOutput(id="return_value", type="JSON", value="x", required=False)],
+                tasks=[script],
+            ),
+            Loop(
+                id="say",
+                values=["echo a", "echo b"],
+                outputs=[LoopOutput(id="exitCode", type="INT", value="x", required=False)],
+                tasks=[command],
+            ),
+        ],
+    )
+
+
+def _mapped_airflow(states: dict[tuple[str, int], str], values: dict[tuple[str, int], Any]) -> Any:
+    run = DagRun(dag_id="demo", dag_run_id="manual_1", state="success", run_after=NOW)
+    instances = [
+        TaskInstance(
+            dag_id="demo", dag_run_id="manual_1", task_id=task, map_index=index, state=state, start_date=NOW
+        )
+        for (task, index), state in states.items()
+    ]
+    return run, instances, {k: (True, v) for k, v in values.items()}, {}
+
+
+def _entries(values: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """A Loop's ``outputs``: in the order the iterations ended, not by index."""
+    return [{"item": {"value": str(i), "iteration": i}, "outputs": v} for i, v in reversed(values.items())]
+
+
+def test_each_map_index_is_compared_with_the_loop_iteration_of_its_index() -> None:
+    states = {("double", 0): "success", ("double", 1): "success", ("double", 2): "success"}
+    states |= {("say", 0): "success", ("say", 1): "success"}
+    values = {("double", 0): 2, ("double", 1): 4, ("double", 2): 6, ("say", 0): "a", ("say", 1): "b"}
+    doubled = _entries({0: {"return_value": 2}, 1: {"return_value": 4}, 2: {"return_value": 6}})
+    said = _entries({0: {"exitCode": 0}, 1: {"exitCode": 0}})
+    execution = _execution(
+        {"double": ("SUCCESS", {"outputs": doubled}), "say": ("SUCCESS", {"outputs": said})}, {}
+    )
+    frame = _compare("demo", _mapped_flow(), _mapped_airflow(states, values), execution)
+    rows = frame.set_index("task")
+    assert list(rows.index) == ["double[0]", "double[1]", "double[2]", "say[0]", "say[1]"]
+    assert frame["equal"].all(), frame.to_dict("records")
+    assert rows.loc["double[2]", "kestra_value"] == 6 and rows.loc["double[2]", "airflow_value"] == 6
+    assert rows.loc["say[1]", "note"] == "the last line of a mapped command is not compared"
+
+    # iteration 1 returned another value, iteration 2 failed (no entry) and the loop failed
+    changed = _entries({0: {"return_value": 2}, 1: {"return_value": 5}})
+    execution = _execution(
+        {"double": ("FAILED", {"outputs": changed}), "say": ("SUCCESS", {"outputs": said})}, {}
+    )
+    rows = _compare("demo", _mapped_flow(), _mapped_airflow(states, values), execution).set_index("task")
+    assert rows.loc["double[0]", "equal"]
+    assert not rows.loc["double[1]", "equal"] and rows.loc["double[1]", "note"] == "return values differ"
+    assert rows.loc["double[2]", "kestra_state"] == "failed" and not rows.loc["double[2]", "equal"]
+    assert "iteration 2 of the Loop declared no outputs" in rows.loc["double[2]", "note"]
+
+
+def test_a_mapped_task_not_translated_as_a_loop_is_a_difference() -> None:
+    states = {("say", 0): "success"}
+    flow = Flow(id="demo", namespace="company.team", tasks=[ShellCommands(id="say", commands=["echo a"])])
+    execution = _execution({"say": ("SUCCESS", {"exitCode": 0})}, {"say": ["a"]})
+    rows = _compare("demo", flow, _mapped_airflow(states, {("say", 0): "a"}), execution).set_index("task")
+    assert "not a Loop" in rows.loc["say[0]", "note"] and not rows.loc["say[0]", "equal"]
 
 
 @pytest.mark.parametrize(

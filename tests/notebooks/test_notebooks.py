@@ -125,6 +125,10 @@ def test_migration_notebook_generates_and_runs_a_flow(airflow: AirflowServer, tm
     plain = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "migration_asset_dag" in plain and "no cron" in plain  # the unmappable schedule, reported
     assert "company.airflow/migration_cron_dag.yaml" in plain
+    # step 2: native flows proven equal by parity (a mapped DAG too), then the schedule switched over
+    assert texts.count("native: True") == 2 and texts.count("equal: True") == 2
+    assert "cron: 30 6 * * 1-5" in texts and "disabled: true" not in texts.split("native: True")[-1]
+    assert "CutOver(first_kestra=" in texts and "double[2]" in htmls
 
 
 def test_flows_notebook_runs_loop_if_errors_finally_and_subflows(
