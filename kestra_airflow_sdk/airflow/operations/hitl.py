@@ -10,7 +10,7 @@ raises :class:`~..errors.UnsupportedFeatureError` before sending a request of it
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from ...transport.effects import Delay, Op
@@ -287,7 +287,7 @@ def _time_to_settle(request: HitlRequest, settle: float) -> float:
     """How long to wait until the request is ``settle`` seconds old (0 to ``settle``)."""
     if request.created_at is None:
         return 0.0
-    age = (datetime.now(UTC) - request.created_at).total_seconds()
+    age = (datetime.now(timezone.utc) - request.created_at).total_seconds()
     return min(settle, max(0.0, settle - age))
 
 
