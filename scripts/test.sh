@@ -83,7 +83,7 @@ not_run=()  # pytest --deselect arguments (KAS_NO_ROOT=1 only)
 deselect_missing() {  # what KAS_NO_ROOT=1 leaves out for want of chromium or npm
   local browser=() prism=() id
   if ! command -v chromium >/dev/null; then
-    browser=(tests/notebooks/test_browser.py tests/notebooks/test_jupyterlab.py)
+    browser=(tests/notebooks/test_browser.py tests/notebooks/test_jupyterlab.py tests/notebooks/test_jupyterlab_hitl.py)
   elif [ ! -x node_modules/.bin/prism ]; then
     browser=(tests/notebooks/test_browser.py)  # its widget renderer comes from npm
   fi

@@ -9,6 +9,7 @@ from ..flows.observer import Observer
 from .progress import RunObserver, progress_observer
 
 if TYPE_CHECKING:
+    from ..airflow.hitl_models import HitlRequest
     from ..airflow.models import DagRun, TaskInstance
     from ..flows.execution import Execution, LogEntry, TaskRun
     from .waits import WaitControls
@@ -19,8 +20,10 @@ __all__ = ["ExecutionProgress", "execution_progress"]
 class ExecutionProgress(Observer):
     """Runner observer that feeds every poll of a ``TriggerDagRun`` task's DAG run to a progress
     display (a :class:`~kestra_airflow_sdk.display.RunProgress` or any ``update``/``close`` object)
-    and closes it, showing the final states, when the execution ends. Log lines at ``log_level``
-    and above go to the display's ``log(line)`` when it has one (a RunProgress does)."""
+    and closes it, showing the final states, when the execution ends. A DAG run that waits for a
+    person shows as "waiting for a person: <subject>" instead of "running" (the runner asks Airflow
+    for the run's request only when a polled task instance awaits input). Log lines at
+    ``log_level`` and above go to the display's ``log(line)`` when it has one (a RunProgress does)."""
 
     wants_task_instances = True
 
@@ -43,6 +46,16 @@ class ExecutionProgress(Observer):
         task_instances: list[TaskInstance] | None,
     ) -> None:
         self.display.update(dag_run, task_instances or [])
+
+    def dag_run_waiting(
+        self, execution: Execution, task_run: TaskRun, dag_run: DagRun, request: HitlRequest | None
+    ) -> None:
+        """The DAG run now waits for a person (or no longer): a display with ``waiting`` (a
+        :class:`~kestra_airflow_sdk.display.RunProgress`) shows its row as
+        "waiting for a person: <subject>" from this poll on (the runner says it before the poll)."""
+        waiting = getattr(self.display, "waiting", None)
+        if callable(waiting):
+            waiting(dag_run, request)
 
     def task_paused(self, execution: Execution, task_run: TaskRun) -> None:
         """A paused task: its controls under the table in a notebook, a line saying how to resume

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..airflow.hitl_models import HitlRequest
     from ..airflow.models import DagRun, TaskInstance
     from .execution import Execution, LogEntry, TaskRun
 
@@ -38,6 +39,15 @@ class Observer:
     ) -> None:
         """A TriggerDagRun task triggered or polled its Airflow run (``task_instances`` is None
         unless :attr:`wants_task_instances`)."""
+
+    def dag_run_waiting(
+        self, execution: Execution, task_run: TaskRun, dag_run: DagRun, request: HitlRequest | None
+    ) -> None:
+        """The DAG run a TriggerDagRun task follows started waiting for a person (``request``: the
+        human-in-the-loop request it waits on), waits on another request, or no longer waits
+        (``request`` None). Said before the :meth:`dag_run_polled` of the poll that saw it, only
+        when it changes, and only for polls that read the task instances (see
+        :attr:`wants_task_instances`)."""
 
     def log_written(self, execution: Execution, entry: LogEntry) -> None:
         """A log line was added to ``execution.logs`` (secrets already masked)."""

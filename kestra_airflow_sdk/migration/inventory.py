@@ -4,7 +4,9 @@ Gentle on the server: one listing of the DAGs, the runs of the window in one fil
 batch endpoint for several DAGs, cursor pages where offered), one ``/tasks`` request per DAG (four in
 flight) and, only for DAGs without a run in the window, one request for their latest run. The
 ``native`` column is opt-in (``native=True``): it reads each DAG's source file (one more request per
-DAG) and translates the DAG from the task rows already read, with no other request.
+DAG) and translates the DAG from the task rows already read, with no other request. The ``assets``
+column costs one ``/details`` request per DAG scheduled by assets (datasets on Airflow 2), none for
+the others.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..airflow.core import ClientCore
 from ..airflow.errors import InvalidArgumentError, NotFoundError, PermissionDeniedError
 from ..airflow.fetch import RunQuery, fetch_runs
 from ..airflow.models import AirflowDag, AirflowDagTask, DagRunState
+from ..airflow.operations.dag_details import DagDetails
 from ..airflow.pagination import parse_rows
 from ..history.frames import runs_frame
 from ..history.schemas import Column, Schema
@@ -31,7 +34,7 @@ from .parity_check import last_parity
 from .schedules import map_schedule
 from .selection import selected_dags
 
-__all__ = ["INVENTORY", "inventory_op"]
+__all__ = ["INVENTORY", "inventory_op", "scheduling_assets"]
 
 INVENTORY = Schema(
     "inventory",
@@ -43,6 +46,7 @@ INVENTORY = Schema(
         Column("is_paused", "bool"),
         Column("schedule", "str"),
         Column("cron", "str"),
+        Column("assets", "object"),
         Column("tasks", "int"),
         Column("operators", "object"),
         Column("last_run_state", "category", tuple(s.value for s in DagRunState)),
@@ -56,7 +60,9 @@ INVENTORY = Schema(
     ),
 )
 """Columns of :meth:`~kestra_airflow_sdk.AirflowClient.inventory`: ``schedule`` as Airflow reports it,
-``cron`` the Kestra cron it maps to (missing when it cannot: see :func:`map_schedule`), ``tasks`` the
+``cron`` the Kestra cron it maps to (missing when it cannot: see :func:`map_schedule`), ``assets`` the
+assets whose events schedule the DAG (see :func:`scheduling_assets`; ``[]`` for a DAG not scheduled by
+assets, missing when Airflow would not serve its details), ``tasks`` the
 number of tasks, ``operators`` their distinct operator names, ``last_run_*`` the DAG's latest run
 (by the time it was due), ``runs`` / ``success_rate`` / ``p50_duration`` / ``p95_duration`` over
 the window (success rate and durations of finished runs), ``native`` whether every task translates
@@ -81,6 +87,61 @@ def _window_stats(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
             "last_run_at": latest["run_after"],
         }
     return stats
+
+
+def scheduling_assets(expression: Any) -> list[str]:
+    """The assets named in a DAG's schedule expression, in order, each once.
+
+    ``expression`` is the ``asset_expression`` of Airflow 3's ``GET /dags/{id}/details`` (since
+    3.0.0: ``{"asset": {"name", "uri", "group"}}``, ``{"asset_ref": {"name"} or {"uri"}}``,
+    ``{"alias": {"name", "group"}}``, nested in ``{"any": [...]}`` / ``{"all": [...]}``) or the
+    ``dataset_expression`` of Airflow 2.9+ (a dataset's URI, ``{"alias": name}``, ``any`` / ``all``).
+    An asset is named by its name (Airflow 2: its URI), an alias as ``alias:<name>``.
+
+    Example:
+        >>> scheduling_assets({"any": [{"asset": {"name": "orders", "uri": "s3://o"}}, {"alias": {"name": "a"}}]})
+        ['orders', 'alias:a']
+    """
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            names.append(node)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("any", "all"):
+                    walk(value)
+                elif key in ("asset", "asset_ref", "dataset") and isinstance(value, dict):
+                    name = value.get("name") or value.get("uri")
+                    if isinstance(name, str) and name:
+                        names.append(name)
+                elif key == "alias":
+                    alias = value.get("name") if isinstance(value, dict) else value
+                    if isinstance(alias, str) and alias:
+                        names.append(f"alias:{alias}")
+
+    walk(expression)
+    return list(dict.fromkeys(names))
+
+
+def _asset_scheduled(dag: AirflowDag) -> bool:
+    """Whether the DAG's schedule (as Airflow summarises it) involves assets or datasets:
+    ``Asset``, ``Asset or <cron>``, ``Partitioned Asset``, ``Dataset``, ``Unresolved AssetAlias``..."""
+    text = (dag.schedule or "").lower()
+    return "asset" in text or "dataset" in text
+
+
+def _assets_or_none(client: ClientCore, dag_id: str) -> Op[list[str] | None]:
+    """The assets that schedule the DAG, from its details; None when Airflow serves none."""
+    try:
+        details: DagDetails = yield from ClientCore.get_dag_details.fn(client, dag_id)
+    except (NotFoundError, PermissionDeniedError):
+        return None
+    raw = details.raw
+    return scheduling_assets(raw.get("asset_expression") or raw.get("dataset_expression"))
 
 
 def _source_or_none(client: ClientCore, dag: AirflowDag) -> Op[str | None]:
@@ -136,6 +197,11 @@ def inventory_op(
         if native
         else [None] * len(dags)
     )
+    scheduled = [dag.dag_id for dag in dags if _asset_scheduled(dag)]
+    found: list[list[str] | None] = yield from gather(
+        (_assets_or_none(client, dag_id) for dag_id in scheduled), pagination.PAGE_CONCURRENCY
+    )
+    assets = dict(zip(scheduled, found, strict=True))
     query = RunQuery(dag_ids=None if dag_ids is None else ids, since=since)
     stats = _window_stats(runs_frame((yield from fetch_runs(client, query))))
     quiet = [dag_id for dag_id in ids if dag_id not in stats]
@@ -160,6 +226,7 @@ def inventory_op(
             "is_paused": dag.is_paused,
             "schedule": dag.schedule,
             "cron": map_schedule(dag.schedule).cron,
+            "assets": assets.get(dag.dag_id, []),
             "tasks": len(dag_tasks),
             "operators": sorted({t.operator_name for t in dag_tasks if t.operator_name}),
             "runs": 0,

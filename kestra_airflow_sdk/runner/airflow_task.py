@@ -18,6 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from ..airflow.errors import AirflowConnectionError, AirflowError, ApiError, WaitTimeoutError
+from ..airflow.hitl_models import HitlRequest
 from ..airflow.models import DagRun, TaskInstance
 from ..airflow.operations.hitl import waiting_request
 from ..flows.durations import parse_duration
@@ -208,24 +209,28 @@ async def _trigger_and_follow(task: TriggerDagRun, ctx: TaskContext, rendered: d
         **_credentials(options),
     )
 
+    def masked(run: DagRun) -> DagRun:
+        return run.model_copy(update={"conf": mask_like(sent_conf, run.conf)})
+
     def report(run: DagRun, task_instances: list[TaskInstance] | None) -> None:
-        masked = run.model_copy(update={"conf": mask_like(sent_conf, run.conf)})
-        ctx.events.dag_run_polled(ctx.execution, ctx.task_run, masked, task_instances)
+        ctx.events.dag_run_polled(ctx.execution, ctx.task_run, masked(run), task_instances)
         outputs["state"] = str(run.state)
 
-    asked: list[str | None] = [None]  # the subject of the request the run waits on, once logged
+    asked: list[HitlRequest | None] = [None]  # the request the run waits on, as last said
 
     def polled(run: DagRun, task_instances: list[TaskInstance] | None) -> Op[None]:
-        """Each poll: the report, and a log line when the run starts waiting for a person (seen when
-        the poll read the task instances, as it does for a progress display)."""
+        """Each poll: the report, and when the run starts (or stops) waiting for a person (seen
+        when the poll read the task instances, as it does for a progress display), a log line
+        and the observers' ``dag_run_waiting`` before that report."""
         request = yield from waiting_request(client, run, task_instances)
-        subject = request.subject if request is not None else None
-        if subject != asked[0]:
-            asked[0] = subject
-            if subject is not None:
+        if request != asked[0]:
+            asked[0] = request
+            if request is not None:
                 ctx.log(
-                    "INFO", f"DAG run {run.dag_run_id} of DAG {run.dag_id}: waiting for a person: {subject}"
+                    "INFO",
+                    f"DAG run {run.dag_run_id} of DAG {run.dag_id}: waiting for a person: {request.subject}",
                 )
+            ctx.events.dag_run_waiting(ctx.execution, ctx.task_run, masked(run), request)
         report(run, task_instances)
 
     # the client retries and settles an ambiguous trigger by its run id: exactly one DAG run

@@ -87,6 +87,7 @@ _EVENTS = (
     "execution_started",
     "task_started",
     "dag_run_polled",
+    "dag_run_waiting",
     "log_written",
     "task_paused",
     "task_resumed",

@@ -1,7 +1,7 @@
 """Human-in-the-loop requests against the REAL Airflow 3.3.2 (sync and async clients): ``hitl_dag``
 (tests/dags/hitl_dags.py) asks a person, the SDK sees the request in ``hitl_requests()``, refuses an
-option not offered, answers it, and the run goes on to success with the answer; a watched run says
-"waiting for a person". Against the real Airflow 2.10.5: the version error, and no request sent."""
+option not offered, answers it, and the run goes on to success with the answer; a watched run, and
+a flow's TriggerDagRun in the flow runner's progress display, say "waiting for a person". Against the real Airflow 2.10.5: the version error, and no request sent."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from kestra_airflow_sdk import (
     UnsupportedFeatureError,
     watch_dag_runs,
 )
+from kestra_airflow_sdk.flows import ExecutionState, Flow
 from tests.airflow_servers import AirflowServer
 
 DAG = "hitl_dag"
@@ -123,6 +124,78 @@ def test_a_watched_run_says_it_waits_for_a_person(
         assert answered and str(final.state) == "success", _why(client, run.dag_run_id)
     lines = out.getvalue().splitlines()
     assert any(f"{run.dag_run_id} waiting for a person: {SUBJECT}: " in line for line in lines), lines
+
+
+FLOW = """
+id: review_then_go_on
+namespace: company.team
+tasks:
+  - id: run_hitl
+    type: io.kestra.plugin.airflow.dags.TriggerDagRun
+    baseUrl: {base_url}
+    dagId: hitl_dag
+    wait: true
+    pollFrequency: PT1S
+    maxDuration: PT10M
+    options:
+      auth:
+        type: BASIC
+        username: "{{{{ secret('AIRFLOW_USERNAME') }}}}"
+        password: "{{{{ secret('AIRFLOW_PASSWORD') }}}}"
+"""
+
+
+@pytest.mark.parametrize("airflow", ["3"], indirect=True, ids=["airflow3"])
+def test_a_flow_waiting_on_a_person_says_so_and_goes_on_once_answered(
+    airflow: AirflowServer, credentials: dict[str, str], client: Any
+) -> None:
+    """The flow runner's display shows the TriggerDagRun's DAG run as "waiting for a person:
+    <subject>"; the person (here ``client``, sync then async, from another thread) answers the
+    request of the run the display shows, and the flow succeeds."""
+    out = io.StringIO()
+    progress = RunProgress("text", stream=out)
+    answered: list[Any] = []
+
+    def answer() -> None:
+        """The person: answers once the display shows the run waiting (if it never does, answers
+        the flow's pending request anyway so that the flow ends, and the test fails on ``answered``)."""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            waiting = [s for s in progress.snapshots if s.waiting_for is not None]
+            if waiting:
+                answered.append(
+                    client.respond(
+                        DAG, waiting[0].dag_run_id, "review", "Approve", {"reason": "seen in the flow"}
+                    )
+                )
+                return
+            time.sleep(0.5)
+        for request in client.list_hitl_requests(DAG, pending=True):
+            if request.dag_run_id.startswith("kestra__"):
+                client.respond(DAG, request.dag_run_id, "review", "Approve")
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    try:
+        execution = Flow.from_yaml(FLOW.format(base_url=airflow.base_url)).run(
+            secrets={
+                "AIRFLOW_USERNAME": credentials["username"],
+                "AIRFLOW_PASSWORD": credentials["password"],
+            },
+            progress=progress,
+        )
+    finally:
+        thread.join(TIMEOUT)
+    run_id = execution.outputs["run_hitl"]["dagRunId"]
+    assert answered, f"the display never showed the run waiting: {out.getvalue()}"
+    assert execution.state is ExecutionState.SUCCESS, (execution.task_runs, _why(client, run_id))
+    lines = out.getvalue().splitlines()
+    assert any(f"{run_id} waiting for a person: {SUBJECT}: " in line for line in lines), lines
+    assert any(line.startswith(f"{DAG} {run_id} success: ") for line in lines), lines
+    assert any(f"waiting for a person: {SUBJECT}" in entry.message for entry in execution.logs)
+    assert str(client.get_dag_run(DAG, run_id).state) == "success"
+    row = client.hitl_requests(DAG, state="answered", dag_run_id=run_id).iloc[0]
+    assert row["chosen_options"] == ["Approve"] and row["params_input"] == {"reason": "seen in the flow"}
 
 
 @pytest.mark.parametrize("airflow", ["2"], indirect=True, ids=["airflow2"])
